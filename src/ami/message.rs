@@ -1,0 +1,383 @@
+//! [`Message`]: one AMI packet as an ordered, case-insensitive multimap of headers.
+
+use std::fmt;
+
+/// Where one header's name and value sit inside a [`Message`]'s text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    name_start: u32,
+    name_end: u32,
+    value_end: u32,
+    /// The value was not UTF-8 on the wire and was decoded as Latin-1.
+    latin1: bool,
+}
+
+/// Whether a [`Message`] is an event, a response, or something else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// Has an `Event:` header. Checked first: `OriginateResponse` events carry
+    /// a `Response:` header too.
+    Event,
+    /// Has a `Response:` header and no `Event:` header.
+    Response,
+    /// Has an `Action:` header (what a client sends; seen by emulators).
+    Action,
+    /// None of the above.
+    Other,
+}
+
+/// One AMI message: headers in the order they arrived, names compared without
+/// regard to ASCII case, repeated names kept (`ChanVariable`, `Variable`,
+/// `Output`).
+///
+/// All header text lives in one buffer, so building and cloning a message
+/// costs two allocations whatever its size.
+///
+/// A value that was not valid UTF-8 on the wire (a Latin-1 caller name, say)
+/// is decoded as Latin-1, so no message is ever lost; [`Message::value_bytes`]
+/// gives back the exact bytes that were received.
+///
+/// ```
+/// use astrix::ami::Message;
+///
+/// let mut m = Message::new();
+/// m.push("Event", "VarSet");
+/// m.push("ChanVariable", "A=1");
+/// m.push("ChanVariable", "B=2");
+/// assert_eq!(m.get("event"), Some("VarSet"));
+/// assert_eq!(m.get_all("CHANVARIABLE").collect::<Vec<_>>(), ["A=1", "B=2"]);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    text: String,
+    spans: Vec<Span>,
+}
+
+impl Message {
+    /// An empty message.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty message with room for `headers` headers and `bytes` bytes of text.
+    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
+        Message {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Appends a header. The name and value are stored as given; checking
+    /// them for CR/LF happens when a message is encoded
+    /// ([`crate::ami::codec::encode_message`]).
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.push_span(name, value, false);
+    }
+
+    /// Appends a header, builder style.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    fn push_span(&mut self, name: &str, value: &str, latin1: bool) {
+        let name_start = self.text.len() as u32;
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans.push(Span {
+            name_start,
+            name_end,
+            value_end: self.text.len() as u32,
+            latin1,
+        });
+    }
+
+    /// Appends a header whose value arrived as raw bytes: kept as is when it
+    /// is UTF-8, decoded as Latin-1 otherwise (see [`Message::value_bytes`]).
+    pub fn push_bytes(&mut self, name: &str, value: &[u8]) {
+        match std::str::from_utf8(value) {
+            Ok(v) => self.push_span(name, v, false),
+            Err(_) => {
+                let v: String = value.iter().map(|&b| b as char).collect();
+                self.push_span(name, &v, true);
+            }
+        }
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when the message has no header.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    #[inline]
+    fn name_at(&self, s: &Span) -> &str {
+        &self.text[s.name_start as usize..s.name_end as usize]
+    }
+
+    #[inline]
+    fn value_at(&self, s: &Span) -> &str {
+        &self.text[s.name_end as usize..s.value_end as usize]
+    }
+
+    /// The value of the first header called `name` (ASCII case ignored).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.spans
+            .iter()
+            .find(|s| self.name_at(s).eq_ignore_ascii_case(name))
+            .map(|s| self.value_at(s))
+    }
+
+    /// True when a header called `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every value of the headers called `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.spans
+            .iter()
+            .filter(move |s| self.name_at(s).eq_ignore_ascii_case(name))
+            .map(move |s| self.value_at(s))
+    }
+
+    /// Every header as `(name, value)`, in the order received.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.spans
+            .iter()
+            .map(move |s| (self.name_at(s), self.value_at(s)))
+    }
+
+    /// The header at position `index`, if there is one.
+    pub fn header(&self, index: usize) -> Option<(&str, &str)> {
+        self.spans
+            .get(index)
+            .map(|s| (self.name_at(s), self.value_at(s)))
+    }
+
+    /// The exact bytes received for the header at `index`: the UTF-8 bytes
+    /// of its value, or, for a value that was not UTF-8 on the wire, the
+    /// original Latin-1 bytes.
+    pub fn value_bytes(&self, index: usize) -> Option<Vec<u8>> {
+        let s = self.spans.get(index)?;
+        let v = self.value_at(s);
+        Some(if s.latin1 {
+            v.chars().map(|c| c as u32 as u8).collect()
+        } else {
+            v.as_bytes().to_vec()
+        })
+    }
+
+    /// True when the value at `index` was not UTF-8 and was decoded as Latin-1.
+    pub fn is_latin1(&self, index: usize) -> bool {
+        self.spans.get(index).is_some_and(|s| s.latin1)
+    }
+
+    /// Replaces the value of the first header called `name`, or appends it.
+    pub fn set(&mut self, name: &str, value: &str) {
+        if let Some(i) = self
+            .spans
+            .iter()
+            .position(|s| self.name_at(s).eq_ignore_ascii_case(name))
+        {
+            let old: Vec<(String, String, bool)> = self
+                .spans
+                .iter()
+                .map(|s| {
+                    (
+                        self.name_at(s).to_owned(),
+                        self.value_at(s).to_owned(),
+                        s.latin1,
+                    )
+                })
+                .collect();
+            self.text.clear();
+            self.spans.clear();
+            for (j, (n, v, l)) in old.iter().enumerate() {
+                if j == i {
+                    self.push_span(n, value, false);
+                } else {
+                    self.push_span(n, v, *l);
+                }
+            }
+        } else {
+            self.push(name, value);
+        }
+    }
+
+    /// Removes every header called `name`; returns how many were removed.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.spans.len();
+        let kept: Vec<(String, String, bool)> = self
+            .spans
+            .iter()
+            .filter(|s| !self.name_at(s).eq_ignore_ascii_case(name))
+            .map(|s| {
+                (
+                    self.name_at(s).to_owned(),
+                    self.value_at(s).to_owned(),
+                    s.latin1,
+                )
+            })
+            .collect();
+        if kept.len() != before {
+            self.text.clear();
+            self.spans.clear();
+            for (n, v, l) in &kept {
+                self.push_span(n, v, *l);
+            }
+        }
+        before - kept.len()
+    }
+
+    /// Event, response, action or other; `Event:` is looked at first.
+    pub fn kind(&self) -> MessageKind {
+        // One pass over the headers instead of three lookups.
+        let mut kind = MessageKind::Other;
+        for s in &self.spans {
+            let n = self.name_at(s);
+            if n.eq_ignore_ascii_case("Event") {
+                return MessageKind::Event;
+            } else if n.eq_ignore_ascii_case("Response") {
+                kind = MessageKind::Response;
+            } else if kind == MessageKind::Other && n.eq_ignore_ascii_case("Action") {
+                kind = MessageKind::Action;
+            }
+        }
+        kind
+    }
+
+    /// True when this is an event (it has an `Event:` header).
+    pub fn is_event(&self) -> bool {
+        self.kind() == MessageKind::Event
+    }
+
+    /// True when this is a response (a `Response:` header and no `Event:`).
+    pub fn is_response(&self) -> bool {
+        self.kind() == MessageKind::Response
+    }
+
+    /// The `Event:` header.
+    pub fn event_name(&self) -> Option<&str> {
+        self.get("Event")
+    }
+
+    /// The `Response:` header (`Success`, `Error`, `Follows`, `Goodbye`, …).
+    pub fn response(&self) -> Option<&str> {
+        self.get("Response")
+    }
+
+    /// The `ActionID:` header.
+    pub fn action_id(&self) -> Option<&str> {
+        self.get("ActionID")
+    }
+
+    /// The `Message:` header (the human-readable text of a response).
+    pub fn message_text(&self) -> Option<&str> {
+        self.get("Message")
+    }
+
+    /// Writes the message in AMI wire form (`Name: Value\r\n` lines and a
+    /// blank line) without any check; see
+    /// [`crate::ami::codec::encode_message`] for the checked form.
+    pub fn write_wire(&self, out: &mut Vec<u8>) {
+        for (n, v) in self.iter() {
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Total bytes of header text (names and values).
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_list();
+        for (n, v) in self.iter() {
+            // Never print a login secret or key, even in debug output.
+            if n.eq_ignore_ascii_case("Secret") || n.eq_ignore_ascii_case("Key") {
+                m.entry(&format_args!("{n}: ***"));
+            } else {
+                m.entry(&format_args!("{n}: {v}"));
+            }
+        }
+        m.finish()
+    }
+}
+
+/// Writes the message as `Name: Value` lines followed by an empty line, the
+/// form `ami_tail` prints.
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in self.iter() {
+            writeln!(f, "{n}: {v}")?;
+        }
+        writeln!(f)
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Message {
+    fn from_iter<T: IntoIterator<Item = (&'a str, &'a str)>>(iter: T) -> Self {
+        let mut m = Message::new();
+        for (n, v) in iter {
+            m.push(n, v);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_looks_at_event_first() {
+        let m: Message = [("Response", "Success"), ("Event", "OriginateResponse")]
+            .into_iter()
+            .collect();
+        assert_eq!(m.kind(), MessageKind::Event);
+        let m: Message = [("Response", "Success")].into_iter().collect();
+        assert_eq!(m.kind(), MessageKind::Response);
+        assert_eq!(Message::new().kind(), MessageKind::Other);
+    }
+
+    #[test]
+    fn latin1_roundtrip() {
+        let mut m = Message::new();
+        m.push_bytes("CallerIDName", b"Jos\xe9");
+        assert_eq!(m.get("callleridname"), None);
+        assert_eq!(m.get("calleridname"), Some("José"));
+        assert!(m.is_latin1(0));
+        assert_eq!(m.value_bytes(0).unwrap(), b"Jos\xe9");
+    }
+
+    #[test]
+    fn set_and_remove_keep_order() {
+        let mut m: Message = [("A", "1"), ("B", "2"), ("A", "3")].into_iter().collect();
+        m.set("b", "x");
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("A", "1"), ("B", "x"), ("A", "3")]);
+        assert_eq!(m.remove("a"), 2);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [("B", "x")]);
+        m.set("C", "y");
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let m: Message = [("Action", "Login"), ("Secret", "hunter2")].into_iter().collect();
+        let d = format!("{m:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The Asterisk Manager Interface.
+
+pub mod codec;
+mod message;
+
+pub use message::{Message, MessageKind};
