@@ -153,6 +153,8 @@ pub struct Decoder {
     bad_line: Option<String>,
     /// A legacy command output ended; swallow the blank line after it.
     after_follows: bool,
+    /// Skipping the tail of an over-long line: its end is no blank line.
+    in_long_line: bool,
     limits: Limits,
 }
 
@@ -179,6 +181,7 @@ impl Decoder {
             message_len: 0,
             bad_line: None,
             after_follows: false,
+            in_long_line: false,
             limits,
         }
     }
@@ -257,7 +260,9 @@ impl Decoder {
                     };
                 }
                 State::Skipping => {
-                    if begin == end {
+                    if std::mem::take(&mut self.in_long_line) {
+                        self.start = self.line_start;
+                    } else if begin == end {
                         self.reset_message();
                     }
                 }
@@ -311,6 +316,7 @@ impl Decoder {
     fn check_partial_line(&mut self) -> Result<Option<Frame>, DecodeError> {
         let pending = self.buf.len() - self.line_start;
         if pending > self.limits.max_line_len + 1 {
+            self.in_long_line = true;
             if self.state == State::Skipping {
                 // Keep discarding without growing the buffer.
                 self.line_start = self.buf.len();
