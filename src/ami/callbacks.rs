@@ -1,0 +1,213 @@
+//! Event callbacks: the registry and the dispatcher thread that runs them.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
+
+use super::codec::DecodeError;
+use super::events::Event;
+use super::message::Message;
+
+/// Identifies a registered callback, for [`crate::ami::Manager::remove_callback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallbackId(u64);
+
+type MessageFn = dyn Fn(&Message) + Send + Sync + 'static;
+type ErrorFn = dyn Fn(&DecodeError) + Send + Sync + 'static;
+
+/// What the reader hands to the dispatcher.
+#[derive(Debug)]
+pub(crate) enum Dispatch {
+    /// An event for the callbacks.
+    Event(Message),
+    /// A response nobody waits for.
+    Orphan(Message),
+    /// A message the decoder refused that belonged to no waiting caller.
+    Error(DecodeError),
+}
+
+#[derive(Clone, Default)]
+struct Registry {
+    /// Keys are lower-case event names.
+    by_name: HashMap<String, Vec<(CallbackId, Arc<MessageFn>)>>,
+    any: Vec<(CallbackId, Arc<MessageFn>)>,
+    orphan: Vec<(CallbackId, Arc<MessageFn>)>,
+    error: Vec<(CallbackId, Arc<ErrorFn>)>,
+}
+
+impl Registry {
+    fn remove(&mut self, id: CallbackId) -> bool {
+        let mut found = false;
+        for list in self.by_name.values_mut() {
+            let n = list.len();
+            list.retain(|(i, _)| *i != id);
+            found |= list.len() != n;
+        }
+        self.by_name.retain(|_, l| !l.is_empty());
+        for list in [&mut self.any, &mut self.orphan] {
+            let n = list.len();
+            list.retain(|(i, _)| *i != id);
+            found |= list.len() != n;
+        }
+        let n = self.error.len();
+        self.error.retain(|(i, _)| *i != id);
+        found | (self.error.len() != n)
+    }
+}
+
+/// Copy-on-write callback registry: registering clones it, dispatching reads
+/// a snapshot, so a callback may register or remove callbacks freely.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    current: Mutex<Arc<Registry>>,
+    version: AtomicU64,
+    next_id: AtomicU64,
+}
+
+impl Callbacks {
+    fn update(&self, f: impl FnOnce(&mut Registry, CallbackId)) -> CallbackId {
+        let id = CallbackId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let mut cur = self.current.lock();
+        let mut next = (**cur).clone();
+        f(&mut next, id);
+        *cur = Arc::new(next);
+        self.version.fetch_add(1, Ordering::Release);
+        id
+    }
+
+    pub(crate) fn on_name(&self, name: &str, f: Arc<MessageFn>) -> CallbackId {
+        let key = name.to_ascii_lowercase();
+        self.update(|r, id| r.by_name.entry(key).or_default().push((id, f)))
+    }
+
+    pub(crate) fn on_any(&self, f: Arc<MessageFn>) -> CallbackId {
+        self.update(|r, id| r.any.push((id, f)))
+    }
+
+    pub(crate) fn on_orphan(&self, f: Arc<MessageFn>) -> CallbackId {
+        self.update(|r, id| r.orphan.push((id, f)))
+    }
+
+    pub(crate) fn on_error(&self, f: Arc<ErrorFn>) -> CallbackId {
+        self.update(|r, id| r.error.push((id, f)))
+    }
+
+    pub(crate) fn on_typed<E: Event>(
+        &self,
+        f: impl Fn(&E) + Send + Sync + 'static,
+    ) -> CallbackId {
+        self.on_name(
+            E::NAME,
+            Arc::new(move |m: &Message| match E::from_message(m) {
+                Ok(e) => f(&e),
+                Err(err) => log::warn!("{} event not typed: {err}", E::NAME),
+            }),
+        )
+    }
+
+    pub(crate) fn remove(&self, id: CallbackId) -> bool {
+        let mut cur = self.current.lock();
+        let mut next = (**cur).clone();
+        let found = next.remove(id);
+        if found {
+            *cur = Arc::new(next);
+            self.version.fetch_add(1, Ordering::Release);
+        }
+        found
+    }
+
+    /// Drops every callback (breaks reference cycles once the connection
+    /// is gone).
+    pub(crate) fn clear(&self) {
+        *self.current.lock() = Arc::new(Registry::default());
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn snapshot(&self) -> (u64, Arc<Registry>) {
+        let v = self.version.load(Ordering::Acquire);
+        (v, self.current.lock().clone())
+    }
+}
+
+fn guarded(what: &str, f: impl FnOnce()) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".into());
+        log::error!("AMI {what} callback panicked: {msg}");
+    }
+}
+
+fn lowercase_key<'b>(name: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
+    let b = name.as_bytes();
+    let dst = buf.get_mut(..b.len())?;
+    for (d, s) in dst.iter_mut().zip(b) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(dst).ok()
+}
+
+/// Runs one item through the callbacks of `reg`.
+fn dispatch_one(reg: &Registry, item: &Dispatch) {
+    match item {
+        Dispatch::Event(m) => {
+            if !reg.by_name.is_empty() {
+                if let Some(name) = m.event_name() {
+                    let mut buf = [0u8; 64];
+                    let list = match lowercase_key(name, &mut buf) {
+                        Some(k) => reg.by_name.get(k),
+                        None => reg.by_name.get(&name.to_ascii_lowercase()),
+                    };
+                    for (_, f) in list.into_iter().flatten() {
+                        guarded("event", || f(m));
+                    }
+                }
+            }
+            for (_, f) in &reg.any {
+                guarded("catch-all", || f(m));
+            }
+        }
+        Dispatch::Orphan(m) => {
+            if reg.orphan.is_empty() {
+                log::debug!(
+                    "response with no waiting caller and no orphan handler (ActionID {:?})",
+                    m.action_id()
+                );
+            }
+            for (_, f) in &reg.orphan {
+                guarded("orphan", || f(m));
+            }
+        }
+        Dispatch::Error(e) => {
+            log::warn!("AMI message refused: {e}");
+            for (_, f) in &reg.error {
+                guarded("error", || f(e));
+            }
+        }
+    }
+}
+
+/// The dispatcher thread's loop: runs batches in order until the reader
+/// drops its sender, then returns.
+pub(crate) fn run_dispatcher(
+    rx: Receiver<Vec<Dispatch>>,
+    callbacks: &Callbacks,
+    on_batch_done: impl Fn(usize),
+) {
+    let (mut version, mut reg) = callbacks.snapshot();
+    for batch in rx.iter() {
+        for item in &batch {
+            if callbacks.version.load(Ordering::Acquire) != version {
+                (version, reg) = callbacks.snapshot();
+            }
+            dispatch_one(&reg, item);
+        }
+        on_batch_done(batch.len());
+    }
+}

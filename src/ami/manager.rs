@@ -1,0 +1,607 @@
+//! [`Manager`]: a threaded AMI client with blocking actions and event
+//! callbacks.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use super::action::{Action, ActionId};
+use super::auth;
+use super::callbacks::{run_dispatcher, CallbackId, Callbacks, Dispatch};
+use super::codec::{encode_message, DecodeError, Decoder, Frame, Limits};
+use super::error::{AmiError, DisconnectReason};
+use super::events::Event;
+use super::message::Message;
+use super::reader::run_reader;
+use super::response::Response;
+use crate::Secret;
+
+/// How to log in; see [`Manager::login_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// Challenge/MD5 when the server offers it, plain otherwise. The default.
+    #[default]
+    Auto,
+    /// Challenge/MD5 only: the secret never crosses the wire.
+    Md5,
+    /// The secret is sent as is.
+    Plain,
+}
+
+/// Settings for a [`Manager`]; start from [`Manager::builder`].
+#[derive(Clone, Debug)]
+pub struct ManagerBuilder {
+    addr: String,
+    connect_timeout: Duration,
+    action_timeout: Duration,
+    limits: Limits,
+    event_queue: usize,
+    close_timeout: Duration,
+}
+
+impl ManagerBuilder {
+    /// How long to wait for the TCP connection and the banner (default 10 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// How long [`Manager::send_action`] waits for a reply (default 10 s).
+    pub fn action_timeout(mut self, t: Duration) -> Self {
+        self.action_timeout = t;
+        self
+    }
+
+    /// Codec limits: line length, message size, header count.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Events queued for the callbacks before the reader stops reading and
+    /// lets TCP push back on Asterisk (default 50,000). While a caller waits
+    /// for a response the reader never stops, so a callback that sends an
+    /// action cannot deadlock.
+    pub fn event_queue(mut self, events: usize) -> Self {
+        self.event_queue = events.max(1);
+        self
+    }
+
+    /// How long `close()` waits for queued events to be dispatched before it
+    /// leaves the dispatcher to finish on its own (default 5 s).
+    pub fn close_timeout(mut self, t: Duration) -> Self {
+        self.close_timeout = t;
+        self
+    }
+
+    /// Connects, reads the banner and starts the reader and dispatcher
+    /// threads. Does not log in: register callbacks first if you want every
+    /// event from the login on, then call [`Manager::login`].
+    ///
+    /// Fails with [`AmiError::Connect`], [`AmiError::BadBanner`] or
+    /// [`AmiError::Timeout`] (no banner within the connect timeout).
+    pub fn connect(self) -> Result<Manager, AmiError> {
+        let stream = open(&self.addr, self.connect_timeout)?;
+        let (banner, decoder) = read_banner(&stream, self.limits, self.connect_timeout)?;
+        Manager::start(self, stream, banner, decoder)
+    }
+}
+
+fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError> {
+    let err = |e: io::Error| AmiError::Connect {
+        addr: addr.to_owned(),
+        source: Arc::new(e),
+    };
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "address resolved to nothing");
+    for a in addr.to_socket_addrs().map_err(err)? {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => {
+                s.set_nodelay(true).map_err(err)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(err(last))
+}
+
+fn read_banner(
+    stream: &TcpStream,
+    limits: Limits,
+    timeout: Duration,
+) -> Result<(String, Decoder), AmiError> {
+    let deadline = Instant::now() + timeout;
+    let mut decoder = Decoder::with_limits(limits);
+    let mut buf = [0u8; 4096];
+    let mut s = stream;
+    let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+    loop {
+        match decoder.decode() {
+            Ok(Some(Frame::Banner(v))) => {
+                stream.set_read_timeout(None).map_err(io_err)?;
+                return Ok((v, decoder));
+            }
+            Ok(Some(Frame::Message(_))) => {
+                return Err(AmiError::BadBanner("a message before any banner".into()))
+            }
+            Ok(None) => {}
+            Err(DecodeError::BadBanner { line }) => return Err(AmiError::BadBanner(line)),
+            Err(e) => return Err(AmiError::BadBanner(e.to_string())),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(AmiError::Timeout {
+                action: "banner".into(),
+                after: timeout,
+            });
+        }
+        stream.set_read_timeout(Some(left)).map_err(io_err)?;
+        match s.read(&mut buf) {
+            Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
+            Ok(n) => decoder.feed(&buf[..n]),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(e)),
+        }
+    }
+}
+
+/// The dispatcher queue's fill level, shared by reader and dispatcher.
+pub(crate) struct Queue {
+    pub(crate) queued: AtomicUsize,
+    pub(crate) high_water: usize,
+    pub(crate) reader_waiting: AtomicBool,
+    pub(crate) lock: Mutex<()>,
+    pub(crate) cond: Condvar,
+}
+
+/// Whether `FullyBooted` has been seen.
+#[derive(Default)]
+pub(crate) struct Booted {
+    seen: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Booted {
+    pub(crate) fn set(&self) {
+        *self.seen.lock() = true;
+        self.cond.notify_all();
+    }
+    pub(crate) fn notify(&self) {
+        self.cond.notify_all();
+    }
+}
+
+/// State shared by the handles and the two threads.
+pub(crate) struct Shared {
+    pub(crate) pending: super::pending::Pending,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) queue: Queue,
+    pub(crate) booted: Booted,
+    pub(crate) closing: AtomicBool,
+    pub(crate) logging_off: AtomicBool,
+    writer: Mutex<TcpStream>,
+    /// A sender into the dispatcher queue for other threads; the reader
+    /// clears it when it stops so the dispatcher can finish.
+    pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
+    ids: ActionId,
+    dispatcher_id: Mutex<Option<ThreadId>>,
+}
+
+struct Threads {
+    reader: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
+    dispatcher_done: crossbeam_channel::Receiver<()>,
+}
+
+/// Owns the threads; closing happens when the last [`Manager`] clone drops.
+struct Inner {
+    shared: Arc<Shared>,
+    threads: Mutex<Option<Threads>>,
+    shutdown: TcpStream,
+    banner: String,
+    action_timeout: Duration,
+    close_timeout: Duration,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Inner {
+    fn close(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        let _ = self.shutdown.shutdown(Shutdown::Both);
+        let Some(t) = self.threads.lock().take() else {
+            return;
+        };
+        if t.reader.join().is_err() {
+            log::error!("AMI reader thread panicked");
+        }
+        let on_dispatcher = *self.shared.dispatcher_id.lock() == Some(thread::current().id());
+        if on_dispatcher {
+            // Called from a callback: the dispatcher ends on its own once
+            // this callback returns.
+            return;
+        }
+        match t.dispatcher_done.recv_timeout(self.close_timeout) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = t.dispatcher.join();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                log::warn!("AMI dispatcher still busy in a callback after close; leaving it to finish")
+            }
+        }
+    }
+}
+
+/// A connection to the Asterisk Manager Interface.
+///
+/// A reader thread frames the stream: a response goes straight to the
+/// caller waiting in [`Manager::send_action`] (matched by ActionID); events
+/// go to a dispatcher thread that runs the callbacks in order. A callback
+/// may call `send_action` without deadlock.
+///
+/// `Manager` is a cheap handle: clones share the connection. It closes
+/// when the last clone is dropped or on [`Manager::close`]. A callback
+/// that needs the manager should capture a [`WeakManager`]
+/// ([`Manager::downgrade`]); a strong clone inside a callback keeps the
+/// connection open until `close()`.
+///
+/// ```
+/// use astrix::ami::{actions::Ping, Manager};
+/// use astrix::testing::AmiServer;
+///
+/// let server = AmiServer::builder().credentials("admin", "wordpass").start()?;
+/// let manager = Manager::connect(server.addr())?;
+/// manager.on_event("FullyBooted", |e| println!("booted: {:?}", e.get("Status")));
+/// manager.login("admin", "wordpass")?;
+/// let pong = manager.send_action(&Ping)?;
+/// assert!(pong.timestamp.is_some());
+/// manager.logoff()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+/// A handle that does not keep the connection open; see
+/// [`Manager::downgrade`].
+#[derive(Clone)]
+pub struct WeakManager {
+    inner: Weak<Inner>,
+}
+
+impl WeakManager {
+    /// The manager, if it is still open.
+    pub fn upgrade(&self) -> Option<Manager> {
+        self.inner.upgrade().map(|inner| Manager { inner })
+    }
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("banner", &self.inner.banner)
+            .field("closed", &self.inner.shared.pending.closed_reason())
+            .finish()
+    }
+}
+
+impl Manager {
+    /// Settings for a connection to `addr` (`host:port`).
+    pub fn builder(addr: impl Into<String>) -> ManagerBuilder {
+        ManagerBuilder {
+            addr: addr.into(),
+            connect_timeout: Duration::from_secs(10),
+            action_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+            event_queue: 50_000,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Connects to `addr` with default settings; see [`ManagerBuilder::connect`].
+    pub fn connect(addr: impl Into<String>) -> Result<Manager, AmiError> {
+        Self::builder(addr).connect()
+    }
+
+    fn start(
+        cfg: ManagerBuilder,
+        stream: TcpStream,
+        banner: String,
+        decoder: Decoder,
+    ) -> Result<Manager, AmiError> {
+        let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+        let writer = stream.try_clone().map_err(io_err)?;
+        let shutdown = stream.try_clone().map_err(io_err)?;
+        let shared = Arc::new(Shared {
+            pending: Default::default(),
+            callbacks: Default::default(),
+            queue: Queue {
+                queued: AtomicUsize::new(0),
+                high_water: cfg.event_queue,
+                reader_waiting: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                cond: Condvar::new(),
+            },
+            booted: Booted::default(),
+            closing: AtomicBool::new(false),
+            logging_off: AtomicBool::new(false),
+            writer: Mutex::new(writer),
+            side_tx: Mutex::new(None),
+            ids: ActionId::new(),
+            dispatcher_id: Mutex::new(None),
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        *shared.side_tx.lock() = Some(tx.clone());
+        let (done_tx, done_rx) = bounded(1);
+        let d_shared = shared.clone();
+        let dispatcher = thread::Builder::new()
+            .name("astrix-ami-dispatch".into())
+            .spawn(move || {
+                *d_shared.dispatcher_id.lock() = Some(thread::current().id());
+                let q = &d_shared.queue;
+                run_dispatcher(rx, &d_shared.callbacks, |n| {
+                    let left = q.queued.fetch_sub(n, Ordering::AcqRel) - n;
+                    if left <= q.high_water / 2 && q.reader_waiting.load(Ordering::Acquire) {
+                        q.cond.notify_one();
+                    }
+                });
+                // The connection is gone: drop the callbacks so that any
+                // manager clone they hold is released.
+                d_shared.callbacks.clear();
+                let _ = done_tx.send(());
+            })
+            .map_err(io_err)?;
+        let r_shared = shared.clone();
+        let reader = thread::Builder::new()
+            .name("astrix-ami-reader".into())
+            .spawn(move || run_reader(r_shared, stream, decoder, tx))
+            .map_err(io_err)?;
+        Ok(Manager {
+            inner: Arc::new(Inner {
+                shared,
+                threads: Mutex::new(Some(Threads {
+                    reader,
+                    dispatcher,
+                    dispatcher_done: done_rx,
+                })),
+                shutdown,
+                banner,
+                action_timeout: cfg.action_timeout,
+                close_timeout: cfg.close_timeout,
+            }),
+        })
+    }
+
+    /// The AMI version from the banner (`11.0.0` for Asterisk 22).
+    pub fn ami_version(&self) -> &str {
+        &self.inner.banner
+    }
+
+    /// A handle that does not keep the connection open.
+    pub fn downgrade(&self) -> WeakManager {
+        WeakManager {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Why the connection ended, or `None` while it is up.
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.inner.shared.pending.closed_reason()
+    }
+
+    /// True while the connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.disconnect_reason().is_none()
+    }
+
+    /// Sends an action and blocks until its reply, the action timeout, or
+    /// the end of the connection (then it returns at once with
+    /// [`AmiError::Disconnected`]).
+    ///
+    /// `Response: Error` becomes [`AmiError::ActionFailed`], which keeps the
+    /// whole reply. For EventList actions the reply holds the list's events
+    /// up to its `…Complete` event.
+    pub fn send_action<A: Action>(&self, action: &A) -> Result<A::Output, AmiError> {
+        self.send_action_timeout(action, self.inner.action_timeout)
+    }
+
+    /// [`Manager::send_action`] with its own timeout.
+    pub fn send_action_timeout<A: Action>(
+        &self,
+        action: &A,
+        timeout: Duration,
+    ) -> Result<A::Output, AmiError> {
+        let response = self.exchange(action, timeout)?;
+        if response.is_error() {
+            return Err(AmiError::ActionFailed(Box::new(response)));
+        }
+        action.parse_response(response)
+    }
+
+    fn exchange<A: Action>(&self, action: &A, timeout: Duration) -> Result<Response, AmiError> {
+        let shared = &self.inner.shared;
+        let id = match action.action_id() {
+            Some(id) => id.to_owned(),
+            None => shared.ids.next_id(),
+        };
+        let mut msg = Message::with_capacity(8, 64);
+        msg.push("Action", action.name());
+        msg.push("ActionID", &id);
+        action.write_headers(&mut msg);
+        let mut bytes = Vec::with_capacity(msg.text_len() + 64);
+        encode_message(&msg, &mut bytes)?;
+
+        let (tx, rx) = bounded(1);
+        shared
+            .pending
+            .register(&id, action.name(), action.expects_list(), tx)?;
+        let written = shared.writer.lock().write_all(&bytes);
+        if let Err(e) = written {
+            shared.pending.cancel(&id);
+            return Err(AmiError::Disconnected(
+                shared
+                    .pending
+                    .closed_reason()
+                    .unwrap_or(DisconnectReason::Io(Arc::new(e))),
+            ));
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(partial) = shared.pending.cancel(&id) {
+                    log::warn!(
+                        "{} (ActionID {id}) timed out mid-list; {} messages go to the orphan handler",
+                        action.name(),
+                        partial.len()
+                    );
+                    self.requeue_orphans(partial);
+                }
+                // The reply may have landed between the timeout and the cancel.
+                match rx.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => Err(AmiError::Timeout {
+                        action: action.name().to_owned(),
+                        after: timeout,
+                    }),
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(AmiError::Disconnected(
+                shared
+                    .pending
+                    .closed_reason()
+                    .unwrap_or(DisconnectReason::Closed),
+            )),
+        }
+    }
+
+    /// Hands the messages of a list whose caller gave up to the orphan
+    /// callbacks, through the dispatcher.
+    fn requeue_orphans(&self, messages: Vec<Message>) {
+        let shared = &self.inner.shared;
+        let n = messages.len();
+        let batch = messages.into_iter().map(Dispatch::Orphan).collect();
+        let sent = match &*shared.side_tx.lock() {
+            Some(tx) => {
+                shared.queue.queued.fetch_add(n, Ordering::AcqRel);
+                tx.send(batch).is_ok()
+            }
+            None => false,
+        };
+        if !sent {
+            log::warn!("{n} messages of an abandoned list not delivered: the connection is closed");
+        }
+    }
+
+    /// Logs in with Challenge/MD5 when the server offers it, plain
+    /// otherwise; see [`Manager::login_with`].
+    pub fn login(&self, username: &str, secret: impl Into<Secret>) -> Result<(), AmiError> {
+        self.login_with(username, &secret.into(), AuthMethod::Auto)
+    }
+
+    /// Logs in with the given method. A refused login is
+    /// [`AmiError::Authentication`] (Asterisk then closes the connection).
+    pub fn login_with(
+        &self,
+        username: &str,
+        secret: &Secret,
+        method: AuthMethod,
+    ) -> Result<(), AmiError> {
+        auth::login(self, username, secret, method)
+    }
+
+    /// Waits until `FullyBooted` has arrived (Asterisk sends it right after
+    /// login once it has started), or `timeout`.
+    pub fn wait_fully_booted(&self, timeout: Duration) -> Result<(), AmiError> {
+        let b = &self.inner.shared.booted;
+        let deadline = Instant::now() + timeout;
+        let mut seen = b.seen.lock();
+        while !*seen {
+            if let Some(r) = self.disconnect_reason() {
+                return Err(AmiError::Disconnected(r));
+            }
+            if b.cond.wait_until(&mut seen, deadline).timed_out() {
+                return Err(AmiError::Timeout {
+                    action: "FullyBooted".into(),
+                    after: timeout,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `Logoff`, waits for `Goodbye` (up to the action timeout), then
+    /// closes. Never hangs.
+    pub fn logoff(&self) -> Result<(), AmiError> {
+        self.inner
+            .shared
+            .logging_off
+            .store(true, Ordering::Release);
+        let r = self.send_action(&super::actions::Logoff);
+        self.close();
+        match r {
+            Ok(()) | Err(AmiError::Disconnected(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Closes the connection: waiting callers get
+    /// [`AmiError::Disconnected`] at once, queued events are still
+    /// dispatched (up to the close timeout), and both threads are joined.
+    /// Safe to call from a callback and more than once.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Calls `f` for every event called `name` (ASCII case ignored).
+    pub fn on_event(
+        &self,
+        name: &str,
+        f: impl Fn(&Message) + Send + Sync + 'static,
+    ) -> CallbackId {
+        self.inner.shared.callbacks.on_name(name, Arc::new(f))
+    }
+
+    /// Calls `f` with every event of type `E`. An event that does not parse
+    /// as `E` is logged and still reaches name and catch-all callbacks.
+    pub fn on<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
+        self.inner.shared.callbacks.on_typed(f)
+    }
+
+    /// Calls `f` for every event (pystrix's `''` callback).
+    pub fn on_any_event(&self, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
+        self.inner.shared.callbacks.on_any(Arc::new(f))
+    }
+
+    /// Calls `f` for every response no caller waits for: an unknown or
+    /// late ActionID (pystrix's `None` callback).
+    pub fn on_orphan(&self, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
+        self.inner.shared.callbacks.on_orphan(Arc::new(f))
+    }
+
+    /// Calls `f` for every message the decoder refused (too large, a line
+    /// without a colon, …) that no caller was waiting for.
+    pub fn on_decode_error(
+        &self,
+        f: impl Fn(&DecodeError) + Send + Sync + 'static,
+    ) -> CallbackId {
+        self.inner.shared.callbacks.on_error(Arc::new(f))
+    }
+
+    /// Unregisters a callback; false if it was not registered.
+    pub fn remove_callback(&self, id: CallbackId) -> bool {
+        self.inner.shared.callbacks.remove(id)
+    }
+}

@@ -1,0 +1,399 @@
+//! The AMI emulator's built-in answers: a small, believable Asterisk.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::ami_reply::Reply;
+use crate::ami::Message;
+
+/// One emulated channel.
+#[derive(Clone, Debug)]
+pub(crate) struct Channel {
+    pub(crate) name: String,
+    pub(crate) uniqueid: String,
+    pub(crate) linkedid: String,
+    pub(crate) state: u8,
+    pub(crate) caller_num: String,
+    pub(crate) caller_name: String,
+    pub(crate) context: String,
+    pub(crate) exten: String,
+    pub(crate) priority: u32,
+    pub(crate) application: String,
+    pub(crate) data: String,
+    pub(crate) vars: BTreeMap<String, String>,
+}
+
+fn state_desc(s: u8) -> &'static str {
+    match s {
+        0 => "Down",
+        4 => "Ring",
+        5 => "Ringing",
+        6 => "Up",
+        7 => "Busy",
+        _ => "Unknown",
+    }
+}
+
+impl Channel {
+    /// The channel snapshot headers, as Asterisk 22 writes them.
+    pub(crate) fn snapshot(&self, m: &mut Message) {
+        m.push("Channel", &self.name);
+        m.push("ChannelState", &self.state.to_string());
+        m.push("ChannelStateDesc", state_desc(self.state));
+        m.push("CallerIDNum", &self.caller_num);
+        m.push("CallerIDName", &self.caller_name);
+        m.push("ConnectedLineNum", "<unknown>");
+        m.push("ConnectedLineName", "<unknown>");
+        m.push("Language", "en");
+        m.push("AccountCode", "");
+        m.push("Context", &self.context);
+        m.push("Exten", &self.exten);
+        m.push("Priority", &self.priority.to_string());
+        m.push("Uniqueid", &self.uniqueid);
+        m.push("Linkedid", &self.linkedid);
+    }
+
+    pub(crate) fn event(&self, name: &str) -> Message {
+        let mut m = Message::with_capacity(20, 400);
+        m.push("Event", name);
+        m.push("Privilege", "call,all");
+        self.snapshot(&mut m);
+        m
+    }
+}
+
+/// Emulated Asterisk state shared by all connections.
+#[derive(Debug, Default)]
+pub(crate) struct World {
+    pub(crate) channels: Vec<Channel>,
+    pub(crate) globals: BTreeMap<String, String>,
+    pub(crate) next_id: u64,
+    pub(crate) started: u64,
+}
+
+impl World {
+    fn new_uniqueid(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}.{}", self.started, self.next_id)
+    }
+}
+
+/// The default answer to `action`, given the emulated world.
+pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
+    let name = action.get("Action").unwrap_or("").to_ascii_lowercase();
+    let get = |h: &str| action.get(h).unwrap_or("").to_owned();
+    match name.as_str() {
+        "ping" => Reply::none().response(
+            Message::new()
+                .with("Response", "Success")
+                .with("Ping", "Pong")
+                .with("Timestamp", &format!("{}.000000", world.started)),
+        ),
+        "command" => command(&get("Command"), world),
+        "coreshowchannels" => core_show_channels(world),
+        "corestatus" => Reply::none().response(
+            Message::new()
+                .with("Response", "Success")
+                .with("CoreStartupDate", "2026-11-23")
+                .with("CoreStartupTime", "07:21:08")
+                .with("CoreReloadDate", "2026-11-23")
+                .with("CoreReloadTime", "07:21:08")
+                .with("CoreCurrentCalls", &world.channels.len().to_string())
+                .with("CoreProcessedCalls", &world.next_id.to_string()),
+        ),
+        "coresettings" => Reply::none().response(
+            Message::new()
+                .with("Response", "Success")
+                .with("AMIversion", "11.0.0")
+                .with("AsteriskVersion", "22.10.1")
+                .with("SystemName", "")
+                .with("CoreMaxCalls", "0")
+                .with("CoreMaxLoadAvg", "0.000000")
+                .with("CoreRunUser", "asterisk")
+                .with("CoreRunGroup", "asterisk"),
+        ),
+        "getvar" => getvar(action, world),
+        "setvar" => setvar(action, world),
+        "originate" => originate(action, world),
+        "hangup" => hangup(&get("Channel"), world),
+        "status" => status(world),
+        "userevent" => {
+            let mut ev = Message::new().with("Event", "UserEvent").with("Privilege", "user,all");
+            for (n, v) in action.iter() {
+                if !n.eq_ignore_ascii_case("Action") && !n.eq_ignore_ascii_case("ActionID") {
+                    ev.push(n, v);
+                }
+            }
+            Reply::success().broadcast(ev)
+        }
+        _ => Reply::error(&format!(
+            "Invalid/unknown command: {}. Use Action: ListCommands to show available commands.",
+            action.get("Action").unwrap_or("")
+        )),
+    }
+}
+
+fn command(cmd: &str, world: &World) -> Reply {
+    let mut m = Message::new()
+        .with("Response", "Success")
+        .with("Message", "Command output follows");
+    let lines: Vec<String> = match cmd.trim() {
+        "core show version" => {
+            vec!["Asterisk 22.10.1 built by astrix @ emulator on a x86_64 running Linux".into()]
+        }
+        "core show channels" => {
+            let mut v = vec![format!(
+                "{:<64} {:<32} {:<7} {}",
+                "Channel", "Location", "State", "Application(Data)"
+            )];
+            for c in &world.channels {
+                v.push(format!(
+                    "{:<64} {:<32} {:<7} {}({})",
+                    c.name,
+                    format!("{}@{}:{}", c.exten, c.context, c.priority),
+                    state_desc(c.state),
+                    c.application,
+                    c.data
+                ));
+            }
+            v.push(format!("{} active channels", world.channels.len()));
+            v.push(format!("{} active calls", world.channels.len()));
+            v.push(String::new());
+            v
+        }
+        other => {
+            m = Message::new()
+                .with("Response", "Error")
+                .with("Message", "Command output follows");
+            vec![format!("No such command '{other}' (type 'core show help {other}' for other possible commands)")]
+        }
+    };
+    for l in &lines {
+        m.push("Output", l);
+    }
+    Reply::none().response(m)
+}
+
+fn core_show_channels(world: &World) -> Reply {
+    let mut r = Reply::none().response(
+        Message::new()
+            .with("Response", "Success")
+            .with("EventList", "start")
+            .with("Message", "Channels will follow"),
+    );
+    for c in &world.channels {
+        let mut m = Message::new().with("Event", "CoreShowChannel");
+        c.snapshot(&mut m);
+        m.push("Application", &c.application);
+        m.push("ApplicationData", &c.data);
+        m.push("Duration", "00:00:01");
+        m.push("BridgeId", "");
+        r = r.list_event(m);
+    }
+    r.list_event(
+        Message::new()
+            .with("Event", "CoreShowChannelsComplete")
+            .with("EventList", "Complete")
+            .with("ListItems", &world.channels.len().to_string()),
+    )
+}
+
+fn status(world: &World) -> Reply {
+    let mut r = Reply::none().response(
+        Message::new()
+            .with("Response", "Success")
+            .with("EventList", "start")
+            .with("Message", "Channel status will follow"),
+    );
+    for c in &world.channels {
+        let mut m = Message::new().with("Event", "Status").with("Privilege", "Call");
+        c.snapshot(&mut m);
+        m.push("Type", "Local");
+        m.push("Application", &c.application);
+        m.push("Data", &c.data);
+        r = r.list_event(m);
+    }
+    r.list_event(
+        Message::new()
+            .with("Event", "StatusComplete")
+            .with("EventList", "Complete")
+            .with("ListItems", &world.channels.len().to_string())
+            .with("Items", &world.channels.len().to_string()),
+    )
+}
+
+fn getvar(action: &Message, world: &World) -> Reply {
+    let Some(var) = action.get("Variable") else {
+        return Reply::error("No variable specified");
+    };
+    let value = match action.get("Channel") {
+        Some(ch) => match world.channels.iter().find(|c| c.name == ch) {
+            Some(c) => c.vars.get(var).cloned().unwrap_or_default(),
+            None => return Reply::error("No such channel"),
+        },
+        None => world.globals.get(var).cloned().unwrap_or_default(),
+    };
+    Reply::none().response(
+        Message::new()
+            .with("Response", "Success")
+            .with("Variable", var)
+            .with("Value", &value),
+    )
+}
+
+fn setvar(action: &Message, world: &mut World) -> Reply {
+    let Some(var) = action.get("Variable") else {
+        return Reply::error("No variable specified");
+    };
+    let value = action.get("Value").unwrap_or("");
+    let event = match action.get("Channel") {
+        Some(ch) => match world.channels.iter_mut().find(|c| c.name == ch) {
+            Some(c) => {
+                c.vars.insert(var.into(), value.into());
+                let mut e = c.event("VarSet");
+                e.set("Privilege", "dialplan,all");
+                e
+            }
+            None => return Reply::error("No such channel"),
+        },
+        None => {
+            world.globals.insert(var.into(), value.into());
+            Message::new()
+                .with("Event", "VarSet")
+                .with("Privilege", "dialplan,all")
+                .with("Channel", "none")
+                .with("Uniqueid", "none")
+        }
+    };
+    Reply::success_with("Variable Set").broadcast(event.with("Variable", var).with("Value", value))
+}
+
+fn originate(action: &Message, world: &mut World) -> Reply {
+    let Some(chan) = action.get("Channel").filter(|c| !c.is_empty()) else {
+        return Reply::error("Channel not specified");
+    };
+    let is_async = action
+        .get("Async")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1"));
+    let uid = world.new_uniqueid();
+    let n = world.next_id;
+    let (caller_name, caller_num) = split_caller_id(action.get("CallerID").unwrap_or(""));
+    let mut ch = Channel {
+        name: format!("{chan}-{n:08x};1"),
+        uniqueid: uid.clone(),
+        linkedid: uid.clone(),
+        state: 0,
+        caller_num,
+        caller_name,
+        context: action.get("Context").unwrap_or("default").into(),
+        exten: action.get("Exten").unwrap_or("s").into(),
+        priority: action
+            .get("Priority")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1),
+        application: action.get("Application").unwrap_or("AppDial").into(),
+        data: action.get("Data").unwrap_or("").into(),
+        vars: BTreeMap::new(),
+    };
+    for v in action.get_all("Variable") {
+        let (k, val) = v.split_once('=').unwrap_or((v, ""));
+        ch.vars.insert(k.into(), val.into());
+    }
+    // Channels whose name says so fail like a busy or unanswered line.
+    let lower = chan.to_ascii_lowercase();
+    let failure = if lower.contains("busy") {
+        Some((5, 17, "User busy"))
+    } else if lower.contains("noanswer") {
+        Some((3, 19, "No answer"))
+    } else {
+        None
+    };
+    let mut resp_event = Message::new()
+        .with("Event", "OriginateResponse")
+        .with("Privilege", "call,all");
+    if let Some(id) = action.action_id() {
+        resp_event.push("ActionID", id);
+    }
+    let step = Duration::from_millis(20);
+    let mut r = if is_async {
+        Reply::success_with("Originate successfully queued").delay(step)
+    } else {
+        Reply::none().delay(step)
+    };
+    r = r.broadcast(ch.event("Newchannel"));
+    ch.state = 5;
+    r = r.delay(step).broadcast(ch.event("Newstate"));
+    match failure {
+        Some((reason, cause, txt)) => {
+            ch.state = if reason == 5 { 7 } else { 5 };
+            let mut h = ch.event("Hangup");
+            h.push("Cause", &cause.to_string());
+            h.push("Cause-txt", txt);
+            r = r.delay(step).broadcast(h);
+            resp_event.push("Response", "Failure");
+            resp_event.push("Channel", chan);
+            push_target(&mut resp_event, action);
+            resp_event.push("Reason", &reason.to_string());
+            resp_event.push("Uniqueid", "<null>");
+            resp_event.push("CallerIDNum", "<unknown>");
+            resp_event.push("CallerIDName", "<unknown>");
+            r = r.broadcast(resp_event);
+            if !is_async {
+                r = r.response(
+                    Message::new()
+                        .with("Response", "Error")
+                        .with("Message", "Originate failed"),
+                );
+            }
+        }
+        None => {
+            ch.state = 6;
+            r = r.delay(step).broadcast(ch.event("Newstate"));
+            resp_event.push("Response", "Success");
+            resp_event.push("Channel", &ch.name);
+            push_target(&mut resp_event, action);
+            resp_event.push("Reason", "4");
+            resp_event.push("Uniqueid", &ch.uniqueid);
+            resp_event.push("CallerIDNum", &ch.caller_num);
+            resp_event.push("CallerIDName", &ch.caller_name);
+            r = r.broadcast(resp_event);
+            if !is_async {
+                r = r.then(Reply::success_with("Originate successfully queued"));
+            }
+            world.channels.push(ch);
+        }
+    }
+    r
+}
+
+fn push_target(m: &mut Message, action: &Message) {
+    if let Some(app) = action.get("Application") {
+        m.push("Application", app);
+        m.push("Data", action.get("Data").unwrap_or(""));
+    } else {
+        m.push("Context", action.get("Context").unwrap_or(""));
+        m.push("Exten", action.get("Exten").unwrap_or(""));
+    }
+}
+
+fn split_caller_id(cid: &str) -> (String, String) {
+    match (cid.find('<'), cid.rfind('>')) {
+        (Some(a), Some(b)) if a < b => (
+            cid[..a].trim().trim_matches('"').to_owned(),
+            cid[a + 1..b].to_owned(),
+        ),
+        _ if cid.is_empty() => ("<unknown>".into(), "<unknown>".into()),
+        _ => ("<unknown>".into(), cid.to_owned()),
+    }
+}
+
+fn hangup(channel: &str, world: &mut World) -> Reply {
+    let Some(pos) = world.channels.iter().position(|c| c.name == channel) else {
+        return Reply::error("No such channel");
+    };
+    let c = world.channels.remove(pos);
+    let mut h = c.event("Hangup");
+    h.push("Cause", "16");
+    h.push("Cause-txt", "Normal Clearing");
+    Reply::success_with("Channel Hungup").broadcast(h)
+}

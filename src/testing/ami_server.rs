@@ -1,0 +1,515 @@
+//! [`AmiServer`]: an AMI server emulator on 127.0.0.1, for tests and demos.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::ami_defaults::{answer, World};
+use super::ami_reply::{Reply, Step};
+use crate::ami::codec::{Decoder, Frame, Limits};
+use crate::ami::{md5_key, Message};
+use crate::Secret;
+
+type Handler = Arc<dyn Fn(&Message) -> Reply + Send + Sync>;
+
+/// Settings for an [`AmiServer`]; see [`AmiServer::builder`].
+#[derive(Clone, Debug)]
+pub struct AmiServerBuilder {
+    username: String,
+    secret: Secret,
+    banner: String,
+    md5: bool,
+    fully_booted: bool,
+    login_failure_delay: Duration,
+}
+
+impl AmiServerBuilder {
+    /// The one user that may log in (default `admin` / `wordpass`).
+    pub fn credentials(mut self, username: &str, secret: &str) -> Self {
+        self.username = username.into();
+        self.secret = Secret::new(secret);
+        self
+    }
+
+    /// The first line sent (default `Asterisk Call Manager/11.0.0`).
+    pub fn banner(mut self, line: &str) -> Self {
+        self.banner = line.into();
+        self
+    }
+
+    /// Whether `Challenge` is answered (default true); when false it gets
+    /// `Response: Error`.
+    pub fn md5(mut self, yes: bool) -> Self {
+        self.md5 = yes;
+        self
+    }
+
+    /// Whether `FullyBooted` follows a successful login (default true).
+    pub fn fully_booted(mut self, yes: bool) -> Self {
+        self.fully_booted = yes;
+        self
+    }
+
+    /// How long a refused login waits before its error (Asterisk: ~1 s;
+    /// default 0 here).
+    pub fn login_failure_delay(mut self, d: Duration) -> Self {
+        self.login_failure_delay = d;
+        self
+    }
+
+    /// Binds 127.0.0.1 on a free port and starts accepting connections.
+    pub fn start(self) -> io::Result<AmiServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(1_795_418_474);
+        let shared = Arc::new(Shared {
+            cfg: self,
+            handlers: Mutex::new(HashMap::new()),
+            actions: Mutex::new(Vec::new()),
+            action_cond: Condvar::new(),
+            conns: Mutex::new(Vec::new()),
+            world: Mutex::new(World {
+                started,
+                ..World::default()
+            }),
+            stop: AtomicBool::new(false),
+            next_conn: AtomicU64::new(0),
+        });
+        let s = shared.clone();
+        let accept = thread::Builder::new()
+            .name("astrix-amiserver".into())
+            .spawn(move || accept_loop(listener, s))?;
+        Ok(AmiServer {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+struct Conn {
+    id: u64,
+    writer: Arc<Mutex<TcpStream>>,
+    logged_in: Arc<AtomicBool>,
+    events_on: Arc<AtomicBool>,
+}
+
+struct Shared {
+    cfg: AmiServerBuilder,
+    handlers: Mutex<HashMap<String, Handler>>,
+    actions: Mutex<Vec<Message>>,
+    action_cond: Condvar,
+    conns: Mutex<Vec<Conn>>,
+    world: Mutex<World>,
+    stop: AtomicBool,
+    next_conn: AtomicU64,
+}
+
+/// An AMI server emulator in the spirit of pyst's astemu: it greets with a
+/// banner, checks plain and MD5 logins, answers common actions like a small
+/// Asterisk would (Ping, Command with `Output:` lines, CoreShowChannels as
+/// an EventList, Originate with a believable event sequence, Getvar/Setvar,
+/// Hangup, Status, UserEvent), and lets a test script replies, push events,
+/// inject faults and read back every action it received.
+///
+/// It binds 127.0.0.1 on port 0; [`AmiServer::addr`] says where. Dropping
+/// it closes every connection and stops its threads.
+///
+/// ```
+/// use astrix::ami::{Manager, Message, RawAction};
+/// use astrix::testing::{AmiServer, Reply};
+///
+/// let server = AmiServer::start()?;
+/// server.on_action("QueueStatus", |_| Reply::error("No queues"));
+/// let m = Manager::connect(server.addr())?;
+/// m.login("admin", "wordpass")?;
+/// let err = m.send_action(&RawAction::new("QueueStatus")).unwrap_err();
+/// assert_eq!(err.response().and_then(|r| r.message_text()), Some("No queues"));
+/// assert!(server.actions().iter().any(|a| a.get("Action") == Some("QueueStatus")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AmiServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AmiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmiServer").field("addr", &self.addr).finish()
+    }
+}
+
+impl AmiServer {
+    /// Settings, starting from the defaults.
+    pub fn builder() -> AmiServerBuilder {
+        AmiServerBuilder {
+            username: "admin".into(),
+            secret: Secret::new("wordpass"),
+            banner: "Asterisk Call Manager/11.0.0".into(),
+            md5: true,
+            fully_booted: true,
+            login_failure_delay: Duration::ZERO,
+        }
+    }
+
+    /// A server with the default settings (user `admin`, secret `wordpass`).
+    pub fn start() -> io::Result<AmiServer> {
+        Self::builder().start()
+    }
+
+    /// The address it listens on, as `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The address it listens on.
+    pub fn socket_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Answers every action called `name` (ASCII case ignored) with what
+    /// `f` returns, instead of the built-in answer. Replaces an earlier
+    /// handler for the same name. Login, Challenge and Logoff can be
+    /// scripted too.
+    pub fn on_action(&self, name: &str, f: impl Fn(&Message) -> Reply + Send + Sync + 'static) {
+        self.shared
+            .handlers
+            .lock()
+            .insert(name.to_ascii_lowercase(), Arc::new(f));
+    }
+
+    /// Goes back to the built-in answer for `name`.
+    pub fn clear_action(&self, name: &str) {
+        self.shared.handlers.lock().remove(&name.to_ascii_lowercase());
+    }
+
+    /// Sends an event to every connection that is logged in with events on.
+    pub fn push_event(&self, event: Message) {
+        broadcast(&self.shared, &event);
+    }
+
+    /// Sends raw bytes to every connection (logged in or not).
+    pub fn send_raw(&self, bytes: &[u8]) {
+        for c in self.shared.conns.lock().iter() {
+            let _ = c.writer.lock().write_all(bytes);
+        }
+    }
+
+    /// Closes every connection now.
+    pub fn close_connections(&self) {
+        for c in self.shared.conns.lock().drain(..) {
+            let _ = c.writer.lock().shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.shared.conns.lock().len()
+    }
+
+    /// Every action received so far, in order, on all connections.
+    pub fn actions(&self) -> Vec<Message> {
+        self.shared.actions.lock().clone()
+    }
+
+    /// Waits until an action called `name` has been received (counting
+    /// those received before), up to `timeout`; returns the latest one.
+    pub fn wait_for_action(&self, name: &str, timeout: Duration) -> Option<Message> {
+        let deadline = Instant::now() + timeout;
+        let mut a = self.shared.actions.lock();
+        loop {
+            if let Some(m) = a
+                .iter()
+                .rev()
+                .find(|m| m.get("Action").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            {
+                return Some(m.clone());
+            }
+            if self
+                .shared
+                .action_cond
+                .wait_until(&mut a, deadline)
+                .timed_out()
+            {
+                return None;
+            }
+        }
+    }
+
+    /// Names of the channels the emulator holds (from Originate).
+    pub fn channels(&self) -> Vec<String> {
+        self.shared
+            .world
+            .lock()
+            .channels
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
+impl Drop for AmiServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        // Wake the accept call.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+        self.close_connections();
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let _ = stream.set_nodelay(true);
+        let Ok(w) = stream.try_clone() else { continue };
+        let conn = Conn {
+            id: shared.next_conn.fetch_add(1, Ordering::Relaxed),
+            writer: Arc::new(Mutex::new(w)),
+            logged_in: Arc::new(AtomicBool::new(false)),
+            events_on: Arc::new(AtomicBool::new(true)),
+        };
+        let ctx = ConnCtx {
+            id: conn.id,
+            writer: conn.writer.clone(),
+            logged_in: conn.logged_in.clone(),
+            events_on: conn.events_on.clone(),
+            shared: shared.clone(),
+            challenge: None,
+        };
+        shared.conns.lock().push(conn);
+        let _ = thread::Builder::new()
+            .name("astrix-amiserver-conn".into())
+            .spawn(move || ctx.run(stream));
+    }
+}
+
+fn broadcast(shared: &Shared, event: &Message) {
+    let mut bytes = Vec::new();
+    event.write_wire(&mut bytes);
+    for c in shared.conns.lock().iter() {
+        if c.logged_in.load(Ordering::Acquire) && c.events_on.load(Ordering::Acquire) {
+            let _ = c.writer.lock().write_all(&bytes);
+        }
+    }
+}
+
+struct ConnCtx {
+    id: u64,
+    writer: Arc<Mutex<TcpStream>>,
+    logged_in: Arc<AtomicBool>,
+    events_on: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    challenge: Option<String>,
+}
+
+impl ConnCtx {
+    fn run(mut self, mut stream: TcpStream) {
+        let banner = format!("{}\r\n", self.shared.cfg.banner);
+        if self.writer.lock().write_all(banner.as_bytes()).is_err() {
+            return self.gone();
+        }
+        let mut decoder = Decoder::without_banner(Limits::default());
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            decoder.feed(&buf[..n]);
+            loop {
+                match decoder.decode() {
+                    Ok(Some(Frame::Message(m))) => {
+                        if !self.handle(m) {
+                            return self.gone();
+                        }
+                    }
+                    Ok(Some(Frame::Banner(_))) => {}
+                    Ok(None) => break,
+                    Err(e) => log::debug!("AMI emulator: refused input: {e}"),
+                }
+            }
+        }
+        self.gone()
+    }
+
+    fn gone(&self) {
+        self.shared.conns.lock().retain(|c| c.id != self.id);
+        let _ = self.writer.lock().shutdown(Shutdown::Both);
+    }
+
+    /// Answers one action; false when the connection is to close.
+    fn handle(&mut self, action: Message) -> bool {
+        {
+            let mut a = self.shared.actions.lock();
+            a.push(action.clone());
+            self.shared.action_cond.notify_all();
+        }
+        let name = action.get("Action").unwrap_or("").to_ascii_lowercase();
+        let custom = self.shared.handlers.lock().get(&name).cloned();
+        let reply = match custom {
+            Some(h) => h(&action),
+            None => match name.as_str() {
+                "login" => self.login(&action),
+                "challenge" => self.challenge(&action),
+                "logoff" => Reply::none()
+                    .response(
+                        Message::new()
+                            .with("Response", "Goodbye")
+                            .with("Message", "Thanks for all the fish."),
+                    )
+                    .close(),
+                "events" => {
+                    let mask = action.get("EventMask").unwrap_or("on").to_ascii_lowercase();
+                    let on = mask != "off";
+                    self.events_on.store(on, Ordering::Release);
+                    Reply::none().response(
+                        Message::new()
+                            .with("Response", "Success")
+                            .with("Events", if on { "On" } else { "Off" }),
+                    )
+                }
+                _ if !self.logged_in.load(Ordering::Acquire) => Reply::error("Permission denied"),
+                _ => answer(&action, &mut self.shared.world.lock()),
+            },
+        };
+        self.play(reply, action.action_id().map(str::to_owned))
+    }
+
+    fn login(&mut self, action: &Message) -> Reply {
+        let cfg = &self.shared.cfg;
+        let user_ok = action.get("Username") == Some(cfg.username.as_str());
+        let ok = user_ok
+            && if action
+                .get("AuthType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("MD5"))
+            {
+                match (&self.challenge, action.get("Key")) {
+                    (Some(c), Some(k)) => md5_key(c, &cfg.secret).eq_ignore_ascii_case(k),
+                    _ => false,
+                }
+            } else {
+                action.get("Secret") == Some(cfg.secret.expose())
+            };
+        if !ok {
+            return Reply::none()
+                .delay(cfg.login_failure_delay)
+                .then(Reply::error("Authentication failed"))
+                .close();
+        }
+        self.logged_in.store(true, Ordering::Release);
+        if let Some(e) = action.get("Events") {
+            self.events_on
+                .store(!e.eq_ignore_ascii_case("off"), Ordering::Release);
+        }
+        let mut r = Reply::success_with("Authentication accepted");
+        if cfg.fully_booted {
+            r = r.send(
+                Message::new()
+                    .with("Event", "FullyBooted")
+                    .with("Privilege", "system,all")
+                    .with("Uptime", "6")
+                    .with("LastReload", "6")
+                    .with("Status", "Fully Booted"),
+            );
+        }
+        r
+    }
+
+    fn challenge(&mut self, action: &Message) -> Reply {
+        let md5 = action
+            .get("AuthType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("MD5"));
+        if !self.shared.cfg.md5 || !md5 {
+            return Reply::error("Must specify AuthType");
+        }
+        let c = format!("{}", 100_000_000 + (self.id * 7_919 + 513_274) % 900_000_000);
+        self.challenge = Some(c.clone());
+        Reply::none().response(
+            Message::new()
+                .with("Response", "Success")
+                .with("Challenge", &c),
+        )
+    }
+
+    /// Plays a reply; a reply with a pause plays on a thread of its own.
+    fn play(&self, reply: Reply, action_id: Option<String>) -> bool {
+        if reply.steps.iter().any(|s| matches!(s, Step::Delay(_))) {
+            let writer = self.writer.clone();
+            let shared = self.shared.clone();
+            let _ = thread::Builder::new()
+                .name("astrix-amiserver-reply".into())
+                .spawn(move || {
+                    play_steps(&writer, &shared, reply, action_id.as_deref());
+                });
+            return true;
+        }
+        play_steps(&self.writer, &self.shared, reply, action_id.as_deref())
+    }
+}
+
+/// Plays the steps; false once the connection was closed.
+fn play_steps(
+    writer: &Mutex<TcpStream>,
+    shared: &Shared,
+    reply: Reply,
+    action_id: Option<&str>,
+) -> bool {
+    for step in reply.steps {
+        match step {
+            Step::Send { message, tag } => {
+                let message = match (tag, action_id) {
+                    (true, Some(id)) if message.action_id().is_none() => with_id(message, id),
+                    _ => message,
+                };
+                let mut bytes = Vec::new();
+                message.write_wire(&mut bytes);
+                if writer.lock().write_all(&bytes).is_err() {
+                    return false;
+                }
+            }
+            Step::Broadcast(m) => broadcast(shared, &m),
+            Step::Raw(b) => {
+                if writer.lock().write_all(&b).is_err() {
+                    return false;
+                }
+            }
+            Step::Delay(d) => thread::sleep(d),
+            Step::Close => {
+                let _ = writer.lock().shutdown(Shutdown::Both);
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The message with `ActionID: id` after its first header.
+fn with_id(m: Message, id: &str) -> Message {
+    let mut out = Message::with_capacity(m.len() + 1, m.text_len() + id.len() + 8);
+    for (i, (n, v)) in m.iter().enumerate() {
+        out.push(n, v);
+        if i == 0 {
+            out.push("ActionID", id);
+        }
+    }
+    if m.is_empty() {
+        out.push("ActionID", id);
+    }
+    out
+}
