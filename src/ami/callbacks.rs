@@ -96,10 +96,7 @@ impl Callbacks {
         self.update(|r, id| r.error.push((id, f)))
     }
 
-    pub(crate) fn on_typed<E: Event>(
-        &self,
-        f: impl Fn(&E) + Send + Sync + 'static,
-    ) -> CallbackId {
+    pub(crate) fn on_typed<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
         self.on_name(
             E::NAME,
             Arc::new(move |m: &Message| match E::from_message(m) {

@@ -21,7 +21,7 @@
 
 use memchr::{memchr, memmem};
 
-use super::message::Message;
+use super::message::{Message, Span};
 
 /// The prefix of the line Asterisk sends when a client connects.
 pub const BANNER_PREFIX: &str = "Asterisk Call Manager/";
@@ -232,6 +232,9 @@ impl Decoder {
     /// (or the banner); call `decode` again to go on with the next one.
     pub fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
         loop {
+            if self.state == State::Headers && self.scan_headers() {
+                return self.finish();
+            }
             let Some(nl) = memchr(b'\n', &self.buf[self.line_start..]) else {
                 return self.check_partial_line();
             };
@@ -312,6 +315,70 @@ impl Decoder {
         }
     }
 
+    /// The hot path: takes ordinary header lines in a tight loop. Returns
+    /// true when a blank line ended a message; stops without consuming at
+    /// the first line that needs the general path (too long, no colon, a
+    /// limit, `Response: Follows`, a blank line before any header).
+    fn scan_headers(&mut self) -> bool {
+        let base = self.line_start;
+        let buf = &self.buf[..];
+        let limits = self.limits;
+        let mut pos = base;
+        loop {
+            let begin = pos;
+            // Header lines are short: a word-at-a-time search beats a SIMD
+            // search that has to set up for every 20-byte line.
+            let Some(first) = find2(buf, begin, b':', b'\n') else {
+                break;
+            };
+            let (colon, nl) = if buf[first] == b':' {
+                match find2(buf, first + 1, b'\n', b'\n') {
+                    Some(nl) => (Some(first - begin), nl),
+                    None => break,
+                }
+            } else {
+                (None, first)
+            };
+            let mut end = nl;
+            if end > begin && buf[end - 1] == b'\r' {
+                end -= 1;
+            }
+            let len = end - begin;
+            if len == 0 {
+                if self.lines.is_empty() || self.after_follows {
+                    break;
+                }
+                self.line_start = nl + 1;
+                return true;
+            }
+            if len > limits.max_line_len
+                || self.message_len + len > limits.max_message_len
+                || self.lines.len() >= limits.max_headers
+                || self.bad_line.is_some()
+            {
+                break;
+            }
+            let Some(colon) = colon else {
+                break;
+            };
+            if self.lines.is_empty()
+                && buf[begin..begin + colon].eq_ignore_ascii_case(b"Response")
+                && trim_value(&buf[begin + colon + 1..end]).eq_ignore_ascii_case(b"Follows")
+            {
+                break;
+            }
+            self.message_len += len;
+            self.lines.push(Line {
+                start: (begin - self.start) as u32,
+                end: (end - self.start) as u32,
+                colon: Some((begin + colon - self.start) as u32),
+            });
+            pos = nl + 1;
+        }
+        self.line_start = pos;
+        false
+    }
+
     /// Called when no full line is buffered: refuses an over-long partial line.
     fn check_partial_line(&mut self) -> Result<Option<Frame>, DecodeError> {
         let pending = self.buf.len() - self.line_start;
@@ -353,10 +420,7 @@ impl Decoder {
         self.message_len += end - begin;
         if self.message_len > self.limits.max_message_len {
             let partial = self.partial_message();
-            return Err(self.refuse(
-                |limit| DecodeError::MessageTooLarge { limit, partial },
-                1,
-            ));
+            return Err(self.refuse(|limit| DecodeError::MessageTooLarge { limit, partial }, 1));
         }
         if self.lines.len() >= self.limits.max_headers {
             let partial = self.partial_message();
@@ -399,12 +463,52 @@ impl Decoder {
 
     /// The headers read so far in the current message.
     fn partial_message(&self) -> Message {
+        if let Some(m) = self.fast_message() {
+            return m;
+        }
         let mut m = Message::with_capacity(self.lines.len(), self.message_len);
         let base = &self.buf[self.start..];
         for l in &self.lines {
             push_line_to(&mut m, base, l);
         }
         m
+    }
+
+    /// The common case: every line is a header and the bytes are UTF-8.
+    /// One copy of the received block, spans computed from the line table.
+    fn fast_message(&self) -> Option<Message> {
+        let last = self.lines.last()?;
+        if self.lines.iter().any(|l| l.colon.is_none()) {
+            return None;
+        }
+        let block = &self.buf[self.start..self.start + last.end as usize];
+        let text = std::str::from_utf8(block).ok()?;
+        let spans = self
+            .lines
+            .iter()
+            .map(|l| {
+                let colon = l.colon.unwrap_or(l.end);
+                let (mut ns, mut ne) = (l.start, colon);
+                while ns < ne && matches!(block[ns as usize], b' ' | b'\t') {
+                    ns += 1;
+                }
+                while ne > ns && matches!(block[ne as usize - 1], b' ' | b'\t') {
+                    ne -= 1;
+                }
+                let mut vs = colon + 1;
+                if vs < l.end && block[vs as usize] == b' ' {
+                    vs += 1;
+                }
+                Span {
+                    name_start: ns,
+                    name_end: ne,
+                    value_start: vs.min(l.end),
+                    value_end: l.end,
+                    latin1: false,
+                }
+            })
+            .collect();
+        Some(Message::from_parts(text.to_owned(), spans))
     }
 
     fn finish(&mut self) -> Result<Option<Frame>, DecodeError> {
@@ -436,6 +540,31 @@ fn push_line_to(m: &mut Message, base: &[u8], l: &Line) {
         // Only legacy command output is kept without a colon.
         None => m.push_bytes("Output", line),
     }
+}
+
+/// The first position at or after `from` holding `a` or `b`, searching a
+/// word (8 bytes) at a time.
+#[inline]
+fn find2(buf: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let (ma, mb) = (LO * a as u64, LO * b as u64);
+    let mut i = from;
+    while i + 8 <= buf.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&buf[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        let (xa, xb) = (w ^ ma, w ^ mb);
+        let hit = (xa.wrapping_sub(LO) & !xa | xb.wrapping_sub(LO) & !xb) & HI;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf[i.min(buf.len())..]
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|p| i + p)
 }
 
 fn trim_value(v: &[u8]) -> &[u8] {
@@ -525,7 +654,9 @@ mod tests {
         let mut d = Decoder::without_banner(Limits::default());
         d.feed(b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\nline one: has colon\n\nlast line\n--END COMMAND--\r\n\r\nEvent: X\r\n\r\n");
         let f = all(&mut d);
-        let Ok(Frame::Message(m)) = &f[0] else { panic!("{f:?}") };
+        let Ok(Frame::Message(m)) = &f[0] else {
+            panic!("{f:?}")
+        };
         assert_eq!(m.action_id(), Some("7"));
         assert_eq!(
             m.get_all("Output").collect::<Vec<_>>(),
@@ -540,7 +671,9 @@ mod tests {
         let mut d = Decoder::without_banner(Limits::default());
         d.feed(b"Response: Follows\r\nActionID: 1\r\nout--END COMMAND--\r\n\r\n");
         let f = all(&mut d);
-        let Ok(Frame::Message(m)) = &f[0] else { panic!("{f:?}") };
+        let Ok(Frame::Message(m)) = &f[0] else {
+            panic!("{f:?}")
+        };
         assert_eq!(m.get_all("Output").collect::<Vec<_>>(), ["out"]);
     }
 
@@ -570,7 +703,9 @@ mod tests {
         d.feed(b"ActionID: 1\r\nX: ");
         d.feed(&[b'a'; 100]);
         let e = d.decode().unwrap_err();
-        assert!(matches!(&e, DecodeError::LineTooLong { limit: 16, partial } if partial.action_id() == Some("1")));
+        assert!(
+            matches!(&e, DecodeError::LineTooLong { limit: 16, partial } if partial.action_id() == Some("1"))
+        );
         d.feed(&[b'a'; 1000]);
         assert_eq!(d.decode(), Ok(None));
         assert!(d.buffered() < 100);
@@ -588,14 +723,20 @@ mod tests {
         });
         d.feed(b"A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\nE: 5\r\n\r\n");
         let f = all(&mut d);
-        assert!(matches!(&f[0], Err(DecodeError::TooManyHeaders { limit: 3, .. })));
+        assert!(matches!(
+            &f[0],
+            Err(DecodeError::TooManyHeaders { limit: 3, .. })
+        ));
         assert!(matches!(&f[1], Ok(Frame::Message(m)) if m.get("E") == Some("5")));
         let mut d = Decoder::without_banner(Limits {
             max_message_len: 10,
             ..Limits::default()
         });
         d.feed(b"A: 1234\r\nB: 5678\r\n\r\n");
-        assert!(matches!(d.decode(), Err(DecodeError::MessageTooLarge { limit: 10, .. })));
+        assert!(matches!(
+            d.decode(),
+            Err(DecodeError::MessageTooLarge { limit: 10, .. })
+        ));
         assert_eq!(d.decode(), Ok(None));
     }
 

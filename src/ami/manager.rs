@@ -146,7 +146,11 @@ fn read_banner(
         match s.read(&mut buf) {
             Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
             Ok(n) => decoder.feed(&buf[..n]),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io_err(e)),
         }
@@ -238,7 +242,9 @@ impl Inner {
                 let _ = t.dispatcher.join();
             }
             Err(RecvTimeoutError::Timeout) => {
-                log::warn!("AMI dispatcher still busy in a callback after close; leaving it to finish")
+                log::warn!(
+                    "AMI dispatcher still busy in a callback after close; leaving it to finish"
+                )
             }
         }
     }
@@ -545,10 +551,7 @@ impl Manager {
     /// Sends `Logoff`, waits for `Goodbye` (up to the action timeout), then
     /// closes. Never hangs.
     pub fn logoff(&self) -> Result<(), AmiError> {
-        self.inner
-            .shared
-            .logging_off
-            .store(true, Ordering::Release);
+        self.inner.shared.logging_off.store(true, Ordering::Release);
         let r = self.send_action(&super::actions::Logoff);
         self.close();
         match r {
@@ -566,11 +569,7 @@ impl Manager {
     }
 
     /// Calls `f` for every event called `name` (ASCII case ignored).
-    pub fn on_event(
-        &self,
-        name: &str,
-        f: impl Fn(&Message) + Send + Sync + 'static,
-    ) -> CallbackId {
+    pub fn on_event(&self, name: &str, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
         self.inner.shared.callbacks.on_name(name, Arc::new(f))
     }
 
@@ -593,10 +592,7 @@ impl Manager {
 
     /// Calls `f` for every message the decoder refused (too large, a line
     /// without a colon, …) that no caller was waiting for.
-    pub fn on_decode_error(
-        &self,
-        f: impl Fn(&DecodeError) + Send + Sync + 'static,
-    ) -> CallbackId {
+    pub fn on_decode_error(&self, f: impl Fn(&DecodeError) + Send + Sync + 'static) -> CallbackId {
         self.inner.shared.callbacks.on_error(Arc::new(f))
     }
 

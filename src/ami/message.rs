@@ -4,12 +4,13 @@ use std::fmt;
 
 /// Where one header's name and value sit inside a [`Message`]'s text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
-    name_start: u32,
-    name_end: u32,
-    value_end: u32,
+pub(crate) struct Span {
+    pub(crate) name_start: u32,
+    pub(crate) name_end: u32,
+    pub(crate) value_start: u32,
+    pub(crate) value_end: u32,
     /// The value was not UTF-8 on the wire and was decoded as Latin-1.
-    latin1: bool,
+    pub(crate) latin1: bool,
 }
 
 /// Whether a [`Message`] is an event, a response, or something else.
@@ -31,8 +32,9 @@ pub enum MessageKind {
 /// regard to ASCII case, repeated names kept (`ChanVariable`, `Variable`,
 /// `Output`).
 ///
-/// All header text lives in one buffer, so building and cloning a message
-/// costs two allocations whatever its size.
+/// All header text lives in one buffer (for a decoded message, a copy of
+/// the bytes received), so building and cloning a message costs two
+/// allocations whatever its size.
 ///
 /// A value that was not valid UTF-8 on the wire (a Latin-1 caller name, say)
 /// is decoded as Latin-1, so no message is ever lost; [`Message::value_bytes`]
@@ -82,16 +84,33 @@ impl Message {
     }
 
     fn push_span(&mut self, name: &str, value: &str, latin1: bool) {
+        // Stored in wire form, `Name: value\r\n`.
         let name_start = self.text.len() as u32;
         self.text.push_str(name);
         let name_end = self.text.len() as u32;
+        self.text.push_str(": ");
+        let value_start = self.text.len() as u32;
         self.text.push_str(value);
+        let value_end = self.text.len() as u32;
+        self.text.push_str("\r\n");
         self.spans.push(Span {
             name_start,
             name_end,
-            value_end: self.text.len() as u32,
+            value_start,
+            value_end,
             latin1,
         });
+    }
+
+    /// A message over text received as is, with the spans the decoder found.
+    pub(crate) fn from_parts(text: String, spans: Vec<Span>) -> Self {
+        debug_assert!(spans.iter().all(|s| {
+            text.is_char_boundary(s.name_start as usize)
+                && text.is_char_boundary(s.name_end as usize)
+                && text.is_char_boundary(s.value_start as usize)
+                && text.is_char_boundary(s.value_end as usize)
+        }));
+        Message { text, spans }
     }
 
     /// Appends a header whose value arrived as raw bytes: kept as is when it
@@ -123,7 +142,7 @@ impl Message {
 
     #[inline]
     fn value_at(&self, s: &Span) -> &str {
-        &self.text[s.name_end as usize..s.value_end as usize]
+        &self.text[s.value_start as usize..s.value_end as usize]
     }
 
     /// The value of the first header called `name` (ASCII case ignored).
@@ -181,32 +200,16 @@ impl Message {
 
     /// Replaces the value of the first header called `name`, or appends it.
     pub fn set(&mut self, name: &str, value: &str) {
-        if let Some(i) = self
-            .spans
-            .iter()
-            .position(|s| self.name_at(s).eq_ignore_ascii_case(name))
-        {
-            let old: Vec<(String, String, bool)> = self
-                .spans
-                .iter()
-                .map(|s| {
-                    (
-                        self.name_at(s).to_owned(),
-                        self.value_at(s).to_owned(),
-                        s.latin1,
-                    )
-                })
-                .collect();
-            self.text.clear();
-            self.spans.clear();
-            for (j, (n, v, l)) in old.iter().enumerate() {
-                if j == i {
-                    self.push_span(n, value, false);
-                } else {
-                    self.push_span(n, v, *l);
-                }
+        let mut done = false;
+        self.rebuild(|n, _| {
+            if !done && n.eq_ignore_ascii_case(name) {
+                done = true;
+                Some(Some(value.to_owned()))
+            } else {
+                Some(None)
             }
-        } else {
+        });
+        if !done {
             self.push(name, value);
         }
     }
@@ -214,26 +217,22 @@ impl Message {
     /// Removes every header called `name`; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.spans.len();
-        let kept: Vec<(String, String, bool)> = self
-            .spans
-            .iter()
-            .filter(|s| !self.name_at(s).eq_ignore_ascii_case(name))
-            .map(|s| {
-                (
-                    self.name_at(s).to_owned(),
-                    self.value_at(s).to_owned(),
-                    s.latin1,
-                )
-            })
-            .collect();
-        if kept.len() != before {
-            self.text.clear();
-            self.spans.clear();
-            for (n, v, l) in &kept {
-                self.push_span(n, v, *l);
+        self.rebuild(|n, _| (!n.eq_ignore_ascii_case(name)).then_some(None));
+        before - self.spans.len()
+    }
+
+    /// Rebuilds the message: for each header `f` answers `None` to drop it,
+    /// `Some(None)` to keep it, `Some(Some(v))` to give it value `v`.
+    fn rebuild(&mut self, mut f: impl FnMut(&str, &str) -> Option<Option<String>>) {
+        let old = std::mem::take(self);
+        for s in &old.spans {
+            let (n, v) = (old.name_at(s), old.value_at(s));
+            match f(n, v) {
+                None => {}
+                Some(None) => self.push_span(n, v, s.latin1),
+                Some(Some(nv)) => self.push_span(n, &nv, false),
             }
         }
-        before - kept.len()
     }
 
     /// Event, response, action or other; `Event:` is looked at first.
@@ -367,7 +366,10 @@ mod tests {
     fn set_and_remove_keep_order() {
         let mut m: Message = [("A", "1"), ("B", "2"), ("A", "3")].into_iter().collect();
         m.set("b", "x");
-        assert_eq!(m.iter().collect::<Vec<_>>(), [("A", "1"), ("B", "x"), ("A", "3")]);
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            [("A", "1"), ("B", "x"), ("A", "3")]
+        );
         assert_eq!(m.remove("a"), 2);
         assert_eq!(m.iter().collect::<Vec<_>>(), [("B", "x")]);
         m.set("C", "y");
@@ -376,7 +378,9 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let m: Message = [("Action", "Login"), ("Secret", "hunter2")].into_iter().collect();
+        let m: Message = [("Action", "Login"), ("Secret", "hunter2")]
+            .into_iter()
+            .collect();
         let d = format!("{m:?}");
         assert!(!d.contains("hunter2"), "{d}");
     }

@@ -101,7 +101,8 @@ impl Pending {
             .get("EventList")
             .is_some_and(|v| v.eq_ignore_ascii_case("start"))
             || (slot.expects_list
-                && m.response().is_some_and(|r| r.eq_ignore_ascii_case("Success"))
+                && m.response()
+                    .is_some_and(|r| r.eq_ignore_ascii_case("Success"))
                 && m.message_text()
                     .is_some_and(|t| t.to_ascii_lowercase().contains("follow")));
         if starts_list && slot.list.is_none() {
@@ -135,7 +136,9 @@ impl Pending {
             .get("EventList")
             .is_some_and(|v| v.eq_ignore_ascii_case("Complete"))
             || m.event_name().is_some_and(|n| {
-                n.len() >= 8 && n.is_char_boundary(n.len() - 8) && n[n.len() - 8..].eq_ignore_ascii_case("Complete")
+                n.len() >= 8
+                    && n.is_char_boundary(n.len() - 8)
+                    && n[n.len() - 8..].eq_ignore_ascii_case("Complete")
             });
         if !complete {
             list.events.push(m);

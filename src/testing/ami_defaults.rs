@@ -118,7 +118,9 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "hangup" => hangup(&get("Channel"), world),
         "status" => status(world),
         "userevent" => {
-            let mut ev = Message::new().with("Event", "UserEvent").with("Privilege", "user,all");
+            let mut ev = Message::new()
+                .with("Event", "UserEvent")
+                .with("Privilege", "user,all");
             for (n, v) in action.iter() {
                 if !n.eq_ignore_ascii_case("Action") && !n.eq_ignore_ascii_case("ActionID") {
                     ev.push(n, v);
@@ -206,7 +208,9 @@ fn status(world: &World) -> Reply {
             .with("Message", "Channel status will follow"),
     );
     for c in &world.channels {
-        let mut m = Message::new().with("Event", "Status").with("Privilege", "Call");
+        let mut m = Message::new()
+            .with("Event", "Status")
+            .with("Privilege", "Call");
         c.snapshot(&mut m);
         m.push("Type", "Local");
         m.push("Application", &c.application);

@@ -7,7 +7,10 @@ use crate::ami::Message;
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
     /// A message to this connection; `ActionID` added when `tag` is set.
-    Send { message: Message, tag: bool },
+    Send {
+        message: Message,
+        tag: bool,
+    },
     /// An event to every logged-in connection that has events on.
     Broadcast(Message),
     /// Bytes as they are.

@@ -145,7 +145,9 @@ pub struct AmiServer {
 
 impl std::fmt::Debug for AmiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AmiServer").field("addr", &self.addr).finish()
+        f.debug_struct("AmiServer")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -190,7 +192,10 @@ impl AmiServer {
 
     /// Goes back to the built-in answer for `name`.
     pub fn clear_action(&self, name: &str) {
-        self.shared.handlers.lock().remove(&name.to_ascii_lowercase());
+        self.shared
+            .handlers
+            .lock()
+            .remove(&name.to_ascii_lowercase());
     }
 
     /// Sends an event to every connection that is logged in with events on.
@@ -228,11 +233,10 @@ impl AmiServer {
         let deadline = Instant::now() + timeout;
         let mut a = self.shared.actions.lock();
         loop {
-            if let Some(m) = a
-                .iter()
-                .rev()
-                .find(|m| m.get("Action").is_some_and(|n| n.eq_ignore_ascii_case(name)))
-            {
+            if let Some(m) = a.iter().rev().find(|m| {
+                m.get("Action")
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            }) {
                 return Some(m.clone());
             }
             if self
@@ -438,7 +442,10 @@ impl ConnCtx {
         if !self.shared.cfg.md5 || !md5 {
             return Reply::error("Must specify AuthType");
         }
-        let c = format!("{}", 100_000_000 + (self.id * 7_919 + 513_274) % 900_000_000);
+        let c = format!(
+            "{}",
+            100_000_000 + (self.id * 7_919 + 513_274) % 900_000_000
+        );
         self.challenge = Some(c.clone());
         Reply::none().response(
             Message::new()

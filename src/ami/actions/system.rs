@@ -192,11 +192,8 @@ impl Action for CoreShowChannels {
         true
     }
     fn parse_response(&self, r: Response) -> Result<Vec<CoreShowChannel>, AmiError> {
-        let parsed: Result<Vec<_>, _> = r
-            .events
-            .iter()
-            .map(CoreShowChannel::from_message)
-            .collect();
+        let parsed: Result<Vec<_>, _> =
+            r.events.iter().map(CoreShowChannel::from_message).collect();
         parsed.map_err(|e| unexpected("CoreShowChannels", e.to_string(), r))
     }
 }

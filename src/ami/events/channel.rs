@@ -165,7 +165,8 @@ impl ChannelSnapshot {
                 }),
             }
         };
-        let state = parse_num("ChannelState")?.map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
+        let state =
+            parse_num("ChannelState")?.map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
         let s = |f: &str| get(f).map(str::to_owned);
         let var_header = format!("{prefix}ChanVariable");
         Ok(Some(ChannelSnapshot {
@@ -335,7 +336,9 @@ impl Event for OriginateResponse {
             variables: m
                 .iter()
                 .filter(|(n, _)| {
-                    n.len() >= 12 && n.is_char_boundary(12) && n[..12].eq_ignore_ascii_case("ChanVariable")
+                    n.len() >= 12
+                        && n.is_char_boundary(12)
+                        && n[..12].eq_ignore_ascii_case("ChanVariable")
                 })
                 .map(|(_, v)| split_var(v))
                 .collect(),

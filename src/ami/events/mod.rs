@@ -9,7 +9,9 @@ mod channel;
 mod parse;
 mod system;
 
-pub use channel::{ChannelSnapshot, ChannelState, Hangup, Newchannel, Newstate, OriginateResponse, VarSet};
+pub use channel::{
+    ChannelSnapshot, ChannelState, Hangup, Newchannel, Newstate, OriginateResponse, VarSet,
+};
 pub use parse::EventError;
 pub use system::{CoreShowChannel, FullyBooted, UserEvent};
 

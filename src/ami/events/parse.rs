@@ -29,7 +29,11 @@ pub enum EventError {
 }
 
 /// A required string header.
-pub(crate) fn req(m: &Message, event: &'static str, header: &'static str) -> Result<String, EventError> {
+pub(crate) fn req(
+    m: &Message,
+    event: &'static str,
+    header: &'static str,
+) -> Result<String, EventError> {
     m.get(header)
         .map(str::to_owned)
         .ok_or(EventError::Missing { event, header })
