@@ -451,9 +451,7 @@ impl Manager {
         encode_message(&msg, &mut bytes)?;
 
         let (tx, rx) = bounded(1);
-        shared
-            .pending
-            .register(&id, action.name(), action.expects_list(), tx)?;
+        shared.pending.register(&id, action.expects_list(), tx)?;
         let written = shared.writer.lock().write_all(&bytes);
         if let Err(e) = written {
             shared.pending.cancel(&id);
@@ -464,8 +462,11 @@ impl Manager {
                     .unwrap_or(DisconnectReason::Io(Arc::new(e))),
             ));
         }
+        let to_response = |r: super::pending::Reply| {
+            r.map(|(m, events, complete)| Response::with_list(action.name(), m, events, complete))
+        };
         match rx.recv_timeout(timeout) {
-            Ok(r) => r,
+            Ok(r) => to_response(r),
             Err(RecvTimeoutError::Timeout) => {
                 if let Some(partial) = shared.pending.cancel(&id) {
                     log::warn!(
@@ -477,7 +478,7 @@ impl Manager {
                 }
                 // The reply may have landed between the timeout and the cancel.
                 match rx.try_recv() {
-                    Ok(r) => r,
+                    Ok(r) => to_response(r),
                     Err(_) => Err(AmiError::Timeout {
                         action: action.name().to_owned(),
                         after: timeout,

@@ -8,16 +8,18 @@ use parking_lot::Mutex;
 
 use super::error::{AmiError, DisconnectReason};
 use super::message::Message;
-use super::response::Response;
 
-type Reply = Result<Response, AmiError>;
+/// What the reader hands a waiting caller: the response message and, for
+/// a list, its events and closing event. The caller builds the
+/// [`Response`] on its own thread.
+pub(crate) type Reply = Result<(Message, Vec<Message>, Option<Message>), AmiError>;
 
 struct Slot {
-    action: String,
     tx: Sender<Reply>,
     expects_list: bool,
-    /// Set once the response said a list follows.
-    list: Option<Response>,
+    /// Set once the response said a list follows: the response and the
+    /// events so far.
+    list: Option<(Message, Vec<Message>)>,
 }
 
 #[derive(Default)]
@@ -47,7 +49,6 @@ impl Pending {
     pub(crate) fn register(
         &self,
         id: &str,
-        action: &str,
         expects_list: bool,
         tx: Sender<Reply>,
     ) -> Result<(), AmiError> {
@@ -61,7 +62,6 @@ impl Pending {
         g.slots.insert(
             id.to_owned(),
             Slot {
-                action: action.to_owned(),
                 tx,
                 expects_list,
                 list: None,
@@ -76,9 +76,9 @@ impl Pending {
     pub(crate) fn cancel(&self, id: &str) -> Option<Vec<Message>> {
         let slot = self.inner.lock().slots.remove(id)?;
         self.waiting.fetch_sub(1, Ordering::Release);
-        slot.list.map(|r| {
-            let mut v = vec![r.message];
-            v.extend(r.events);
+        slot.list.map(|(r, events)| {
+            let mut v = vec![r];
+            v.extend(events);
             v
         })
     }
@@ -106,14 +106,13 @@ impl Pending {
                 && m.message_text()
                     .is_some_and(|t| t.to_ascii_lowercase().contains("follow")));
         if starts_list && slot.list.is_none() {
-            slot.list = Some(Response::new(slot.action.clone(), m));
+            slot.list = Some((m, Vec::new()));
             return Routed::Taken;
         }
-        let id = id.to_owned();
-        if let Some(slot) = g.slots.remove(&id) {
+        if let Some(slot) = g.slots.remove(id) {
             self.waiting.fetch_sub(1, Ordering::Release);
             drop(g);
-            let _ = slot.tx.send(Ok(Response::new(slot.action, m)));
+            let _ = slot.tx.send(Ok((m, Vec::new(), None)));
         }
         Routed::Taken
     }
@@ -141,16 +140,14 @@ impl Pending {
                     && n[n.len() - 8..].eq_ignore_ascii_case("Complete")
             });
         if !complete {
-            list.events.push(m);
+            list.1.push(m);
             return Routed::Taken;
         }
-        let id = id.to_owned();
-        if let Some(slot) = g.slots.remove(&id) {
+        if let Some(slot) = g.slots.remove(id) {
             self.waiting.fetch_sub(1, Ordering::Release);
             drop(g);
-            if let Some(mut r) = slot.list {
-                r.complete = Some(m);
-                let _ = slot.tx.send(Ok(r));
+            if let Some((r, events)) = slot.list {
+                let _ = slot.tx.send(Ok((r, events, Some(m))));
             }
         }
         Routed::Taken

@@ -27,6 +27,21 @@ impl Response {
         }
     }
 
+    /// A response with the events of its list.
+    pub(crate) fn with_list(
+        action: &str,
+        message: Message,
+        events: Vec<Message>,
+        complete: Option<Message>,
+    ) -> Self {
+        Response {
+            action: action.to_owned(),
+            message,
+            events,
+            complete,
+        }
+    }
+
     /// The name of the action this answers.
     pub fn action_name(&self) -> &str {
         &self.action

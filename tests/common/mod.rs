@@ -1,0 +1,83 @@
+//! Shared helpers for the integration tests: fixture paths and the
+//! recorded transcripts of `../shared/fixtures/asterisk-22/*.txt`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The folder of the recordings of a real Asterisk 22.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/asterisk-22"))
+}
+
+/// The bytes of a fixture file.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = fixtures().join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+/// Who sent a segment of a transcript.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Asterisk.
+    Server,
+    /// The recording client.
+    Client,
+}
+
+/// Un-escapes one transcript line (`\r`, `\n`, `\\`, `\xNN`).
+pub fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b'\\' => out.push(b'\\'),
+                b'x' if i + 3 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 2..i + 4]).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 4;
+                    continue;
+                }
+                other => panic!("unknown escape \\{}", other as char),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The transcript as segments: consecutive lines of one side joined.
+pub fn transcript(name: &str) -> Vec<(Side, Vec<u8>)> {
+    let text = String::from_utf8(fixture(name)).unwrap();
+    let mut segs: Vec<(Side, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        let (side, rest) = if let Some(r) = line.strip_prefix("S: ") {
+            (Side::Server, r)
+        } else if let Some(r) = line.strip_prefix("C: ") {
+            (Side::Client, r)
+        } else {
+            continue;
+        };
+        let bytes = unescape(rest);
+        match segs.last_mut() {
+            Some((s, b)) if *s == side => b.extend_from_slice(&bytes),
+            _ => segs.push((side, bytes)),
+        }
+    }
+    segs
+}
+
+/// The AMI recordings (Asterisk's side is in `NAME.bin`).
+pub const AMI_RECORDINGS: [&str; 5] = [
+    "ami_actions",
+    "ami_login_md5",
+    "ami_login_plain",
+    "ami_login_plain_fail",
+    "asyncagi_over_ami",
+];
