@@ -1,0 +1,96 @@
+//! Shutdown in every state leaves no thread behind and never hangs. One test
+//! in its own binary, so that the thread count is this test's alone.
+
+use std::time::{Duration, Instant};
+
+use astrix::ami::actions::Ping;
+use astrix::ami::{Manager, Message};
+use astrix::testing::{AmiServer, Reply};
+
+fn manager_threads() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        std::fs::read_to_string(e.path().join("comm"))
+                            .is_ok_and(|c| c.starts_with("astrix-ami-"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+fn settle() -> usize {
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = manager_threads();
+        if n == 0 || Instant::now() > end {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn no_thread_is_left_behind() {
+    let server = AmiServer::start().unwrap();
+    let t0 = Instant::now();
+
+    // Dropped right after connecting.
+    drop(Manager::connect(server.addr()).unwrap());
+    assert_eq!(settle(), 0, "after drop");
+
+    // Dropped while a caller waits.
+    server.on_action("Ping", |_| Reply::none());
+    let m = Manager::connect(server.addr()).unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let m2 = m.clone();
+    let waiter = std::thread::spawn(move || m2.send_action(&Ping));
+    std::thread::sleep(Duration::from_millis(100));
+    m.close();
+    assert!(waiter.join().unwrap().is_err());
+    drop(m);
+    assert_eq!(settle(), 0, "after close with a waiting caller");
+
+    // Logged off.
+    server.clear_action("Ping");
+    let m = Manager::connect(server.addr()).unwrap();
+    m.login("admin", "wordpass").unwrap();
+    m.logoff().unwrap();
+    drop(m);
+    assert_eq!(settle(), 0, "after logoff");
+
+    // A callback holding a strong clone: the connection ends, the
+    // callbacks are dropped, and the threads go.
+    let m = Manager::connect(server.addr()).unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let strong = m.clone();
+    m.on_any_event(move |_| {
+        let _ = strong.is_connected();
+    });
+    server.push_event(Message::new().with("Event", "UserEvent"));
+    server.close_connections();
+    drop(m);
+    assert_eq!(settle(), 0, "after the server closed, with a cycle");
+
+    // Dropped from inside a callback (the last strong handle).
+    let m = Manager::connect(server.addr()).unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let slot = std::sync::Arc::new(parking_lot::Mutex::new(Some(m.clone())));
+    let s2 = slot.clone();
+    m.on_event("UserEvent", move |_| {
+        s2.lock().take();
+    });
+    drop(m);
+    server.push_event(Message::new().with("Event", "UserEvent"));
+    assert_eq!(settle(), 0, "after the last handle dropped in a callback");
+
+    assert!(t0.elapsed() < Duration::from_secs(20));
+}
