@@ -7,6 +7,29 @@
 //!
 //! Every protocol has a sans-IO core (bytes in, typed messages out) and thin
 //! threaded adapters on top; no async runtime is involved.
+//!
+//! ```
+//! use astrix::ami::actions::{Command, Originate, Ping};
+//! use astrix::ami::events::Newchannel;
+//! use astrix::ami::Manager;
+//! use astrix::testing::AmiServer;
+//!
+//! // An emulated Asterisk; use "127.0.0.1:5038" for a real one.
+//! let server = AmiServer::start()?;
+//! let manager = Manager::connect(server.addr())?;
+//! manager.on(|e: &Newchannel| println!("new channel {}", e.channel.channel));
+//! manager.login("admin", "wordpass")?;
+//!
+//! manager.send_action(&Ping)?;
+//! let version = manager.send_action(&Command::new("core show version"))?;
+//! println!("{}", version.lines[0]);
+//! manager.send_action(&Originate::to_application("Local/100@test", "Wait").data("5").async_(true))?;
+//! manager.logoff()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `cargo run --example quickstart` runs the same against the emulator and
+//! prints a transcript.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -16,3 +39,8 @@ mod secret;
 pub mod testing;
 
 pub use secret::Secret;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
