@@ -18,7 +18,10 @@ fn oracle(stream: &str) -> Vec<Vec<(String, String)>> {
             continue;
         }
         let (n, v) = line.split_once(':').unwrap();
-        cur.push((n.trim().to_owned(), v.strip_prefix(' ').unwrap_or(v).to_owned()));
+        cur.push((
+            n.trim().to_owned(),
+            v.strip_prefix(' ').unwrap_or(v).to_owned(),
+        ));
     }
     out
 }
@@ -30,7 +33,11 @@ fn decode(chunks: &[&[u8]]) -> Vec<Vec<(String, String)>> {
         d.feed(c);
         while let Some(f) = d.decode().expect("valid stream") {
             if let Frame::Message(m) = f {
-                out.push(m.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect());
+                out.push(
+                    m.iter()
+                        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                        .collect(),
+                );
             }
         }
     }

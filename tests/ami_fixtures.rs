@@ -47,7 +47,10 @@ fn every_recording_decodes_without_losing_a_byte() {
     for name in AMI_RECORDINGS {
         let bin = fixture(&format!("{name}.bin"));
         let frames = decode_chunks([bin.as_slice()]);
-        assert!(matches!(frames[0], Frame::Banner(ref v) if v == "11.0.0"), "{name}");
+        assert!(
+            matches!(frames[0], Frame::Banner(ref v) if v == "11.0.0"),
+            "{name}"
+        );
         // Asterisk writes `Name: value\r\n`, so re-encoding gives the
         // recording back exactly: every header, in order, kept.
         assert_eq!(wire(&frames), bin, "{name}: re-encoded stream differs");
@@ -100,7 +103,10 @@ fn recorded_facts_hold() {
         .unwrap();
     assert!(o.is_event() && o.response() == Some("Success"));
     // Repeated ChanVariable headers are all kept, in order, empty values too.
-    let h = msgs.iter().find(|m| m.event_name() == Some("Hangup")).unwrap();
+    let h = msgs
+        .iter()
+        .find(|m| m.event_name() == Some("Hangup"))
+        .unwrap();
     assert_eq!(
         h.get_all("ChanVariable").collect::<Vec<_>>(),
         ["ASTRIX_TAG=set by ami", "ASTRIX_LONG="]
@@ -169,7 +175,12 @@ fn recorded_actions(name: &str) -> Vec<RawAction> {
 
 #[test]
 fn manager_replays_recorded_sessions() {
-    for name in ["ami_actions", "ami_login_md5", "ami_login_plain", "asyncagi_over_ami"] {
+    for name in [
+        "ami_actions",
+        "ami_login_md5",
+        "ami_login_plain",
+        "asyncagi_over_ami",
+    ] {
         let (addr, server) = replay_server(name);
         let m = Manager::builder(addr)
             .action_timeout(Duration::from_secs(5))
@@ -187,7 +198,11 @@ fn manager_replays_recorded_sessions() {
             let id = a.headers().action_id().unwrap().to_owned();
             match m.send_action(&a) {
                 Ok(r) => {
-                    assert_eq!(r.action_id(), Some(id.as_str()), "{name}: caller-set ActionID kept");
+                    assert_eq!(
+                        r.action_id(),
+                        Some(id.as_str()),
+                        "{name}: caller-set ActionID kept"
+                    );
                     list_events += r.events.len() + r.complete.iter().count();
                     replies += 1;
                 }
@@ -225,5 +240,8 @@ fn refused_login_reply_then_close() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(matches!(m.disconnect_reason(), Some(astrix::ami::DisconnectReason::Eof)));
+    assert!(matches!(
+        m.disconnect_reason(),
+        Some(astrix::ami::DisconnectReason::Eof)
+    ));
 }

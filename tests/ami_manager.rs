@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use astrix::ami::actions::{Command, CoreShowChannels, Getvar, Originate, Ping, Setvar, Status};
 use astrix::ami::codec::{DecodeError, Limits};
 use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent, VarSet};
-use astrix::ami::{
-    ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, RawAction,
-};
+use astrix::ami::{ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, RawAction};
 use astrix::testing::{AmiServer, Reply};
 
 const T: Duration = Duration::from_secs(5);
@@ -93,9 +91,15 @@ fn challenge_refused_falls_back_to_plain_or_fails_for_md5() {
 
 #[test]
 fn wrong_or_missing_banner() {
-    let server = AmiServer::builder().banner("HTTP/1.1 400 Bad Request").start().unwrap();
+    let server = AmiServer::builder()
+        .banner("HTTP/1.1 400 Bad Request")
+        .start()
+        .unwrap();
     let err = Manager::connect(server.addr()).unwrap_err();
-    assert!(matches!(err, AmiError::BadBanner(ref l) if l.contains("HTTP")), "{err:?}");
+    assert!(
+        matches!(err, AmiError::BadBanner(ref l) if l.contains("HTTP")),
+        "{err:?}"
+    );
 
     // A server that accepts and says nothing: the connect timeout.
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -117,7 +121,10 @@ fn connection_refused() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
     drop(l);
-    assert!(matches!(Manager::connect(addr), Err(AmiError::Connect { .. })));
+    assert!(matches!(
+        Manager::connect(addr),
+        Err(AmiError::Connect { .. })
+    ));
 }
 
 #[test]
@@ -125,8 +132,12 @@ fn typed_actions_against_the_emulator() {
     let server = AmiServer::start().unwrap();
     let m = logged_in(&server);
     assert!(m.send_action(&Ping).unwrap().timestamp.is_some());
-    m.send_action(&Setvar::new("ASTRIX_G", "hello world")).unwrap();
-    assert_eq!(m.send_action(&Getvar::new("ASTRIX_G")).unwrap(), "hello world");
+    m.send_action(&Setvar::new("ASTRIX_G", "hello world"))
+        .unwrap();
+    assert_eq!(
+        m.send_action(&Getvar::new("ASTRIX_G")).unwrap(),
+        "hello world"
+    );
     let out = m.send_action(&Command::new("core show channels")).unwrap();
     assert!(out.lines.iter().any(|l| l.contains("active channels")));
     assert_eq!(out.lines.last().map(String::as_str), Some(""));
@@ -163,11 +174,17 @@ fn old_style_list_without_eventlist_start() {
     let server = AmiServer::start().unwrap();
     server.on_action("QueueStatus", |_| {
         Reply::success_with("Queue status will follow")
-            .list_event(Message::new().with("Event", "QueueParams").with("Queue", "q1"))
+            .list_event(
+                Message::new()
+                    .with("Event", "QueueParams")
+                    .with("Queue", "q1"),
+            )
             .list_event(Message::new().with("Event", "QueueStatusComplete"))
     });
     let m = logged_in(&server);
-    let r = m.send_action(&RawAction::new("QueueStatus").list()).unwrap();
+    let r = m
+        .send_action(&RawAction::new("QueueStatus").list())
+        .unwrap();
     assert_eq!(r.events.len(), 1);
     assert!(r.complete.is_some());
 }
@@ -179,10 +196,16 @@ fn callbacks_by_name_type_catch_all_and_orphan() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let s = seen.clone();
     m.on_event("newchannel", move |e| {
-        s.lock().unwrap().push(format!("name:{}", e.event_name().unwrap()))
+        s.lock()
+            .unwrap()
+            .push(format!("name:{}", e.event_name().unwrap()))
     });
     let s = seen.clone();
-    m.on(move |e: &Newchannel| s.lock().unwrap().push(format!("typed:{}", e.channel.channel)));
+    m.on(move |e: &Newchannel| {
+        s.lock()
+            .unwrap()
+            .push(format!("typed:{}", e.channel.channel))
+    });
     let s = seen.clone();
     m.on(move |e: &FullyBooted| s.lock().unwrap().push(format!("booted:{:?}", e.status)));
     let any = Arc::new(AtomicUsize::new(0));
@@ -203,7 +226,10 @@ fn callbacks_by_name_type_catch_all_and_orphan() {
     );
     assert!(wait_until(|| seen.lock().unwrap().len() == 3));
     let v = seen.lock().unwrap().clone();
-    assert!(v.contains(&"booted:Some(\"Fully Booted\")".to_owned()), "{v:?}");
+    assert!(
+        v.contains(&"booted:Some(\"Fully Booted\")".to_owned()),
+        "{v:?}"
+    );
     assert!(v.contains(&"name:Newchannel".to_owned()));
     assert!(v.contains(&"typed:PJSIP/1-1".to_owned()));
     assert!(wait_until(|| any.load(Ordering::SeqCst) == 2));
@@ -215,7 +241,10 @@ fn callbacks_by_name_type_catch_all_and_orphan() {
     // A response with an ActionID nobody waits for.
     server.send_raw(b"Response: Success\r\nActionID: someone-else-1\r\nPing: Pong\r\n\r\n");
     assert!(wait_until(|| orphans.lock().unwrap().len() == 1));
-    assert_eq!(orphans.lock().unwrap()[0].action_id(), Some("someone-else-1"));
+    assert_eq!(
+        orphans.lock().unwrap()[0].action_id(),
+        Some("someone-else-1")
+    );
     m.send_action(&Ping).unwrap();
     assert_eq!(any.load(Ordering::SeqCst), 2);
 }
@@ -261,9 +290,13 @@ fn originate_brings_its_events() {
     assert_eq!(r.action_id(), Some("my-originate-1"));
     assert_eq!(rx.recv_timeout(T).unwrap(), "OriginateResponse:Success");
     let sent = server.wait_for_action("Originate", T).unwrap();
-    assert_eq!(sent.get_all("Variable").collect::<Vec<_>>(), ["A=1,2", "B=x"]);
+    assert_eq!(
+        sent.get_all("Variable").collect::<Vec<_>>(),
+        ["A=1,2", "B=x"]
+    );
     let ch = server.channels().remove(0);
-    m.send_action(&astrix::ami::actions::Hangup::new(ch)).unwrap();
+    m.send_action(&astrix::ami::actions::Hangup::new(ch))
+        .unwrap();
     assert_eq!(rx.recv_timeout(T).unwrap(), "Hangup:Some(16)");
 
     // A failing originate.
@@ -291,7 +324,11 @@ fn a_panicking_callback_does_not_stop_the_dispatcher() {
         c.fetch_add(1, Ordering::SeqCst);
     });
     for _ in 0..3 {
-        server.push_event(Message::new().with("Event", "UserEvent").with("UserEvent", "x"));
+        server.push_event(
+            Message::new()
+                .with("Event", "UserEvent")
+                .with("UserEvent", "x"),
+        );
     }
     assert!(wait_until(|| count.load(Ordering::SeqCst) == 3));
     m.send_action(&Ping).unwrap();
@@ -348,7 +385,11 @@ fn typed_event_that_fails_to_parse_still_reaches_name_callbacks() {
         t.fetch_add(1, Ordering::SeqCst);
     });
     // No Variable header: the typed form fails.
-    server.push_event(Message::new().with("Event", "VarSet").with("Channel", "none"));
+    server.push_event(
+        Message::new()
+            .with("Event", "VarSet")
+            .with("Channel", "none"),
+    );
     assert!(wait_until(|| raw.load(Ordering::SeqCst) == 1));
     m.send_action(&Ping).unwrap();
     assert_eq!(typed.load(Ordering::SeqCst), 0);
@@ -383,7 +424,11 @@ fn late_reply_goes_to_the_orphan_handler() {
     m.on_orphan(move |_| {
         o.fetch_add(1, Ordering::SeqCst);
     });
-    server.on_action("Ping", |_| Reply::none().delay(Duration::from_millis(300)).then(Reply::success()));
+    server.on_action("Ping", |_| {
+        Reply::none()
+            .delay(Duration::from_millis(300))
+            .then(Reply::success())
+    });
     assert!(m
         .send_action_timeout(&Ping, Duration::from_millis(50))
         .unwrap_err()
@@ -457,16 +502,16 @@ fn cr_lf_in_an_action_is_refused_before_a_byte_is_written() {
     let m = logged_in(&server);
     let before = server.actions().len();
     for a in [
-        RawAction::new("Setvar").header("Variable", "X").header("Value", "1\r\nAction: Logoff"),
+        RawAction::new("Setvar")
+            .header("Variable", "X")
+            .header("Value", "1\r\nAction: Logoff"),
         RawAction::new("Setvar").header("Var\niable", "X"),
         RawAction::new("Ping\r\n"),
     ] {
         let err = m.send_action(&a).unwrap_err();
         assert!(matches!(err, AmiError::Encode(_)), "{err:?}");
     }
-    let err = m
-        .send_action(&Setvar::new("X", "a\nb"))
-        .unwrap_err();
+    let err = m.send_action(&Setvar::new("X", "a\nb")).unwrap_err();
     assert!(matches!(err, AmiError::Encode(_)));
     m.send_action(&Ping).unwrap();
     assert_eq!(server.actions().len(), before + 1);
@@ -497,8 +542,13 @@ fn action_ids_are_unique_and_a_caller_set_one_is_kept() {
     // The same ID twice at once is refused.
     server.on_action("Ping", |_| Reply::none());
     let a2 = a.clone();
-    let h = std::thread::spawn(move || a2.send_action_timeout(&Ping.with_action_id("dup"), Duration::from_secs(2)));
-    assert!(wait_until(|| server.actions().iter().any(|m| m.action_id() == Some("dup"))));
+    let h = std::thread::spawn(move || {
+        a2.send_action_timeout(&Ping.with_action_id("dup"), Duration::from_secs(2))
+    });
+    assert!(wait_until(|| server
+        .actions()
+        .iter()
+        .any(|m| m.action_id() == Some("dup"))));
     let err = a.send_action(&Ping.with_action_id("dup")).unwrap_err();
     assert!(matches!(err, AmiError::DuplicateActionId(_)), "{err:?}");
     let _ = h.join();
@@ -552,17 +602,31 @@ fn oversized_and_malformed_messages_are_reported_not_dropped() {
     server.send_raw(&raw);
     assert!(wait_until(|| events.load(Ordering::SeqCst) == 3));
     let errs = errors.lock().unwrap().clone();
-    assert!(matches!(errs[0], DecodeError::LineTooLong { limit: 256, .. }), "{errs:?}");
-    assert!(matches!(errs[1], DecodeError::MissingColon { .. }), "{errs:?}");
-    assert!(matches!(errs[2], DecodeError::TooManyHeaders { limit: 20, .. }), "{errs:?}");
+    assert!(
+        matches!(errs[0], DecodeError::LineTooLong { limit: 256, .. }),
+        "{errs:?}"
+    );
+    assert!(
+        matches!(errs[1], DecodeError::MissingColon { .. }),
+        "{errs:?}"
+    );
+    assert!(
+        matches!(errs[2], DecodeError::TooManyHeaders { limit: 20, .. }),
+        "{errs:?}"
+    );
 
     // A malformed reply goes to the caller that waits for it.
     server.on_action("Ping", |a| {
         let id = a.action_id().unwrap_or("");
-        Reply::none().raw(format!("Response: Success\r\nActionID: {id}\r\nbroken line\r\n\r\n"))
+        Reply::none().raw(format!(
+            "Response: Success\r\nActionID: {id}\r\nbroken line\r\n\r\n"
+        ))
     });
     let err = m.send_action(&Ping).unwrap_err();
-    assert!(matches!(err, AmiError::Protocol(DecodeError::MissingColon { .. })), "{err:?}");
+    assert!(
+        matches!(err, AmiError::Protocol(DecodeError::MissingColon { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -594,9 +658,16 @@ fn close_and_logoff_never_hang() {
             m.close();
         }
     });
-    server.push_event(Message::new().with("Event", "UserEvent").with("UserEvent", "bye"));
+    server.push_event(
+        Message::new()
+            .with("Event", "UserEvent")
+            .with("UserEvent", "bye"),
+    );
     assert!(wait_until(|| !m.is_connected()));
-    assert!(matches!(m.disconnect_reason(), Some(DisconnectReason::Closed)));
+    assert!(matches!(
+        m.disconnect_reason(),
+        Some(DisconnectReason::Closed)
+    ));
     m.close();
     m.close();
 

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 /// The folder of the recordings of a real Asterisk 22.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/asterisk-22"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/asterisk-22"
+    ))
 }
 
 /// The bytes of a fixture file.
