@@ -702,3 +702,23 @@ fn a_server_that_speaks_first_bytes_without_a_banner_line_end() {
     m.close();
     h.join().unwrap();
 }
+
+#[test]
+fn a_message_cut_off_by_eof_is_reported() {
+    let server = AmiServer::start().unwrap();
+    let m = logged_in(&server);
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = errors.clone();
+    m.on_decode_error(move |err| e.lock().unwrap().push(err.clone()));
+    server.send_raw(b"Event: Newchannel\r\nChannel: PJSIP/1-1\r\nUniq");
+    std::thread::sleep(Duration::from_millis(50));
+    server.close_connections();
+    assert!(wait_until(|| !errors.lock().unwrap().is_empty()));
+    let errs = errors.lock().unwrap().clone();
+    match &errs[0] {
+        DecodeError::Truncated { partial, .. } => {
+            assert_eq!(partial.get("Channel"), Some("PJSIP/1-1"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

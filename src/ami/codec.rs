@@ -92,6 +92,14 @@ pub enum DecodeError {
         /// The headers read before the limit was reached.
         partial: Message,
     },
+    /// The stream ended in the middle of a message (see [`Decoder::finish`]).
+    #[error("stream ended inside a message ({bytes} bytes unfinished)")]
+    Truncated {
+        /// Bytes of the unfinished message.
+        bytes: usize,
+        /// Its complete header lines.
+        partial: Message,
+    },
     /// A header line had no `:`. The rest of the message is kept.
     #[error("header line without a colon: {line:?}")]
     MissingColon {
@@ -110,6 +118,7 @@ impl DecodeError {
             DecodeError::LineTooLong { partial, .. }
             | DecodeError::MessageTooLarge { partial, .. }
             | DecodeError::TooManyHeaders { partial, .. }
+            | DecodeError::Truncated { partial, .. }
             | DecodeError::MissingColon { partial, .. } => Some(partial),
         }
     }
@@ -210,6 +219,29 @@ impl Decoder {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Tells the decoder the stream has ended. Returns
+    /// [`DecodeError::Truncated`] when a message was left unfinished, so
+    /// that it is reported rather than lost; the buffer is emptied.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        let bytes = self.buf.len() - self.start;
+        let unfinished = bytes > 0 && self.state != State::Skipping && !self.after_follows;
+        let partial = self.partial_message();
+        self.buf.clear();
+        self.start = 0;
+        self.line_start = 0;
+        self.lines.clear();
+        self.message_len = 0;
+        self.bad_line = None;
+        if self.state != State::Banner {
+            self.state = State::Headers;
+        }
+        // Only blank lines left: nothing was cut.
+        if !unfinished || (partial.is_empty() && bytes <= 2) {
+            return Ok(());
+        }
+        Err(DecodeError::Truncated { bytes, partial })
+    }
+
     /// Drops consumed bytes from the front of the buffer.
     fn compact(&mut self) {
         if self.start == 0 {
@@ -233,7 +265,7 @@ impl Decoder {
     pub fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
         loop {
             if self.state == State::Headers && self.scan_headers() {
-                return self.finish();
+                return self.complete();
             }
             let Some(nl) = memchr(b'\n', &self.buf[self.line_start..]) else {
                 return self.check_partial_line();
@@ -277,7 +309,7 @@ impl Decoder {
                             self.start = self.line_start;
                             continue;
                         }
-                        return self.finish();
+                        return self.complete();
                     }
                     self.after_follows = false;
                     let Some(colon) = memchr(b':', &self.buf[begin..end]) else {
@@ -298,7 +330,7 @@ impl Decoder {
                             self.push_line(begin, begin + p, None)?;
                         }
                         self.after_follows = true;
-                        return self.finish();
+                        return self.complete();
                     }
                     let in_headers = self.lines.iter().all(|l| l.colon.is_some());
                     let colon = memchr(b':', line);
@@ -511,7 +543,7 @@ impl Decoder {
         Some(Message::from_parts(text.to_owned(), spans))
     }
 
-    fn finish(&mut self) -> Result<Option<Frame>, DecodeError> {
+    fn complete(&mut self) -> Result<Option<Frame>, DecodeError> {
         let m = self.partial_message();
         let bad = self.bad_line.take();
         self.reset_message();
@@ -738,6 +770,23 @@ mod tests {
             Err(DecodeError::MessageTooLarge { limit: 10, .. })
         ));
         assert_eq!(d.decode(), Ok(None));
+    }
+
+    #[test]
+    fn finish_reports_a_cut_message() {
+        let mut d = Decoder::without_banner(Limits::default());
+        d.feed(b"Response: Success\r\nActionID: 5\r\nPing: Po");
+        assert_eq!(d.decode(), Ok(None));
+        match d.finish() {
+            Err(DecodeError::Truncated { bytes, partial }) => {
+                assert_eq!(bytes, 40);
+                assert_eq!(partial.action_id(), Some("5"));
+            }
+            other => panic!("{other:?}"),
+        }
+        d.feed(b"Event: X\r\n\r\n\r\n");
+        assert!(matches!(d.decode(), Ok(Some(_))));
+        assert_eq!(d.finish(), Ok(()));
     }
 
     #[test]

@@ -330,6 +330,10 @@ impl Manager {
     ) -> Result<Manager, AmiError> {
         let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
         let writer = stream.try_clone().map_err(io_err)?;
+        // A server that stops reading must not hang a caller in write().
+        writer
+            .set_write_timeout(Some(cfg.action_timeout))
+            .map_err(io_err)?;
         let shutdown = stream.try_clone().map_err(io_err)?;
         let shared = Arc::new(Shared {
             pending: Default::default(),
@@ -455,6 +459,10 @@ impl Manager {
         let written = shared.writer.lock().write_all(&bytes);
         if let Err(e) = written {
             shared.pending.cancel(&id);
+            // Part of the action may be on the wire: the stream is no
+            // longer in step, so the connection ends here for everyone.
+            log::warn!("AMI write failed, closing the connection: {e}");
+            let _ = self.inner.shutdown.shutdown(Shutdown::Both);
             return Err(AmiError::Disconnected(
                 shared
                     .pending

@@ -51,11 +51,12 @@ pub(crate) fn run_reader(
     } else {
         reason
     };
-    if decoder.buffered() > 0 {
-        log::warn!(
-            "AMI connection ended with {} bytes of an unfinished message",
-            decoder.buffered()
-        );
+    if let Err(e) = decoder.finish() {
+        // A caller waiting for the cut message gets the disconnect error
+        // below; the bytes themselves go to the decode-error callbacks.
+        log::warn!("AMI connection ended: {e}");
+        reader.batch.push(Dispatch::Error(e));
+        reader.flush();
     }
     log::debug!("AMI reader stops: {reason}");
     shared.pending.close(reason);
