@@ -279,7 +279,13 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     let is_async = action
         .get("Async")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1"));
-    let uid = world.new_uniqueid();
+    let uid = match action.get("ChannelId").filter(|c| !c.is_empty()) {
+        Some(id) => {
+            world.next_id += 1;
+            id.to_owned()
+        }
+        None => world.new_uniqueid(),
+    };
     let n = world.next_id;
     let (caller_name, caller_num) = split_caller_id(action.get("CallerID").unwrap_or(""));
     let mut ch = Channel {
@@ -364,6 +370,22 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             if !is_async {
                 r = r.then(Reply::success_with("Originate successfully queued"));
             }
+            // Like the test dialplan: extension targets answer, wait 2 s and
+            // hang up; `Wait(N)` hangs up after N seconds.
+            let wait = match action.get("Application") {
+                Some(app) if app.eq_ignore_ascii_case("Wait") => action
+                    .get("Data")
+                    .and_then(|d| d.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(|s| Duration::from_secs_f64(s.min(86_400.0))),
+                Some(_) => None,
+                None => Some(Duration::from_secs(2)),
+            };
+            if let Some(w) = wait {
+                r.steps.push(super::ami_reply::Step::Delay(w));
+                r.steps
+                    .push(super::ami_reply::Step::HangupChannel(ch.name.clone()));
+            }
             world.channels.push(ch);
         }
     }
@@ -392,12 +414,18 @@ fn split_caller_id(cid: &str) -> (String, String) {
 }
 
 fn hangup(channel: &str, world: &mut World) -> Reply {
-    let Some(pos) = world.channels.iter().position(|c| c.name == channel) else {
-        return Reply::error("No such channel");
-    };
+    match hangup_event(channel, world) {
+        Some(h) => Reply::success_with("Channel Hungup").broadcast(h),
+        None => Reply::error("No such channel"),
+    }
+}
+
+/// Removes the channel and gives its Hangup event (normal clearing).
+pub(crate) fn hangup_event(channel: &str, world: &mut World) -> Option<Message> {
+    let pos = world.channels.iter().position(|c| c.name == channel)?;
     let c = world.channels.remove(pos);
     let mut h = c.event("Hangup");
     h.push("Cause", "16");
     h.push("Cause-txt", "Normal Clearing");
-    Reply::success_with("Channel Hungup").broadcast(h)
+    Some(h)
 }

@@ -17,6 +17,8 @@ pub(crate) enum Step {
     Raw(Vec<u8>),
     Delay(Duration),
     Close,
+    /// The emulated channel hangs up by itself (end of its dialplan).
+    HangupChannel(String),
 }
 
 /// A scripted answer to an action: messages, events, raw bytes, pauses and

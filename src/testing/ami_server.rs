@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::ami_defaults::{answer, World};
+use super::ami_defaults::{answer, hangup_event, World};
 use super::ami_reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
 use crate::ami::{md5_key, Message};
@@ -500,6 +500,12 @@ fn play_steps(
             Step::Close => {
                 let _ = writer.lock().shutdown(Shutdown::Both);
                 return false;
+            }
+            Step::HangupChannel(name) => {
+                let ev = hangup_event(&name, &mut shared.world.lock());
+                if let Some(ev) = ev {
+                    broadcast(shared, &ev);
+                }
             }
         }
     }

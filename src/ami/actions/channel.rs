@@ -240,6 +240,11 @@ impl Originate {
         self
     }
 
+    /// The dial timeout given with [`Originate::timeout`].
+    pub fn dial_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// The channel to call.
     pub fn channel_name(&self) -> &str {
         &self.channel
