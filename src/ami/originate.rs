@@ -439,11 +439,9 @@ fn apply(d: &mut CallData, e: &Message, name: &str, uniqueid: &str) {
             _ => {}
         },
         "dialbegin" if d.state < CallState::Ringing => d.state = CallState::Ringing,
-        "dialend" => {
-            if e.get("DialStatus") == Some("ANSWER") && d.state < CallState::Answered {
-                d.state = CallState::Answered;
-                d.answered = true;
-            }
+        "dialend" if e.get("DialStatus") == Some("ANSWER") && d.state < CallState::Answered => {
+            d.state = CallState::Answered;
+            d.answered = true;
         }
         "bridgeenter" if ours => {
             d.state = CallState::Bridged;
