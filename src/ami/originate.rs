@@ -54,7 +54,9 @@ pub struct CallEnd {
     pub state: CallState,
     /// True when the call was answered at some point.
     pub answered: bool,
-    /// The Q.850 hangup cause of the originated channel (`Cause`).
+    /// The Q.850 hangup cause (`Cause`) of the originated channel, or when
+    /// that is 0 (as for the first half of a Local channel), the first
+    /// non-zero cause among the call's other channels.
     pub cause: Option<i32>,
     /// Its text (`Cause-txt`).
     pub cause_txt: Option<String>,
@@ -93,6 +95,14 @@ struct CallData {
     state: CallState,
     /// The furthest live (not final) state reached.
     reached: CallState,
+    /// Unanswered and half over: the OriginateResponse said Failure and the
+    /// Hangup is to come, or the other way round.
+    failing: bool,
+    /// The originated channel has hung up.
+    our_hangup: bool,
+    /// The first non-zero cause of another channel of the call.
+    other_cause: Option<i32>,
+    other_cause_txt: Option<String>,
     answered: bool,
     channels: Vec<String>,
     hungup: Vec<String>,
@@ -236,11 +246,15 @@ fn fail_no_response(d: &mut CallData) {
 }
 
 fn end_of(d: &CallData) -> CallEnd {
+    let (cause, cause_txt) = match (d.cause, d.other_cause) {
+        (None | Some(0), Some(other)) => (Some(other), d.other_cause_txt.clone()),
+        _ => (d.cause, d.cause_txt.clone()),
+    };
     CallEnd {
         state: d.state,
         answered: d.answered,
-        cause: d.cause,
-        cause_txt: d.cause_txt.clone(),
+        cause,
+        cause_txt,
         reason: d.reason,
         note: d.note.clone(),
     }
@@ -336,6 +350,10 @@ impl CallManager {
             data: Mutex::new(CallData {
                 state: CallState::Dialing,
                 reached: CallState::Dialing,
+                failing: false,
+                our_hangup: false,
+                other_cause: None,
+                other_cause_txt: None,
                 answered: false,
                 channels: Vec::new(),
                 hungup: Vec::new(),
@@ -462,24 +480,41 @@ fn apply(d: &mut CallData, e: &Message, name: &str, uniqueid: &str) {
                     d.state = CallState::Answered;
                 }
                 d.answered = true;
-            } else {
+            } else if d.channels.is_empty() || d.our_hangup {
                 d.state = CallState::Failed;
+            } else {
+                // The channel exists and its Hangup (with the cause) is
+                // still to come: the call fails then.
+                d.failing = true;
             }
         }
         "hangup" => {
             if let Some(ch) = e.get("Channel") {
                 d.hungup.push(ch.to_owned());
             }
+            if !ours {
+                // A Local channel's first half often hangs up with cause 0
+                // while the half that dialed knows why (17 busy, …).
+                let cause = e.get("Cause").and_then(|c| c.trim().parse::<i32>().ok());
+                if let (Some(c), None) = (cause.filter(|c| *c != 0), d.other_cause) {
+                    d.other_cause = Some(c);
+                    d.other_cause_txt = e.get("Cause-txt").map(str::to_owned);
+                }
+            }
             if ours {
+                d.our_hangup = true;
                 d.cause = e.get("Cause").and_then(|c| c.trim().parse().ok());
                 d.cause_txt = e.get("Cause-txt").map(str::to_owned);
-                // Asterisk may send the Hangup before the OriginateResponse
-                // of a failed call; the state is final either way.
-                d.state = if d.answered {
-                    CallState::Ended
+                if d.answered {
+                    d.state = CallState::Ended;
+                } else if d.response.is_some() || d.failing {
+                    d.state = CallState::Failed;
                 } else {
-                    CallState::Failed
-                };
+                    // Unanswered: Asterisk sends the OriginateResponse (and
+                    // its reason) right after; the call fails then, or at
+                    // the response deadline.
+                    d.failing = true;
+                }
             }
         }
         _ => {}
