@@ -3,3 +3,11 @@
 //! They are part of the public API so that users can test their own
 //! programs without an Asterisk; astrix's own tests use them over real
 //! loopback sockets.
+
+// AGI emulators (FastAGI client, stdio script harness).
+mod agi_args;
+mod fastagi_client;
+pub use agi_args::split_agi_args;
+pub use fastagi_client::{FastAgiClient, Fault, Transcript};
+/// The session [`FastAgiClient::run_script`] hands to a script.
+pub type AgiOverSocket = crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;
