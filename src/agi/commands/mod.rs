@@ -25,7 +25,8 @@ pub use speech::{
     SpeechLoadGrammar, SpeechRecognize, SpeechResult, SpeechSet, SpeechUnloadGrammar,
 };
 pub use stream::{
-    ControlStreamFile, Digits, GetData, GetOption, Playback, RecordEnd, RecordFile, StreamFile,
+    ControlStreamFile, Digits, GetData, GetOption, Playback, RecordEnd, RecordFile, Recording,
+    StreamFile,
     WaitForDigit,
 };
 pub use text::{ReceiveChar, ReceiveText, SendImage, SendText, TddMode, TddSetting};
