@@ -404,9 +404,7 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     }
     let guard = ActiveGuard(Arc::clone(shared));
     let shared = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .name("astrix-fastagi".into())
-        .spawn(move || {
+    let spawned = thread::Builder::new().spawn(move || {
             let _guard = guard;
             run_call(&shared, stream, peer);
         });
@@ -419,8 +417,10 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
 fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
     let config = &shared.config;
     let _ = stream.set_nodelay(true);
-    if let Err(e) = stream.set_read_timeout(config.environment_timeout) {
-        log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+    if config.environment_timeout.is_some() {
+        if let Err(e) = stream.set_read_timeout(config.environment_timeout) {
+            log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+        }
     }
     let writer = match stream.try_clone() {
         Ok(w) => w,
@@ -437,8 +437,16 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                 return;
             }
         };
-    if let Err(e) = agi.writer().set_read_timeout(config.reply_timeout) {
-        log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+    match config.reply_timeout {
+        // No reply timeout: keep the socket's environment timeout (saving a
+        // system call per call) and let the session wait through it.
+        None => agi.retry_on_timeout(true),
+        Some(_) if config.reply_timeout == config.environment_timeout => {}
+        Some(_) => {
+            if let Err(e) = agi.writer().set_read_timeout(config.reply_timeout) {
+                log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+            }
+        }
     }
     let path = agi.environment().script().path().to_owned();
     let routed = {
@@ -480,5 +488,5 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             log::error!("FastAGI {peer}: handler for {path:?} panicked: {msg}");
         }
     }
-    let _ = agi.writer().shutdown(Shutdown::Both);
+    // Dropping the session closes the connection.
 }

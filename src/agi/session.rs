@@ -47,6 +47,7 @@ pub struct Agi<R, W> {
     parser: ReplyParser,
     hangup: Option<HangupReason>,
     sighup: Option<Arc<AtomicBool>>,
+    retry_on_timeout: bool,
 }
 
 impl<R, W> std::fmt::Debug for Agi<R, W> {
@@ -99,6 +100,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             parser: ReplyParser::new(limits),
             hangup: None,
             sighup: None,
+            retry_on_timeout: false,
         }
     }
 
@@ -111,6 +113,12 @@ impl<R: BufRead, W: Write> Agi<R, W> {
     /// command fails with [`AgiError::Hangup`]`(Signal)`.
     pub fn set_hangup_flag(&mut self, flag: Arc<AtomicBool>) {
         self.sighup = Some(flag);
+    }
+
+    /// When true, a read that times out (the transport's own timeout) is
+    /// retried instead of failing with [`AgiError::Timeout`].
+    pub(crate) fn retry_on_timeout(&mut self, retry: bool) {
+        self.retry_on_timeout = retry;
     }
 
     /// Why the session is hung up, if it is.
@@ -195,6 +203,12 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             let buf = match self.reader.fill_buf() {
                 Ok(b) => b,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if self.retry_on_timeout
+                        && matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(AgiError::from_io(e)),
             };
             if buf.is_empty() {
