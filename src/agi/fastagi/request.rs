@@ -13,7 +13,7 @@ pub type FastAgiSession = Agi<BufReader<TcpStream>, TcpStream>;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Captures {
     groups: Vec<Option<String>>,
-    names: HashMap<String, usize>,
+    names: Vec<(String, usize)>,
 }
 
 impl Captures {
@@ -37,7 +37,10 @@ impl Captures {
 
     /// The named group `name`, if it took part in the match.
     pub fn name(&self, name: &str) -> Option<&str> {
-        self.names.get(name).and_then(|&i| self.get(i))
+        self.names
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|&(_, i)| self.get(i))
     }
 
     /// The number of groups, including group 0.
