@@ -50,7 +50,9 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         let mut num = |name: &str| -> Option<usize> {
             let v = args.next()?.replace('_', "");
-            v.parse().map_err(|_| eprintln!("bad value for {name}")).ok()
+            v.parse()
+                .map_err(|_| eprintln!("bad value for {name}"))
+                .ok()
         };
         match arg.as_str() {
             "--help" | "-h" => {
@@ -127,9 +129,15 @@ fn main() -> ExitCode {
         (Some(a), Some(b)) => b.duration_since(*a).as_secs_f64(),
         _ => 0.0,
     };
-    println!("{{\"sessions\":{},\"secs\":{secs:.6}}}", done.load(Ordering::SeqCst));
+    println!(
+        "{{\"sessions\":{},\"secs\":{secs:.6}}}",
+        done.load(Ordering::SeqCst)
+    );
     if failed.load(Ordering::Relaxed) > 0 {
-        eprintln!("bench_fastagi: {} sessions failed", failed.load(Ordering::Relaxed));
+        eprintln!(
+            "bench_fastagi: {} sessions failed",
+            failed.load(Ordering::Relaxed)
+        );
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

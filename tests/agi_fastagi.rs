@@ -52,7 +52,13 @@ fn routing_in_order_with_captures_args_and_query() {
     let s = Arc::clone(&seen);
     server
         .register_script_handler(r"^ivr/", move |req| {
-            s.lock().unwrap().push(("second", req.script_path().to_owned(), None, vec![], Default::default()));
+            s.lock().unwrap().push((
+                "second",
+                req.script_path().to_owned(),
+                None,
+                vec![],
+                Default::default(),
+            ));
             Ok(())
         })
         .unwrap();
@@ -105,8 +111,13 @@ fn unregister_clear_and_default_handler() {
         assert!(req.captures().is_empty());
         req.execute(&Noop)
     });
-    assert_eq!(client().script("anything").run(addr).unwrap().commands, ["NOOP"]);
-    server.register_script_handler("demo", |req| req.execute(&Answer)).unwrap();
+    assert_eq!(
+        client().script("anything").run(addr).unwrap().commands,
+        ["NOOP"]
+    );
+    server
+        .register_script_handler("demo", |req| req.execute(&Answer))
+        .unwrap();
     server.clear_script_handlers();
     assert_eq!(client().run(addr).unwrap().commands, ["NOOP"]);
     server.clear_default_handler();
@@ -129,12 +140,17 @@ fn panicking_or_failing_handler_ends_only_its_call() {
             Err(AgiError::InvalidCommand)
         })
         .unwrap();
-    server.register_script_handler("^ok$", |req| req.execute(&Noop)).unwrap();
+    server
+        .register_script_handler("^ok$", |req| req.execute(&Noop))
+        .unwrap();
     let (addr, handle, thread) = serve(server);
     let call = client().script("panic").run(addr).unwrap();
     assert_eq!(call.commands, ["ANSWER"]);
     assert!(call.closed_by_peer);
-    assert_eq!(client().script("fail").run(addr).unwrap().commands, ["ANSWER"]);
+    assert_eq!(
+        client().script("fail").run(addr).unwrap().commands,
+        ["ANSWER"]
+    );
     assert_eq!(client().script("ok").run(addr).unwrap().commands, ["NOOP"]);
     stop(handle, thread);
 }
@@ -163,7 +179,10 @@ fn hangup_faults() {
         let results = rx.recv_timeout(T).unwrap();
         assert!(results[0].is_ok());
         for r in &results[1..] {
-            assert!(matches!(r, Err(AgiError::Hangup(HangupReason::HangupLine))), "{r:?}");
+            assert!(
+                matches!(r, Err(AgiError::Hangup(HangupReason::HangupLine))),
+                "{r:?}"
+            );
         }
     }
     // The HANGUP command: the next reply carries the HANGUP line.
@@ -199,10 +218,13 @@ fn dead_channel_usage_and_peer_closing() {
     let tx = Mutex::new(tx);
     server
         .register_script_handler("", move |req| {
-            let mut results = Vec::new();
-            results.push(req.execute(&Answer).map_err(|e| e.to_string()));
-            results.push(req.execute(&StreamFile::new("x")).map(drop).map_err(|e| e.to_string()));
-            results.push(req.execute(&Noop).map_err(|e| e.to_string()));
+            let results = vec![
+                req.execute(&Answer).map_err(|e| e.to_string()),
+                req.execute(&StreamFile::new("x"))
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                req.execute(&Noop).map_err(|e| e.to_string()),
+            ];
             tx.lock().unwrap().send(results).unwrap();
             Ok(())
         })
@@ -225,8 +247,14 @@ fn dead_channel_usage_and_peer_closing() {
         assert_eq!(call.commands.len(), 2);
         let r = rx.recv_timeout(T).unwrap();
         assert!(r[0].is_ok());
-        assert!(r[1].as_ref().unwrap_err().contains("closed"), "{fault:?}: {r:?}");
-        assert!(r[2].as_ref().unwrap_err().contains("closed"), "{fault:?}: {r:?}");
+        assert!(
+            r[1].as_ref().unwrap_err().contains("closed"),
+            "{fault:?}: {r:?}"
+        );
+        assert!(
+            r[2].as_ref().unwrap_err().contains("closed"),
+            "{fault:?}: {r:?}"
+        );
     }
     stop(handle, thread);
 }
@@ -258,7 +286,10 @@ fn trickling_client_and_bad_environments() {
     let call = client().fault(Fault::Silent).run(addr).unwrap();
     assert!(call.closed_by_peer);
     // Half an environment, then close.
-    let call = client().fault(Fault::CloseMidEnvironment).run(addr).unwrap();
+    let call = client()
+        .fault(Fault::CloseMidEnvironment)
+        .run(addr)
+        .unwrap();
     assert!(call.commands.is_empty());
     // Garbage instead of an environment.
     let mut s = TcpStream::connect(addr).unwrap();
@@ -266,7 +297,10 @@ fn trickling_client_and_bad_environments() {
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty(), "nothing is sent to a peer that is not Asterisk");
+    assert!(
+        rest.is_empty(),
+        "nothing is sent to a peer that is not Asterisk"
+    );
 
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     stop(handle, thread);
@@ -305,7 +339,9 @@ fn connections_past_the_cap_are_closed_at_once() {
 #[test]
 fn handle_request_with_timeout() {
     let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
-    server.register_script_handler("", |req| req.execute(&Answer)).unwrap();
+    server
+        .register_script_handler("", |req| req.execute(&Answer))
+        .unwrap();
     assert!(!server.handle_request(Duration::from_millis(50)).unwrap());
     let addr = server.local_addr();
     let c = thread::spawn(move || client().run(addr).unwrap());
@@ -335,7 +371,11 @@ fn shutdown_waits_for_running_calls_and_drop_never_hangs() {
     // The running call finishes; no new ones are accepted.
     assert!(handle.wait(T));
     assert_eq!(c.join().unwrap().commands, ["NOOP"]);
-    assert!(client().timeout(Duration::from_secs(2)).run(addr).map(|t| t.commands.is_empty()).unwrap_or(true));
+    assert!(client()
+        .timeout(Duration::from_secs(2))
+        .run(addr)
+        .map(|t| t.commands.is_empty())
+        .unwrap_or(true));
 
     // Dropping a server nobody serves returns at once.
     let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
@@ -348,7 +388,9 @@ fn ipv6_loopback() {
         eprintln!("no IPv6 loopback here; skipped");
         return;
     };
-    server.register_script_handler("", |req| req.execute(&Answer)).unwrap();
+    server
+        .register_script_handler("", |req| req.execute(&Answer))
+        .unwrap();
     let (addr, handle, thread) = serve(server);
     assert!(addr.is_ipv6());
     assert_eq!(client().run(addr).unwrap().commands, ["ANSWER"]);
@@ -366,7 +408,10 @@ fn reply_timeout() {
     server
         .register_script_handler("", move |req| {
             let r = req.execute(&Noop);
-            tx.lock().unwrap().send(r.map_err(|e| matches!(e, AgiError::Timeout))).unwrap();
+            tx.lock()
+                .unwrap()
+                .send(r.map_err(|e| matches!(e, AgiError::Timeout)))
+                .unwrap();
             Ok(())
         })
         .unwrap();

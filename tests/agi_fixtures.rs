@@ -12,7 +12,10 @@ use astrix::agi::{
     percent_decode, Agi, AgiCommand, AgiError, HangupReason, Limits, Reply, ReplyEvent,
 };
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/asterisk-22/");
+const DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/fixtures/asterisk-22/"
+);
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{DIR}{name}")).expect("fixture present (../shared beside the crate)")
@@ -57,7 +60,9 @@ fn unescape(s: &str) -> String {
 #[test]
 fn fastagi_environment() {
     let bin = fixture("fastagi_session.bin");
-    let (env, used) = parse_environment(&bin, &Limits::default()).unwrap().unwrap();
+    let (env, used) = parse_environment(&bin, &Limits::default())
+        .unwrap()
+        .unwrap();
     assert_eq!(&bin[used..used + 13], b"200 result=0\n");
     assert_eq!(env.vars().len(), 24);
     assert!(env.is_network());
@@ -83,9 +88,14 @@ fn fastagi_session_replayed_through_agi() {
     let mut agi = Agi::new(Cursor::new(bin), &mut written).unwrap();
 
     agi.execute(&Answer).unwrap();
-    assert_eq!(agi.execute(&ChannelStatus::new()).unwrap(), ChannelState::Up);
     assert_eq!(
-        agi.execute(&GetVariable::new("ASTRIX_TAG")).unwrap().as_deref(),
+        agi.execute(&ChannelStatus::new()).unwrap(),
+        ChannelState::Up
+    );
+    assert_eq!(
+        agi.execute(&GetVariable::new("ASTRIX_TAG"))
+            .unwrap()
+            .as_deref(),
         Some("fastagi-200")
     );
     assert_eq!(agi.execute(&GetVariable::new("NOT_SET_VAR")).unwrap(), None);
@@ -95,8 +105,11 @@ fn fastagi_session_replayed_through_agi() {
             .as_deref(),
         Some("5551234 / fastagi-200")
     );
-    agi.execute(&SetVariable::new("FOO", r#"value with spaces and "quotes""#))
-        .unwrap();
+    agi.execute(&SetVariable::new(
+        "FOO",
+        r#"value with spaces and "quotes""#,
+    ))
+    .unwrap();
     assert_eq!(
         agi.execute(&GetVariable::new("FOO")).unwrap().as_deref(),
         Some(r#"value with spaces and "quotes""#)
@@ -104,12 +117,18 @@ fn fastagi_session_replayed_through_agi() {
     agi.execute(&DatabasePut::new("astrix", "agikey", "some value"))
         .unwrap();
     assert_eq!(
-        agi.execute(&DatabaseGet::new("astrix", "agikey")).unwrap().as_deref(),
+        agi.execute(&DatabaseGet::new("astrix", "agikey"))
+            .unwrap()
+            .as_deref(),
         Some("some value")
     );
     agi.execute(&DatabaseDel::new("astrix", "agikey")).unwrap();
-    assert_eq!(agi.execute(&DatabaseGet::new("astrix", "agikey")).unwrap(), None);
-    agi.execute(&Verbose::new("hello from fastagi").level(1)).unwrap();
+    assert_eq!(
+        agi.execute(&DatabaseGet::new("astrix", "agikey")).unwrap(),
+        None
+    );
+    agi.execute(&Verbose::new("hello from fastagi").level(1))
+        .unwrap();
     match agi.execute(&StreamFile::new("nosuchfile")).unwrap_err() {
         AgiError::AppError { result, endpos, .. } => {
             assert_eq!(result, "-1");
@@ -123,12 +142,21 @@ fn fastagi_session_replayed_through_agi() {
     assert!(e.is_app_error(), "{e:?}");
     assert!(agi.execute(&SayNumber::new(42)).unwrap_err().is_app_error());
     assert_eq!(agi.execute(&WaitForDigit::new(100)).unwrap(), None);
-    assert_eq!(agi.execute(&Exec::new("NoOp").options("hello, from exec")).unwrap(), 0);
-    assert!(agi.execute(&Exec::new("NoSuchApp").options("foo")).unwrap_err().is_app_error());
+    assert_eq!(
+        agi.execute(&Exec::new("NoOp").options("hello, from exec"))
+            .unwrap(),
+        0
+    );
+    assert!(agi
+        .execute(&Exec::new("NoSuchApp").options("foo"))
+        .unwrap_err()
+        .is_app_error());
     agi.execute(&Gosub::new("sub-agi", "s", "1").args(["one", "two"]))
         .unwrap();
     assert_eq!(
-        agi.execute(&GetVariable::new("GOSUB_RESULT")).unwrap().as_deref(),
+        agi.execute(&GetVariable::new("GOSUB_RESULT"))
+            .unwrap()
+            .as_deref(),
         Some("done:one")
     );
     assert!(matches!(
@@ -143,7 +171,9 @@ fn fastagi_session_replayed_through_agi() {
         r => panic!("{r:?}"),
     }
     match agi.execute(&RawCommand::new("SET VARIABLE")) {
-        Err(AgiError::Usage { usage }) => assert_eq!(usage, "Sets a variable to the current channel."),
+        Err(AgiError::Usage { usage }) => {
+            assert_eq!(usage, "Sets a variable to the current channel.")
+        }
         r => panic!("{r:?}"),
     }
     agi.execute(&Hangup::new()).unwrap();
@@ -173,10 +203,16 @@ fn fastagi_session_replayed_through_agi() {
         }
     };
     finish_command(&Noop, next()).unwrap();
-    assert!(finish_command(&Answer, next()).unwrap_err().is_dead_channel());
-    assert!(finish_command(&WaitForDigit::new(100), next()).unwrap_err().is_dead_channel());
+    assert!(finish_command(&Answer, next())
+        .unwrap_err()
+        .is_dead_channel());
+    assert!(finish_command(&WaitForDigit::new(100), next())
+        .unwrap_err()
+        .is_dead_channel());
     assert_eq!(
-        finish_command(&GetVariable::new("FOO"), next()).unwrap().as_deref(),
+        finish_command(&GetVariable::new("FOO"), next())
+            .unwrap()
+            .as_deref(),
         Some(r#"value with spaces and "quotes""#)
     );
 
@@ -201,10 +237,13 @@ fn stdio_session_replayed_through_agi() {
 
     agi.execute(&Answer).unwrap();
     assert_eq!(
-        agi.execute(&GetVariable::new("ASTRIX_TAG")).unwrap().as_deref(),
+        agi.execute(&GetVariable::new("ASTRIX_TAG"))
+            .unwrap()
+            .as_deref(),
         Some("stdio")
     );
-    agi.execute(&SetVariable::new("BAR", "stdio value")).unwrap();
+    agi.execute(&SetVariable::new("BAR", "stdio value"))
+        .unwrap();
     assert_eq!(
         agi.execute(&GetFullVariable::new("${BAR}-${CALLERID(num)}"))
             .unwrap()
@@ -255,7 +294,9 @@ fn asyncagi_results_and_commands() {
     let bin = fixture("asyncagi_over_ami.bin");
     let limits = Limits::default();
     let env_text = percent_decode(&header_values(&bin, "Env: ")[0], false);
-    let (env, _) = parse_environment(env_text.as_bytes(), &limits).unwrap().unwrap();
+    let (env, _) = parse_environment(env_text.as_bytes(), &limits)
+        .unwrap()
+        .unwrap();
     assert_eq!(env.request(), Some("async"));
     assert_eq!(env.caller_id_name(), Some("Async Caller"));
     assert_eq!(env.vars().len(), 20);
@@ -276,23 +317,44 @@ fn asyncagi_results_and_commands() {
     }
     check(&Answer, &commands[0], &results[0]).unwrap();
     assert_eq!(
-        check(&GetVariable::new("ASTRIX_TAG"), &commands[1], &results[1]).unwrap().as_deref(),
+        check(&GetVariable::new("ASTRIX_TAG"), &commands[1], &results[1])
+            .unwrap()
+            .as_deref(),
         Some("async-300")
     );
-    check(&SetVariable::new("FOO", "async value"), &commands[2], &results[2]).unwrap();
+    check(
+        &SetVariable::new("FOO", "async value"),
+        &commands[2],
+        &results[2],
+    )
+    .unwrap();
     assert_eq!(
-        check(&GetVariable::new("FOO"), &commands[3], &results[3]).unwrap().as_deref(),
+        check(&GetVariable::new("FOO"), &commands[3], &results[3])
+            .unwrap()
+            .as_deref(),
         Some("async value")
     );
     assert!(matches!(
-        check(&RawCommand::new("NO SUCH COMMAND"), &commands[4], &results[4]),
+        check(
+            &RawCommand::new("NO SUCH COMMAND"),
+            &commands[4],
+            &results[4]
+        ),
         Err(AgiError::InvalidCommand)
     ));
     match check(&RawCommand::new("DATABASE GET"), &commands[5], &results[5]) {
         Err(AgiError::Usage { usage }) => assert!(usage.starts_with("Retrieves an entry")),
         r => panic!("{r:?}"),
     }
-    assert_eq!(check(&Exec::new("NoOp").options("from async"), &commands[6], &results[6]).unwrap(), 0);
+    assert_eq!(
+        check(
+            &Exec::new("NoOp").options("from async"),
+            &commands[6],
+            &results[6]
+        )
+        .unwrap(),
+        0
+    );
     check(&Hangup::new(), &commands[7], &results[7]).unwrap();
 }
 
@@ -305,8 +367,20 @@ fn fastagi_replies_split_anywhere() {
     let replies = &bin[used..];
     let whole = decode_all(replies, &limits);
     assert_eq!(whole.len(), 30, "{whole:?}");
-    assert_eq!(whole.iter().filter(|e| matches!(e, ReplyEvent::Hangup)).count(), 1);
-    assert_eq!(whole.iter().filter(|e| matches!(e, ReplyEvent::Trying(_))).count(), 1);
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|e| matches!(e, ReplyEvent::Hangup))
+            .count(),
+        1
+    );
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|e| matches!(e, ReplyEvent::Trying(_)))
+            .count(),
+        1
+    );
     for cut in 0..replies.len() {
         // Only the prefix is available: decoding must answer "need more"
         // at the cut, never an error.

@@ -66,14 +66,19 @@ fn speech_fields() {
 
 #[test]
 fn error_forms() {
-    assert_eq!(one(b"510 Invalid or unknown command\n"), ReplyEvent::Reply(Reply::InvalidCommand));
+    assert_eq!(
+        one(b"510 Invalid or unknown command\n"),
+        ReplyEvent::Reply(Reply::InvalidCommand)
+    );
     assert_eq!(
         one(b"511 Command Not Permitted on a dead channel or intercept routine\n"),
         ReplyEvent::Reply(Reply::DeadChannel)
     );
     assert_eq!(
         one(b"520 Invalid command syntax.  Proper usage not available.\n"),
-        ReplyEvent::Reply(Reply::Usage("Invalid command syntax.  Proper usage not available.".into()))
+        ReplyEvent::Reply(Reply::Usage(
+            "Invalid command syntax.  Proper usage not available.".into()
+        ))
     );
     assert_eq!(
         one(b"520-Invalid command syntax.  Proper usage follows:\nline one\n\nline three\n520 End of proper usage.\n"),
@@ -83,7 +88,10 @@ fn error_forms() {
         one(b"503 result=-2 Memory allocation failure\n"),
         ReplyEvent::Reply(Reply::Other { code: 503, .. })
     ));
-    assert!(matches!(one(b"100 result=0 Trying...\n"), ReplyEvent::Trying(_)));
+    assert!(matches!(
+        one(b"100 result=0 Trying...\n"),
+        ReplyEvent::Trying(_)
+    ));
     assert_eq!(one(b"HANGUP\n"), ReplyEvent::Hangup);
     assert_eq!(one(b"HANGUP\r\n"), ReplyEvent::Hangup);
 }
@@ -98,24 +106,46 @@ fn hangup_glued_to_the_next_reply() {
     assert!(matches!(ev, ReplyEvent::Reply(Reply::Success(_))));
     assert_eq!(n + m, buf.len());
     // As text (AsyncAGI), the HANGUP line is skipped.
-    assert!(matches!(parse_reply_text("HANGUP\n200 result=1\n", &limits), Ok(Reply::Success(_))));
+    assert!(matches!(
+        parse_reply_text("HANGUP\n200 result=1\n", &limits),
+        Ok(Reply::Success(_))
+    ));
 }
 
 #[test]
 fn incomplete_input_is_need_more() {
     let limits = Limits::default();
-    for partial in [&b""[..], b"200 res", b"200 result=1", b"520-Invalid\nusage\n", b"HANG"] {
+    for partial in [
+        &b""[..],
+        b"200 res",
+        b"200 result=1",
+        b"520-Invalid\nusage\n",
+        b"HANG",
+    ] {
         assert_eq!(decode_reply(partial, &limits).unwrap(), None, "{partial:?}");
     }
-    assert_eq!(parse_environment(b"agi_request: x\nagi_chan", &limits).unwrap(), None);
+    assert_eq!(
+        parse_environment(b"agi_request: x\nagi_chan", &limits).unwrap(),
+        None
+    );
 }
 
 #[test]
 fn not_an_agi_reply() {
     let limits = Limits::default();
-    for bad in [&b"hello world\n"[..], b"HTTP/1.1 200 OK\n", b"200 ok\n", b"20\n", b"200result=1\n", b"\n"] {
+    for bad in [
+        &b"hello world\n"[..],
+        b"HTTP/1.1 200 OK\n",
+        b"200 ok\n",
+        b"20\n",
+        b"200result=1\n",
+        b"\n",
+    ] {
         let err = decode_reply(bad, &limits).unwrap_err();
-        assert!(matches!(err, AgiError::MalformedReply { .. }), "{bad:?}: {err:?}");
+        assert!(
+            matches!(err, AgiError::MalformedReply { .. }),
+            "{bad:?}: {err:?}"
+        );
     }
 }
 
@@ -154,9 +184,16 @@ fn non_utf8_reply_is_kept_lossily() {
 fn environment_bad_input() {
     let limits = Limits::default();
     // Garbage lines.
-    for bad in [&b"agi_request: x\nthis is not a variable\n\n"[..], b": empty name\n\n", b"bad name: x\n\n"] {
+    for bad in [
+        &b"agi_request: x\nthis is not a variable\n\n"[..],
+        b": empty name\n\n",
+        b"bad name: x\n\n",
+    ] {
         assert!(
-            matches!(parse_environment(bad, &limits), Err(AgiError::MalformedEnvironment { .. })),
+            matches!(
+                parse_environment(bad, &limits),
+                Err(AgiError::MalformedEnvironment { .. })
+            ),
             "{bad:?}"
         );
     }
@@ -175,7 +212,10 @@ fn environment_bad_input() {
     // Oversized block.
     let small = Limits::default().max_env_bytes(64);
     let block = b"agi_request: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nagi_channel: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\n";
-    assert!(matches!(parse_environment(block, &small), Err(AgiError::LimitExceeded { .. })));
+    assert!(matches!(
+        parse_environment(block, &small),
+        Err(AgiError::LimitExceeded { .. })
+    ));
     let few = Limits::default().max_env_lines(1);
     assert!(matches!(
         parse_environment(b"agi_a: 1\nagi_b: 2\n\n", &few),
@@ -194,25 +234,43 @@ fn environment_bad_input() {
 #[test]
 fn script_requests() {
     use astrix::agi::ScriptRequest;
-    let s = ScriptRequest::parse("agi://10.0.0.1:4573/ivr/main%20menu?lang=en&x=1&x=2&name=J%C3%B6rg+B&flag");
+    let s = ScriptRequest::parse(
+        "agi://10.0.0.1:4573/ivr/main%20menu?lang=en&x=1&x=2&name=J%C3%B6rg+B&flag",
+    );
     assert_eq!(s.path(), "ivr/main menu");
     assert_eq!(s.query_values("x"), ["1", "2"]);
     assert_eq!(s.query_value("name"), Some("Jörg B"));
     assert_eq!(s.query_value("flag"), Some(""));
     assert_eq!(s.query_map()["x"], ["1", "2"]);
-    assert_eq!(ScriptRequest::parse("/var/lib/agi-bin/x.agi").path(), "/var/lib/agi-bin/x.agi");
+    assert_eq!(
+        ScriptRequest::parse("/var/lib/agi-bin/x.agi").path(),
+        "/var/lib/agi-bin/x.agi"
+    );
     assert_eq!(ScriptRequest::parse("agi://host").path(), "");
-    assert_eq!(ScriptRequest::parse("bad%zzescape%").path(), "bad%zzescape%");
+    assert_eq!(
+        ScriptRequest::parse("bad%zzescape%").path(),
+        "bad%zzescape%"
+    );
 }
 
 #[test]
 fn encoding_quotes_and_refuses() {
     let mut line = CommandLine::new();
-    line.word("SET VARIABLE").arg("FOO").arg(r#"a "b" \c"#).arg("").arg("plain");
-    assert_eq!(line.finish().unwrap(), r#"SET VARIABLE FOO "a \"b\" \\c" "" plain"#);
+    line.word("SET VARIABLE")
+        .arg("FOO")
+        .arg(r#"a "b" \c"#)
+        .arg("")
+        .arg("plain");
+    assert_eq!(
+        line.finish().unwrap(),
+        r#"SET VARIABLE FOO "a \"b\" \\c" "" plain"#
+    );
     for bad in ["a\nNOOP", "a\r", "nul\0"] {
         let mut out = String::new();
-        assert!(matches!(quote_arg(bad, &mut out), Err(AgiError::InvalidArgument { .. })));
+        assert!(matches!(
+            quote_arg(bad, &mut out),
+            Err(AgiError::InvalidArgument { .. })
+        ));
         assert!(out.is_empty());
         let mut line = CommandLine::new();
         line.word("VERBOSE").arg(bad).num(1);

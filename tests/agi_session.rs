@@ -16,7 +16,11 @@ use astrix::testing::{FastAgiClient, Fault};
 const ENV: &str = "agi_request: test.agi\nagi_channel: PJSIP/1-1\n\n";
 
 fn session(replies: &str) -> Agi<Cursor<Vec<u8>>, Vec<u8>> {
-    Agi::new(Cursor::new(format!("{ENV}{replies}").into_bytes()), Vec::new()).unwrap()
+    Agi::new(
+        Cursor::new(format!("{ENV}{replies}").into_bytes()),
+        Vec::new(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -40,8 +44,14 @@ fn glued_hangup_then_fail_fast() {
 #[test]
 fn closed_stream_is_a_hangup() {
     let mut agi = session("200 res");
-    assert!(matches!(agi.execute(&Noop), Err(AgiError::Hangup(HangupReason::Closed))));
-    assert!(matches!(agi.execute(&Noop), Err(AgiError::Hangup(HangupReason::Closed))));
+    assert!(matches!(
+        agi.execute(&Noop),
+        Err(AgiError::Hangup(HangupReason::Closed))
+    ));
+    assert!(matches!(
+        agi.execute(&Noop),
+        Err(AgiError::Hangup(HangupReason::Closed))
+    ));
     assert!(matches!(
         Agi::new(Cursor::new(b"agi_request: x\n".to_vec()), Vec::new()),
         Err(AgiError::Hangup(HangupReason::Closed))
@@ -55,7 +65,10 @@ fn sighup_flag_fails_the_next_command() {
     agi.set_hangup_flag(Arc::clone(&flag));
     agi.execute(&Noop).unwrap();
     flag.store(true, Ordering::Relaxed);
-    assert!(matches!(agi.execute(&Noop), Err(AgiError::Hangup(HangupReason::Signal))));
+    assert!(matches!(
+        agi.execute(&Noop),
+        Err(AgiError::Hangup(HangupReason::Signal))
+    ));
     let (_, written) = agi.into_parts();
     assert_eq!(written, b"NOOP\n");
 }
@@ -72,15 +85,22 @@ fn bad_arguments_are_refused_before_sending() {
         agi.execute(&Verbose::new(long)),
         Err(AgiError::LimitExceeded { .. })
     ));
-    agi.execute(&SetVariable::new("A", "fine \"quoted\" \\ value")).unwrap();
+    agi.execute(&SetVariable::new("A", "fine \"quoted\" \\ value"))
+        .unwrap();
     let (_, written) = agi.into_parts();
-    assert_eq!(written, b"SET VARIABLE A \"fine \\\"quoted\\\" \\\\ value\"\n");
+    assert_eq!(
+        written,
+        b"SET VARIABLE A \"fine \\\"quoted\\\" \\\\ value\"\n"
+    );
 }
 
 #[test]
 fn malformed_reply_and_limits() {
     let mut agi = session("this is not AGI\n");
-    assert!(matches!(agi.execute(&Noop), Err(AgiError::MalformedReply { .. })));
+    assert!(matches!(
+        agi.execute(&Noop),
+        Err(AgiError::MalformedReply { .. })
+    ));
     let mut agi = Agi::with_limits(
         Cursor::new(format!("{ENV}200 result=1 ({})\n", "v".repeat(100)).into_bytes()),
         Vec::new(),
@@ -92,7 +112,11 @@ fn malformed_reply_and_limits() {
         Err(AgiError::LimitExceeded { .. })
     ));
     assert!(matches!(
-        Agi::with_limits(Cursor::new(ENV.as_bytes().to_vec()), Vec::new(), Limits::default().max_env_bytes(10)),
+        Agi::with_limits(
+            Cursor::new(ENV.as_bytes().to_vec()),
+            Vec::new(),
+            Limits::default().max_env_bytes(10)
+        ),
         Err(AgiError::LimitExceeded { .. })
     ));
 }
@@ -101,7 +125,10 @@ fn malformed_reply_and_limits() {
 fn error_helpers() {
     assert!(AgiError::Hangup(HangupReason::Signal).is_hangup());
     assert!(AgiError::DeadChannel.is_channel_gone());
-    assert!(AgiError::Usage { usage: String::new() }.is_usage());
+    assert!(AgiError::Usage {
+        usage: String::new()
+    }
+    .is_usage());
     assert!(matches!(
         AgiError::from_io(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
         AgiError::Hangup(HangupReason::Closed)
@@ -156,11 +183,12 @@ fn demo_over_the_stdio_harness() {
         .classic("/var/lib/asterisk/agi-bin/agi_script")
         .arg("one arg")
         .arg("two");
-    let (result, call) = client.run_script(|agi| {
-        assert!(!agi.environment().is_network());
-        demo::run_demo(agi, "")
-    })
-    .unwrap();
+    let (result, call) = client
+        .run_script(|agi| {
+            assert!(!agi.environment().is_network());
+            demo::run_demo(agi, "")
+        })
+        .unwrap();
     result.unwrap();
     assert_eq!(call.commands.len(), 7);
     assert_eq!(call.variables["ASTRIX_ARGS"], "one arg,two");

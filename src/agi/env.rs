@@ -115,7 +115,10 @@ impl ScriptRequest {
 /// invalid escape is kept as it is; invalid UTF-8 is replaced by U+FFFD.
 pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
+    {
         return s.to_owned();
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -203,7 +206,11 @@ impl Environment {
             .collect();
         numbered.sort_by_key(|(n, _)| *n);
         let args = numbered.into_iter().map(|(_, v)| v).collect();
-        let find = |name: &str| vars.iter().find(|v| v.name == name).map(|v| v.value.as_str());
+        let find = |name: &str| {
+            vars.iter()
+                .find(|v| v.name == name)
+                .map(|v| v.value.as_str())
+        };
         let script = match find("agi_network_script").or_else(|| find("agi_request")) {
             Some(s) => ScriptRequest::parse(s),
             None => ScriptRequest::default(),
@@ -233,7 +240,9 @@ impl Environment {
 
     /// `(name, value)` pairs in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|v| (v.name.as_str(), v.value.as_str()))
+        self.vars
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str()))
     }
 
     /// The positional arguments (`agi_arg_1`, `agi_arg_2`, …).

@@ -184,7 +184,11 @@ impl FastAgiServer {
 
     /// Adds a handler for script paths matching `pattern` (a regex, tried
     /// in registration order after the handlers registered before it).
-    pub fn register_script_handler<F>(&self, pattern: &str, handler: F) -> Result<HandlerId, regex::Error>
+    pub fn register_script_handler<F>(
+        &self,
+        pattern: &str,
+        handler: F,
+    ) -> Result<HandlerId, regex::Error>
     where
         F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
     {
@@ -364,7 +368,12 @@ impl ShutdownHandle {
         let deadline = Instant::now() + timeout;
         let mut active = self.shared.active.lock();
         while *active > 0 {
-            if self.shared.idle.wait_until(&mut active, deadline).timed_out() {
+            if self
+                .shared
+                .idle
+                .wait_until(&mut active, deadline)
+                .timed_out()
+            {
                 return *active == 0;
             }
         }
@@ -405,9 +414,9 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let guard = ActiveGuard(Arc::clone(shared));
     let shared = Arc::clone(shared);
     let spawned = thread::Builder::new().spawn(move || {
-            let _guard = guard;
-            run_call(&shared, stream, peer);
-        });
+        let _guard = guard;
+        run_call(&shared, stream, peer);
+    });
     if let Err(e) = spawned {
         // The closure (and the guard in it) was dropped: the count is right.
         log::error!("FastAGI: can't start a thread for {peer}: {e}");
@@ -429,14 +438,17 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             return;
         }
     };
-    let mut agi: FastAgiSession =
-        match Agi::with_limits(BufReader::with_capacity(4096, stream), writer, config.limits) {
-            Ok(agi) => agi,
-            Err(e) => {
-                log::warn!("FastAGI {peer}: no valid environment: {e}");
-                return;
-            }
-        };
+    let mut agi: FastAgiSession = match Agi::with_limits(
+        BufReader::with_capacity(4096, stream),
+        writer,
+        config.limits,
+    ) {
+        Ok(agi) => agi,
+        Err(e) => {
+            log::warn!("FastAGI {peer}: no valid environment: {e}");
+            return;
+        }
+    };
     match config.reply_timeout {
         // No reply timeout: keep the socket's environment timeout (saving a
         // system call per call) and let the session wait through it.

@@ -35,7 +35,8 @@ impl Response {
         if b.len() < 4 || !b[..3].iter().all(u8::is_ascii_digit) || b[3] != b' ' {
             return Err(malformed("expected a status code"));
         }
-        let code = u16::from(b[0] - b'0') * 100 + u16::from(b[1] - b'0') * 10 + u16::from(b[2] - b'0');
+        let code =
+            u16::from(b[0] - b'0') * 100 + u16::from(b[1] - b'0') * 10 + u16::from(b[2] - b'0');
         let rest = &line[4..];
         let Some(after) = rest.strip_prefix("result=") else {
             return Err(malformed("expected `result=`"));
@@ -150,7 +151,7 @@ fn field_in<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let mut rest = s;
     while !rest.is_empty() {
         rest = rest.trim_start_matches(' ');
-        let tok_key_end = rest.find(|c| c == '=' || c == ' ').unwrap_or(rest.len());
+        let tok_key_end = rest.find(['=', ' ']).unwrap_or(rest.len());
         let k = &rest[..tok_key_end];
         if rest[tok_key_end..].starts_with('=') {
             let v = &rest[tok_key_end + 1..];
@@ -325,10 +326,7 @@ impl ReplyParser {
 /// Answers `Ok(Some((event, used)))` with the bytes taken, `Ok(None)` when
 /// `buf` does not yet hold a whole event ("need more"), or an error.
 /// A `HANGUP` line glued before a reply comes out as its own event first.
-pub fn decode_reply(
-    buf: &[u8],
-    limits: &Limits,
-) -> Result<Option<(ReplyEvent, usize)>, AgiError> {
+pub fn decode_reply(buf: &[u8], limits: &Limits) -> Result<Option<(ReplyEvent, usize)>, AgiError> {
     let mut parser = ReplyParser::new(*limits);
     let mut pos = 0;
     while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {

@@ -153,7 +153,10 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 
     /// Sends `command` and returns its raw [`Reply`], without interpreting
     /// it.
-    pub fn execute_reply<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<Reply, AgiError> {
+    pub fn execute_reply<C: AgiCommand + ?Sized>(
+        &mut self,
+        command: &C,
+    ) -> Result<Reply, AgiError> {
         if let Some(reason) = self.hangup_reason() {
             return Err(AgiError::Hangup(reason));
         }
@@ -205,7 +208,10 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e)
                     if self.retry_on_timeout
-                        && matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
                 {
                     continue
                 }
@@ -265,7 +271,8 @@ impl Agi<io::StdinLock<'static>, io::Stdout> {
     /// or write stdout meanwhile: log to stderr.
     pub fn stdio() -> Result<Self, AgiError> {
         let flag = Arc::new(AtomicBool::new(false));
-        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag)) {
+        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag))
+        {
             log::warn!("can't install a SIGHUP handler: {e}");
         }
         let mut agi = Agi::new(io::stdin().lock(), io::stdout())?;

@@ -172,7 +172,8 @@ impl FastAgiClient {
     /// Makes it a classic (stdin/stdout) AGI call of `request`: no
     /// `agi_network*` lines, `agi_request` set to it.
     pub fn classic(mut self, request: &str) -> Self {
-        self.env.retain(|(k, _)| k != "agi_network" && k != "agi_network_script");
+        self.env
+            .retain(|(k, _)| k != "agi_network" && k != "agi_network_script");
         self.env("agi_request", request)
     }
 
@@ -396,7 +397,11 @@ impl FastAgiClient {
             return lines;
         }
         let upper = command.to_ascii_uppercase();
-        if let Some((_, lines)) = self.replies.iter().find(|(p, _)| upper.starts_with(p.as_str())) {
+        if let Some((_, lines)) = self
+            .replies
+            .iter()
+            .find(|(p, _)| upper.starts_with(p.as_str()))
+        {
             return lines.clone();
         }
         state.default_reply(command)
@@ -478,7 +483,9 @@ impl FastAgiClient {
 fn is_closed(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
     )
 }
 

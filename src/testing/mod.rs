@@ -10,4 +10,5 @@ mod fastagi_client;
 pub use agi_args::split_agi_args;
 pub use fastagi_client::{FastAgiClient, Fault, Transcript};
 /// The session [`FastAgiClient::run_script`] hands to a script.
-pub type AgiOverSocket = crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;
+pub type AgiOverSocket =
+    crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;

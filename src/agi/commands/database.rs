@@ -42,7 +42,11 @@ pub struct DatabasePut {
 
 impl DatabasePut {
     /// Stores `value` at `family/key`.
-    pub fn new(family: impl Into<String>, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(
+        family: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         DatabasePut {
             family: family.into(),
             key: key.into(),

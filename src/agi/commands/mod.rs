@@ -1,6 +1,6 @@
 //! One typed struct per AGI command of Asterisk 22, grouped by family.
 //!
-//! Each implements [`AgiCommand`](crate::agi::AgiCommand): optional
+//! Each implements [`crate::agi::AgiCommand`]: optional
 //! arguments are builder methods, and the associated `Output` is what the
 //! reply means. [`ALL_COMMANDS`] lists the 47 names.
 
@@ -19,15 +19,16 @@ pub use database::{DatabaseDel, DatabaseDelTree, DatabaseGet, DatabasePut};
 pub use dialplan::{
     Exec, Gosub, SetAutoHangup, SetCallerId, SetContext, SetExtension, SetMusic, SetPriority,
 };
-pub use say::{SayAlpha, SayCase, SayDate, SayDateTime, SayDigits, SayNumber, SayPhonetic, SayTime};
+pub use say::{
+    SayAlpha, SayCase, SayDate, SayDateTime, SayDigits, SayNumber, SayPhonetic, SayTime,
+};
 pub use speech::{
     Recognition, SpeechActivateGrammar, SpeechCreate, SpeechDeactivateGrammar, SpeechDestroy,
     SpeechLoadGrammar, SpeechRecognize, SpeechResult, SpeechSet, SpeechUnloadGrammar,
 };
 pub use stream::{
     ControlStreamFile, Digits, GetData, GetOption, Playback, RecordEnd, RecordFile, Recording,
-    StreamFile,
-    WaitForDigit,
+    StreamFile, WaitForDigit,
 };
 pub use text::{ReceiveChar, ReceiveText, SendImage, SendText, TddMode, TddSetting};
 pub use variables::{GetFullVariable, GetVariable, SetVariable};

@@ -394,12 +394,13 @@ impl AgiCommand for RecordFile {
         let endpos = r.endpos().unwrap_or(0);
         match (r.data(), int(r)?) {
             (Some("dtmf"), n) if n > 0 => {
-                let c = u32::try_from(n).ok().and_then(char::from_u32).ok_or_else(|| {
-                    AgiError::MalformedReply {
+                let c = u32::try_from(n)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| AgiError::MalformedReply {
                         reason: "result is not a character code",
                         line: r.line().to_owned(),
-                    }
-                })?;
+                    })?;
                 Ok(Recording {
                     end: RecordEnd::Digit(c),
                     endpos,

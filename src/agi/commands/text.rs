@@ -1,6 +1,6 @@
 //! Text and TDD: SEND TEXT, SEND IMAGE, RECEIVE CHAR, RECEIVE TEXT, TDD MODE.
 
-use crate::agi::command::{app_error, expect_one, expect_ok, int, AgiCommand};
+use crate::agi::command::{app_error, expect_ok, expect_one, int, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `SEND TEXT text`: sends text on channels that support it;
