@@ -10,3 +10,12 @@ mod ami_server;
 
 pub use ami_reply::Reply;
 pub use ami_server::{AmiServer, AmiServerBuilder};
+
+// AGI emulators (FastAGI client, stdio script harness).
+mod agi_args;
+mod fastagi_client;
+pub use agi_args::split_agi_args;
+pub use fastagi_client::{FastAgiClient, Fault, Transcript};
+/// The session [`FastAgiClient::run_script`] hands to a script.
+pub type AgiOverSocket =
+    crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;

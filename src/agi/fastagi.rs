@@ -1,0 +1,504 @@
+//! [`FastAgiServer`]: FastAGI over TCP, one thread per call.
+
+mod request;
+
+use std::io::{self, BufReader};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use regex::Regex;
+
+pub use request::{Captures, FastAgiRequest, FastAgiSession};
+
+use crate::agi::{Agi, AgiError, Limits};
+
+type Handler = dyn Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync;
+
+/// Identifies a registered script handler, to unregister it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandlerId(u64);
+
+struct Route {
+    id: HandlerId,
+    regex: Regex,
+    handler: Arc<Handler>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    max_connections: usize,
+    environment_timeout: Option<Duration>,
+    reply_timeout: Option<Duration>,
+    limits: Limits,
+}
+
+struct Shared {
+    routes: RwLock<Vec<Route>>,
+    default: RwLock<Option<Arc<Handler>>>,
+    shutdown: AtomicBool,
+    active: Mutex<usize>,
+    idle: Condvar,
+    next_id: AtomicU64,
+    config: Config,
+    local_addr: SocketAddr,
+}
+
+/// Settings of a [`FastAgiServer`], then [`FastAgiServerBuilder::bind`].
+#[derive(Debug, Clone)]
+pub struct FastAgiServerBuilder {
+    config: Config,
+}
+
+impl Default for FastAgiServerBuilder {
+    fn default() -> Self {
+        FastAgiServerBuilder {
+            config: Config {
+                max_connections: 512,
+                environment_timeout: Some(Duration::from_secs(10)),
+                reply_timeout: None,
+                limits: Limits::default(),
+            },
+        }
+    }
+}
+
+impl FastAgiServerBuilder {
+    /// The most calls handled at once (default 512). A connection past the
+    /// cap is accepted and closed at once, with a warning logged: Asterisk
+    /// then sees the AGI fail (`AGISTATUS=FAILURE`) and the dialplan goes on,
+    /// instead of calls queueing without bound.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n.max(1);
+        self
+    }
+
+    /// How long a new connection may take to send its whole environment
+    /// (default 10 s; `None`: no limit). Past it the connection is closed.
+    pub fn environment_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.environment_timeout = timeout;
+        self
+    }
+
+    /// How long a command may wait for Asterisk's reply before failing
+    /// with [`AgiError::Timeout`] (default `None`: as long as the command
+    /// runs, since `EXEC Dial` or `RECORD FILE` can take minutes; a closed
+    /// connection still ends the wait at once).
+    pub fn reply_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.reply_timeout = timeout;
+        self
+    }
+
+    /// Parser limits for every session.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Binds the listening socket (IPv4 or IPv6, e.g. `"127.0.0.1:4573"`,
+    /// `"[::1]:0"`).
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<FastAgiServer> {
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        Ok(FastAgiServer {
+            listener,
+            shared: Arc::new(Shared {
+                routes: RwLock::new(Vec::new()),
+                default: RwLock::new(None),
+                shutdown: AtomicBool::new(false),
+                active: Mutex::new(0),
+                idle: Condvar::new(),
+                next_id: AtomicU64::new(1),
+                config: self.config,
+                local_addr,
+            }),
+        })
+    }
+}
+
+/// A FastAGI server: Asterisk connects (`AGI(agi://host:port/path?query)`),
+/// the script path is matched against the registered regexes in order, and
+/// the first match's handler runs the call on its own thread.
+///
+/// A handler that returns an error or panics ends only its own call (the
+/// connection is closed; the error is logged with `log`). A script path no
+/// handler matches goes to the default handler; without one, the call is
+/// logged and closed without sending anything.
+///
+/// ```
+/// use astrix::agi::{FastAgiServer, commands::{Answer, SetVariable}};
+/// use astrix::testing::FastAgiClient;
+///
+/// let server = FastAgiServer::bind("127.0.0.1:0")?;
+/// server.register_script_handler("^demo$", |req| {
+///     req.execute(&Answer)?;
+///     let name = req.query_value("name").unwrap_or("nobody").to_owned();
+///     req.execute(&SetVariable::new("GREETING", format!("hello {name}")))?;
+///     Ok(())
+/// }).unwrap();
+/// let addr = server.local_addr();
+/// let shutdown = server.shutdown_handle();
+/// let thread = std::thread::spawn(move || server.serve_forever());
+///
+/// // Play Asterisk towards the server.
+/// let call = FastAgiClient::new().script("demo?name=World").run(addr)?;
+/// assert_eq!(call.commands, ["ANSWER", "SET VARIABLE GREETING \"hello World\""]);
+///
+/// shutdown.shutdown();
+/// thread.join().unwrap()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct FastAgiServer {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for FastAgiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastAgiServer")
+            .field("local_addr", &self.shared.local_addr)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FastAgiServer {
+    /// Binds with the default settings (see [`FastAgiServer::builder`]).
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<FastAgiServer> {
+        FastAgiServerBuilder::default().bind(addr)
+    }
+
+    /// Settings: connection cap, timeouts, limits.
+    pub fn builder() -> FastAgiServerBuilder {
+        FastAgiServerBuilder::default()
+    }
+
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Adds a handler for script paths matching `pattern` (a regex, tried
+    /// in registration order after the handlers registered before it).
+    pub fn register_script_handler<F>(
+        &self,
+        pattern: &str,
+        handler: F,
+    ) -> Result<HandlerId, regex::Error>
+    where
+        F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
+    {
+        Ok(self.register_script_handler_regex(Regex::new(pattern)?, handler))
+    }
+
+    /// [`FastAgiServer::register_script_handler`] with a compiled regex.
+    pub fn register_script_handler_regex<F>(&self, regex: Regex, handler: F) -> HandlerId
+    where
+        F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
+    {
+        let id = HandlerId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        self.shared.routes.write().push(Route {
+            id,
+            regex,
+            handler: Arc::new(handler),
+        });
+        id
+    }
+
+    /// Removes a handler; false if it was not registered.
+    pub fn unregister_script_handler(&self, id: HandlerId) -> bool {
+        let mut routes = self.shared.routes.write();
+        let before = routes.len();
+        routes.retain(|r| r.id != id);
+        routes.len() != before
+    }
+
+    /// Removes every script handler (not the default handler).
+    pub fn clear_script_handlers(&self) {
+        self.shared.routes.write().clear();
+    }
+
+    /// Sets the handler for script paths no regex matches (its captures
+    /// are empty).
+    pub fn set_default_handler<F>(&self, handler: F)
+    where
+        F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
+    {
+        *self.shared.default.write() = Some(Arc::new(handler));
+    }
+
+    /// Removes the default handler: unmatched calls are then logged and
+    /// closed.
+    pub fn clear_default_handler(&self) {
+        *self.shared.default.write() = None;
+    }
+
+    /// A handle to stop the server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The number of calls being handled now.
+    pub fn active_calls(&self) -> usize {
+        *self.shared.active.lock()
+    }
+
+    /// Accepts and handles calls (each on its own thread) until
+    /// [`ShutdownHandle::shutdown`]; then returns `Ok(())` without waiting
+    /// for running calls (see [`ShutdownHandle::wait`]). Accept errors
+    /// (e.g. out of file descriptors) are logged and retried.
+    pub fn serve_forever(&self) -> io::Result<()> {
+        self.listener.set_nonblocking(false)?;
+        while !self.shared.shutdown.load(Ordering::Acquire) {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    if self.shared.shutdown.load(Ordering::Acquire) {
+                        break;
+                    }
+                    spawn_call(&self.shared, stream, peer);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("FastAGI accept failed: {e}");
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for one connection and starts handling it on
+    /// its own thread. Answers `Ok(true)` if one was accepted, `Ok(false)`
+    /// on timeout or after shutdown.
+    pub fn handle_request(&self, timeout: Duration) -> io::Result<bool> {
+        let deadline = Instant::now() + timeout;
+        self.listener.set_nonblocking(true)?;
+        let result = loop {
+            if self.shared.shutdown.load(Ordering::Acquire) {
+                break Ok(false);
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    if let Err(e) = stream.set_nonblocking(false) {
+                        log::warn!("FastAGI: can't make the connection blocking: {e}");
+                        break Ok(true);
+                    }
+                    spawn_call(&self.shared, stream, peer);
+                    break Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break Ok(false);
+                    }
+                    thread::sleep((deadline - now).min(Duration::from_millis(5)));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.listener.set_nonblocking(false)?;
+        result
+    }
+
+    /// Stops accepting and waits up to `grace` for running calls to end;
+    /// true if all ended.
+    pub fn shutdown(&self, grace: Duration) -> bool {
+        let handle = self.shutdown_handle();
+        handle.shutdown();
+        handle.wait(grace)
+    }
+}
+
+impl Drop for FastAgiServer {
+    /// Stops accepting; does not wait for running calls (they end on their
+    /// own threads).
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+    }
+}
+
+/// Stops a [`FastAgiServer`] from any thread.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle")
+            .field("local_addr", &self.shared.local_addr)
+            .finish()
+    }
+}
+
+impl ShutdownHandle {
+    /// Stops accepting: `serve_forever` returns soon after (it is woken by
+    /// a connection to itself). Running calls go on. Never blocks for more
+    /// than a short connect attempt.
+    pub fn shutdown(&self) {
+        if self.shared.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mut addr = self.shared.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+            log::debug!("FastAGI shutdown: wake-up connection failed: {e}");
+        }
+    }
+
+    /// True once shutdown was asked for.
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Waits up to `timeout` for running calls to end; true if none runs.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut active = self.shared.active.lock();
+        while *active > 0 {
+            if self
+                .shared
+                .idle
+                .wait_until(&mut active, deadline)
+                .timed_out()
+            {
+                return *active == 0;
+            }
+        }
+        true
+    }
+
+    /// The number of calls being handled now.
+    pub fn active_calls(&self) -> usize {
+        *self.shared.active.lock()
+    }
+}
+
+struct ActiveGuard(Arc<Shared>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let mut active = self.0.active.lock();
+        *active = active.saturating_sub(1);
+        if *active == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
+
+fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    {
+        let mut active = shared.active.lock();
+        if *active >= shared.config.max_connections {
+            log::warn!(
+                "FastAGI: {} calls running (the cap); closing the connection from {peer}",
+                *active
+            );
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        *active += 1;
+    }
+    let guard = ActiveGuard(Arc::clone(shared));
+    let shared = Arc::clone(shared);
+    let spawned = thread::Builder::new().spawn(move || {
+        let _guard = guard;
+        run_call(&shared, stream, peer);
+    });
+    if let Err(e) = spawned {
+        // The closure (and the guard in it) was dropped: the count is right.
+        log::error!("FastAGI: can't start a thread for {peer}: {e}");
+    }
+}
+
+fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
+    let config = &shared.config;
+    let _ = stream.set_nodelay(true);
+    if config.environment_timeout.is_some() {
+        if let Err(e) = stream.set_read_timeout(config.environment_timeout) {
+            log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+        }
+    }
+    let writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(e) => {
+            log::warn!("FastAGI {peer}: {e}");
+            return;
+        }
+    };
+    let mut agi: FastAgiSession = match Agi::with_limits(
+        BufReader::with_capacity(4096, stream),
+        writer,
+        config.limits,
+    ) {
+        Ok(agi) => agi,
+        Err(e) => {
+            log::warn!("FastAGI {peer}: no valid environment: {e}");
+            return;
+        }
+    };
+    match config.reply_timeout {
+        // No reply timeout: keep the socket's environment timeout (saving a
+        // system call per call) and let the session wait through it.
+        None => agi.retry_on_timeout(true),
+        Some(_) if config.reply_timeout == config.environment_timeout => {}
+        Some(_) => {
+            if let Err(e) = agi.writer().set_read_timeout(config.reply_timeout) {
+                log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
+            }
+        }
+    }
+    let path = agi.environment().script().path().to_owned();
+    let routed = {
+        let routes = shared.routes.read();
+        routes.iter().find_map(|r| {
+            r.regex
+                .captures(&path)
+                .map(|c| (Arc::clone(&r.handler), Captures::from_regex(&r.regex, &c)))
+        })
+    };
+    let routed = routed.or_else(|| {
+        shared
+            .default
+            .read()
+            .as_ref()
+            .map(|h| (Arc::clone(h), Captures::default()))
+    });
+    let Some((handler, captures)) = routed else {
+        log::warn!("FastAGI {peer}: no handler for script {path:?}; closing the call");
+        let _ = agi.writer().shutdown(Shutdown::Both);
+        return;
+    };
+    log::debug!("FastAGI {peer}: script {path:?}");
+    let mut request = FastAgiRequest {
+        agi: &mut agi,
+        captures,
+        peer: Some(peer),
+    };
+    match catch_unwind(AssertUnwindSafe(|| handler(&mut request))) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.is_hangup() => log::debug!("FastAGI {peer}: script {path:?} ended: {e}"),
+        Ok(Err(e)) => log::warn!("FastAGI {peer}: script {path:?} failed: {e}"),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".to_owned());
+            log::error!("FastAGI {peer}: handler for {path:?} panicked: {msg}");
+        }
+    }
+    // Dropping the session closes the connection.
+}

@@ -1,0 +1,711 @@
+//! [`FastAgiClient`]: plays Asterisk towards a FastAGI server (or an AGI
+//! script), answering commands like `res_agi` and injecting faults.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use super::agi_args::split_agi_args;
+use crate::agi::commands::ALL_COMMANDS;
+
+type Responder = dyn Fn(&str) -> Option<Vec<String>> + Send + Sync;
+
+/// A fault for [`FastAgiClient`] to inject. Commands are counted from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// When command N arrives, the channel hangs up: `HANGUP\n` is written
+    /// on its own, then the reply (511 for commands not allowed on a dead
+    /// channel, as Asterisk does).
+    HangupAt(usize),
+    /// Like [`Fault::HangupAt`], but `HANGUP\n` and the reply go out in one
+    /// write, glued together.
+    GluedHangupAt(usize),
+    /// From command N on the channel is dead without any `HANGUP` line:
+    /// commands not allowed on a dead channel get 511.
+    DeadChannelFrom(usize),
+    /// Command N gets the multi-line `520-` usage block.
+    UsageAt(usize),
+    /// When command N arrives, close the connection without replying.
+    CloseAt(usize),
+    /// Send the first half of the reply to command N, then close.
+    CloseMidReplyAt(usize),
+    /// Send half of the environment, then close.
+    CloseMidEnvironment,
+    /// Write every byte on its own, pausing this long after each (a slow
+    /// or trickling peer).
+    Trickle(Duration),
+    /// Connect and send nothing; wait until the other side closes (or the
+    /// client's timeout).
+    Silent,
+}
+
+/// What one emulated call saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    /// Every command line received, without its `\n`, in order.
+    pub commands: Vec<String>,
+    /// The channel variables at the end (as `SET VARIABLE` left them).
+    pub variables: BTreeMap<String, String>,
+    /// True when the other side closed the connection (the normal end of
+    /// a FastAGI call); false when the emulator stopped first (a fault,
+    /// the command limit).
+    pub closed_by_peer: bool,
+    /// True when the channel was hung up by the end.
+    pub hung_up: bool,
+}
+
+/// Plays Asterisk towards a FastAGI server over a real TCP connection (or
+/// towards an AGI script over pipes, see [`FastAgiClient::run_script`] and
+/// [`FastAgiClient::run_child`]).
+///
+/// It sends an `agi_*` environment (by default a realistic one, like a
+/// real Asterisk 22 dialing `agi://127.0.0.1:4573/demo`), then answers
+/// every command line as `res_agi` would: variables set with `SET
+/// VARIABLE` are read back by `GET VARIABLE`, AstDB commands use a small
+/// in-memory database, `GOSUB` sends `100 result=0 Trying...` first,
+/// `HANGUP` makes the next reply carry a `HANGUP` line and the channel
+/// dead. Replies can be overridden by command prefix
+/// ([`FastAgiClient::reply`]) or by a closure
+/// ([`FastAgiClient::responder`]), and [`Fault`]s injected.
+///
+/// ```
+/// use astrix::agi::{FastAgiServer, commands::GetVariable};
+/// use astrix::testing::{FastAgiClient, Fault};
+///
+/// let server = FastAgiServer::bind("127.0.0.1:0")?;
+/// server.register_script_handler("", |req| {
+///     let cid = req.execute(&GetVariable::new("CALLERID(num)"))?;
+///     assert_eq!(cid.as_deref(), Some("5551234"));
+///     let err = req.execute(&GetVariable::new("X")).unwrap_err();
+///     assert!(err.is_hangup());
+///     Err(err)
+/// }).unwrap();
+/// let addr = server.local_addr();
+/// std::thread::spawn(move || server.handle_request(std::time::Duration::from_secs(5)));
+///
+/// let call = FastAgiClient::new().fault(Fault::GluedHangupAt(2)).run(addr)?;
+/// assert_eq!(call.commands.len(), 2);
+/// assert!(call.hung_up);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct FastAgiClient {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    variables: BTreeMap<String, String>,
+    replies: Vec<(String, Vec<String>)>,
+    responder: Option<Arc<Responder>>,
+    faults: Vec<Fault>,
+    timeout: Duration,
+    max_commands: usize,
+}
+
+impl std::fmt::Debug for FastAgiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastAgiClient")
+            .field("env", &self.env)
+            .field("args", &self.args)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for FastAgiClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FastAgiClient {
+    /// A FastAGI call to script `demo` with a realistic environment and no
+    /// arguments; 10 s timeout per read.
+    pub fn new() -> FastAgiClient {
+        let env: Vec<(String, String)> = [
+            ("agi_network", "yes"),
+            ("agi_network_script", "demo"),
+            ("agi_request", "agi://127.0.0.1:4573/demo"),
+            ("agi_channel", "PJSIP/100-00000004"),
+            ("agi_language", "en"),
+            ("agi_type", "PJSIP"),
+            ("agi_uniqueid", "1795418498.8"),
+            ("agi_version", "22.10.1"),
+            ("agi_callerid", "5551234"),
+            ("agi_calleridname", "Astrix Test"),
+            ("agi_callingpres", "0"),
+            ("agi_callingani2", "0"),
+            ("agi_callington", "0"),
+            ("agi_callingtns", "0"),
+            ("agi_dnid", "unknown"),
+            ("agi_rdnis", "unknown"),
+            ("agi_context", "test"),
+            ("agi_extension", "200"),
+            ("agi_priority", "3"),
+            ("agi_enhanced", "0.0"),
+            ("agi_accountcode", ""),
+            ("agi_threadid", "140389618804416"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        FastAgiClient {
+            env,
+            args: Vec::new(),
+            variables: BTreeMap::new(),
+            replies: Vec::new(),
+            responder: None,
+            faults: Vec::new(),
+            timeout: Duration::from_secs(10),
+            max_commands: 100_000,
+        }
+    }
+
+    /// Requests `path?query` (sets `agi_network_script` and `agi_request`).
+    pub fn script(mut self, script: &str) -> Self {
+        self = self.env("agi_network_script", script);
+        self.env("agi_request", &format!("agi://127.0.0.1:4573/{script}"))
+    }
+
+    /// Makes it a classic (stdin/stdout) AGI call of `request`: no
+    /// `agi_network*` lines, `agi_request` set to it.
+    pub fn classic(mut self, request: &str) -> Self {
+        self.env
+            .retain(|(k, _)| k != "agi_network" && k != "agi_network_script");
+        self.env("agi_request", request)
+    }
+
+    /// Sets (or adds) an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        match self.env.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value.to_owned(),
+            None => self.env.push((name.to_owned(), value.to_owned())),
+        }
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn remove_env(mut self, name: &str) -> Self {
+        self.env.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// Adds a positional argument (`agi_arg_N`).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// Presets a channel variable for `GET VARIABLE`.
+    pub fn variable(mut self, name: &str, value: &str) -> Self {
+        self.variables.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Answers every command starting with `prefix` (case-insensitive)
+    /// with `lines` (each sent with `\n`), instead of the default.
+    pub fn reply<I, S>(mut self, prefix: &str, lines: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.replies.push((
+            prefix.to_ascii_uppercase(),
+            lines.into_iter().map(Into::into).collect(),
+        ));
+        self
+    }
+
+    /// Answers commands with a closure: `Some(lines)` replaces the default
+    /// reply, `None` keeps it. Checked before [`FastAgiClient::reply`].
+    pub fn responder<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&str) -> Option<Vec<String>> + Send + Sync + 'static,
+    {
+        self.responder = Some(Arc::new(f));
+        self
+    }
+
+    /// Injects a fault.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// The timeout of each read (default 10 s): past it the call fails
+    /// with an I/O error of kind `TimedOut`/`WouldBlock`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Stops after this many commands (default 100 000).
+    pub fn max_commands(mut self, n: usize) -> Self {
+        self.max_commands = n;
+        self
+    }
+
+    /// The environment block as it will be sent.
+    pub fn environment_bytes(&self) -> Vec<u8> {
+        let mut out = String::new();
+        for (k, v) in &self.env {
+            out.push_str(k);
+            out.push_str(": ");
+            out.push_str(v);
+            out.push('\n');
+        }
+        for (i, a) in self.args.iter().enumerate() {
+            out.push_str(&format!("agi_arg_{}: {}\n", i + 1, a));
+        }
+        out.push('\n');
+        out.into_bytes()
+    }
+
+    /// Connects to a FastAGI server at `addr` and plays one call until the
+    /// server closes the connection (or a fault ends it). Fails on connect
+    /// errors and read timeouts.
+    pub fn run(&self, addr: SocketAddr) -> io::Result<Transcript> {
+        let stream = TcpStream::connect_timeout(&addr, self.timeout)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        stream.set_write_timeout(Some(self.timeout))?;
+        let writer = stream.try_clone()?;
+        let result = self.play(&stream, &writer);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        result
+    }
+
+    /// Plays one call over any reader (what the script writes) and writer
+    /// (what the script reads). Timeouts are the streams' own.
+    pub fn play<R: Read, W: Write>(&self, reader: R, mut writer: W) -> io::Result<Transcript> {
+        let trickle = self.faults.iter().find_map(|f| match f {
+            Fault::Trickle(d) => Some(*d),
+            _ => None,
+        });
+        let mut out = Output {
+            writer: &mut writer,
+            trickle,
+        };
+        let mut state = State::new(self);
+        let mut transcript = Transcript::default();
+        let env = self.environment_bytes();
+        if self.faults.contains(&Fault::Silent) {
+            let mut sink = [0u8; 256];
+            let mut reader = reader;
+            loop {
+                match reader.read(&mut sink) {
+                    Ok(0) => {
+                        transcript.closed_by_peer = true;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(transcript);
+        }
+        if self.faults.contains(&Fault::CloseMidEnvironment) {
+            out.send(&env[..env.len() / 2])?;
+            return Ok(transcript);
+        }
+        out.send(&env)?;
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => {
+                    transcript.closed_by_peer = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if is_closed(&e) => {
+                    transcript.closed_by_peer = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            if line.last() != Some(&b'\n') {
+                // The peer closed in the middle of a line.
+                transcript
+                    .commands
+                    .push(String::from_utf8_lossy(&line).into_owned());
+                transcript.closed_by_peer = true;
+                break;
+            }
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            let command = String::from_utf8_lossy(&line).into_owned();
+            transcript.commands.push(command.clone());
+            let n = transcript.commands.len();
+            if self.faults.contains(&Fault::CloseAt(n)) {
+                break;
+            }
+            let mut bytes = Vec::new();
+            if state.hangup_pending {
+                bytes.extend_from_slice(b"HANGUP\n");
+                state.hangup_pending = false;
+            }
+            if self.faults.contains(&Fault::HangupAt(n)) {
+                out.send(b"HANGUP\n")?;
+                state.dead = true;
+            }
+            if self.faults.contains(&Fault::GluedHangupAt(n)) {
+                bytes.extend_from_slice(b"HANGUP\n");
+                state.dead = true;
+            }
+            if self.faults.contains(&Fault::DeadChannelFrom(n)) {
+                state.dead = true;
+            }
+            let lines = if self.faults.contains(&Fault::UsageAt(n)) {
+                usage_block()
+            } else {
+                self.answer(&mut state, &command)
+            };
+            for l in &lines {
+                bytes.extend_from_slice(l.as_bytes());
+                bytes.push(b'\n');
+            }
+            if self.faults.contains(&Fault::CloseMidReplyAt(n)) {
+                out.send(&bytes[..bytes.len() / 2])?;
+                break;
+            }
+            match out.send(&bytes) {
+                Ok(()) => {}
+                Err(e) if is_closed(&e) => {
+                    transcript.closed_by_peer = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            if n >= self.max_commands {
+                break;
+            }
+        }
+        transcript.variables = state.vars;
+        transcript.hung_up = state.dead;
+        Ok(transcript)
+    }
+
+    fn answer(&self, state: &mut State, command: &str) -> Vec<String> {
+        if let Some(lines) = self.responder.as_ref().and_then(|r| r(command)) {
+            return lines;
+        }
+        let upper = command.to_ascii_uppercase();
+        if let Some((_, lines)) = self
+            .replies
+            .iter()
+            .find(|(p, _)| upper.starts_with(p.as_str()))
+        {
+            return lines.clone();
+        }
+        state.default_reply(command)
+    }
+
+    /// Runs `script` on this thread with an [`Agi`](crate::agi::Agi) whose
+    /// other end is this emulator (on another thread, over a loopback
+    /// socket pair), as a classic AGI script would run under Asterisk.
+    /// Returns what the script returned (or the error of reading the
+    /// environment) and the transcript; fails only if the emulator does.
+    #[allow(clippy::type_complexity)]
+    pub fn run_script<T, F>(
+        &self,
+        script: F,
+    ) -> io::Result<(Result<T, crate::agi::AgiError>, Transcript)>
+    where
+        F: FnOnce(&mut super::AgiOverSocket) -> Result<T, crate::agi::AgiError>,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let client = self.clone();
+        let emulator = thread::spawn(move || client.run(addr));
+        let (stream, _) = listener.accept()?;
+        stream.set_read_timeout(Some(self.timeout))?;
+        let writer = stream.try_clone()?;
+        let result = crate::agi::Agi::new(BufReader::new(stream), writer).and_then(|mut agi| {
+            let r = script(&mut agi);
+            let (_, w) = agi.into_parts();
+            let _ = w.shutdown(std::net::Shutdown::Both);
+            r
+        });
+        let transcript = emulator
+            .join()
+            .map_err(|_| io::Error::other("the emulator thread panicked"))??;
+        Ok((result, transcript))
+    }
+
+    /// Spawns `command` as a classic AGI script with piped stdin/stdout,
+    /// plays the call over the pipes, and waits for it to exit (killing it
+    /// after the client's timeout if it hangs). Returns the transcript and
+    /// the exit status.
+    pub fn run_child(
+        &self,
+        command: &mut std::process::Command,
+    ) -> io::Result<(Transcript, std::process::ExitStatus)> {
+        use std::process::Stdio;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err(io::Error::other("child without pipes"));
+        };
+        let client = self.clone();
+        let player = thread::spawn(move || {
+            let r = client.play(stdout, stdin);
+            // stdin is dropped here: the script sees end of input.
+            r
+        });
+        let deadline = std::time::Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let transcript = player
+            .join()
+            .map_err(|_| io::Error::other("the emulator thread panicked"))??;
+        Ok((transcript, status))
+    }
+}
+
+fn is_closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+fn usage_block() -> Vec<String> {
+    vec![
+        "520-Invalid command syntax.  Proper usage follows:".to_owned(),
+        "Usage: see the command's documentation.".to_owned(),
+        "Returns <literal>0</literal> on failure.".to_owned(),
+        "520 End of proper usage.".to_owned(),
+    ]
+}
+
+struct Output<'a, W: Write> {
+    writer: &'a mut W,
+    trickle: Option<Duration>,
+}
+
+impl<W: Write> Output<'_, W> {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.trickle {
+            None => {
+                self.writer.write_all(bytes)?;
+                self.writer.flush()
+            }
+            Some(pause) => {
+                for b in bytes {
+                    self.writer.write_all(std::slice::from_ref(b))?;
+                    self.writer.flush()?;
+                    thread::sleep(pause);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The emulated channel.
+struct State {
+    vars: BTreeMap<String, String>,
+    db: HashMap<(String, String), String>,
+    dead: bool,
+    hangup_pending: bool,
+}
+
+/// Commands Asterisk allows on a dead channel.
+const DEAD_OK: [&str; 11] = [
+    "ASYNCAGI BREAK",
+    "DATABASE DEL",
+    "DATABASE DELTREE",
+    "DATABASE GET",
+    "DATABASE PUT",
+    "EXEC",
+    "GET FULL VARIABLE",
+    "GET VARIABLE",
+    "NOOP",
+    "SET VARIABLE",
+    "VERBOSE",
+];
+
+impl State {
+    fn new(client: &FastAgiClient) -> State {
+        let mut vars = BTreeMap::new();
+        let env = |k: &str| {
+            client
+                .env
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        for (var, key) in [
+            ("CALLERID(num)", "agi_callerid"),
+            ("CALLERID(name)", "agi_calleridname"),
+            ("CHANNEL", "agi_channel"),
+            ("UNIQUEID", "agi_uniqueid"),
+        ] {
+            if let Some(v) = env(key) {
+                vars.insert(var.to_owned(), v);
+            }
+        }
+        vars.extend(client.variables.clone());
+        State {
+            vars,
+            db: HashMap::new(),
+            dead: false,
+            hangup_pending: false,
+        }
+    }
+
+    fn expand(&self, expr: &str) -> String {
+        let mut out = String::new();
+        let mut rest = expr;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            match after.find('}') {
+                Some(j) => {
+                    out.push_str(self.vars.get(&after[..j]).map(String::as_str).unwrap_or(""));
+                    rest = &after[j + 1..];
+                }
+                None => {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn default_reply(&mut self, command: &str) -> Vec<String> {
+        let argv = split_agi_args(command);
+        let upper: Vec<String> = argv.iter().map(|a| a.to_ascii_uppercase()).collect();
+        let name = ALL_COMMANDS
+            .iter()
+            .filter(|name| {
+                let words: Vec<&str> = name.split(' ').collect();
+                words.len() <= upper.len() && words.iter().zip(&upper).all(|(w, u)| w == u)
+            })
+            .max_by_key(|name| name.len());
+        let Some(&name) = name else {
+            return one("510 Invalid or unknown command");
+        };
+        if self.dead && !DEAD_OK.contains(&name) {
+            return one("511 Command Not Permitted on a dead channel or intercept routine");
+        }
+        let arg = |i: usize| argv.get(i).map(String::as_str).unwrap_or("");
+        match name {
+            "ANSWER" | "ASYNCAGI BREAK" | "EXEC" | "NOOP" | "WAIT FOR DIGIT" | "SEND TEXT"
+            | "SEND IMAGE" | "SET AUTOHANGUP" | "SET CONTEXT" | "SET EXTENSION"
+            | "SET PRIORITY" | "SET MUSIC" => one("200 result=0"),
+            "SAY ALPHA" | "SAY DATE" | "SAY DATETIME" | "SAY DIGITS" | "SAY NUMBER"
+            | "SAY PHONETIC" | "SAY TIME" => one("200 result=0"),
+            "CHANNEL STATUS" => one("200 result=6"),
+            "STREAM FILE" | "CONTROL STREAM FILE" | "GET OPTION" => {
+                one("200 result=0 endpos=12345")
+            }
+            "GET DATA" => one("200 result=1234"),
+            "RECEIVE CHAR" => one("200 result=0 (timeout)"),
+            "RECEIVE TEXT" => one("200 result=1 (hello)"),
+            "RECORD FILE" => one("200 result=0 (timeout) endpos=8000"),
+            "SET CALLERID" | "TDD MODE" | "VERBOSE" => one("200 result=1"),
+            "HANGUP" => {
+                if argv.len() == 1 {
+                    self.dead = true;
+                    self.hangup_pending = true;
+                }
+                one("200 result=1")
+            }
+            "GOSUB" => vec![
+                "100 result=0 Trying...".to_owned(),
+                "200 result=0 Gosub complete".to_owned(),
+            ],
+            "GET VARIABLE" => {
+                if argv.len() != 3 {
+                    return usage_block();
+                }
+                match self.vars.get(arg(2)) {
+                    Some(v) => one(&format!("200 result=1 ({v})")),
+                    None => one("200 result=0"),
+                }
+            }
+            "GET FULL VARIABLE" => {
+                if argv.len() < 4 {
+                    return usage_block();
+                }
+                one(&format!("200 result=1 ({})", self.expand(arg(3))))
+            }
+            "SET VARIABLE" => {
+                if argv.len() != 4 {
+                    return usage_block();
+                }
+                self.vars.insert(arg(2).to_owned(), arg(3).to_owned());
+                one("200 result=1")
+            }
+            "DATABASE GET" => {
+                if argv.len() != 4 {
+                    return usage_block();
+                }
+                match self.db.get(&(arg(2).to_owned(), arg(3).to_owned())) {
+                    Some(v) => one(&format!("200 result=1 ({v})")),
+                    None => one("200 result=0"),
+                }
+            }
+            "DATABASE PUT" => {
+                if argv.len() != 5 {
+                    return usage_block();
+                }
+                self.db
+                    .insert((arg(2).to_owned(), arg(3).to_owned()), arg(4).to_owned());
+                one("200 result=1")
+            }
+            "DATABASE DEL" => {
+                if argv.len() != 4 {
+                    return usage_block();
+                }
+                match self.db.remove(&(arg(2).to_owned(), arg(3).to_owned())) {
+                    Some(_) => one("200 result=1"),
+                    None => one("200 result=0"),
+                }
+            }
+            "DATABASE DELTREE" => {
+                let family = arg(2).to_owned();
+                let before = self.db.len();
+                self.db.retain(|(f, _), _| f != &family);
+                // Asterisk 22 answers 0 when it deleted something.
+                one(if self.db.len() < before {
+                    "200 result=0"
+                } else {
+                    "200 result=1"
+                })
+            }
+            "SPEECH RECOGNIZE" => one(
+                "200 result=1 (speech) endpos=0 results=1 score0=1000 text0=\"hello world\" grammar0=digits",
+            ),
+            _ if name.starts_with("SPEECH") => one("200 result=1"),
+            _ => one("510 Invalid or unknown command"),
+        }
+    }
+}
+
+fn one(line: &str) -> Vec<String> {
+    vec![line.to_owned()]
+}
