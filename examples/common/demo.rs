@@ -1,16 +1,14 @@
-//! The demo AGI script shared by `fastagi_server` and `agi_script` (and the
-//! tests): one place, run over any transport.
-
-use std::io::{BufRead, Write};
+//! The demo AGI script shared by `fastagi_server`, `agi_script` and
+//! `async_agi` (and the tests): one place, run over any transport.
 
 use astrix::agi::commands::{Answer, GetVariable, SetVariable, StreamFile, Verbose};
-use astrix::agi::{Agi, AgiError};
+use astrix::agi::{AgiError, AgiExecute};
 
 /// Runs the demo: ANSWER; reads `CALLERID(num)`; sets `ASTRIX_ARGS` (the
 /// positional arguments joined with `,`), `ASTRIX_NAME` (`name`) and
 /// `ASTRIX_CID`; plays `beep` (a failure to play is ignored); logs
 /// `astrix demo done` on the console; then returns so the dialplan goes on.
-pub fn run_demo<R: BufRead, W: Write>(agi: &mut Agi<R, W>, name: &str) -> Result<(), AgiError> {
+pub fn run_demo(agi: &mut impl AgiExecute, name: &str) -> Result<(), AgiError> {
     agi.execute(&Answer)?;
     let cid = agi
         .execute(&GetVariable::new("CALLERID(num)"))?

@@ -15,6 +15,8 @@ pub enum HangupReason {
     Signal,
     /// The stream closed (end of input, broken pipe, connection reset).
     Closed,
+    /// AsyncAGI: Asterisk sent `AsyncAGIEnd` (or the channel is gone).
+    AsyncAgiEnd,
 }
 
 impl std::fmt::Display for HangupReason {
@@ -23,6 +25,7 @@ impl std::fmt::Display for HangupReason {
             HangupReason::HangupLine => "Asterisk sent HANGUP",
             HangupReason::Signal => "SIGHUP received",
             HangupReason::Closed => "the connection to Asterisk closed",
+            HangupReason::AsyncAgiEnd => "the AsyncAGI session ended",
         })
     }
 }

@@ -23,6 +23,14 @@ type Handler = dyn Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HandlerId(u64);
 
+impl HandlerId {
+    /// A fresh id, unique in the process.
+    pub(crate) fn next() -> HandlerId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        HandlerId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
 struct Route {
     id: HandlerId,
     regex: Regex,
@@ -43,7 +51,6 @@ struct Shared {
     shutdown: AtomicBool,
     active: Mutex<usize>,
     idle: Condvar,
-    next_id: AtomicU64,
     config: Config,
     local_addr: SocketAddr,
 }
@@ -112,7 +119,6 @@ impl FastAgiServerBuilder {
                 shutdown: AtomicBool::new(false),
                 active: Mutex::new(0),
                 idle: Condvar::new(),
-                next_id: AtomicU64::new(1),
                 config: self.config,
                 local_addr,
             }),
@@ -200,7 +206,7 @@ impl FastAgiServer {
     where
         F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
     {
-        let id = HandlerId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = HandlerId::next();
         self.shared.routes.write().push(Route {
             id,
             regex,

@@ -12,6 +12,7 @@
 //! - [`FastAgiServer`]: FastAGI, routing script paths to handlers.
 //! - [`AgiError`]: one error enum in pystrix's hierarchy.
 
+mod asyncagi;
 mod command;
 pub mod commands;
 mod encode;
@@ -22,6 +23,7 @@ mod limits;
 mod reply;
 mod session;
 
+pub use asyncagi::{AgiExecute, AsyncAgiServer, AsyncAgiSession};
 pub use command::{encode_command, finish_command, AgiCommand};
 pub use encode::{quote_arg, CommandLine};
 pub use env::{parse_environment, percent_decode, EnvParser, EnvVar, Environment, ScriptRequest};

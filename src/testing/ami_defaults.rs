@@ -1,8 +1,9 @@
 //! The AMI emulator's built-in answers: a small, believable Asterisk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use super::agi_model::State as AgiModel;
 use super::ami_reply::Reply;
 use crate::ami::Message;
 
@@ -63,9 +64,13 @@ impl Channel {
 }
 
 /// Emulated Asterisk state shared by all connections.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct World {
     pub(crate) channels: Vec<Channel>,
+    /// Channels in AsyncAGI, with the model that answers their commands.
+    pub(crate) async_agi: HashMap<String, AgiModel>,
+    /// Channels whose AsyncAGI session has ended.
+    pub(crate) async_done: HashMap<String, AgiModel>,
     pub(crate) globals: BTreeMap<String, String>,
     pub(crate) next_id: u64,
     pub(crate) started: u64,
@@ -117,6 +122,7 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "originate" => originate(action, world),
         "hangup" => hangup(&get("Channel"), world),
         "status" => status(world),
+        "agi" => agi(action, world),
         "userevent" => {
             let mut ev = Message::new()
                 .with("Event", "UserEvent")
@@ -411,6 +417,109 @@ fn split_caller_id(cid: &str) -> (String, String) {
         _ if cid.is_empty() => ("<unknown>".into(), "<unknown>".into()),
         _ => ("<unknown>".into(), cid.to_owned()),
     }
+}
+
+/// `%XX` for every byte but `A-Za-z0-9-_.!~*'()`, as Asterisk encodes
+/// AsyncAGI's `Env:` and `Result:`.
+pub(crate) fn uri_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl World {
+    /// Puts a new answered channel into AsyncAGI (`AGI(agi:async,ARGS)`);
+    /// returns the channel and its `AsyncAGIStart` event.
+    pub(crate) fn start_async_agi(&mut self, args: &[&str]) -> (String, Message) {
+        let uid = self.new_uniqueid();
+        let n = self.next_id;
+        let ch = Channel {
+            name: format!("Local/300@test-{n:08x};1"),
+            uniqueid: uid.clone(),
+            linkedid: uid,
+            state: 6,
+            caller_num: "5550300".into(),
+            caller_name: "Async Caller".into(),
+            context: "test".into(),
+            exten: "300".into(),
+            priority: 2,
+            application: "AGI".into(),
+            data: "agi:async".into(),
+            vars: BTreeMap::new(),
+        };
+        let mut env: Vec<(String, String)> = [
+            ("agi_request", "async".to_owned()),
+            ("agi_channel", ch.name.clone()),
+            ("agi_language", "en".into()),
+            ("agi_type", "Local".into()),
+            ("agi_uniqueid", ch.uniqueid.clone()),
+            ("agi_version", "22.10.1".into()),
+            ("agi_callerid", ch.caller_num.clone()),
+            ("agi_calleridname", ch.caller_name.clone()),
+            ("agi_context", ch.context.clone()),
+            ("agi_extension", ch.exten.clone()),
+            ("agi_priority", ch.priority.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (i, a) in args.iter().enumerate() {
+            env.push((format!("agi_arg_{}", i + 1), (*a).to_owned()));
+        }
+        let text: String = env
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\n"))
+            .collect::<String>()
+            + "\n";
+        let mut start = ch.event("AsyncAGIStart");
+        start.set("Privilege", "agi,all");
+        start.push("Env", &uri_encode(&text));
+        let model = AgiModel::new(&env, &BTreeMap::new());
+        let name = ch.name.clone();
+        self.async_agi.insert(name.clone(), model);
+        self.channels.push(ch);
+        (name, start)
+    }
+}
+
+/// The `AGI` action: queue a command on a channel in AsyncAGI; its reply
+/// comes as `AsyncAGIExec`, and `ASYNCAGI BREAK` or a hangup ends the
+/// session with `AsyncAGIEnd`.
+fn agi(action: &Message, world: &mut World) -> Reply {
+    let channel = action.get("Channel").unwrap_or("");
+    let command = action.get("Command").unwrap_or("");
+    let Some(model) = world.async_agi.get_mut(channel) else {
+        return Reply::error(&format!("Channel {channel} does not exist."));
+    };
+    let lines = model.default_reply(command);
+    let ends = command.trim().eq_ignore_ascii_case("ASYNCAGI BREAK") || model.dead;
+    let Some(ch) = world.channels.iter().find(|c| c.name == channel) else {
+        return Reply::error(&format!("Channel {channel} does not exist."));
+    };
+    let mut exec = ch.event("AsyncAGIExec");
+    exec.set("Privilege", "agi,all");
+    if let Some(id) = action.get("CommandID") {
+        exec.push("CommandId", id);
+    }
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    exec.push("Result", &uri_encode(&text));
+    let mut r = Reply::success_with("Added AGI command to queue").broadcast(exec);
+    if ends {
+        let mut end = ch.event("AsyncAGIEnd");
+        end.set("Privilege", "agi,all");
+        r = r.broadcast(end);
+        // Later AGI actions are refused; the variables stay readable.
+        if let Some(m) = world.async_agi.remove(channel) {
+            world.async_done.insert(channel.to_owned(), m);
+        }
+    }
+    r
 }
 
 fn hangup(channel: &str, world: &mut World) -> Reply {

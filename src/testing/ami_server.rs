@@ -250,6 +250,34 @@ impl AmiServer {
         }
     }
 
+    /// Puts a new answered channel into AsyncAGI, as `AGI(agi:async,ARGS)`
+    /// in the dialplan would: sends `AsyncAGIStart` (with the URI-encoded
+    /// environment) to every connection with events on, and answers the
+    /// channel's `AGI` actions with `AsyncAGIExec` events, replying like
+    /// `res_agi`. `ASYNCAGI BREAK` or `HANGUP` ends the session
+    /// (`AsyncAGIEnd`). Returns the channel's name.
+    pub fn start_async_agi(&self, args: &[&str]) -> String {
+        let (name, start) = self.shared.world.lock().start_async_agi(args);
+        broadcast(&self.shared, &start);
+        name
+    }
+
+    /// A variable of an emulated channel: set by `Setvar`, by Originate's
+    /// `Variable`, or by AGI `SET VARIABLE` in an AsyncAGI session.
+    pub fn channel_variable(&self, channel: &str, name: &str) -> Option<String> {
+        let w = self.shared.world.lock();
+        w.async_agi
+            .get(channel)
+            .or_else(|| w.async_done.get(channel))
+            .and_then(|m| m.vars.get(name).cloned())
+            .or_else(|| {
+                w.channels
+                    .iter()
+                    .find(|c| c.name == channel)
+                    .and_then(|c| c.vars.get(name).cloned())
+            })
+    }
+
     /// Names of the channels the emulator holds (from Originate).
     pub fn channels(&self) -> Vec<String> {
         self.shared

@@ -1,15 +1,14 @@
 //! [`FastAgiClient`]: plays Asterisk towards a FastAGI server (or an AGI
 //! script), answering commands like `res_agi` and injecting faults.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use super::agi_args::split_agi_args;
-use crate::agi::commands::ALL_COMMANDS;
+use super::agi_model::{usage_block, State};
 
 type Responder = dyn Fn(&str) -> Option<Vec<String>> + Send + Sync;
 
@@ -288,7 +287,7 @@ impl FastAgiClient {
             writer: &mut writer,
             trickle,
         };
-        let mut state = State::new(self);
+        let mut state = State::new(&self.env, &self.variables);
         let mut transcript = Transcript::default();
         let env = self.environment_bytes();
         if self.faults.contains(&Fault::Silent) {
@@ -489,15 +488,6 @@ fn is_closed(e: &io::Error) -> bool {
     )
 }
 
-fn usage_block() -> Vec<String> {
-    vec![
-        "520-Invalid command syntax.  Proper usage follows:".to_owned(),
-        "Usage: see the command's documentation.".to_owned(),
-        "Returns <literal>0</literal> on failure.".to_owned(),
-        "520 End of proper usage.".to_owned(),
-    ]
-}
-
 struct Output<'a, W: Write> {
     writer: &'a mut W,
     trickle: Option<Duration>,
@@ -520,192 +510,4 @@ impl<W: Write> Output<'_, W> {
             }
         }
     }
-}
-
-/// The emulated channel.
-struct State {
-    vars: BTreeMap<String, String>,
-    db: HashMap<(String, String), String>,
-    dead: bool,
-    hangup_pending: bool,
-}
-
-/// Commands Asterisk allows on a dead channel.
-const DEAD_OK: [&str; 11] = [
-    "ASYNCAGI BREAK",
-    "DATABASE DEL",
-    "DATABASE DELTREE",
-    "DATABASE GET",
-    "DATABASE PUT",
-    "EXEC",
-    "GET FULL VARIABLE",
-    "GET VARIABLE",
-    "NOOP",
-    "SET VARIABLE",
-    "VERBOSE",
-];
-
-impl State {
-    fn new(client: &FastAgiClient) -> State {
-        let mut vars = BTreeMap::new();
-        let env = |k: &str| {
-            client
-                .env
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-        };
-        for (var, key) in [
-            ("CALLERID(num)", "agi_callerid"),
-            ("CALLERID(name)", "agi_calleridname"),
-            ("CHANNEL", "agi_channel"),
-            ("UNIQUEID", "agi_uniqueid"),
-        ] {
-            if let Some(v) = env(key) {
-                vars.insert(var.to_owned(), v);
-            }
-        }
-        vars.extend(client.variables.clone());
-        State {
-            vars,
-            db: HashMap::new(),
-            dead: false,
-            hangup_pending: false,
-        }
-    }
-
-    fn expand(&self, expr: &str) -> String {
-        let mut out = String::new();
-        let mut rest = expr;
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 2..];
-            match after.find('}') {
-                Some(j) => {
-                    out.push_str(self.vars.get(&after[..j]).map(String::as_str).unwrap_or(""));
-                    rest = &after[j + 1..];
-                }
-                None => {
-                    out.push_str(&rest[i..]);
-                    rest = "";
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-
-    fn default_reply(&mut self, command: &str) -> Vec<String> {
-        let argv = split_agi_args(command);
-        let upper: Vec<String> = argv.iter().map(|a| a.to_ascii_uppercase()).collect();
-        let name = ALL_COMMANDS
-            .iter()
-            .filter(|name| {
-                let words: Vec<&str> = name.split(' ').collect();
-                words.len() <= upper.len() && words.iter().zip(&upper).all(|(w, u)| w == u)
-            })
-            .max_by_key(|name| name.len());
-        let Some(&name) = name else {
-            return one("510 Invalid or unknown command");
-        };
-        if self.dead && !DEAD_OK.contains(&name) {
-            return one("511 Command Not Permitted on a dead channel or intercept routine");
-        }
-        let arg = |i: usize| argv.get(i).map(String::as_str).unwrap_or("");
-        match name {
-            "ANSWER" | "ASYNCAGI BREAK" | "EXEC" | "NOOP" | "WAIT FOR DIGIT" | "SEND TEXT"
-            | "SEND IMAGE" | "SET AUTOHANGUP" | "SET CONTEXT" | "SET EXTENSION"
-            | "SET PRIORITY" | "SET MUSIC" => one("200 result=0"),
-            "SAY ALPHA" | "SAY DATE" | "SAY DATETIME" | "SAY DIGITS" | "SAY NUMBER"
-            | "SAY PHONETIC" | "SAY TIME" => one("200 result=0"),
-            "CHANNEL STATUS" => one("200 result=6"),
-            "STREAM FILE" | "CONTROL STREAM FILE" | "GET OPTION" => {
-                one("200 result=0 endpos=12345")
-            }
-            "GET DATA" => one("200 result=1234"),
-            "RECEIVE CHAR" => one("200 result=0 (timeout)"),
-            "RECEIVE TEXT" => one("200 result=1 (hello)"),
-            "RECORD FILE" => one("200 result=0 (timeout) endpos=8000"),
-            "SET CALLERID" | "TDD MODE" | "VERBOSE" => one("200 result=1"),
-            "HANGUP" => {
-                if argv.len() == 1 {
-                    self.dead = true;
-                    self.hangup_pending = true;
-                }
-                one("200 result=1")
-            }
-            "GOSUB" => vec![
-                "100 result=0 Trying...".to_owned(),
-                "200 result=0 Gosub complete".to_owned(),
-            ],
-            "GET VARIABLE" => {
-                if argv.len() != 3 {
-                    return usage_block();
-                }
-                match self.vars.get(arg(2)) {
-                    Some(v) => one(&format!("200 result=1 ({v})")),
-                    None => one("200 result=0"),
-                }
-            }
-            "GET FULL VARIABLE" => {
-                if argv.len() < 4 {
-                    return usage_block();
-                }
-                one(&format!("200 result=1 ({})", self.expand(arg(3))))
-            }
-            "SET VARIABLE" => {
-                if argv.len() != 4 {
-                    return usage_block();
-                }
-                self.vars.insert(arg(2).to_owned(), arg(3).to_owned());
-                one("200 result=1")
-            }
-            "DATABASE GET" => {
-                if argv.len() != 4 {
-                    return usage_block();
-                }
-                match self.db.get(&(arg(2).to_owned(), arg(3).to_owned())) {
-                    Some(v) => one(&format!("200 result=1 ({v})")),
-                    None => one("200 result=0"),
-                }
-            }
-            "DATABASE PUT" => {
-                if argv.len() != 5 {
-                    return usage_block();
-                }
-                self.db
-                    .insert((arg(2).to_owned(), arg(3).to_owned()), arg(4).to_owned());
-                one("200 result=1")
-            }
-            "DATABASE DEL" => {
-                if argv.len() != 4 {
-                    return usage_block();
-                }
-                match self.db.remove(&(arg(2).to_owned(), arg(3).to_owned())) {
-                    Some(_) => one("200 result=1"),
-                    None => one("200 result=0"),
-                }
-            }
-            "DATABASE DELTREE" => {
-                let family = arg(2).to_owned();
-                let before = self.db.len();
-                self.db.retain(|(f, _), _| f != &family);
-                // Asterisk 22 answers 0 when it deleted something.
-                one(if self.db.len() < before {
-                    "200 result=0"
-                } else {
-                    "200 result=1"
-                })
-            }
-            "SPEECH RECOGNIZE" => one(
-                "200 result=1 (speech) endpos=0 results=1 score0=1000 text0=\"hello world\" grammar0=digits",
-            ),
-            _ if name.starts_with("SPEECH") => one("200 result=1"),
-            _ => one("510 Invalid or unknown command"),
-        }
-    }
-}
-
-fn one(line: &str) -> Vec<String> {
-    vec![line.to_owned()]
 }

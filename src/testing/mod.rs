@@ -13,6 +13,7 @@ pub use ami_server::{AmiServer, AmiServerBuilder};
 
 // AGI emulators (FastAGI client, stdio script harness).
 mod agi_args;
+mod agi_model;
 mod fastagi_client;
 pub use agi_args::split_agi_args;
 pub use fastagi_client::{FastAgiClient, Fault, Transcript};
