@@ -30,7 +30,11 @@ fn commands_run_and_the_channel_goes_back_to_the_dialplan() {
         agi.execute(&SetVariable::new("ASTRIX_ARGS", agi.args().join(",")))?;
         agi.execute(&SetVariable::new("QUOTED", "a \"b\" \\ c"))?;
         let q = agi.execute(&GetVariable::new("QUOTED"))?;
-        s.lock().unwrap().push((cid, q, agi.environment().get("agi_request").map(str::to_owned)));
+        s.lock().unwrap().push((
+            cid,
+            q,
+            agi.environment().get("agi_request").map(str::to_owned),
+        ));
         Ok(())
     });
     let ch = ast.start_async_agi(&["one arg", "two"]);
@@ -38,9 +42,16 @@ fn commands_run_and_the_channel_goes_back_to_the_dialplan() {
     let got = seen.lock().unwrap().clone();
     assert_eq!(
         got,
-        [(Some("5550300".into()), Some("a \"b\" \\ c".into()), Some("async".into()))]
+        [(
+            Some("5550300".into()),
+            Some("a \"b\" \\ c".into()),
+            Some("async".into())
+        )]
     );
-    assert_eq!(ast.channel_variable(&ch, "ASTRIX_ARGS").as_deref(), Some("one arg,two"));
+    assert_eq!(
+        ast.channel_variable(&ch, "ASTRIX_ARGS").as_deref(),
+        Some("one arg,two")
+    );
     // The last action was ASYNCAGI BREAK, with a CommandID of its own.
     let agi: Vec<Message> = ast
         .actions()
@@ -62,7 +73,10 @@ fn routing_by_script_with_captures_then_default() {
     let h = hits.clone();
     let id = server
         .register_script_handler("^(?P<kind>as)ync$", move |agi| {
-            h.lock().unwrap().push(format!("routed:{}", agi.captures().name("kind").unwrap_or("")));
+            h.lock().unwrap().push(format!(
+                "routed:{}",
+                agi.captures().name("kind").unwrap_or("")
+            ));
             Ok(())
         })
         .unwrap();
@@ -87,10 +101,16 @@ fn hangup_ends_the_session_and_later_commands_fail_at_once() {
     let results = Arc::new(Mutex::new(Vec::new()));
     let r = results.clone();
     server.set_default_handler(move |agi| {
-        r.lock().unwrap().push(format!("{:?}", agi.execute(&Hangup::new())));
+        r.lock()
+            .unwrap()
+            .push(format!("{:?}", agi.execute(&Hangup::new())));
         let t0 = Instant::now();
         let e = agi.execute(&Noop).unwrap_err();
-        r.lock().unwrap().push(format!("{} {}", e.is_hangup(), t0.elapsed() < Duration::from_secs(1)));
+        r.lock().unwrap().push(format!(
+            "{} {}",
+            e.is_hangup(),
+            t0.elapsed() < Duration::from_secs(1)
+        ));
         Ok(())
     });
     ast.start_async_agi(&[]);
@@ -122,7 +142,10 @@ fn async_agi_end_in_the_middle_of_a_command() {
     ast.start_async_agi(&[]);
     assert!(server.wait_idle(1, T));
     let e = err.lock().unwrap().clone().unwrap();
-    assert!(matches!(e, AgiError::Hangup(HangupReason::AsyncAgiEnd)), "{e:?}");
+    assert!(
+        matches!(e, AgiError::Hangup(HangupReason::AsyncAgiEnd)),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -165,7 +188,9 @@ fn usage_and_unknown_command_errors_come_through() {
         let a = agi.execute(&astrix::agi::commands::RawCommand::new("NO SUCH"));
         let b = agi.execute(&astrix::agi::commands::RawCommand::new("GET VARIABLE"));
         e.lock().unwrap().push(format!("{:?}", a.map(|_| ())));
-        e.lock().unwrap().push(format!("{}", matches!(b, Err(AgiError::Usage { .. }))));
+        e.lock()
+            .unwrap()
+            .push(format!("{}", matches!(b, Err(AgiError::Usage { .. }))));
         Ok(())
     });
     ast.start_async_agi(&[]);
@@ -191,7 +216,11 @@ fn a_blocking_handler_does_not_hold_up_other_callbacks() {
     });
     ast.start_async_agi(&[]);
     std::thread::sleep(Duration::from_millis(100));
-    ast.push_event(Message::new().with("Event", "UserEvent").with("UserEvent", "x"));
+    ast.push_event(
+        Message::new()
+            .with("Event", "UserEvent")
+            .with("UserEvent", "x"),
+    );
     let t0 = Instant::now();
     while events.load(Ordering::SeqCst) == 0 && t0.elapsed() < T {
         std::thread::sleep(Duration::from_millis(5));
@@ -217,7 +246,10 @@ fn the_pre_12_spelling_starts_a_session_too() {
             .with("Event", "AsyncAGI")
             .with("SubEvent", "Start")
             .with("Channel", "SIP/old-0001")
-            .with("Env", "agi_request%3A%20async%0Aagi_arg_1%3A%20legacy%0A%0A"),
+            .with(
+                "Env",
+                "agi_request%3A%20async%0Aagi_arg_1%3A%20legacy%0A%0A",
+            ),
     );
     assert!(server.wait_idle(1, T));
     assert_eq!(*args.lock().unwrap(), ["legacy"]);
