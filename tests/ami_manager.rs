@@ -583,7 +583,11 @@ fn oversized_and_malformed_messages_are_reported_not_dropped() {
     m.login("admin", "wordpass").unwrap();
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e = errors.clone();
-    m.on_decode_error(move |err| e.lock().unwrap().push(err.clone()));
+    m.on_protocol_error(move |err| {
+        if let ProtocolError::Decode(d) = err {
+            e.lock().unwrap().push(d.clone())
+        }
+    });
     let events = Arc::new(AtomicUsize::new(0));
     let ev = events.clone();
     m.on_event("Ok", move |_| {
@@ -709,7 +713,11 @@ fn a_message_cut_off_by_eof_is_reported() {
     let m = logged_in(&server);
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e = errors.clone();
-    m.on_decode_error(move |err| e.lock().unwrap().push(err.clone()));
+    m.on_protocol_error(move |err| {
+        if let ProtocolError::Decode(d) = err {
+            e.lock().unwrap().push(d.clone())
+        }
+    });
     server.send_raw(b"Event: Newchannel\r\nChannel: PJSIP/1-1\r\nUniq");
     std::thread::sleep(Duration::from_millis(50));
     server.close_connections();

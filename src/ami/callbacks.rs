@@ -9,7 +9,7 @@ use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 use super::codec::DecodeError;
-use super::events::Event;
+use super::events::{Event, EventError};
 use super::message::Message;
 
 /// Identifies a registered callback, for [`crate::ami::Manager::remove_callback`].
@@ -17,7 +17,29 @@ use super::message::Message;
 pub struct CallbackId(u64);
 
 type MessageFn = dyn Fn(&Message) + Send + Sync + 'static;
-type ErrorFn = dyn Fn(&DecodeError) + Send + Sync + 'static;
+/// Name callbacks may fail to read the event as their type.
+type NameFn = dyn Fn(&Message) -> Result<(), EventError> + Send + Sync + 'static;
+type ErrorFn = dyn Fn(&ProtocolError) + Send + Sync + 'static;
+
+/// Input from Asterisk that could not be read as intended. Reported to
+/// [`crate::ami::Manager::on_protocol_error`] callbacks (and logged), never
+/// dropped in silence.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The codec refused a message that no waiting caller claimed.
+    #[error("message refused: {0}")]
+    Decode(#[from] DecodeError),
+    /// An event did not parse as the typed event a callback was registered
+    /// for. The event still reached the name and catch-all callbacks.
+    #[error("{error}")]
+    TypedEvent {
+        /// Why it did not parse.
+        error: EventError,
+        /// The event as received.
+        message: Message,
+    },
+}
 
 /// What the reader hands to the dispatcher.
 #[derive(Debug)]
@@ -33,7 +55,7 @@ pub(crate) enum Dispatch {
 #[derive(Clone, Default)]
 struct Registry {
     /// Keys are lower-case event names.
-    by_name: HashMap<String, Vec<(CallbackId, Arc<MessageFn>)>>,
+    by_name: HashMap<String, Vec<(CallbackId, Arc<NameFn>)>>,
     any: Vec<(CallbackId, Arc<MessageFn>)>,
     orphan: Vec<(CallbackId, Arc<MessageFn>)>,
     error: Vec<(CallbackId, Arc<ErrorFn>)>,
@@ -79,7 +101,7 @@ impl Callbacks {
         id
     }
 
-    pub(crate) fn on_name(&self, name: &str, f: Arc<MessageFn>) -> CallbackId {
+    pub(crate) fn on_name(&self, name: &str, f: Arc<NameFn>) -> CallbackId {
         let key = name.to_ascii_lowercase();
         self.update(|r, id| r.by_name.entry(key).or_default().push((id, f)))
     }
@@ -99,10 +121,7 @@ impl Callbacks {
     pub(crate) fn on_typed<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
         self.on_name(
             E::NAME,
-            Arc::new(move |m: &Message| match E::from_message(m) {
-                Ok(e) => f(&e),
-                Err(err) => log::warn!("{} event not typed: {err}", E::NAME),
-            }),
+            Arc::new(move |m: &Message| E::from_message(m).map(|e| f(&e))),
         )
     }
 
@@ -162,7 +181,17 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                         None => reg.by_name.get(&name.to_ascii_lowercase()),
                     };
                     for (_, f) in list.into_iter().flatten() {
-                        guarded("event", || f(m));
+                        let mut failed = None;
+                        guarded("event", || failed = f(m).err());
+                        if let Some(error) = failed {
+                            report(
+                                reg,
+                                &ProtocolError::TypedEvent {
+                                    error,
+                                    message: m.clone(),
+                                },
+                            );
+                        }
                     }
                 }
             }
@@ -181,12 +210,14 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                 guarded("orphan", || f(m));
             }
         }
-        Dispatch::Error(e) => {
-            log::warn!("AMI message refused: {e}");
-            for (_, f) in &reg.error {
-                guarded("error", || f(e));
-            }
-        }
+        Dispatch::Error(e) => report(reg, &ProtocolError::Decode(e.clone())),
+    }
+}
+
+fn report(reg: &Registry, e: &ProtocolError) {
+    log::warn!("AMI: {e}");
+    for (_, f) in &reg.error {
+        guarded("protocol error", || f(e));
     }
 }
 

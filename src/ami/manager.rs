@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::action::{Action, ActionId};
 use super::auth;
-use super::callbacks::{run_dispatcher, CallbackId, Callbacks, Dispatch};
+use super::callbacks::{run_dispatcher, CallbackId, Callbacks, Dispatch, ProtocolError};
 use super::codec::{encode_message, DecodeError, Decoder, Frame, Limits};
 use super::error::{AmiError, DisconnectReason};
 use super::events::Event;
@@ -579,11 +579,18 @@ impl Manager {
 
     /// Calls `f` for every event called `name` (ASCII case ignored).
     pub fn on_event(&self, name: &str, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
-        self.inner.shared.callbacks.on_name(name, Arc::new(f))
+        self.inner.shared.callbacks.on_name(
+            name,
+            Arc::new(move |m: &Message| {
+                f(m);
+                Ok(())
+            }),
+        )
     }
 
     /// Calls `f` with every event of type `E`. An event that does not parse
-    /// as `E` is logged and still reaches name and catch-all callbacks.
+    /// as `E` is reported to the [`Manager::on_protocol_error`] callbacks
+    /// (and logged), and still reaches name and catch-all callbacks.
     pub fn on<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
         self.inner.shared.callbacks.on_typed(f)
     }
@@ -599,9 +606,14 @@ impl Manager {
         self.inner.shared.callbacks.on_orphan(Arc::new(f))
     }
 
-    /// Calls `f` for every message the decoder refused (too large, a line
-    /// without a colon, …) that no caller was waiting for.
-    pub fn on_decode_error(&self, f: impl Fn(&DecodeError) + Send + Sync + 'static) -> CallbackId {
+    /// Calls `f` for input that could not be read as intended: a message the
+    /// decoder refused (too large, a line without a colon, cut off by the
+    /// end of the connection, …) that no caller was waiting for, or an
+    /// event that did not parse as the type of a [`Manager::on`] callback.
+    pub fn on_protocol_error(
+        &self,
+        f: impl Fn(&ProtocolError) + Send + Sync + 'static,
+    ) -> CallbackId {
         self.inner.shared.callbacks.on_error(Arc::new(f))
     }
 

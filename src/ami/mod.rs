@@ -23,7 +23,7 @@ mod response;
 
 pub use action::{Action, ActionExt, ActionId, RawAction, WithActionId};
 pub use auth::md5_key;
-pub use callbacks::CallbackId;
+pub use callbacks::{CallbackId, ProtocolError};
 pub use error::{AmiError, DisconnectReason};
 pub use events::Event;
 pub use manager::{AuthMethod, Manager, ManagerBuilder, WeakManager};
