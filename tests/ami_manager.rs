@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use astrix::ami::actions::{Command, CoreShowChannels, Getvar, Originate, Ping, Setvar, Status};
 use astrix::ami::codec::{DecodeError, Limits};
 use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent, VarSet};
-use astrix::ami::{ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, RawAction};
+use astrix::ami::{
+    ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, ProtocolError, RawAction,
+};
 use astrix::testing::{AmiServer, Reply};
 
 const T: Duration = Duration::from_secs(5);
