@@ -12,15 +12,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 use regex::Regex;
 
 use super::command::{encode_command, finish_command, AgiCommand};
 use super::env::{parse_environment, percent_decode, Environment};
 use super::error::{AgiError, HangupReason};
-use super::fastagi::{Captures, HandlerId};
+use super::fastagi::Captures;
 use super::limits::Limits;
 use super::reply::parse_reply_text;
+use super::router::{HandlerId, Router};
 use crate::ami::{AmiError, CallbackId, Manager, Message, RawAction, WeakManager};
 
 /// Runs AGI commands and gives the session's environment, whatever the
@@ -73,17 +74,10 @@ enum Delivery {
     End,
 }
 
-type Handler = Arc<dyn Fn(&mut AsyncAgiSession) -> Result<(), AgiError> + Send + Sync>;
-
-struct Route {
-    id: HandlerId,
-    regex: Regex,
-    handler: Handler,
-}
+type Handler = dyn Fn(&mut AsyncAgiSession) -> Result<(), AgiError> + Send + Sync;
 
 struct Shared {
-    routes: RwLock<Vec<Route>>,
-    default: RwLock<Option<Handler>>,
+    router: Router<Handler>,
     sessions: Mutex<HashMap<String, Sender<Delivery>>>,
     active: AtomicUsize,
     idle: Condvar,
@@ -154,8 +148,7 @@ impl AsyncAgiServer {
     /// [`AsyncAgiServer::new`] with limits for the environment and replies.
     pub fn with_limits(manager: &Manager, limits: Limits) -> AsyncAgiServer {
         let shared = Arc::new(Shared {
-            routes: RwLock::new(Vec::new()),
-            default: RwLock::new(None),
+            router: Router::new(),
             sessions: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
             idle: Condvar::new(),
@@ -195,27 +188,20 @@ impl AsyncAgiServer {
     where
         F: Fn(&mut AsyncAgiSession) -> Result<(), AgiError> + Send + Sync + 'static,
     {
-        let regex = Regex::new(pattern)?;
-        let id = HandlerId::next();
-        self.shared.routes.write().push(Route {
-            id,
-            regex,
-            handler: Arc::new(handler),
-        });
-        Ok(id)
+        Ok(self
+            .shared
+            .router
+            .add(Regex::new(pattern)?, Arc::new(handler)))
     }
 
     /// Removes a handler; false if it was not registered.
     pub fn unregister_script_handler(&self, id: HandlerId) -> bool {
-        let mut r = self.shared.routes.write();
-        let n = r.len();
-        r.retain(|route| route.id != id);
-        r.len() != n
+        self.shared.router.remove(id)
     }
 
     /// Removes every routed handler (the default handler stays).
     pub fn clear_script_handlers(&self) {
-        self.shared.routes.write().clear();
+        self.shared.router.clear();
     }
 
     /// The handler for sessions no regex matches. Without one, such a
@@ -225,7 +211,7 @@ impl AsyncAgiServer {
     where
         F: Fn(&mut AsyncAgiSession) -> Result<(), AgiError> + Send + Sync + 'static,
     {
-        *self.shared.default.write() = Some(Arc::new(handler));
+        self.shared.router.set_default(Some(Arc::new(handler)));
     }
 
     /// Number of sessions running now.
@@ -335,22 +321,7 @@ fn start(
         }
     };
     let script = env.script().path().to_owned();
-    let routed = shared
-        .routes
-        .read()
-        .iter()
-        .find_map(|r| {
-            r.regex
-                .captures(&script)
-                .map(|c| (r.handler.clone(), Captures::from_regex(&r.regex, &c)))
-        })
-        .or_else(|| {
-            shared
-                .default
-                .read()
-                .clone()
-                .map(|h| (h, Captures::default()))
-        });
+    let routed = shared.router.route(&script);
     let (tx, rx) = crossbeam_channel::unbounded();
     shared.sessions.lock().insert(channel.to_owned(), tx);
     shared.active.fetch_add(1, Ordering::AcqRel);

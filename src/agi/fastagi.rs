@@ -5,37 +5,22 @@ mod request;
 use std::io::{self, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
+
+use super::router::Router;
 use regex::Regex;
 
+pub use super::router::HandlerId;
 pub use request::{Captures, FastAgiRequest, FastAgiSession};
 
 use crate::agi::{Agi, AgiError, Limits};
 
 type Handler = dyn Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync;
-
-/// Identifies a registered script handler, to unregister it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HandlerId(u64);
-
-impl HandlerId {
-    /// A fresh id, unique in the process.
-    pub(crate) fn next() -> HandlerId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        HandlerId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
-struct Route {
-    id: HandlerId,
-    regex: Regex,
-    handler: Arc<Handler>,
-}
 
 #[derive(Debug, Clone)]
 struct Config {
@@ -46,8 +31,7 @@ struct Config {
 }
 
 struct Shared {
-    routes: RwLock<Vec<Route>>,
-    default: RwLock<Option<Arc<Handler>>>,
+    router: Router<Handler>,
     shutdown: AtomicBool,
     active: Mutex<usize>,
     idle: Condvar,
@@ -114,8 +98,7 @@ impl FastAgiServerBuilder {
         Ok(FastAgiServer {
             listener,
             shared: Arc::new(Shared {
-                routes: RwLock::new(Vec::new()),
-                default: RwLock::new(None),
+                router: Router::new(),
                 shutdown: AtomicBool::new(false),
                 active: Mutex::new(0),
                 idle: Condvar::new(),
@@ -206,26 +189,17 @@ impl FastAgiServer {
     where
         F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
     {
-        let id = HandlerId::next();
-        self.shared.routes.write().push(Route {
-            id,
-            regex,
-            handler: Arc::new(handler),
-        });
-        id
+        self.shared.router.add(regex, Arc::new(handler))
     }
 
     /// Removes a handler; false if it was not registered.
     pub fn unregister_script_handler(&self, id: HandlerId) -> bool {
-        let mut routes = self.shared.routes.write();
-        let before = routes.len();
-        routes.retain(|r| r.id != id);
-        routes.len() != before
+        self.shared.router.remove(id)
     }
 
     /// Removes every script handler (not the default handler).
     pub fn clear_script_handlers(&self) {
-        self.shared.routes.write().clear();
+        self.shared.router.clear();
     }
 
     /// Sets the handler for script paths no regex matches (its captures
@@ -234,13 +208,13 @@ impl FastAgiServer {
     where
         F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
     {
-        *self.shared.default.write() = Some(Arc::new(handler));
+        self.shared.router.set_default(Some(Arc::new(handler)));
     }
 
     /// Removes the default handler: unmatched calls are then logged and
     /// closed.
     pub fn clear_default_handler(&self) {
-        *self.shared.default.write() = None;
+        self.shared.router.set_default(None);
     }
 
     /// A handle to stop the server from another thread.
@@ -467,22 +441,7 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
         }
     }
     let path = agi.environment().script().path().to_owned();
-    let routed = {
-        let routes = shared.routes.read();
-        routes.iter().find_map(|r| {
-            r.regex
-                .captures(&path)
-                .map(|c| (Arc::clone(&r.handler), Captures::from_regex(&r.regex, &c)))
-        })
-    };
-    let routed = routed.or_else(|| {
-        shared
-            .default
-            .read()
-            .as_ref()
-            .map(|h| (Arc::clone(h), Captures::default()))
-    });
-    let Some((handler, captures)) = routed else {
+    let Some((handler, captures)) = shared.router.route(&path) else {
         log::warn!("FastAGI {peer}: no handler for script {path:?}; closing the call");
         let _ = agi.writer().shutdown(Shutdown::Both);
         return;

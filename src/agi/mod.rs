@@ -21,6 +21,7 @@ mod error;
 mod fastagi;
 mod limits;
 mod reply;
+mod router;
 mod session;
 
 pub use asyncagi::{AgiExecute, AsyncAgiServer, AsyncAgiSession};
