@@ -1,0 +1,4 @@
+//! placeholder
+/// A file for editing.
+#[derive(Debug)]
+pub struct Document;
