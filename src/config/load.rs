@@ -36,6 +36,7 @@ pub struct Loader<R> {
     allow_exec: bool,
     max_include_depth: usize,
     max_line_len: usize,
+    latin1: bool,
 }
 
 impl<R: IncludeResolver> Loader<R> {
@@ -47,7 +48,16 @@ impl<R: IncludeResolver> Loader<R> {
             allow_exec: false,
             max_include_depth: DEFAULT_MAX_INCLUDE_DEPTH,
             max_line_len: DEFAULT_MAX_LINE_LEN,
+            latin1: false,
         }
+    }
+
+    /// Reads a file that is not UTF-8 as Latin-1 (each byte one character)
+    /// instead of failing with [`ErrorKind::InvalidUtf8`]. Off by default;
+    /// some of Asterisk's own samples (`minivm.conf`) need it.
+    pub fn latin1_fallback(mut self, allow: bool) -> Self {
+        self.latin1 = allow;
+        self
     }
 
     /// Runs `#exec` commands through the resolver (Asterisk's
@@ -99,6 +109,7 @@ impl<R: IncludeResolver> Loader<R> {
             allow_exec: self.allow_exec,
             max_include_depth: self.max_include_depth,
             max_line_len: self.max_line_len,
+            latin1: self.latin1,
             cfg: Config::default(),
             slots: HashMap::new(),
             index: Vec::new(),
@@ -142,6 +153,7 @@ struct Build<'r> {
     allow_exec: bool,
     max_include_depth: usize,
     max_line_len: usize,
+    latin1: bool,
     cfg: Config,
     slots: HashMap<String, Slot>,
     /// Per category, built on its first `+=`: the last variable of each
@@ -263,8 +275,13 @@ impl Build<'_> {
         self.input_bytes = self.input_bytes.saturating_add(bytes.len());
         let file = self.cfg.files.len() as u32;
         self.cfg.files.push(path);
+        let decoded: String;
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
+            Err(_) if self.latin1 => {
+                decoded = bytes.iter().map(|&b| char::from(b)).collect();
+                &decoded
+            }
             Err(e) => {
                 let bad = e.valid_up_to();
                 let before = &bytes[..bad];

@@ -33,8 +33,6 @@ pub(crate) struct Line<'a> {
     pub number: u32,
     /// Where the line starts in the text.
     pub start: usize,
-    /// Where the line's content ends (before `\n`; a `\r` is included).
-    pub end: usize,
     /// Where the next line starts (after the `\n`).
     pub next: usize,
     /// The content, stripped; empty when there is none.
@@ -47,6 +45,12 @@ pub(crate) struct Line<'a> {
     pub too_long: bool,
     /// A `--;` outside any block comment was read as a `;` comment.
     pub stray_end: bool,
+    /// The kept pieces of the line, in raw offsets; the content is their
+    /// concatenation with `lead` bytes stripped off the front (and some off
+    /// the end).
+    pub segs: &'a [Seg],
+    /// Bytes stripped off the front of the joined pieces.
+    pub lead: usize,
 }
 
 /// Splits a text into [`Line`]s. A lending iterator: each line borrows the
@@ -91,16 +95,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The segments of the last line returned, in raw offsets.
-    pub(crate) fn segs(&self) -> &[Seg] {
-        &self.segs
-    }
-
-    /// Bytes trimmed off the front of the last line's joined segments.
-    pub(crate) fn lead(&self) -> usize {
-        self.lead
-    }
-
     /// After the last line: the line of the innermost unclosed block
     /// comment, if any.
     pub(crate) fn unclosed(&self) -> Option<u32> {
@@ -129,13 +123,14 @@ impl<'a> Scanner<'a> {
             return Some(Ok(Line {
                 number,
                 start,
-                end,
                 next,
                 content: "",
                 starts_in_block,
                 ends_in_block: starts_in_block,
                 too_long: true,
                 stray_end: false,
+                segs: &[],
+                lead: 0,
             }));
         }
         if number == 1 && text[start..end].starts_with(b"\xEF\xBB\xBF") {
@@ -198,37 +193,31 @@ impl<'a> Scanner<'a> {
             self.segs.push(Seg { start: s, end });
         }
         let ends_in_block = self.depth > 0;
-        let content: &str = match self.segs.as_slice() {
+        let text = self.text;
+        let joined: &str = match self.segs.as_slice() {
             [] => "",
-            [one] => {
-                let raw = &self.text[one.start..one.end];
-                let stripped = strip(raw);
-                self.lead = raw.len() - raw.trim_start_matches(|c: char| (c as u32) < 33).len();
-                stripped
-            }
+            [one] => &text[one.start..one.end],
             many => {
                 self.buf.clear();
                 for s in many {
-                    self.buf.push_str(&self.text[s.start..s.end]);
+                    self.buf.push_str(&text[s.start..s.end]);
                 }
-                self.lead = self.buf.len()
-                    - self
-                        .buf
-                        .trim_start_matches(|c: char| (c as u32) < 33)
-                        .len();
-                strip(&self.buf)
+                &self.buf
             }
         };
+        let content = strip(joined);
+        self.lead = joined.len() - joined.trim_start_matches(|c: char| (c as u32) < 33).len();
         Some(Ok(Line {
             number,
             start: line_start,
-            end,
             next,
             content,
             starts_in_block,
             ends_in_block,
             too_long: false,
             stray_end,
+            segs: &self.segs,
+            lead: self.lead,
         }))
     }
 }
