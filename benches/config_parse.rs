@@ -19,7 +19,10 @@ pub fn extensions(bytes: usize) -> String {
     let mut i = 0usize;
     while s.len() < bytes {
         if i % 500 == 0 {
-            let _ = write!(s, "\n;-- context {i}\n   generated --;\n[ctx-{i}](ctx-tpl)\n");
+            let _ = write!(
+                s,
+                "\n;-- context {i}\n   generated --;\n[ctx-{i}](ctx-tpl)\n"
+            );
         }
         let _ = write!(
             s,

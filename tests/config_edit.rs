@@ -31,7 +31,12 @@ secret = s3cret ; not really
 
 #[test]
 fn unedited_is_byte_identical() {
-    for text in [SAMPLE, "", "no newline at end\n[a]\nx=1", "[a]\r\nx = 1\r\n\r\n"] {
+    for text in [
+        SAMPLE,
+        "",
+        "no newline at end\n[a]\nx=1",
+        "[a]\r\nx = 1\r\n\r\n",
+    ] {
         let d = Document::parse("t.conf", text.as_bytes()).unwrap();
         assert_eq!(d.as_str(), text);
     }
@@ -48,7 +53,10 @@ fn set_replaces_only_the_value() {
         .replace("port=5038", "port=5039")
         .replace("bindaddr => 0.0.0.0", "bindaddr => 127.0.0.1");
     assert_eq!(d.as_str(), expected);
-    assert!(reread(&d).variable("general", "bindaddr").unwrap().is_object());
+    assert!(reread(&d)
+        .variable("general", "bindaddr")
+        .unwrap()
+        .is_object());
 }
 
 #[test]
@@ -92,18 +100,30 @@ fn append_goes_after_the_last_statement_of_the_category() {
     let mut d = doc("[ctx]\nexten=>1,1,A\n\n[next]\n");
     d.append_object("ctx", "exten", "1,2,B").unwrap();
     d.append_object("ctx", "exten", "1,3,C").unwrap();
-    assert_eq!(d.as_str(), "[ctx]\nexten=>1,1,A\nexten=>1,2,B\nexten=>1,3,C\n\n[next]\n");
-    assert_eq!(reread(&d).get_all("ctx", "exten"), ["1,1,A", "1,2,B", "1,3,C"]);
+    assert_eq!(
+        d.as_str(),
+        "[ctx]\nexten=>1,1,A\nexten=>1,2,B\nexten=>1,3,C\n\n[next]\n"
+    );
+    assert_eq!(
+        reread(&d).get_all("ctx", "exten"),
+        ["1,1,A", "1,2,B", "1,3,C"]
+    );
 }
 
 #[test]
 fn append_after_a_block_comment_and_to_plus_blocks() {
     let mut d = doc("[a]\nx = 1 ;-- open\nstill comment --;\n[b]\n[a](+)\ny = 2 ; last\n");
     d.append("a", "z", "3").unwrap();
-    assert_eq!(d.as_str(), "[a]\nx = 1 ;-- open\nstill comment --;\n[b]\n[a](+)\ny = 2 ; last\nz = 3\n");
+    assert_eq!(
+        d.as_str(),
+        "[a]\nx = 1 ;-- open\nstill comment --;\n[b]\n[a](+)\ny = 2 ; last\nz = 3\n"
+    );
     let mut d = doc("[a]\nx = 1 ;-- open\nstill comment --;\n[b]\n");
     d.append("a", "z", "3").unwrap();
-    assert_eq!(d.as_str(), "[a]\nx = 1 ;-- open\nstill comment --;\nz = 3\n[b]\n");
+    assert_eq!(
+        d.as_str(),
+        "[a]\nx = 1 ;-- open\nstill comment --;\nz = 3\n[b]\n"
+    );
 }
 
 #[test]
@@ -138,14 +158,24 @@ fn categories_added_deleted_renamed() {
     let mut d = doc(SAMPLE);
     d.add_category("alice").unwrap();
     d.add_template("tpl").unwrap();
-    d.add_category_from("carol", false, &["admin", "tpl"]).unwrap();
+    d.add_category_from("carol", false, &["admin", "tpl"])
+        .unwrap();
     assert!(d.as_str().starts_with(SAMPLE));
-    assert_eq!(&d.as_str()[SAMPLE.len()..], "\n[alice]\n\n[tpl](!)\n\n[carol](admin,tpl)\n");
-    assert_eq!(d.add_category("ALICE"), Err(EditError::CategoryExists("ALICE".into())));
+    assert_eq!(
+        &d.as_str()[SAMPLE.len()..],
+        "\n[alice]\n\n[tpl](!)\n\n[carol](admin,tpl)\n"
+    );
+    assert_eq!(
+        d.add_category("ALICE"),
+        Err(EditError::CategoryExists("ALICE".into()))
+    );
 
     let mut d = doc(SAMPLE);
     d.rename_category("bob", "robert").unwrap();
-    assert_eq!(d.as_str(), SAMPLE.replace("[bob](admin)", "[robert](admin)"));
+    assert_eq!(
+        d.as_str(),
+        SAMPLE.replace("[bob](admin)", "[robert](admin)")
+    );
     d.rename_category("admin", "staff").unwrap();
     // A rename does not follow references: [robert](admin) now names a
     // template that is gone, and the file no longer reads.
@@ -155,7 +185,10 @@ fn categories_added_deleted_renamed() {
     d.delete_category("general").unwrap();
     assert_eq!(
         d.as_str(),
-        SAMPLE.replace("[general]\nenabled = no        ; switched off\nport=5038\nbindaddr => 0.0.0.0\n", "")
+        SAMPLE.replace(
+            "[general]\nenabled = no        ; switched off\nport=5038\nbindaddr => 0.0.0.0\n",
+            ""
+        )
     );
     let mut d = doc("[a]\nx=1\n[b]\ny=1\n[a](+)\nz=1\n; about c\n[c]\n");
     d.delete_category("a").unwrap();
@@ -165,14 +198,38 @@ fn categories_added_deleted_renamed() {
 #[test]
 fn bad_edits_are_refused_and_change_nothing() {
     let mut d = doc(SAMPLE);
-    assert_eq!(d.set("nope", "k", "v"), Err(EditError::NoSuchCategory("nope".into())));
-    assert!(matches!(d.set("general", "a=b", "v"), Err(EditError::InvalidName(_))));
-    assert!(matches!(d.set("general", "k+", "v"), Err(EditError::InvalidName(_))));
-    assert!(matches!(d.set("general", "[k", "v"), Err(EditError::InvalidName(_))));
-    assert!(matches!(d.set("general", "k", "two\nlines"), Err(EditError::InvalidValue(_))));
-    assert!(matches!(d.set("general", "k", " padded"), Err(EditError::InvalidValue(_))));
-    assert!(matches!(d.add_category("a]b"), Err(EditError::InvalidCategoryName(_))));
-    assert!(matches!(d.rename_category("general", "bob"), Err(EditError::CategoryExists(_))));
+    assert_eq!(
+        d.set("nope", "k", "v"),
+        Err(EditError::NoSuchCategory("nope".into()))
+    );
+    assert!(matches!(
+        d.set("general", "a=b", "v"),
+        Err(EditError::InvalidName(_))
+    ));
+    assert!(matches!(
+        d.set("general", "k+", "v"),
+        Err(EditError::InvalidName(_))
+    ));
+    assert!(matches!(
+        d.set("general", "[k", "v"),
+        Err(EditError::InvalidName(_))
+    ));
+    assert!(matches!(
+        d.set("general", "k", "two\nlines"),
+        Err(EditError::InvalidValue(_))
+    ));
+    assert!(matches!(
+        d.set("general", "k", " padded"),
+        Err(EditError::InvalidValue(_))
+    ));
+    assert!(matches!(
+        d.add_category("a]b"),
+        Err(EditError::InvalidCategoryName(_))
+    ));
+    assert!(matches!(
+        d.rename_category("general", "bob"),
+        Err(EditError::CategoryExists(_))
+    ));
     assert_eq!(d.as_str(), SAMPLE);
 }
 
@@ -185,21 +242,32 @@ fn save_and_read_back() {
     let mut d = Document::from_path(&path).unwrap();
     d.set("bob", "secret", "new").unwrap();
     d.save(&path).unwrap();
-    assert_eq!(Config::from_path(&path).unwrap().get("bob", "secret"), Some("new"));
+    assert_eq!(
+        Config::from_path(&path).unwrap().get("bob", "secret"),
+        Some("new")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn real_configs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/asterisk/etc"))];
+    let mut dirs = vec![PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/asterisk/etc"
+    ))];
     if let Some(s) = std::env::var_os("ASTRIX_CONF_SAMPLES") {
         dirs.push(PathBuf::from(s));
     }
     let mut out = Vec::new();
     for dir in dirs {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut files: Vec<_> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".conf") || s.ends_with(".conf.sample")))
+            .filter(|p| {
+                p.to_str()
+                    .is_some_and(|s| s.ends_with(".conf") || s.ends_with(".conf.sample"))
+            })
             .collect();
         files.sort();
         out.extend(files);
@@ -219,7 +287,8 @@ fn edits_on_real_configs_touch_one_line() {
     let mut edited = 0;
     for path in real_configs() {
         let bytes = std::fs::read(&path).unwrap();
-        let Ok(before) = Config::parse(Path::new("x.conf"), &bytes, astrix::config::NoIncludes) else {
+        let Ok(before) = Config::parse(Path::new("x.conf"), &bytes, astrix::config::NoIncludes)
+        else {
             continue; // not Asterisk syntax, not UTF-8, or needs includes
         };
         let mut d = Document::parse(&path, &bytes).unwrap();
@@ -231,20 +300,37 @@ fn edits_on_real_configs_touch_one_line() {
             let orig = d.as_str().to_string();
             d.set(&name, "astrix_added", "yes; really").unwrap();
             // A last line without a newline gets one when a line goes after it.
-            let base = if orig.ends_with('\n') || !d.as_str().ends_with('\n') { orig.clone() } else { format!("{orig}\n") };
+            let base = if orig.ends_with('\n') || !d.as_str().ends_with('\n') {
+                orig.clone()
+            } else {
+                format!("{orig}\n")
+            };
             let (a, b) = (lines(&base), lines(d.as_str()));
             assert_eq!(b.len(), a.len() + 1, "{}", path.display());
-            let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len());
+            let at = a
+                .iter()
+                .zip(&b)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.len());
             assert_eq!(&b[..at], &a[..at]);
             assert_eq!(&b[at + 1..], &a[at..]);
             assert!(b[at].starts_with("astrix_added"), "{:?}", b[at]);
             let after = Config::parse_str(d.as_str()).unwrap();
-            assert_eq!(after.get(&name, "astrix_added"), Some("yes; really"), "{}", path.display());
+            assert_eq!(
+                after.get(&name, "astrix_added"),
+                Some("yes; really"),
+                "{}",
+                path.display()
+            );
             let other: Vec<_> = before.categories().map(|c| c.len()).collect();
             let now: Vec<_> = after.categories().map(|c| c.len()).collect();
             assert_eq!(other.len(), now.len());
             assert!(d.delete(&name, "astrix_added").unwrap() >= 1);
-            assert!(d.as_str() == orig || d.as_str() == base, "{}: delete did not undo set", path.display());
+            assert!(
+                d.as_str() == orig || d.as_str() == base,
+                "{}: delete did not undo set",
+                path.display()
+            );
             edited += 1;
         }
     }

@@ -16,8 +16,14 @@ fn err(text: &str) -> ConfigError {
 #[test]
 fn unterminated_block_comment() {
     let e = err("[a]\nx=1\n;-- never closed\ny=2\n");
-    assert_eq!((e.line, e.kind.clone()), (3, ErrorKind::UnterminatedComment));
-    assert_eq!(e.to_string(), "<string>:3: unterminated block comment (`;--` without `--;`)");
+    assert_eq!(
+        (e.line, e.kind.clone()),
+        (3, ErrorKind::UnterminatedComment)
+    );
+    assert_eq!(
+        e.to_string(),
+        "<string>:3: unterminated block comment (`;--` without `--;`)"
+    );
     // The innermost open comment is reported.
     let e = err("[a]\n;-- one\n;-- two\n--;\n");
     assert_eq!(e.line, 2);
@@ -65,7 +71,9 @@ fn includes_too_deep() {
 fn missing_include_is_an_error_tryinclude_is_not() {
     let e = err("[a]\nx=1\n#include \"nothere.conf\"\n");
     assert_eq!(e.line, 3);
-    assert!(matches!(&e.kind, ErrorKind::IncludeNotFound { pattern, .. } if pattern == "nothere.conf"));
+    assert!(
+        matches!(&e.kind, ErrorKind::IncludeNotFound { pattern, .. } if pattern == "nothere.conf")
+    );
     assert!(Config::parse_str("[a]\n#tryinclude \"nothere.conf\"\n").is_ok());
 
     let files = MemoryResolver::new().with_file("m.conf", "[a]\n#include d/*.conf\n");
@@ -86,12 +94,20 @@ fn line_outside_a_category() {
 fn unknown_template_and_unknown_category() {
     let e = err("[t](!)\n[a](t,nope)\n");
     assert_eq!(e.line, 2);
-    assert_eq!(e.kind, ErrorKind::UnknownTemplate { name: "nope".into() });
+    assert_eq!(
+        e.kind,
+        ErrorKind::UnknownTemplate {
+            name: "nope".into()
+        }
+    );
     // Inheritance looks backwards only.
     let e = err("[a](later)\n[later](!)\n");
     assert_eq!(e.line, 1);
     let e = err("[x]\n[a](+)\n");
-    assert_eq!((e.line, e.kind), (2, ErrorKind::UnknownCategory { name: "a".into() }));
+    assert_eq!(
+        (e.line, e.kind),
+        (2, ErrorKind::UnknownCategory { name: "a".into() })
+    );
 }
 
 #[test]
@@ -108,10 +124,21 @@ fn broken_headers() {
 
 #[test]
 fn non_utf8_bytes() {
-    let e = Config::parse("bad.conf", b"[a]\nx = 1\ny = caf\xe9\n", astrix::config::NoIncludes).unwrap_err();
+    let e = Config::parse(
+        "bad.conf",
+        b"[a]\nx = 1\ny = caf\xe9\n",
+        astrix::config::NoIncludes,
+    )
+    .unwrap_err();
     assert_eq!(e.file.to_str(), Some("bad.conf"));
-    assert_eq!((e.line, e.kind.clone()), (3, ErrorKind::InvalidUtf8 { column: 8 }));
-    assert_eq!(e.to_string(), "bad.conf:3: invalid UTF-8 at byte 8 of the line");
+    assert_eq!(
+        (e.line, e.kind.clone()),
+        (3, ErrorKind::InvalidUtf8 { column: 8 })
+    );
+    assert_eq!(
+        e.to_string(),
+        "bad.conf:3: invalid UTF-8 at byte 8 of the line"
+    );
     let files = MemoryResolver::new()
         .with_file("m.conf", "[a]\n#include i.conf\n")
         .with_file("i.conf", b"\n\n\xff\n".to_vec());
@@ -125,7 +152,11 @@ fn non_utf8_bytes() {
 fn unreadable_top_file() {
     let e = Config::from_path("/nonexistent/astrix/x.conf").unwrap_err();
     assert_eq!(e.line, 0);
-    assert!(e.to_string().starts_with("/nonexistent/astrix/x.conf:0: cannot read file"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/astrix/x.conf:0: cannot read file"),
+        "{e}"
+    );
 }
 
 #[test]

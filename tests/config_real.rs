@@ -69,7 +69,9 @@ fn shared_etc_values() {
     // `[directories](!)` is a template there.
     assert!(asterisk.template("directories").is_some());
     let ext = Config::from_path(Path::new(SHARED_ETC).join("extensions.conf")).unwrap();
-    assert!(ext.categories().any(|c| c.get_all("exten").count() > 1 || c.get_all("same").count() > 0));
+    assert!(ext
+        .categories()
+        .any(|c| c.get_all("exten").count() > 1 || c.get_all("same").count() > 0));
 }
 
 #[test]
@@ -82,7 +84,10 @@ fn asterisk_sample_configs() {
     assert!(!files.is_empty(), "no .conf or .conf.sample in {dir:?}");
     let (mut parsed, mut latin1, mut tripped, mut skipped) = (0, 0, 0, 0);
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let strict = Config::from_path(path);
         if NOT_ASTERISK_SYNTAX.contains(&name) {
             assert!(strict.is_err(), "{name} was expected not to parse");

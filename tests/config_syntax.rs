@@ -70,7 +70,14 @@ fn templates_apart_and_inheritance_order() {
     assert_eq!(tpls, ["t1", "t2", "other"]);
     assert_eq!(
         pairs(&c, "real"),
-        kv(&[("a", "1"), ("b", "1"), ("b", "2"), ("c", "2"), ("c", "own"), ("d", "own")])
+        kv(&[
+            ("a", "1"),
+            ("b", "1"),
+            ("b", "2"),
+            ("c", "2"),
+            ("c", "own"),
+            ("d", "own")
+        ])
     );
     assert_eq!(c.get("real", "b"), Some("2"));
     assert_eq!(c.get("real", "c"), Some("own"));
@@ -84,7 +91,10 @@ fn templates_apart_and_inheritance_order() {
     // A template is not a category for lookups.
     assert_eq!(c.get("t1", "a"), None);
     assert_eq!(c.template("t1").unwrap().get("a"), Some("1"));
-    assert_eq!(pairs(&c, "other"), kv(&[("a", "1"), ("b", "1"), ("e", "x")]));
+    assert_eq!(
+        pairs(&c, "other"),
+        kv(&[("a", "1"), ("b", "1"), ("e", "x")])
+    );
 }
 
 #[test]
@@ -131,7 +141,10 @@ fn block_comments_across_lines_and_nested() {
     let c = parse(
         "[a]\nx = 1 ;-- start\ny = hidden\n;-- nested\nz = hidden\n--; still inside\nw = hidden\n--; v = 2\nu = be;-- inline --;fore\n",
     );
-    assert_eq!(pairs(&c, "a"), kv(&[("x", "1"), ("v", "2"), ("u", "before")]));
+    assert_eq!(
+        pairs(&c, "a"),
+        kv(&[("x", "1"), ("v", "2"), ("u", "before")])
+    );
     assert_eq!(c.variable("a", "v").unwrap().location().line, 8);
 }
 
@@ -154,13 +167,19 @@ fn leading_backslash_escapes_the_first_character() {
 #[test]
 fn variables_left_as_text() {
     let c = parse("[a]\nx => n,Set(A=${IF($[\"${B}\" = \"\"]?1:${B})})\n");
-    assert_eq!(c.get("a", "x"), Some("n,Set(A=${IF($[\"${B}\" = \"\"]?1:${B})})"));
+    assert_eq!(
+        c.get("a", "x"),
+        Some("n,Set(A=${IF($[\"${B}\" = \"\"]?1:${B})})")
+    );
 }
 
 #[test]
 fn crlf_whitespace_and_bom() {
     let c = parse("\u{feff}[a]\r\n  x   =   spaced value \t \r\n\ty=\r\nz = \"quoted \"\r\n");
-    assert_eq!(pairs(&c, "a"), kv(&[("x", "spaced value"), ("y", ""), ("z", "\"quoted \"")]));
+    assert_eq!(
+        pairs(&c, "a"),
+        kv(&[("x", "spaced value"), ("y", ""), ("z", "\"quoted \"")])
+    );
 }
 
 #[test]
@@ -183,14 +202,28 @@ fn header_suffix_without_paren_is_ignored() {
 fn lines_asterisk_ignores_are_warnings() {
     let c = parse("[a]\njunk line\n= novalue\n#frobnicate x\n#include\nx=1\n");
     assert_eq!(c.get("a", "x"), Some("1"));
-    let kinds: Vec<_> = c.warnings().iter().map(|w| (w.line, w.kind.clone())).collect();
+    let kinds: Vec<_> = c
+        .warnings()
+        .iter()
+        .map(|w| (w.line, w.kind.clone()))
+        .collect();
     assert_eq!(
         kinds,
         [
             (2, WarningKind::NoEquals),
             (3, WarningKind::EmptyName),
-            (4, WarningKind::UnknownDirective { name: "frobnicate".into() }),
-            (5, WarningKind::MissingArgument { name: "include".into() }),
+            (
+                4,
+                WarningKind::UnknownDirective {
+                    name: "frobnicate".into()
+                }
+            ),
+            (
+                5,
+                WarningKind::MissingArgument {
+                    name: "include".into()
+                }
+            ),
         ]
     );
 }
@@ -217,15 +250,24 @@ fn includes_in_memory_with_quotes_and_current_category() {
     let c = Loader::new(files).load("/etc/asterisk/main.conf").unwrap();
     // An included file continues the current category; after it, the
     // includer's own category goes on.
-    assert_eq!(pairs(&c, "general"), kv(&[("first", "1"), ("back", "here")]));
+    assert_eq!(
+        pairs(&c, "general"),
+        kv(&[("first", "1"), ("back", "here")])
+    );
     // Asterisk: the next include starts in the category current after the
     // last header read, here [other].
     assert_eq!(pairs(&c, "other"), kv(&[("x", "1"), ("second", "2")]));
     let v = c.variable("other", "second").unwrap();
-    assert_eq!(v.location().file.to_str(), Some("/etc/asterisk/inc/two.conf"));
+    assert_eq!(
+        v.location().file.to_str(),
+        Some("/etc/asterisk/inc/two.conf")
+    );
     assert_eq!(v.location().line, 1);
     assert_eq!(c.files().len(), 4);
-    let d: Vec<_> = c.directives().map(|d| (d.kind(), d.argument().to_string(), d.location().line)).collect();
+    let d: Vec<_> = c
+        .directives()
+        .map(|d| (d.kind(), d.argument().to_string(), d.location().line))
+        .collect();
     assert_eq!(
         d,
         [
@@ -257,7 +299,10 @@ fn include_globs_sorted_and_braces() {
 fn tryinclude_of_missing_file_is_fine() {
     let c = parse("[a]\n#tryinclude nowhere.conf\nx=1\n");
     assert_eq!(c.get("a", "x"), Some("1"));
-    assert!(matches!(c.warnings()[0].kind, WarningKind::TryIncludeMissing { .. }));
+    assert!(matches!(
+        c.warnings()[0].kind,
+        WarningKind::TryIncludeMissing { .. }
+    ));
 }
 
 #[test]
@@ -266,9 +311,15 @@ fn exec_is_parsed_but_not_run_unless_allowed() {
     let c = parse(text);
     assert_eq!(c.get("a", "y"), None);
     let d = c.directives().next().unwrap();
-    assert_eq!((d.kind(), d.argument()), (DirectiveKind::Exec, "/usr/bin/gen --x"));
+    assert_eq!(
+        (d.kind(), d.argument()),
+        (DirectiveKind::Exec, "/usr/bin/gen --x")
+    );
     assert_eq!(d.files().count(), 0);
-    assert!(matches!(c.warnings()[0].kind, WarningKind::ExecDisabled { .. }));
+    assert!(matches!(
+        c.warnings()[0].kind,
+        WarningKind::ExecDisabled { .. }
+    ));
 
     let files = MemoryResolver::new()
         .with_file("m.conf", text)
@@ -298,7 +349,11 @@ fn includes_on_disk_relative_to_the_including_file() {
     assert_eq!(names, ["general", "a-cat", "b-cat", "sibling"]);
     assert_eq!(
         pairs(&c, "general"),
-        kv(&[("bindaddr", "0.0.0.0"), ("early", "a"), ("after", "include")])
+        kv(&[
+            ("bindaddr", "0.0.0.0"),
+            ("early", "a"),
+            ("after", "include")
+        ])
     );
     assert_eq!(c.get("sibling", "where"), Some("sub"));
     let early = c.variable("general", "early").unwrap();

@@ -107,7 +107,11 @@ impl Mapper<'_> {
     /// after its last).
     fn range(&self, r: Range<usize>) -> Range<usize> {
         if r.is_empty() {
-            let at = if r.start == 0 { self.at(0) } else { self.at(r.start - 1) + 1 };
+            let at = if r.start == 0 {
+                self.at(0)
+            } else {
+                self.at(r.start - 1) + 1
+            };
             return at..at;
         }
         self.at(r.start)..self.at(r.end - 1) + 1
@@ -262,12 +266,13 @@ impl Document {
     /// Applies edits (non-overlapping byte ranges and their replacements),
     /// then re-reads the text; on any failure nothing changes.
     fn apply(&mut self, mut edits: Vec<(Range<usize>, String)>) -> Result<(), EditError> {
-        edits.sort_by(|a, b| b.0.start.cmp(&a.0.start));
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0.start));
         let mut text = self.text.clone();
         for (range, with) in edits {
             text.replace_range(range, &with);
         }
-        let (lines, blocks) = index(&self.name, &text).map_err(|e| EditError::Reparse(Box::new(e)))?;
+        let (lines, blocks) =
+            index(&self.name, &text).map_err(|e| EditError::Reparse(Box::new(e)))?;
         self.text = text;
         self.lines = lines;
         self.blocks = blocks;
@@ -279,8 +284,16 @@ impl Document {
     fn removal(&self, first: &StmtPos, last: &StmtPos) -> Range<usize> {
         let l1 = self.lines[first.line];
         let l2 = self.lines[last.line];
-        let start = if l1.starts_in_block { first.range.start } else { l1.start };
-        let end = if l2.ends_in_block { last.range.end } else { l2.next };
+        let start = if l1.starts_in_block {
+            first.range.start
+        } else {
+            l1.start
+        };
+        let end = if l2.ends_in_block {
+            last.range.end
+        } else {
+            l2.next
+        };
         start..end
     }
 
@@ -303,8 +316,7 @@ impl Document {
         let found = target
             .iter()
             .flat_map(|&b| self.blocks[b].vars.iter())
-            .filter(|v| !v.append && v.name.eq_ignore_ascii_case(key))
-            .last()
+            .rfind(|v| !v.append && v.name.eq_ignore_ascii_case(key))
             .cloned();
         let Some(var) = found else {
             return self.append(category, key, value);
@@ -327,7 +339,7 @@ impl Document {
             }
             if var.value_range.is_empty() && before.is_some_and(|b| b == b'=' || b == b'>') {
                 let sep_start = var.name_range.end;
-                if self.text[sep_start..var.value_range.start].starts_with(|c: char| c == ' ' || c == '\t') {
+                if self.text[sep_start..var.value_range.start].starts_with([' ', '\t']) {
                     with.insert(0, ' ');
                 }
             }
@@ -337,7 +349,10 @@ impl Document {
             edits.push((var.value_range.clone(), with));
         } else {
             let sep = if var.object { " => " } else { " = " };
-            edits.push((var.stmt.range.clone(), format!("{}{sep}{}", var.name, escape_value(value))));
+            edits.push((
+                var.stmt.range.clone(),
+                format!("{}{sep}{}", var.name, escape_value(value)),
+            ));
         }
         self.apply(edits)
     }
@@ -349,11 +364,22 @@ impl Document {
     }
 
     /// Appends `key => value` (an object line, as `exten =>`).
-    pub fn append_object(&mut self, category: &str, key: &str, value: &str) -> Result<(), EditError> {
+    pub fn append_object(
+        &mut self,
+        category: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), EditError> {
         self.append_line(category, key, value, true)
     }
 
-    fn append_line(&mut self, category: &str, key: &str, value: &str, object: bool) -> Result<(), EditError> {
+    fn append_line(
+        &mut self,
+        category: &str,
+        key: &str,
+        value: &str,
+        object: bool,
+    ) -> Result<(), EditError> {
         check_name(key)?;
         check_value(value)?;
         let target = self.target_or_err(category)?;
@@ -363,7 +389,11 @@ impl Document {
         let block = &self.blocks[last_block];
         let last = block.vars.last().map_or(&block.header, |v| &v.stmt);
         // Follow the spacing of the category's last variable.
-        let (pre, post) = match target.iter().flat_map(|&b| self.blocks[b].vars.iter()).last() {
+        let (pre, post) = match target
+            .iter()
+            .flat_map(|&b| self.blocks[b].vars.iter())
+            .last()
+        {
             Some(v) => {
                 let between = &self.text[v.name_range.end..v.value_range.start];
                 let pre_len = between.len() - between.trim_start_matches([' ', '\t']).len();
@@ -420,11 +450,21 @@ impl Document {
 
     /// Adds `[name](tpl1,tpl2)` at the end of the file (`[name](!,…)` when
     /// `template`).
-    pub fn add_category_from(&mut self, name: &str, template: bool, inherits: &[&str]) -> Result<(), EditError> {
+    pub fn add_category_from(
+        &mut self,
+        name: &str,
+        template: bool,
+        inherits: &[&str],
+    ) -> Result<(), EditError> {
         self.add_header(name, template, inherits)
     }
 
-    fn add_header(&mut self, name: &str, template: bool, inherits: &[&str]) -> Result<(), EditError> {
+    fn add_header(
+        &mut self,
+        name: &str,
+        template: bool,
+        inherits: &[&str],
+    ) -> Result<(), EditError> {
         check_category(name)?;
         for t in inherits {
             if t.contains([',', ')']) {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, ErrorKind, Warning, WarningKind};
 use super::glob;
-use super::model::{Cat, Config, DirectiveKind, DirectiveRec, Span, Var, INHERITED, NO_CAT, OBJECT};
+use super::model::{
+    Cat, Config, DirectiveKind, DirectiveRec, Span, Var, INHERITED, NO_CAT, OBJECT,
+};
 use super::resolver::IncludeResolver;
 use super::scan::{classify, HeaderOption, Scanner, Stmt, DEFAULT_MAX_LINE_LEN};
 
@@ -158,7 +160,7 @@ struct Build<'r> {
     slots: HashMap<String, Slot>,
     /// Per category, built on its first `+=`: the last variable of each
     /// exact name.
-    index: Vec<Option<Box<HashMap<String, u32>>>>,
+    index: Vec<Option<HashMap<String, u32>>>,
     /// Identities of the files being read, outermost first.
     stack: Vec<PathBuf>,
     /// The category Asterisk calls current: where an included file's lines
@@ -185,7 +187,12 @@ impl Build<'_> {
     }
 
     fn warn(&mut self, file: u32, line: u32, kind: WarningKind) {
-        let path = self.cfg.files.get(file as usize).cloned().unwrap_or_default();
+        let path = self
+            .cfg
+            .files
+            .get(file as usize)
+            .cloned()
+            .unwrap_or_default();
         log::debug!("{}:{}: {}", path.display(), line, kind);
         self.cfg.warnings.push(Warning {
             file: path,
@@ -257,7 +264,8 @@ impl Build<'_> {
         let c = cat as usize;
         let pos = self.cfg.cats[c].vars.len() as u32;
         if let Some(Some(ix)) = self.index.get_mut(c) {
-            let name = self.cfg.text[var.name.start as usize..][..var.name.len as usize].to_string();
+            let name =
+                self.cfg.text[var.name.start as usize..][..var.name.len as usize].to_string();
             ix.insert(name, pos);
         }
         self.cfg.cats[c].vars.push(var);
@@ -366,7 +374,9 @@ impl Build<'_> {
                                 Target::New(c) => c.template = true,
                                 Target::Existing(e) => self.cfg.cats[*e as usize].template = true,
                             },
-                            HeaderOption::Empty => self.warn(file, n, WarningKind::EmptyTemplateName),
+                            HeaderOption::Empty => {
+                                self.warn(file, n, WarningKind::EmptyTemplateName)
+                            }
                             HeaderOption::Append(filter) => {
                                 if !filter.is_empty() {
                                     let filter = filter.to_string();
@@ -374,9 +384,15 @@ impl Build<'_> {
                                 }
                                 let Some(existing) = self.first_real(h.name) else {
                                     let name = h.name.to_string();
-                                    return Err(self.err(file, n, ErrorKind::UnknownCategory { name }));
+                                    return Err(self.err(
+                                        file,
+                                        n,
+                                        ErrorKind::UnknownCategory { name },
+                                    ));
                                 };
-                                if let Target::New(newcat) = std::mem::replace(&mut target, Target::Existing(existing)) {
+                                if let Target::New(newcat) =
+                                    std::mem::replace(&mut target, Target::Existing(existing))
+                                {
                                     let e = existing as usize;
                                     self.cfg.cats[e].template |= newcat.template;
                                     self.cfg.cats[e].parents.extend(newcat.parents);
@@ -388,7 +404,11 @@ impl Build<'_> {
                             HeaderOption::Inherit(name) => {
                                 let Some(base) = self.first_any(name) else {
                                     let name = name.to_string();
-                                    return Err(self.err(file, n, ErrorKind::UnknownTemplate { name }));
+                                    return Err(self.err(
+                                        file,
+                                        n,
+                                        ErrorKind::UnknownTemplate { name },
+                                    ));
                                 };
                                 let copies: Vec<Var> = self.cfg.cats[base as usize]
                                     .vars
@@ -495,7 +515,7 @@ impl Build<'_> {
             for (i, v) in self.cfg.cats[c].vars.iter().enumerate() {
                 ix.insert(self.cfg.str(v.name).to_string(), i as u32);
             }
-            self.index[c] = Some(Box::new(ix));
+            self.index[c] = Some(ix);
         }
         self.index[c]
             .as_ref()
@@ -527,7 +547,8 @@ impl Build<'_> {
             old.start as usize
         } else {
             let start = self.cfg.text.len();
-            self.cfg.text.extend_from_within(old.start as usize..old_end);
+            let copy = self.cfg.text[old.start as usize..old_end].to_string();
+            self.cfg.text.push_str(&copy);
             start
         };
         self.cfg.text.push_str(piece);
@@ -546,7 +567,14 @@ impl Build<'_> {
         Ok(())
     }
 
-    fn directive(&mut self, kind: DirectiveKind, arg: String, file: u32, line: u32, depth: usize) -> Res<()> {
+    fn directive(
+        &mut self,
+        kind: DirectiveKind,
+        arg: String,
+        file: u32,
+        line: u32,
+        depth: usize,
+    ) -> Res<()> {
         let rec = self.cfg.directives.len();
         self.cfg.directives.push(DirectiveRec {
             kind,

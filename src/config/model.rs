@@ -145,7 +145,9 @@ impl Config {
 
     /// Categories and templates together, in file order.
     pub fn all_categories(&self) -> impl Iterator<Item = Category<'_>> + '_ {
-        self.cats.iter().map(move |cat| Category { config: self, cat })
+        self.cats
+            .iter()
+            .map(move |cat| Category { config: self, cat })
     }
 
     fn by_name(&self, name: &str) -> impl Iterator<Item = Category<'_>> + '_ {
@@ -271,9 +273,14 @@ impl<'a> Category<'a> {
     }
 
     /// Its variables, inherited ones first, in order.
-    pub fn variables(&self) -> impl DoubleEndedIterator<Item = Variable<'a>> + ExactSizeIterator + 'a {
+    pub fn variables(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = Variable<'a>> + ExactSizeIterator + 'a {
         let config = self.config;
-        self.cat.vars.iter().map(move |var| Variable { config, var })
+        self.cat
+            .vars
+            .iter()
+            .map(move |var| Variable { config, var })
     }
 
     /// Its own variables (not inherited), in order.
@@ -293,7 +300,9 @@ impl<'a> Category<'a> {
 
     /// The last variable named `key` (ASCII case-insensitive).
     pub fn variable(&self, key: &str) -> Option<Variable<'a>> {
-        self.variables().rev().find(|v| v.name().eq_ignore_ascii_case(key))
+        self.variables()
+            .rev()
+            .find(|v| v.name().eq_ignore_ascii_case(key))
     }
 
     /// The last value of `key`.

@@ -153,8 +153,7 @@ impl MemoryResolver {
 
     /// Adds (or replaces) a file.
     pub fn insert(&mut self, path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) {
-        self.files
-            .insert(normalize(path.as_ref()), contents.into());
+        self.files.insert(normalize(path.as_ref()), contents.into());
     }
 
     /// Adds a file; for chaining.

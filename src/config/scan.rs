@@ -148,7 +148,10 @@ impl<'a> Scanner<'a> {
                 // `\;`: the backslash goes, the semicolon stays.
                 if self.depth == 0 {
                     if let Some(s) = seg_start {
-                        self.segs.push(Seg { start: s, end: p - 1 });
+                        self.segs.push(Seg {
+                            start: s,
+                            end: p - 1,
+                        });
                         seg_start = Some(p);
                     }
                 }
@@ -418,23 +421,48 @@ mod tests {
 
     #[test]
     fn statements() {
-        assert!(matches!(classify("[a](!)"), Ok(Stmt::Header(Header { name: "a", options: Some("!") }))));
+        assert!(matches!(
+            classify("[a](!)"),
+            Ok(Stmt::Header(Header {
+                name: "a",
+                options: Some("!")
+            }))
+        ));
         assert_eq!(classify("[a"), Err(ErrorKind::MissingBracket));
         assert_eq!(classify("[a](x"), Err(ErrorKind::MissingParen));
         assert_eq!(
             classify("exten => 1,1,Noop(a=b)"),
-            Ok(Stmt::Var(VarStmt { name: "exten", value: "1,1,Noop(a=b)", object: true, append: false }))
+            Ok(Stmt::Var(VarStmt {
+                name: "exten",
+                value: "1,1,Noop(a=b)",
+                object: true,
+                append: false
+            }))
         );
         assert_eq!(
             classify("\\=a = b"),
-            Ok(Stmt::Var(VarStmt { name: "=a", value: "b", object: false, append: false }))
+            Ok(Stmt::Var(VarStmt {
+                name: "=a",
+                value: "b",
+                object: false,
+                append: false
+            }))
         );
         assert_eq!(classify("\\ x"), Err(ErrorKind::InvalidEscape));
         assert_eq!(
             classify("#include \"x.conf\""),
-            Ok(Stmt::Directive { name: "include", arg: Some("x.conf") })
+            Ok(Stmt::Directive {
+                name: "include",
+                arg: Some("x.conf")
+            })
         );
-        assert_eq!(classify("#include"), Ok(Stmt::Directive { name: "include", arg: None }));
+        assert_eq!(
+            classify("#include"),
+            Ok(Stmt::Directive {
+                name: "include",
+                arg: None
+            })
+        );
         assert_eq!(classify("junk"), Ok(Stmt::Ignored(WarningKind::NoEquals)));
         assert_eq!(classify("= v"), Ok(Stmt::Ignored(WarningKind::EmptyName)));
     }
