@@ -88,7 +88,7 @@ pub(crate) struct DirectiveRec {
 /// assert_eq!(config.templates().count(), 1);
 ///
 /// let v = config.variable("default", "same").unwrap();
-/// assert_eq!((v.value(), v.is_object(), v.location().line), ("n,Hangup()", true, 14));
+/// assert_eq!((v.value(), v.is_object(), v.location().line), ("n,Hangup()", true, 13));
 /// # Ok::<(), astrix::config::ConfigError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
