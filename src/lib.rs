@@ -35,6 +35,7 @@
 
 pub mod agi;
 pub mod ami;
+pub mod config;
 mod secret;
 pub mod testing;
 
