@@ -275,7 +275,7 @@ class Item:
 
 
 XPOINTER = re.compile(
-    r"xpointer\(/docs/(manager|managerEvent)\[@name='([^']+)'\]"
+    r"xpointer\(/?docs/(manager|managerEvent|application)\[@name='([^']+)'\]"
     r"(?:/managerEventInstance)?(?:/syntax(?:/(parameter)(?:\[@name='([^']+)'\])?)?)?\)"
 )
 
@@ -284,10 +284,14 @@ class Docs:
     def __init__(self, files: list[tuple[str, ET.Element]]):
         self.managers: dict[str, list[tuple[str, ET.Element]]] = {}
         self.events: dict[str, list[tuple[str, ET.Element]]] = {}
+        self.applications: dict[str, list[tuple[str, ET.Element]]] = {}
         for rel, docs in files:
             for el in docs.iter("manager"):
                 if el.get("name"):
                     self.managers.setdefault(el.get("name"), []).append((rel, el))
+            for el in docs.iter("application"):
+                if el.get("name"):
+                    self.applications.setdefault(el.get("name"), []).append((rel, el))
             for el in docs.iter("managerEvent"):
                 if el.get("name"):
                     self.events.setdefault(el.get("name"), []).append((rel, el))
@@ -300,11 +304,13 @@ class Docs:
                 continue
             m = XPOINTER.search(child.get("xpointer", ""))
             if not m or depth > 4:
+                if "contains(@name" not in child.get("xpointer", ""):
+                    print(f"warning: include not resolved: {child.get('xpointer')}", file=sys.stderr)
                 continue
             kind, name, is_param, pname = m.groups()
             if kind == "manager" and name == "Login" and pname == "ActionID":
                 continue
-            table = self.managers if kind == "manager" else self.events
+            table = {"manager": self.managers, "managerEvent": self.events}.get(kind, self.applications)
             for _, el in table.get(name, []):
                 for syn in el.iter("syntax"):
                     for c in self.syntax_children(syn, depth + 1):
@@ -408,13 +414,16 @@ UNDOCUMENTED_HEADERS = {
 }
 UNDOCUMENTED_BRIDGE = {"BridgeListItem"}
 UNDOCUMENTED_SKIP = {"Placeholder"}
+# Header names that only occur in Asterisk's unit-test strings.
+SOURCE_HEADER_SKIP = {"Someheader"}
 
 LITERALS = r'((?:\s*"(?:[^"\\]|\\.)*")*)'
 
 
-def scan_undocumented_events(root: str, documented: set[str]) -> list[Item]:
+def scan_source_events(root: str, documented: dict[str, Item]) -> list[Item]:
     """Events written with `astman_append("Event: X...")`, `manager_event(.., "X", ..)`
-    or `astman_send_list_complete_start(.., "X", ..)` that have no XML docs."""
+    or `astman_send_list_complete_start(.., "X", ..)`: the undocumented ones are
+    returned, and headers the docs forgot are added to the documented ones."""
     pats = [
         (re.compile(r'"Event: (\w+)\\r\\n((?:[^"\\]|\\.)*")' + LITERALS), "item"),
         (re.compile(r'manager_event\(\s*[\w| ]+,\s*"(\w+)",' + LITERALS), "event"),
@@ -433,9 +442,9 @@ def scan_undocumented_events(root: str, documented: set[str]) -> list[Item]:
             for pat, kind in pats:
                 for m in pat.finditer(text):
                     name = m.group(1)
-                    if name.lower() in documented or name in UNDOCUMENTED_SKIP:
+                    if name in UNDOCUMENTED_SKIP:
                         continue
-                    item = found.get(name.lower())
+                    item = documented.get(name.lower()) or found.get(name.lower())
                     if item is None:
                         item = Item(name, family_of(rel), rel)
                         found[name.lower()] = item
@@ -445,7 +454,8 @@ def scan_undocumented_events(root: str, documented: set[str]) -> list[Item]:
                         rest = '"' + "".join(g or "" for g in m.groups()[1:])
                         headers = re.findall(r'(?:"|\\n)\s*([A-Za-z][\w-]*): ', rest)
                     for h in headers:
-                        item.add_param(Param(h))
+                        if h not in SOURCE_HEADER_SKIP:
+                            item.add_param(Param(h))
     for name, headers in UNDOCUMENTED_HEADERS.items():
         if name.lower() in found:
             for h in headers:
@@ -866,6 +876,35 @@ def gen_actions_mod(by_fam: dict[str, list[Item]], all_names: list[str]) -> str:
     out.append("    }")
     out.append("}")
     out.append("")
+    out.append("#[cfg(test)]")
+    out.append("mod tests {")
+    out.append("    use crate::ami::Action;")
+    out.append("")
+    out.append("    #[test]")
+    out.append("    fn every_generated_action_is_in_names_and_writes_its_required_headers() {")
+    out.append("        let mut n = 0;")
+    for fam in sorted(by_fam):
+        for a_ in by_fam[fam]:
+            req = [p for p in action_params(a_) if p[2]]
+            args = ", ".join(f'"v{i}"' for i in range(len(req)))
+            out.append("        {")
+            out.append(f"            let a = super::{camel(a_.name)}::new({args}).header(\"X-Extra\", \"1\");")
+            out.append(f"            assert_eq!(a.name(), {rs_str(a_.name)});")
+            out.append("            assert!(super::NAMES.contains(&a.name()));")
+            out.append("            let mut h = crate::ami::Message::new();")
+            out.append("            a.write_headers(&mut h);")
+            out.append(f"            assert_eq!(h.len(), {len(req) + 1});")
+            for i, (hn, _, _) in enumerate(req):
+                out.append(f"            assert_eq!(h.get({rs_str(hn)}), Some(\"v{i}\"));")
+            out.append("            n += 1;")
+            out.append("        }")
+    out.append("        assert_eq!(n, NAMES_GENERATED);")
+    out.append("    }")
+    out.append("")
+    total = sum(len(v) for v in by_fam.values())
+    out.append(f"    const NAMES_GENERATED: usize = {total};")
+    out.append("}")
+    out.append("")
     out.append(f"/// The name of every action with a typed struct in [`crate::ami::actions`] (Asterisk {ASTERISK_VERSION}), as sent in `Action:`.")
     out.append("pub const NAMES: &[&str] = &[")
     for n in all_names:
@@ -907,6 +946,22 @@ def gen_events_mod(by_fam: dict[str, list[Item]], typed: list[tuple[str, str]]) 
     out.append("        match self {")
     for n, ty in typed:
         out.append(f"            AnyEvent::{ty}(e) => e.message(),")
+    out.append("        }")
+    out.append("    }")
+    out.append("")
+    out.append("    /// The headers of the message that no field holds ([`Event::extra`]).")
+    out.append("    pub fn extra(&self) -> Vec<(&str, &str)> {")
+    out.append("        match self {")
+    for n, ty in typed:
+        out.append(f"            AnyEvent::{ty}(e) => e.extra(),")
+    out.append("        }")
+    out.append("    }")
+    out.append("")
+    out.append("    /// True when header `name` is read into a field ([`Event::is_known_header`]).")
+    out.append("    pub fn is_known_header(&self, name: &str) -> bool {")
+    out.append("        match self {")
+    for n, ty in typed:
+        out.append(f"            AnyEvent::{ty}(_) => ev::{ty}::is_known_header(name),")
     out.append("        }")
     out.append("    }")
     out.append("")
@@ -978,7 +1033,7 @@ def main() -> int:
         f.write(gen_actions_mod(by_fam, all_action_names))
 
     # Events.
-    undocumented = scan_undocumented_events(src, {e.name.lower() for e in events})
+    undocumented = scan_source_events(src, {e.name.lower(): e for e in events})
     gen_events = [e for e in events + undocumented if e.name not in HAND_EVENTS]
     eby_fam: dict[str, list[Item]] = {}
     for e in gen_events:

@@ -88,6 +88,1422 @@ fn push_extra(h: &mut Message, extra: &[(String, String)]) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::ami::Action;
+
+    #[test]
+    fn every_generated_action_is_in_names_and_writes_its_required_headers() {
+        let mut n = 0;
+        {
+            let a = super::AgentLogoff::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "AgentLogoff");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Agent"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::Agents::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "Agents");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::Agi::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "AGI");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Command"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::BridgeDestroy::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeDestroy");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("BridgeUniqueid"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::BridgeInfo::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeInfo");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("BridgeUniqueid"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::BridgeKick::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeKick");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::BridgeList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::BridgeTechnologyList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeTechnologyList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::BridgeTechnologySuspend::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeTechnologySuspend");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("BridgeTechnology"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::BridgeTechnologyUnsuspend::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BridgeTechnologyUnsuspend");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("BridgeTechnology"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::Bridge::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "Bridge");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel1"), Some("v0"));
+            assert_eq!(h.get("Channel2"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::ControlPlayback::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ControlPlayback");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Control"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::DialplanExtensionAdd::new("v0", "v1", "v2", "v3").header("X-Extra", "1");
+            assert_eq!(a.name(), "DialplanExtensionAdd");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 5);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Extension"), Some("v1"));
+            assert_eq!(h.get("Priority"), Some("v2"));
+            assert_eq!(h.get("Application"), Some("v3"));
+            n += 1;
+        }
+        {
+            let a = super::DialplanExtensionRemove::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "DialplanExtensionRemove");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Extension"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::ExtensionStateList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "ExtensionStateList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::LocalOptimizeAway::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "LocalOptimizeAway");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MuteAudio::new("v0", "v1", "v2").header("X-Extra", "1");
+            assert_eq!(a.name(), "MuteAudio");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 4);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Direction"), Some("v1"));
+            assert_eq!(h.get("State"), Some("v2"));
+            n += 1;
+        }
+        {
+            let a = super::PlayDtmf::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "PlayDTMF");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Digit"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::PlayMf::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "PlayMF");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Digit"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::SendFlash::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "SendFlash");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ShowDialPlan::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "ShowDialPlan");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeKick::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeKick");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            assert_eq!(h.get("Channel"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeList::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeListRooms::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeListRooms");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeLock::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeLock");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeMute::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeMute");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            assert_eq!(h.get("Channel"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeSetSingleVideoSrc::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeSetSingleVideoSrc");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            assert_eq!(h.get("Channel"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeStartRecord::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeStartRecord");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeStopRecord::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeStopRecord");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeUnlock::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeUnlock");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ConfbridgeUnmute::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ConfbridgeUnmute");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Conference"), Some("v0"));
+            assert_eq!(h.get("Channel"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::DahdiDndOff::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIDNDoff");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("DAHDIChannel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::DahdiDndOn::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIDNDon");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("DAHDIChannel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::DahdiDialOffhook::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIDialOffhook");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("DAHDIChannel"), Some("v0"));
+            assert_eq!(h.get("Number"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::DahdiHangup::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIHangup");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("DAHDIChannel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::DahdiRestart::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIRestart");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::DahdiShowChannels::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIShowChannels");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::DahdiShowStatus::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDIShowStatus");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::DahdiTransfer::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "DAHDITransfer");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("DAHDIChannel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PriDebugFileSet::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PRIDebugFileSet");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("File"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PriDebugFileUnset::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PRIDebugFileUnset");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PriDebugSet::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "PRIDebugSet");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Span"), Some("v0"));
+            assert_eq!(h.get("Level"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::PriShowSpans::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PRIShowSpans");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::DbDel::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "DBDel");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Family"), Some("v0"));
+            assert_eq!(h.get("Key"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::DbDelTree::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "DBDelTree");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Family"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::DbGet::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "DBGet");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Family"), Some("v0"));
+            assert_eq!(h.get("Key"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::DbGetTree::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "DBGetTree");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::DbPut::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "DBPut");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Family"), Some("v0"));
+            assert_eq!(h.get("Key"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::FaxSession::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "FAXSession");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("SessionNumber"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::FaxSessions::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "FAXSessions");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::FaxStats::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "FAXStats");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::IaxNetstats::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "IAXnetstats");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::IaxPeerList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "IAXpeerlist");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::IaxPeers::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "IAXpeers");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::IaxRegistry::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "IAXregistry");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::MeetmeList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "MeetmeList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::MeetmeListRooms::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "MeetmeListRooms");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::MeetmeMute::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "MeetmeMute");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Meetme"), Some("v0"));
+            assert_eq!(h.get("Usernum"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::MeetmeUnmute::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "MeetmeUnmute");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Meetme"), Some("v0"));
+            assert_eq!(h.get("Usernum"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::MixMonitor::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MixMonitor");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MixMonitorMute::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MixMonitorMute");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::StopMixMonitor::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "StopMixMonitor");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::Park::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "Park");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ParkedCalls::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "ParkedCalls");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::Parkinglots::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "Parkinglots");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipHangup::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPHangup");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Cause"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::PjsipNotify::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPNotify");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipQualify::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPQualify");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Endpoint"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PjsipRegister::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPRegister");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Registration"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PjsipSetMaintenance::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPSetMaintenance");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Endpoint"), Some("v0"));
+            assert_eq!(h.get("State"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowAors::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowAors");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowAuths::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowAuths");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowContacts::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowContacts");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowEndpoint::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowEndpoint");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Endpoint"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowEndpoints::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowEndpoints");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowMaintenance::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowMaintenance");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a =
+                super::PjsipShowRegistrationInboundContactStatuses::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowRegistrationInboundContactStatuses");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowRegistrationsInbound::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowRegistrationsInbound");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowRegistrationsOutbound::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowRegistrationsOutbound");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowResourceLists::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowResourceLists");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowSubscriptionsInbound::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowSubscriptionsInbound");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipShowSubscriptionsOutbound::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPShowSubscriptionsOutbound");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::PjsipUnregister::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PJSIPUnregister");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Registration"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::QueueAdd::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueAdd");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Queue"), Some("v0"));
+            assert_eq!(h.get("Interface"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueueChangePriorityCaller::new("v0", "v1", "v2").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueChangePriorityCaller");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 4);
+            assert_eq!(h.get("Queue"), Some("v0"));
+            assert_eq!(h.get("Caller"), Some("v1"));
+            assert_eq!(h.get("Priority"), Some("v2"));
+            n += 1;
+        }
+        {
+            let a = super::QueueLog::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueLog");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Queue"), Some("v0"));
+            assert_eq!(h.get("Event"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueueMemberRingInUse::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueMemberRingInUse");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Interface"), Some("v0"));
+            assert_eq!(h.get("RingInUse"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueuePause::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueuePause");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Interface"), Some("v0"));
+            assert_eq!(h.get("Paused"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueuePenalty::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueuePenalty");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Interface"), Some("v0"));
+            assert_eq!(h.get("Penalty"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueueReload::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueReload");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::QueueRemove::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueRemove");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Queue"), Some("v0"));
+            assert_eq!(h.get("Interface"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::QueueReset::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueReset");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::QueueRule::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueRule");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::QueueStatus::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueStatus");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::QueueSummary::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueSummary");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::QueueWithdrawCaller::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "QueueWithdrawCaller");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Queue"), Some("v0"));
+            assert_eq!(h.get("Caller"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::SorceryMemoryCacheExpire::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "SorceryMemoryCacheExpire");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Cache"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::SorceryMemoryCacheExpireObject::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "SorceryMemoryCacheExpireObject");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Cache"), Some("v0"));
+            assert_eq!(h.get("Object"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::SorceryMemoryCachePopulate::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "SorceryMemoryCachePopulate");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Cache"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::SorceryMemoryCacheStale::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "SorceryMemoryCacheStale");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Cache"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::SorceryMemoryCacheStaleObject::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "SorceryMemoryCacheStaleObject");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Cache"), Some("v0"));
+            assert_eq!(h.get("Object"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::AocMessage::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "AOCMessage");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("MsgType"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::AbsoluteTimeout::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "AbsoluteTimeout");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Timeout"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::Atxfer::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "Atxfer");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Exten"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::BlindTransfer::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "BlindTransfer");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::CancelAtxfer::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "CancelAtxfer");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::CoreShowChannelMap::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "CoreShowChannelMap");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::CreateConfig::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "CreateConfig");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Filename"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::DeviceStateList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "DeviceStateList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::ExtensionState::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "ExtensionState");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Exten"), Some("v0"));
+            assert_eq!(h.get("Context"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::Filter::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "Filter");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::GetConfig::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "GetConfig");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Filename"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::GetConfigJson::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "GetConfigJSON");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Filename"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ListCategories::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ListCategories");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Filename"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ListCommands::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "ListCommands");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::LoggerRotate::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "LoggerRotate");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::MailboxCount::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MailboxCount");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Mailbox"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MailboxStatus::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MailboxStatus");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Mailbox"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MessageSend::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "MessageSend");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::ModuleCheck::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ModuleCheck");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Module"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::ModuleLoad::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "ModuleLoad");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("LoadType"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PresenceState::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "PresenceState");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Provider"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::PresenceStateList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "PresenceStateList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::Redirect::new("v0", "v1", "v2", "v3").header("X-Extra", "1");
+            assert_eq!(a.name(), "Redirect");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 5);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Exten"), Some("v1"));
+            assert_eq!(h.get("Context"), Some("v2"));
+            assert_eq!(h.get("Priority"), Some("v3"));
+            n += 1;
+        }
+        {
+            let a = super::Reload::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "Reload");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::SendText::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "SendText");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Channel"), Some("v0"));
+            assert_eq!(h.get("Message"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::UpdateConfig::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "UpdateConfig");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("SrcFilename"), Some("v0"));
+            assert_eq!(h.get("DstFilename"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::WaitEvent::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "WaitEvent");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Timeout"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MwiDelete::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MWIDelete");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Mailbox"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MwiGet::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MWIGet");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Mailbox"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::MwiUpdate::new("v0").header("X-Extra", "1");
+            assert_eq!(a.name(), "MWIUpdate");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 2);
+            assert_eq!(h.get("Mailbox"), Some("v0"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailBoxSummary::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailBoxSummary");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Mailbox"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailForward::new("v0", "v1", "v2", "v3", "v4", "v5", "v6")
+                .header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailForward");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 8);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Mailbox"), Some("v1"));
+            assert_eq!(h.get("Folder"), Some("v2"));
+            assert_eq!(h.get("ID"), Some("v3"));
+            assert_eq!(h.get("ToContext"), Some("v4"));
+            assert_eq!(h.get("ToMailbox"), Some("v5"));
+            assert_eq!(h.get("ToFolder"), Some("v6"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailMove::new("v0", "v1", "v2", "v3", "v4").header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailMove");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 6);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Mailbox"), Some("v1"));
+            assert_eq!(h.get("Folder"), Some("v2"));
+            assert_eq!(h.get("ID"), Some("v3"));
+            assert_eq!(h.get("ToFolder"), Some("v4"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailRefresh::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailRefresh");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::VoicemailRemove::new("v0", "v1", "v2", "v3").header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailRemove");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 5);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Mailbox"), Some("v1"));
+            assert_eq!(h.get("Folder"), Some("v2"));
+            assert_eq!(h.get("ID"), Some("v3"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailUserStatus::new("v0", "v1").header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailUserStatus");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 3);
+            assert_eq!(h.get("Context"), Some("v0"));
+            assert_eq!(h.get("Mailbox"), Some("v1"));
+            n += 1;
+        }
+        {
+            let a = super::VoicemailUsersList::new().header("X-Extra", "1");
+            assert_eq!(a.name(), "VoicemailUsersList");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 1);
+            n += 1;
+        }
+        {
+            let a = super::JabberSend::new("v0", "v1", "v2").header("X-Extra", "1");
+            assert_eq!(a.name(), "JabberSend");
+            assert!(super::NAMES.contains(&a.name()));
+            let mut h = crate::ami::Message::new();
+            a.write_headers(&mut h);
+            assert_eq!(h.len(), 4);
+            assert_eq!(h.get("Jabber"), Some("v0"));
+            assert_eq!(h.get("JID"), Some("v1"));
+            assert_eq!(h.get("Message"), Some("v2"));
+            n += 1;
+        }
+        assert_eq!(n, NAMES_GENERATED);
+    }
+
+    const NAMES_GENERATED: usize = 139;
+}
+
 /// The name of every action with a typed struct in [`crate::ami::actions`] (Asterisk 22.10.1), as sent in `Action:`.
 pub const NAMES: &[&str] = &[
     "AGI",

@@ -11,14 +11,16 @@ use crate::ami::{Action, AmiError, Message, Response};
 #[non_exhaustive]
 pub struct PjsipHangup {
     channel: String,
+    cause: String,
     extra: Vec<(String, String)>,
 }
 
 impl PjsipHangup {
-    /// A `PJSIPHangup` action with its required headers: `Channel`.
-    pub fn new(channel: impl Into<String>) -> Self {
+    /// A `PJSIPHangup` action with its required headers: `Channel`, `Cause`.
+    pub fn new(channel: impl Into<String>, cause: impl Into<String>) -> Self {
         PjsipHangup {
             channel: channel.into(),
+            cause: cause.into(),
             extra: Vec::new(),
         }
     }
@@ -40,6 +42,7 @@ impl Action for PjsipHangup {
 
     fn write_headers(&self, h: &mut Message) {
         h.push("Channel", &self.channel);
+        h.push("Cause", &self.cause);
         push_extra(h, &self.extra);
     }
 

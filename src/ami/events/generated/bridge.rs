@@ -32,6 +32,8 @@ pub struct AttendedTransfer {
     pub orig_bridge: Option<BridgeSnapshot>,
     /// The bridge whose headers start with `Second` (`SecondBridgeUniqueid`, …), when sent.
     pub second_bridge: Option<BridgeSnapshot>,
+    /// The `Result` header.
+    pub result: Option<String>,
     /// The `DestType` header.
     pub dest_type: Option<String>,
     /// The `DestBridgeUniqueid` header.
@@ -46,6 +48,7 @@ pub struct AttendedTransfer {
 impl Event for AttendedTransfer {
     const NAME: &'static str = "AttendedTransfer";
     const HEADERS: &'static [&'static str] = &[
+        "Result",
         "DestType",
         "DestBridgeUniqueid",
         "DestApp",
@@ -70,6 +73,7 @@ impl Event for AttendedTransfer {
         let mut transfer_target = ChannelSnapshotBuilder::default();
         let mut orig_bridge = BridgeSnapshotBuilder::default();
         let mut second_bridge = BridgeSnapshotBuilder::default();
+        let mut result = None;
         let mut dest_type = None;
         let mut dest_bridge_uniqueid = None;
         let mut dest_app = None;
@@ -78,6 +82,7 @@ impl Event for AttendedTransfer {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
+                "result" => set_text(&mut result, header_value),
                 "desttype" => set_text(&mut dest_type, header_value),
                 "destbridgeuniqueid" => set_text(&mut dest_bridge_uniqueid, header_value),
                 "destapp" => set_text(&mut dest_app, header_value),
@@ -135,6 +140,7 @@ impl Event for AttendedTransfer {
             transfer_target: transfer_target.finish(),
             orig_bridge: orig_bridge.finish(),
             second_bridge: second_bridge.finish(),
+            result,
             dest_type,
             dest_bridge_uniqueid,
             dest_app,
@@ -398,24 +404,38 @@ impl Event for BridgeInfoChannel {
 pub struct BridgeInfoComplete {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
+    /// The `EventList` header.
+    pub event_list: Option<String>,
+    /// The `ListItems` header, as a number.
+    pub list_items: Option<u64>,
     raw: Message,
 }
 
 impl Event for BridgeInfoComplete {
     const NAME: &'static str = "BridgeInfoComplete";
-    const HEADERS: &'static [&'static str] = &[];
+    const HEADERS: &'static [&'static str] = &["EventList", "ListItems"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[""];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut bridge = BridgeSnapshotBuilder::default();
+        let mut event_list = None;
+        let mut list_items = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            bridge.accept(lower_key, header_value, Self::NAME)?;
+            match lower_key {
+                "eventlist" => set_text(&mut event_list, header_value),
+                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                _ => {
+                    bridge.accept(lower_key, header_value, Self::NAME)?;
+                }
+            }
         }
         Ok(BridgeInfoComplete {
             bridge: bridge.finish(),
+            event_list,
+            list_items,
             raw: raw_msg.clone(),
         })
     }

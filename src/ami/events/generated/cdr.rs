@@ -50,6 +50,8 @@ pub struct Cel {
     pub peer_account: Option<String>,
     /// The `Extra` header.
     pub extra: Option<String>,
+    /// The `Channel` header.
+    pub channel_header: Option<String>,
     raw: Message,
 }
 
@@ -75,6 +77,7 @@ impl Event for Cel {
         "Peer",
         "PeerAccount",
         "Extra",
+        "Channel",
     ];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
@@ -99,6 +102,7 @@ impl Event for Cel {
         let mut peer = None;
         let mut peer_account = None;
         let mut extra = None;
+        let mut channel_header = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
@@ -122,6 +126,7 @@ impl Event for Cel {
                 "peer" => set_text(&mut peer, header_value),
                 "peeraccount" => set_text(&mut peer_account, header_value),
                 "extra" => set_text(&mut extra, header_value),
+                "channel" => set_text(&mut channel_header, header_value),
                 _ => {}
             }
         }
@@ -145,6 +150,7 @@ impl Event for Cel {
             peer,
             peer_account,
             extra,
+            channel_header,
             raw: raw_msg.clone(),
         })
     }

@@ -202,6 +202,8 @@ pub struct ConfbridgeList {
     pub talking: Option<String>,
     /// The `AnsweredTime` header.
     pub answered_time: Option<String>,
+    /// The `EndMarkedAny` header.
+    pub end_marked_any: Option<String>,
     raw: Message,
 }
 
@@ -217,6 +219,7 @@ impl Event for ConfbridgeList {
         "Muted",
         "Talking",
         "AnsweredTime",
+        "EndMarkedAny",
     ];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[""];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
@@ -232,6 +235,7 @@ impl Event for ConfbridgeList {
         let mut muted = None;
         let mut talking = None;
         let mut answered_time = None;
+        let mut end_marked_any = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
@@ -245,6 +249,7 @@ impl Event for ConfbridgeList {
                 "muted" => set_text(&mut muted, header_value),
                 "talking" => set_text(&mut talking, header_value),
                 "answeredtime" => set_text(&mut answered_time, header_value),
+                "endmarkedany" => set_text(&mut end_marked_any, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -261,6 +266,7 @@ impl Event for ConfbridgeList {
             muted,
             talking,
             answered_time,
+            end_marked_any,
             raw: raw_msg.clone(),
         })
     }

@@ -1027,6 +1027,538 @@ impl AnyEvent {
         }
     }
 
+    /// The headers of the message that no field holds ([`Event::extra`]).
+    pub fn extra(&self) -> Vec<(&str, &str)> {
+        match self {
+            AnyEvent::AgentCalled(e) => e.extra(),
+            AnyEvent::AgentComplete(e) => e.extra(),
+            AnyEvent::AgentConnect(e) => e.extra(),
+            AnyEvent::AgentDump(e) => e.extra(),
+            AnyEvent::AgentLogin(e) => e.extra(),
+            AnyEvent::AgentLogoff(e) => e.extra(),
+            AnyEvent::AgentRingNoAnswer(e) => e.extra(),
+            AnyEvent::Agents(e) => e.extra(),
+            AnyEvent::AgentsComplete(e) => e.extra(),
+            AnyEvent::AgiExecEnd(e) => e.extra(),
+            AnyEvent::AgiExecStart(e) => e.extra(),
+            AnyEvent::Alarm(e) => e.extra(),
+            AnyEvent::AlarmClear(e) => e.extra(),
+            AnyEvent::AocD(e) => e.extra(),
+            AnyEvent::AocE(e) => e.extra(),
+            AnyEvent::AocS(e) => e.extra(),
+            AnyEvent::AorDetail(e) => e.extra(),
+            AnyEvent::AorList(e) => e.extra(),
+            AnyEvent::AorListComplete(e) => e.extra(),
+            AnyEvent::AsyncAgi(e) => e.extra(),
+            AnyEvent::AsyncAgiEnd(e) => e.extra(),
+            AnyEvent::AsyncAgiExec(e) => e.extra(),
+            AnyEvent::AsyncAgiStart(e) => e.extra(),
+            AnyEvent::AttendedTransfer(e) => e.extra(),
+            AnyEvent::AuthDetail(e) => e.extra(),
+            AnyEvent::AuthList(e) => e.extra(),
+            AnyEvent::AuthListComplete(e) => e.extra(),
+            AnyEvent::AuthMethodNotAllowed(e) => e.extra(),
+            AnyEvent::BlindTransfer(e) => e.extra(),
+            AnyEvent::BridgeCreate(e) => e.extra(),
+            AnyEvent::BridgeDestroy(e) => e.extra(),
+            AnyEvent::BridgeEnter(e) => e.extra(),
+            AnyEvent::BridgeInfoChannel(e) => e.extra(),
+            AnyEvent::BridgeInfoComplete(e) => e.extra(),
+            AnyEvent::BridgeLeave(e) => e.extra(),
+            AnyEvent::BridgeListComplete(e) => e.extra(),
+            AnyEvent::BridgeListItem(e) => e.extra(),
+            AnyEvent::BridgeMerge(e) => e.extra(),
+            AnyEvent::BridgeTechnologyListComplete(e) => e.extra(),
+            AnyEvent::BridgeTechnologyListItem(e) => e.extra(),
+            AnyEvent::BridgeVideoSourceUpdate(e) => e.extra(),
+            AnyEvent::Cdr(e) => e.extra(),
+            AnyEvent::Cel(e) => e.extra(),
+            AnyEvent::ChallengeResponseFailed(e) => e.extra(),
+            AnyEvent::ChallengeSent(e) => e.extra(),
+            AnyEvent::ChannelHungup(e) => e.extra(),
+            AnyEvent::ChannelTalkingStart(e) => e.extra(),
+            AnyEvent::ChannelTalkingStop(e) => e.extra(),
+            AnyEvent::ChanSpyStart(e) => e.extra(),
+            AnyEvent::ChanSpyStop(e) => e.extra(),
+            AnyEvent::CloseSession(e) => e.extra(),
+            AnyEvent::ConfbridgeEnd(e) => e.extra(),
+            AnyEvent::ConfbridgeJoin(e) => e.extra(),
+            AnyEvent::ConfbridgeLeave(e) => e.extra(),
+            AnyEvent::ConfbridgeList(e) => e.extra(),
+            AnyEvent::ConfbridgeListComplete(e) => e.extra(),
+            AnyEvent::ConfbridgeListRooms(e) => e.extra(),
+            AnyEvent::ConfbridgeListRoomsComplete(e) => e.extra(),
+            AnyEvent::ConfbridgeMute(e) => e.extra(),
+            AnyEvent::ConfbridgeRecord(e) => e.extra(),
+            AnyEvent::ConfbridgeStart(e) => e.extra(),
+            AnyEvent::ConfbridgeStopRecord(e) => e.extra(),
+            AnyEvent::ConfbridgeTalking(e) => e.extra(),
+            AnyEvent::ConfbridgeUnmute(e) => e.extra(),
+            AnyEvent::ContactList(e) => e.extra(),
+            AnyEvent::ContactListComplete(e) => e.extra(),
+            AnyEvent::ContactStatus(e) => e.extra(),
+            AnyEvent::ContactStatusDetail(e) => e.extra(),
+            AnyEvent::ContactStatusDetailComplete(e) => e.extra(),
+            AnyEvent::CoreShowChannel(e) => e.extra(),
+            AnyEvent::CoreShowChannelMap(e) => e.extra(),
+            AnyEvent::CoreShowChannelMapComplete(e) => e.extra(),
+            AnyEvent::CoreShowChannelsComplete(e) => e.extra(),
+            AnyEvent::DahdiChannel(e) => e.extra(),
+            AnyEvent::DahdiShowChannels(e) => e.extra(),
+            AnyEvent::DahdiShowChannelsComplete(e) => e.extra(),
+            AnyEvent::DahdiShowStatus(e) => e.extra(),
+            AnyEvent::DahdiShowStatusComplete(e) => e.extra(),
+            AnyEvent::DbGetComplete(e) => e.extra(),
+            AnyEvent::DbGetResponse(e) => e.extra(),
+            AnyEvent::DbGetTreeComplete(e) => e.extra(),
+            AnyEvent::DbGetTreeResponse(e) => e.extra(),
+            AnyEvent::DeadlockStart(e) => e.extra(),
+            AnyEvent::DeviceStateChange(e) => e.extra(),
+            AnyEvent::DeviceStateListComplete(e) => e.extra(),
+            AnyEvent::DialBegin(e) => e.extra(),
+            AnyEvent::DialEnd(e) => e.extra(),
+            AnyEvent::DialState(e) => e.extra(),
+            AnyEvent::DndState(e) => e.extra(),
+            AnyEvent::DtmfBegin(e) => e.extra(),
+            AnyEvent::DtmfEnd(e) => e.extra(),
+            AnyEvent::EndpointDetail(e) => e.extra(),
+            AnyEvent::EndpointDetailComplete(e) => e.extra(),
+            AnyEvent::EndpointList(e) => e.extra(),
+            AnyEvent::EndpointListComplete(e) => e.extra(),
+            AnyEvent::ExtensionStateListComplete(e) => e.extra(),
+            AnyEvent::ExtensionStatus(e) => e.extra(),
+            AnyEvent::FailedAcl(e) => e.extra(),
+            AnyEvent::FaxSession(e) => e.extra(),
+            AnyEvent::FaxSessionsComplete(e) => e.extra(),
+            AnyEvent::FaxSessionsEntry(e) => e.extra(),
+            AnyEvent::FaxStats(e) => e.extra(),
+            AnyEvent::FaxStatus(e) => e.extra(),
+            AnyEvent::Flash(e) => e.extra(),
+            AnyEvent::FullyBooted(e) => e.extra(),
+            AnyEvent::Hangup(e) => e.extra(),
+            AnyEvent::HangupHandlerPop(e) => e.extra(),
+            AnyEvent::HangupHandlerPush(e) => e.extra(),
+            AnyEvent::HangupHandlerRun(e) => e.extra(),
+            AnyEvent::HangupRequest(e) => e.extra(),
+            AnyEvent::Hold(e) => e.extra(),
+            AnyEvent::IdentifyDetail(e) => e.extra(),
+            AnyEvent::InboundRegistrationDetail(e) => e.extra(),
+            AnyEvent::InboundRegistrationDetailComplete(e) => e.extra(),
+            AnyEvent::InboundSubscriptionDetail(e) => e.extra(),
+            AnyEvent::InboundSubscriptionDetailComplete(e) => e.extra(),
+            AnyEvent::InvalidAccountId(e) => e.extra(),
+            AnyEvent::InvalidPassword(e) => e.extra(),
+            AnyEvent::InvalidTransport(e) => e.extra(),
+            AnyEvent::JabberStatus(e) => e.extra(),
+            AnyEvent::ListDialplan(e) => e.extra(),
+            AnyEvent::Load(e) => e.extra(),
+            AnyEvent::LoadAverageLimit(e) => e.extra(),
+            AnyEvent::LocalBridge(e) => e.extra(),
+            AnyEvent::LocalOptimizationBegin(e) => e.extra(),
+            AnyEvent::LocalOptimizationEnd(e) => e.extra(),
+            AnyEvent::LogChannel(e) => e.extra(),
+            AnyEvent::Mcid(e) => e.extra(),
+            AnyEvent::MeetmeEnd(e) => e.extra(),
+            AnyEvent::MeetmeJoin(e) => e.extra(),
+            AnyEvent::MeetmeLeave(e) => e.extra(),
+            AnyEvent::MeetmeList(e) => e.extra(),
+            AnyEvent::MeetmeListComplete(e) => e.extra(),
+            AnyEvent::MeetmeListRooms(e) => e.extra(),
+            AnyEvent::MeetmeListRoomsComplete(e) => e.extra(),
+            AnyEvent::MeetmeMute(e) => e.extra(),
+            AnyEvent::MeetmeTalking(e) => e.extra(),
+            AnyEvent::MeetmeTalkRequest(e) => e.extra(),
+            AnyEvent::MemoryLimit(e) => e.extra(),
+            AnyEvent::MessageWaiting(e) => e.extra(),
+            AnyEvent::MiniVoiceMail(e) => e.extra(),
+            AnyEvent::MixMonitorMute(e) => e.extra(),
+            AnyEvent::MixMonitorStart(e) => e.extra(),
+            AnyEvent::MixMonitorStop(e) => e.extra(),
+            AnyEvent::MobileStatus(e) => e.extra(),
+            AnyEvent::MusicOnHoldStart(e) => e.extra(),
+            AnyEvent::MusicOnHoldStop(e) => e.extra(),
+            AnyEvent::MwiGet(e) => e.extra(),
+            AnyEvent::MwiGetComplete(e) => e.extra(),
+            AnyEvent::NewAccountCode(e) => e.extra(),
+            AnyEvent::NewCallerid(e) => e.extra(),
+            AnyEvent::Newchannel(e) => e.extra(),
+            AnyEvent::NewConnectedLine(e) => e.extra(),
+            AnyEvent::NewExten(e) => e.extra(),
+            AnyEvent::Newstate(e) => e.extra(),
+            AnyEvent::OriginateResponse(e) => e.extra(),
+            AnyEvent::OutboundRegistrationDetail(e) => e.extra(),
+            AnyEvent::OutboundRegistrationDetailComplete(e) => e.extra(),
+            AnyEvent::OutboundSubscriptionDetail(e) => e.extra(),
+            AnyEvent::OutboundSubscriptionDetailComplete(e) => e.extra(),
+            AnyEvent::ParkedCall(e) => e.extra(),
+            AnyEvent::ParkedCallGiveUp(e) => e.extra(),
+            AnyEvent::ParkedCallsComplete(e) => e.extra(),
+            AnyEvent::ParkedCallSwap(e) => e.extra(),
+            AnyEvent::ParkedCallTimeOut(e) => e.extra(),
+            AnyEvent::Parkinglot(e) => e.extra(),
+            AnyEvent::ParkinglotsComplete(e) => e.extra(),
+            AnyEvent::PeerEntry(e) => e.extra(),
+            AnyEvent::PeerlistComplete(e) => e.extra(),
+            AnyEvent::PeerStatus(e) => e.extra(),
+            AnyEvent::Pickup(e) => e.extra(),
+            AnyEvent::PjsipMaintenanceStatus(e) => e.extra(),
+            AnyEvent::PjsipMaintenanceStatusComplete(e) => e.extra(),
+            AnyEvent::PresenceStateChange(e) => e.extra(),
+            AnyEvent::PresenceStateListComplete(e) => e.extra(),
+            AnyEvent::PresenceStatus(e) => e.extra(),
+            AnyEvent::PriShowSpansComplete(e) => e.extra(),
+            AnyEvent::QueueCallerAbandon(e) => e.extra(),
+            AnyEvent::QueueCallerJoin(e) => e.extra(),
+            AnyEvent::QueueCallerLeave(e) => e.extra(),
+            AnyEvent::QueueEntry(e) => e.extra(),
+            AnyEvent::QueueMember(e) => e.extra(),
+            AnyEvent::QueueMemberAdded(e) => e.extra(),
+            AnyEvent::QueueMemberPause(e) => e.extra(),
+            AnyEvent::QueueMemberPenalty(e) => e.extra(),
+            AnyEvent::QueueMemberRemoved(e) => e.extra(),
+            AnyEvent::QueueMemberRinginuse(e) => e.extra(),
+            AnyEvent::QueueMemberStatus(e) => e.extra(),
+            AnyEvent::QueueParams(e) => e.extra(),
+            AnyEvent::QueueStatusComplete(e) => e.extra(),
+            AnyEvent::QueueSummary(e) => e.extra(),
+            AnyEvent::QueueSummaryComplete(e) => e.extra(),
+            AnyEvent::ReceiveFax(e) => e.extra(),
+            AnyEvent::RegistrationsComplete(e) => e.extra(),
+            AnyEvent::Registry(e) => e.extra(),
+            AnyEvent::RegistryEntry(e) => e.extra(),
+            AnyEvent::Reload(e) => e.extra(),
+            AnyEvent::Rename(e) => e.extra(),
+            AnyEvent::RequestBadFormat(e) => e.extra(),
+            AnyEvent::RequestNotAllowed(e) => e.extra(),
+            AnyEvent::RequestNotSupported(e) => e.extra(),
+            AnyEvent::ResourceListDetail(e) => e.extra(),
+            AnyEvent::ResourceListDetailComplete(e) => e.extra(),
+            AnyEvent::RtcpReceived(e) => e.extra(),
+            AnyEvent::RtcpSent(e) => e.extra(),
+            AnyEvent::SendFax(e) => e.extra(),
+            AnyEvent::SessionLimit(e) => e.extra(),
+            AnyEvent::ShowDialPlanComplete(e) => e.extra(),
+            AnyEvent::Shutdown(e) => e.extra(),
+            AnyEvent::SoftHangupRequest(e) => e.extra(),
+            AnyEvent::SpanAlarm(e) => e.extra(),
+            AnyEvent::SpanAlarmClear(e) => e.extra(),
+            AnyEvent::Status(e) => e.extra(),
+            AnyEvent::StatusComplete(e) => e.extra(),
+            AnyEvent::SuccessfulAuth(e) => e.extra(),
+            AnyEvent::TransportDetail(e) => e.extra(),
+            AnyEvent::UnexpectedAddress(e) => e.extra(),
+            AnyEvent::Unhold(e) => e.extra(),
+            AnyEvent::Unload(e) => e.extra(),
+            AnyEvent::UnParkedCall(e) => e.extra(),
+            AnyEvent::UserEvent(e) => e.extra(),
+            AnyEvent::VarSet(e) => e.extra(),
+            AnyEvent::VoicemailBoxDetailComplete(e) => e.extra(),
+            AnyEvent::VoicemailPasswordChange(e) => e.extra(),
+            AnyEvent::VoicemailUserDetailComplete(e) => e.extra(),
+            AnyEvent::VoicemailUserEntryComplete(e) => e.extra(),
+            AnyEvent::WaitEventComplete(e) => e.extra(),
+            AnyEvent::Wink(e) => e.extra(),
+        }
+    }
+
+    /// True when header `name` is read into a field ([`Event::is_known_header`]).
+    pub fn is_known_header(&self, name: &str) -> bool {
+        match self {
+            AnyEvent::AgentCalled(_) => ev::AgentCalled::is_known_header(name),
+            AnyEvent::AgentComplete(_) => ev::AgentComplete::is_known_header(name),
+            AnyEvent::AgentConnect(_) => ev::AgentConnect::is_known_header(name),
+            AnyEvent::AgentDump(_) => ev::AgentDump::is_known_header(name),
+            AnyEvent::AgentLogin(_) => ev::AgentLogin::is_known_header(name),
+            AnyEvent::AgentLogoff(_) => ev::AgentLogoff::is_known_header(name),
+            AnyEvent::AgentRingNoAnswer(_) => ev::AgentRingNoAnswer::is_known_header(name),
+            AnyEvent::Agents(_) => ev::Agents::is_known_header(name),
+            AnyEvent::AgentsComplete(_) => ev::AgentsComplete::is_known_header(name),
+            AnyEvent::AgiExecEnd(_) => ev::AgiExecEnd::is_known_header(name),
+            AnyEvent::AgiExecStart(_) => ev::AgiExecStart::is_known_header(name),
+            AnyEvent::Alarm(_) => ev::Alarm::is_known_header(name),
+            AnyEvent::AlarmClear(_) => ev::AlarmClear::is_known_header(name),
+            AnyEvent::AocD(_) => ev::AocD::is_known_header(name),
+            AnyEvent::AocE(_) => ev::AocE::is_known_header(name),
+            AnyEvent::AocS(_) => ev::AocS::is_known_header(name),
+            AnyEvent::AorDetail(_) => ev::AorDetail::is_known_header(name),
+            AnyEvent::AorList(_) => ev::AorList::is_known_header(name),
+            AnyEvent::AorListComplete(_) => ev::AorListComplete::is_known_header(name),
+            AnyEvent::AsyncAgi(_) => ev::AsyncAgi::is_known_header(name),
+            AnyEvent::AsyncAgiEnd(_) => ev::AsyncAgiEnd::is_known_header(name),
+            AnyEvent::AsyncAgiExec(_) => ev::AsyncAgiExec::is_known_header(name),
+            AnyEvent::AsyncAgiStart(_) => ev::AsyncAgiStart::is_known_header(name),
+            AnyEvent::AttendedTransfer(_) => ev::AttendedTransfer::is_known_header(name),
+            AnyEvent::AuthDetail(_) => ev::AuthDetail::is_known_header(name),
+            AnyEvent::AuthList(_) => ev::AuthList::is_known_header(name),
+            AnyEvent::AuthListComplete(_) => ev::AuthListComplete::is_known_header(name),
+            AnyEvent::AuthMethodNotAllowed(_) => ev::AuthMethodNotAllowed::is_known_header(name),
+            AnyEvent::BlindTransfer(_) => ev::BlindTransfer::is_known_header(name),
+            AnyEvent::BridgeCreate(_) => ev::BridgeCreate::is_known_header(name),
+            AnyEvent::BridgeDestroy(_) => ev::BridgeDestroy::is_known_header(name),
+            AnyEvent::BridgeEnter(_) => ev::BridgeEnter::is_known_header(name),
+            AnyEvent::BridgeInfoChannel(_) => ev::BridgeInfoChannel::is_known_header(name),
+            AnyEvent::BridgeInfoComplete(_) => ev::BridgeInfoComplete::is_known_header(name),
+            AnyEvent::BridgeLeave(_) => ev::BridgeLeave::is_known_header(name),
+            AnyEvent::BridgeListComplete(_) => ev::BridgeListComplete::is_known_header(name),
+            AnyEvent::BridgeListItem(_) => ev::BridgeListItem::is_known_header(name),
+            AnyEvent::BridgeMerge(_) => ev::BridgeMerge::is_known_header(name),
+            AnyEvent::BridgeTechnologyListComplete(_) => {
+                ev::BridgeTechnologyListComplete::is_known_header(name)
+            }
+            AnyEvent::BridgeTechnologyListItem(_) => {
+                ev::BridgeTechnologyListItem::is_known_header(name)
+            }
+            AnyEvent::BridgeVideoSourceUpdate(_) => {
+                ev::BridgeVideoSourceUpdate::is_known_header(name)
+            }
+            AnyEvent::Cdr(_) => ev::Cdr::is_known_header(name),
+            AnyEvent::Cel(_) => ev::Cel::is_known_header(name),
+            AnyEvent::ChallengeResponseFailed(_) => {
+                ev::ChallengeResponseFailed::is_known_header(name)
+            }
+            AnyEvent::ChallengeSent(_) => ev::ChallengeSent::is_known_header(name),
+            AnyEvent::ChannelHungup(_) => ev::ChannelHungup::is_known_header(name),
+            AnyEvent::ChannelTalkingStart(_) => ev::ChannelTalkingStart::is_known_header(name),
+            AnyEvent::ChannelTalkingStop(_) => ev::ChannelTalkingStop::is_known_header(name),
+            AnyEvent::ChanSpyStart(_) => ev::ChanSpyStart::is_known_header(name),
+            AnyEvent::ChanSpyStop(_) => ev::ChanSpyStop::is_known_header(name),
+            AnyEvent::CloseSession(_) => ev::CloseSession::is_known_header(name),
+            AnyEvent::ConfbridgeEnd(_) => ev::ConfbridgeEnd::is_known_header(name),
+            AnyEvent::ConfbridgeJoin(_) => ev::ConfbridgeJoin::is_known_header(name),
+            AnyEvent::ConfbridgeLeave(_) => ev::ConfbridgeLeave::is_known_header(name),
+            AnyEvent::ConfbridgeList(_) => ev::ConfbridgeList::is_known_header(name),
+            AnyEvent::ConfbridgeListComplete(_) => {
+                ev::ConfbridgeListComplete::is_known_header(name)
+            }
+            AnyEvent::ConfbridgeListRooms(_) => ev::ConfbridgeListRooms::is_known_header(name),
+            AnyEvent::ConfbridgeListRoomsComplete(_) => {
+                ev::ConfbridgeListRoomsComplete::is_known_header(name)
+            }
+            AnyEvent::ConfbridgeMute(_) => ev::ConfbridgeMute::is_known_header(name),
+            AnyEvent::ConfbridgeRecord(_) => ev::ConfbridgeRecord::is_known_header(name),
+            AnyEvent::ConfbridgeStart(_) => ev::ConfbridgeStart::is_known_header(name),
+            AnyEvent::ConfbridgeStopRecord(_) => ev::ConfbridgeStopRecord::is_known_header(name),
+            AnyEvent::ConfbridgeTalking(_) => ev::ConfbridgeTalking::is_known_header(name),
+            AnyEvent::ConfbridgeUnmute(_) => ev::ConfbridgeUnmute::is_known_header(name),
+            AnyEvent::ContactList(_) => ev::ContactList::is_known_header(name),
+            AnyEvent::ContactListComplete(_) => ev::ContactListComplete::is_known_header(name),
+            AnyEvent::ContactStatus(_) => ev::ContactStatus::is_known_header(name),
+            AnyEvent::ContactStatusDetail(_) => ev::ContactStatusDetail::is_known_header(name),
+            AnyEvent::ContactStatusDetailComplete(_) => {
+                ev::ContactStatusDetailComplete::is_known_header(name)
+            }
+            AnyEvent::CoreShowChannel(_) => ev::CoreShowChannel::is_known_header(name),
+            AnyEvent::CoreShowChannelMap(_) => ev::CoreShowChannelMap::is_known_header(name),
+            AnyEvent::CoreShowChannelMapComplete(_) => {
+                ev::CoreShowChannelMapComplete::is_known_header(name)
+            }
+            AnyEvent::CoreShowChannelsComplete(_) => {
+                ev::CoreShowChannelsComplete::is_known_header(name)
+            }
+            AnyEvent::DahdiChannel(_) => ev::DahdiChannel::is_known_header(name),
+            AnyEvent::DahdiShowChannels(_) => ev::DahdiShowChannels::is_known_header(name),
+            AnyEvent::DahdiShowChannelsComplete(_) => {
+                ev::DahdiShowChannelsComplete::is_known_header(name)
+            }
+            AnyEvent::DahdiShowStatus(_) => ev::DahdiShowStatus::is_known_header(name),
+            AnyEvent::DahdiShowStatusComplete(_) => {
+                ev::DahdiShowStatusComplete::is_known_header(name)
+            }
+            AnyEvent::DbGetComplete(_) => ev::DbGetComplete::is_known_header(name),
+            AnyEvent::DbGetResponse(_) => ev::DbGetResponse::is_known_header(name),
+            AnyEvent::DbGetTreeComplete(_) => ev::DbGetTreeComplete::is_known_header(name),
+            AnyEvent::DbGetTreeResponse(_) => ev::DbGetTreeResponse::is_known_header(name),
+            AnyEvent::DeadlockStart(_) => ev::DeadlockStart::is_known_header(name),
+            AnyEvent::DeviceStateChange(_) => ev::DeviceStateChange::is_known_header(name),
+            AnyEvent::DeviceStateListComplete(_) => {
+                ev::DeviceStateListComplete::is_known_header(name)
+            }
+            AnyEvent::DialBegin(_) => ev::DialBegin::is_known_header(name),
+            AnyEvent::DialEnd(_) => ev::DialEnd::is_known_header(name),
+            AnyEvent::DialState(_) => ev::DialState::is_known_header(name),
+            AnyEvent::DndState(_) => ev::DndState::is_known_header(name),
+            AnyEvent::DtmfBegin(_) => ev::DtmfBegin::is_known_header(name),
+            AnyEvent::DtmfEnd(_) => ev::DtmfEnd::is_known_header(name),
+            AnyEvent::EndpointDetail(_) => ev::EndpointDetail::is_known_header(name),
+            AnyEvent::EndpointDetailComplete(_) => {
+                ev::EndpointDetailComplete::is_known_header(name)
+            }
+            AnyEvent::EndpointList(_) => ev::EndpointList::is_known_header(name),
+            AnyEvent::EndpointListComplete(_) => ev::EndpointListComplete::is_known_header(name),
+            AnyEvent::ExtensionStateListComplete(_) => {
+                ev::ExtensionStateListComplete::is_known_header(name)
+            }
+            AnyEvent::ExtensionStatus(_) => ev::ExtensionStatus::is_known_header(name),
+            AnyEvent::FailedAcl(_) => ev::FailedAcl::is_known_header(name),
+            AnyEvent::FaxSession(_) => ev::FaxSession::is_known_header(name),
+            AnyEvent::FaxSessionsComplete(_) => ev::FaxSessionsComplete::is_known_header(name),
+            AnyEvent::FaxSessionsEntry(_) => ev::FaxSessionsEntry::is_known_header(name),
+            AnyEvent::FaxStats(_) => ev::FaxStats::is_known_header(name),
+            AnyEvent::FaxStatus(_) => ev::FaxStatus::is_known_header(name),
+            AnyEvent::Flash(_) => ev::Flash::is_known_header(name),
+            AnyEvent::FullyBooted(_) => ev::FullyBooted::is_known_header(name),
+            AnyEvent::Hangup(_) => ev::Hangup::is_known_header(name),
+            AnyEvent::HangupHandlerPop(_) => ev::HangupHandlerPop::is_known_header(name),
+            AnyEvent::HangupHandlerPush(_) => ev::HangupHandlerPush::is_known_header(name),
+            AnyEvent::HangupHandlerRun(_) => ev::HangupHandlerRun::is_known_header(name),
+            AnyEvent::HangupRequest(_) => ev::HangupRequest::is_known_header(name),
+            AnyEvent::Hold(_) => ev::Hold::is_known_header(name),
+            AnyEvent::IdentifyDetail(_) => ev::IdentifyDetail::is_known_header(name),
+            AnyEvent::InboundRegistrationDetail(_) => {
+                ev::InboundRegistrationDetail::is_known_header(name)
+            }
+            AnyEvent::InboundRegistrationDetailComplete(_) => {
+                ev::InboundRegistrationDetailComplete::is_known_header(name)
+            }
+            AnyEvent::InboundSubscriptionDetail(_) => {
+                ev::InboundSubscriptionDetail::is_known_header(name)
+            }
+            AnyEvent::InboundSubscriptionDetailComplete(_) => {
+                ev::InboundSubscriptionDetailComplete::is_known_header(name)
+            }
+            AnyEvent::InvalidAccountId(_) => ev::InvalidAccountId::is_known_header(name),
+            AnyEvent::InvalidPassword(_) => ev::InvalidPassword::is_known_header(name),
+            AnyEvent::InvalidTransport(_) => ev::InvalidTransport::is_known_header(name),
+            AnyEvent::JabberStatus(_) => ev::JabberStatus::is_known_header(name),
+            AnyEvent::ListDialplan(_) => ev::ListDialplan::is_known_header(name),
+            AnyEvent::Load(_) => ev::Load::is_known_header(name),
+            AnyEvent::LoadAverageLimit(_) => ev::LoadAverageLimit::is_known_header(name),
+            AnyEvent::LocalBridge(_) => ev::LocalBridge::is_known_header(name),
+            AnyEvent::LocalOptimizationBegin(_) => {
+                ev::LocalOptimizationBegin::is_known_header(name)
+            }
+            AnyEvent::LocalOptimizationEnd(_) => ev::LocalOptimizationEnd::is_known_header(name),
+            AnyEvent::LogChannel(_) => ev::LogChannel::is_known_header(name),
+            AnyEvent::Mcid(_) => ev::Mcid::is_known_header(name),
+            AnyEvent::MeetmeEnd(_) => ev::MeetmeEnd::is_known_header(name),
+            AnyEvent::MeetmeJoin(_) => ev::MeetmeJoin::is_known_header(name),
+            AnyEvent::MeetmeLeave(_) => ev::MeetmeLeave::is_known_header(name),
+            AnyEvent::MeetmeList(_) => ev::MeetmeList::is_known_header(name),
+            AnyEvent::MeetmeListComplete(_) => ev::MeetmeListComplete::is_known_header(name),
+            AnyEvent::MeetmeListRooms(_) => ev::MeetmeListRooms::is_known_header(name),
+            AnyEvent::MeetmeListRoomsComplete(_) => {
+                ev::MeetmeListRoomsComplete::is_known_header(name)
+            }
+            AnyEvent::MeetmeMute(_) => ev::MeetmeMute::is_known_header(name),
+            AnyEvent::MeetmeTalking(_) => ev::MeetmeTalking::is_known_header(name),
+            AnyEvent::MeetmeTalkRequest(_) => ev::MeetmeTalkRequest::is_known_header(name),
+            AnyEvent::MemoryLimit(_) => ev::MemoryLimit::is_known_header(name),
+            AnyEvent::MessageWaiting(_) => ev::MessageWaiting::is_known_header(name),
+            AnyEvent::MiniVoiceMail(_) => ev::MiniVoiceMail::is_known_header(name),
+            AnyEvent::MixMonitorMute(_) => ev::MixMonitorMute::is_known_header(name),
+            AnyEvent::MixMonitorStart(_) => ev::MixMonitorStart::is_known_header(name),
+            AnyEvent::MixMonitorStop(_) => ev::MixMonitorStop::is_known_header(name),
+            AnyEvent::MobileStatus(_) => ev::MobileStatus::is_known_header(name),
+            AnyEvent::MusicOnHoldStart(_) => ev::MusicOnHoldStart::is_known_header(name),
+            AnyEvent::MusicOnHoldStop(_) => ev::MusicOnHoldStop::is_known_header(name),
+            AnyEvent::MwiGet(_) => ev::MwiGet::is_known_header(name),
+            AnyEvent::MwiGetComplete(_) => ev::MwiGetComplete::is_known_header(name),
+            AnyEvent::NewAccountCode(_) => ev::NewAccountCode::is_known_header(name),
+            AnyEvent::NewCallerid(_) => ev::NewCallerid::is_known_header(name),
+            AnyEvent::Newchannel(_) => ev::Newchannel::is_known_header(name),
+            AnyEvent::NewConnectedLine(_) => ev::NewConnectedLine::is_known_header(name),
+            AnyEvent::NewExten(_) => ev::NewExten::is_known_header(name),
+            AnyEvent::Newstate(_) => ev::Newstate::is_known_header(name),
+            AnyEvent::OriginateResponse(_) => ev::OriginateResponse::is_known_header(name),
+            AnyEvent::OutboundRegistrationDetail(_) => {
+                ev::OutboundRegistrationDetail::is_known_header(name)
+            }
+            AnyEvent::OutboundRegistrationDetailComplete(_) => {
+                ev::OutboundRegistrationDetailComplete::is_known_header(name)
+            }
+            AnyEvent::OutboundSubscriptionDetail(_) => {
+                ev::OutboundSubscriptionDetail::is_known_header(name)
+            }
+            AnyEvent::OutboundSubscriptionDetailComplete(_) => {
+                ev::OutboundSubscriptionDetailComplete::is_known_header(name)
+            }
+            AnyEvent::ParkedCall(_) => ev::ParkedCall::is_known_header(name),
+            AnyEvent::ParkedCallGiveUp(_) => ev::ParkedCallGiveUp::is_known_header(name),
+            AnyEvent::ParkedCallsComplete(_) => ev::ParkedCallsComplete::is_known_header(name),
+            AnyEvent::ParkedCallSwap(_) => ev::ParkedCallSwap::is_known_header(name),
+            AnyEvent::ParkedCallTimeOut(_) => ev::ParkedCallTimeOut::is_known_header(name),
+            AnyEvent::Parkinglot(_) => ev::Parkinglot::is_known_header(name),
+            AnyEvent::ParkinglotsComplete(_) => ev::ParkinglotsComplete::is_known_header(name),
+            AnyEvent::PeerEntry(_) => ev::PeerEntry::is_known_header(name),
+            AnyEvent::PeerlistComplete(_) => ev::PeerlistComplete::is_known_header(name),
+            AnyEvent::PeerStatus(_) => ev::PeerStatus::is_known_header(name),
+            AnyEvent::Pickup(_) => ev::Pickup::is_known_header(name),
+            AnyEvent::PjsipMaintenanceStatus(_) => {
+                ev::PjsipMaintenanceStatus::is_known_header(name)
+            }
+            AnyEvent::PjsipMaintenanceStatusComplete(_) => {
+                ev::PjsipMaintenanceStatusComplete::is_known_header(name)
+            }
+            AnyEvent::PresenceStateChange(_) => ev::PresenceStateChange::is_known_header(name),
+            AnyEvent::PresenceStateListComplete(_) => {
+                ev::PresenceStateListComplete::is_known_header(name)
+            }
+            AnyEvent::PresenceStatus(_) => ev::PresenceStatus::is_known_header(name),
+            AnyEvent::PriShowSpansComplete(_) => ev::PriShowSpansComplete::is_known_header(name),
+            AnyEvent::QueueCallerAbandon(_) => ev::QueueCallerAbandon::is_known_header(name),
+            AnyEvent::QueueCallerJoin(_) => ev::QueueCallerJoin::is_known_header(name),
+            AnyEvent::QueueCallerLeave(_) => ev::QueueCallerLeave::is_known_header(name),
+            AnyEvent::QueueEntry(_) => ev::QueueEntry::is_known_header(name),
+            AnyEvent::QueueMember(_) => ev::QueueMember::is_known_header(name),
+            AnyEvent::QueueMemberAdded(_) => ev::QueueMemberAdded::is_known_header(name),
+            AnyEvent::QueueMemberPause(_) => ev::QueueMemberPause::is_known_header(name),
+            AnyEvent::QueueMemberPenalty(_) => ev::QueueMemberPenalty::is_known_header(name),
+            AnyEvent::QueueMemberRemoved(_) => ev::QueueMemberRemoved::is_known_header(name),
+            AnyEvent::QueueMemberRinginuse(_) => ev::QueueMemberRinginuse::is_known_header(name),
+            AnyEvent::QueueMemberStatus(_) => ev::QueueMemberStatus::is_known_header(name),
+            AnyEvent::QueueParams(_) => ev::QueueParams::is_known_header(name),
+            AnyEvent::QueueStatusComplete(_) => ev::QueueStatusComplete::is_known_header(name),
+            AnyEvent::QueueSummary(_) => ev::QueueSummary::is_known_header(name),
+            AnyEvent::QueueSummaryComplete(_) => ev::QueueSummaryComplete::is_known_header(name),
+            AnyEvent::ReceiveFax(_) => ev::ReceiveFax::is_known_header(name),
+            AnyEvent::RegistrationsComplete(_) => ev::RegistrationsComplete::is_known_header(name),
+            AnyEvent::Registry(_) => ev::Registry::is_known_header(name),
+            AnyEvent::RegistryEntry(_) => ev::RegistryEntry::is_known_header(name),
+            AnyEvent::Reload(_) => ev::Reload::is_known_header(name),
+            AnyEvent::Rename(_) => ev::Rename::is_known_header(name),
+            AnyEvent::RequestBadFormat(_) => ev::RequestBadFormat::is_known_header(name),
+            AnyEvent::RequestNotAllowed(_) => ev::RequestNotAllowed::is_known_header(name),
+            AnyEvent::RequestNotSupported(_) => ev::RequestNotSupported::is_known_header(name),
+            AnyEvent::ResourceListDetail(_) => ev::ResourceListDetail::is_known_header(name),
+            AnyEvent::ResourceListDetailComplete(_) => {
+                ev::ResourceListDetailComplete::is_known_header(name)
+            }
+            AnyEvent::RtcpReceived(_) => ev::RtcpReceived::is_known_header(name),
+            AnyEvent::RtcpSent(_) => ev::RtcpSent::is_known_header(name),
+            AnyEvent::SendFax(_) => ev::SendFax::is_known_header(name),
+            AnyEvent::SessionLimit(_) => ev::SessionLimit::is_known_header(name),
+            AnyEvent::ShowDialPlanComplete(_) => ev::ShowDialPlanComplete::is_known_header(name),
+            AnyEvent::Shutdown(_) => ev::Shutdown::is_known_header(name),
+            AnyEvent::SoftHangupRequest(_) => ev::SoftHangupRequest::is_known_header(name),
+            AnyEvent::SpanAlarm(_) => ev::SpanAlarm::is_known_header(name),
+            AnyEvent::SpanAlarmClear(_) => ev::SpanAlarmClear::is_known_header(name),
+            AnyEvent::Status(_) => ev::Status::is_known_header(name),
+            AnyEvent::StatusComplete(_) => ev::StatusComplete::is_known_header(name),
+            AnyEvent::SuccessfulAuth(_) => ev::SuccessfulAuth::is_known_header(name),
+            AnyEvent::TransportDetail(_) => ev::TransportDetail::is_known_header(name),
+            AnyEvent::UnexpectedAddress(_) => ev::UnexpectedAddress::is_known_header(name),
+            AnyEvent::Unhold(_) => ev::Unhold::is_known_header(name),
+            AnyEvent::Unload(_) => ev::Unload::is_known_header(name),
+            AnyEvent::UnParkedCall(_) => ev::UnParkedCall::is_known_header(name),
+            AnyEvent::UserEvent(_) => ev::UserEvent::is_known_header(name),
+            AnyEvent::VarSet(_) => ev::VarSet::is_known_header(name),
+            AnyEvent::VoicemailBoxDetailComplete(_) => {
+                ev::VoicemailBoxDetailComplete::is_known_header(name)
+            }
+            AnyEvent::VoicemailPasswordChange(_) => {
+                ev::VoicemailPasswordChange::is_known_header(name)
+            }
+            AnyEvent::VoicemailUserDetailComplete(_) => {
+                ev::VoicemailUserDetailComplete::is_known_header(name)
+            }
+            AnyEvent::VoicemailUserEntryComplete(_) => {
+                ev::VoicemailUserEntryComplete::is_known_header(name)
+            }
+            AnyEvent::WaitEventComplete(_) => ev::WaitEventComplete::is_known_header(name),
+            AnyEvent::Wink(_) => ev::Wink::is_known_header(name),
+        }
+    }
+
     /// The event's `Event:` name as Asterisk spells it.
     pub fn name(&self) -> &'static str {
         match self {

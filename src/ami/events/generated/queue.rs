@@ -1456,6 +1456,12 @@ pub struct QueueParams {
     pub service_level_perf: Option<String>,
     /// The `ServiceLevelPerf2` header.
     pub service_level_perf2: Option<String>,
+    /// The `Queue` header.
+    pub queue: Option<String>,
+    /// The `ServiceLevel` header, as a number.
+    pub service_level: Option<i64>,
+    /// The `Weight` header, as a number.
+    pub weight: Option<i64>,
     raw: Message,
 }
 
@@ -1471,6 +1477,9 @@ impl Event for QueueParams {
         "Abandoned",
         "ServiceLevelPerf",
         "ServiceLevelPerf2",
+        "Queue",
+        "ServiceLevel",
+        "Weight",
     ];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
@@ -1485,6 +1494,9 @@ impl Event for QueueParams {
         let mut abandoned = None;
         let mut service_level_perf = None;
         let mut service_level_perf2 = None;
+        let mut queue = None;
+        let mut service_level = None;
+        let mut weight = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
@@ -1498,6 +1510,11 @@ impl Event for QueueParams {
                 "abandoned" => set_number(&mut abandoned, header_value, Self::NAME, "Abandoned")?,
                 "servicelevelperf" => set_text(&mut service_level_perf, header_value),
                 "servicelevelperf2" => set_text(&mut service_level_perf2, header_value),
+                "queue" => set_text(&mut queue, header_value),
+                "servicelevel" => {
+                    set_number(&mut service_level, header_value, Self::NAME, "ServiceLevel")?
+                }
+                "weight" => set_number(&mut weight, header_value, Self::NAME, "Weight")?,
                 _ => {}
             }
         }
@@ -1511,6 +1528,9 @@ impl Event for QueueParams {
             abandoned,
             service_level_perf,
             service_level_perf2,
+            queue,
+            service_level,
+            weight,
             raw: raw_msg.clone(),
         })
     }

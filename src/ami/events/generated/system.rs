@@ -449,27 +449,37 @@ impl Event for Load {
 pub struct LogChannel {
     /// The `Channel` header.
     pub channel_header: Option<String>,
+    /// The `Enabled` header.
+    pub enabled: Option<String>,
+    /// The `Reason` header.
+    pub reason: Option<String>,
     raw: Message,
 }
 
 impl Event for LogChannel {
     const NAME: &'static str = "LogChannel";
-    const HEADERS: &'static [&'static str] = &["Channel"];
+    const HEADERS: &'static [&'static str] = &["Channel", "Enabled", "Reason"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut channel_header = None;
+        let mut enabled = None;
+        let mut reason = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 "channel" => set_text(&mut channel_header, header_value),
+                "enabled" => set_text(&mut enabled, header_value),
+                "reason" => set_text(&mut reason, header_value),
                 _ => {}
             }
         }
         Ok(LogChannel {
             channel_header,
+            enabled,
+            reason,
             raw: raw_msg.clone(),
         })
     }
@@ -949,27 +959,37 @@ impl Event for Status {
 pub struct StatusComplete {
     /// The `Items` header.
     pub items: Option<String>,
+    /// The `EventList` header.
+    pub event_list: Option<String>,
+    /// The `ListItems` header, as a number.
+    pub list_items: Option<u64>,
     raw: Message,
 }
 
 impl Event for StatusComplete {
     const NAME: &'static str = "StatusComplete";
-    const HEADERS: &'static [&'static str] = &["Items"];
+    const HEADERS: &'static [&'static str] = &["Items", "EventList", "ListItems"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut items = None;
+        let mut event_list = None;
+        let mut list_items = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 "items" => set_text(&mut items, header_value),
+                "eventlist" => set_text(&mut event_list, header_value),
+                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
         Ok(StatusComplete {
             items,
+            event_list,
+            list_items,
             raw: raw_msg.clone(),
         })
     }
