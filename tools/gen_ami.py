@@ -649,9 +649,9 @@ def gen_event(ev: Item) -> str:
             a("            match lower_key {")
             for header, f, t in fields:
                 if t:
-                    a(f"                {rs_str(header.lower())} => set_number(&mut {f}, header_value, Self::NAME, {rs_str(header)})?,")
+                    a(f"                b{rs_str(header.lower())} => set_number(&mut {f}, header_value, Self::NAME, {rs_str(header)})?,")
                 else:
-                    a(f"                {rs_str(header.lower())} => set_text(&mut {f}, header_value),")
+                    a(f"                b{rs_str(header.lower())} => set_text(&mut {f}, header_value),")
             if snaps:
                 a("                _ => {")
                 emit_snapshot_dispatch(a, body_snaps, "                    ")
@@ -694,7 +694,7 @@ def emit_snapshot_dispatch(a, snaps, ind):
                 a(f"{ind}    continue;")
                 a(f"{ind}}}")
         else:
-            a(f"{ind}if let Some(rest) = lower_key.strip_prefix({rs_str(p.lower())}) {{")
+            a(f"{ind}if let Some(rest) = lower_key.strip_prefix(b{rs_str(p.lower())}) {{")
             a(f"{ind}    if {f}.accept(rest, header_value, Self::NAME)? {{")
             a(f"{ind}        continue;")
             a(f"{ind}    }}")
@@ -984,7 +984,7 @@ def gen_events_mod(by_fam: dict[str, list[Item]], typed: list[tuple[str, str]]) 
     out.append("    let mut buf = crate::ami::events::parse::KeyBuf::new();")
     out.append("    Some(match buf.lower(name) {")
     for n, ty in typed:
-        out.append(f"        {rs_str(n.lower())} => ev::{ty}::from_message(message).map(AnyEvent::{ty}),")
+        out.append(f"        b{rs_str(n.lower())} => ev::{ty}::from_message(message).map(AnyEvent::{ty}),")
     out.append("        _ => return None,")
     out.append("    })")
     out.append("}")

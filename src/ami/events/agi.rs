@@ -41,11 +41,11 @@ impl Event for AsyncAgi {
         let mut buf = KeyBuf::new();
         for (name, v) in m.iter() {
             match buf.lower(name) {
-                "subevent" => set_text(&mut e.sub_event, v),
-                "channel" => set_text(&mut e.channel, v),
-                "env" => set_text(&mut e.env, v),
-                "commandid" => set_text(&mut e.command_id, v),
-                "result" => set_text(&mut e.result, v),
+                b"subevent" => set_text(&mut e.sub_event, v),
+                b"channel" => set_text(&mut e.channel, v),
+                b"env" => set_text(&mut e.env, v),
+                b"commandid" => set_text(&mut e.command_id, v),
+                b"result" => set_text(&mut e.result, v),
                 _ => {}
             }
         }

@@ -33,8 +33,8 @@ impl Event for VarSet {
         let mut buf = KeyBuf::new();
         for (name, v) in m.iter() {
             match buf.lower(name) {
-                "variable" => set_text(&mut variable, v),
-                "value" => set_text(&mut value, v),
+                b"variable" => set_text(&mut variable, v),
+                b"value" => set_text(&mut value, v),
                 key => {
                     channel.accept(key, v, Self::NAME)?;
                 }
@@ -137,17 +137,17 @@ impl Event for OriginateResponse {
         let mut buf = KeyBuf::new();
         for (name, v) in m.iter() {
             match buf.lower(name) {
-                "actionid" => set_text(&mut e.action_id, v),
-                "response" => set_text(&mut response, v),
-                "channel" => set_text(&mut e.channel, v),
-                "context" => set_text(&mut e.context, v),
-                "exten" => set_text(&mut e.exten, v),
-                "application" => set_text(&mut e.application, v),
-                "data" => set_text(&mut e.data, v),
-                "reason" => set_number(&mut e.reason, v, Self::NAME, "Reason")?,
-                "uniqueid" => set_text(&mut e.uniqueid, v),
-                "calleridnum" => set_text(&mut e.caller_id_num, v),
-                "calleridname" => set_text(&mut e.caller_id_name, v),
+                b"actionid" => set_text(&mut e.action_id, v),
+                b"response" => set_text(&mut response, v),
+                b"channel" => set_text(&mut e.channel, v),
+                b"context" => set_text(&mut e.context, v),
+                b"exten" => set_text(&mut e.exten, v),
+                b"application" => set_text(&mut e.application, v),
+                b"data" => set_text(&mut e.data, v),
+                b"reason" => set_number(&mut e.reason, v, Self::NAME, "Reason")?,
+                b"uniqueid" => set_text(&mut e.uniqueid, v),
+                b"calleridnum" => set_text(&mut e.caller_id_num, v),
+                b"calleridname" => set_text(&mut e.caller_id_name, v),
                 _ if is_chan_variable(name) => e.variables.push(split_var(v)),
                 _ => {}
             }

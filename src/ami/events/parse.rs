@@ -27,6 +27,7 @@ pub enum EventError {
 }
 
 /// Splits `NAME=value` (a `ChanVariable:` or `Variable:` value).
+#[inline]
 pub(crate) fn split_var(v: &str) -> (String, String) {
     match v.split_once('=') {
         Some((n, v)) => (n.to_owned(), v.to_owned()),
@@ -46,23 +47,25 @@ impl KeyBuf {
         KeyBuf { buf: [0; 64] }
     }
 
-    /// `name` in ASCII lower case. A name longer than the buffer (no known
-    /// header is) comes back unchanged, and so matches no known header.
-    pub(crate) fn lower<'a>(&'a mut self, name: &'a str) -> &'a str {
+    /// `name` in ASCII lower case, as bytes (matched against byte-string
+    /// patterns, so no UTF-8 check is needed). A name longer than the
+    /// buffer (no known header is) comes back unchanged, and so matches no
+    /// known header.
+    pub(crate) fn lower<'a>(&'a mut self, name: &'a str) -> &'a [u8] {
         let b = name.as_bytes();
         if b.len() > self.buf.len() {
-            return name;
+            return b;
         }
         let out = &mut self.buf[..b.len()];
         for (o, c) in out.iter_mut().zip(b) {
             *o = c.to_ascii_lowercase();
         }
-        // ASCII lower-casing keeps UTF-8 valid; the fallback never runs.
-        std::str::from_utf8(out).unwrap_or(name)
+        out
     }
 }
 
 /// Sets a text field from the first header of that name.
+#[inline]
 pub(crate) fn set_text(slot: &mut Option<String>, value: &str) {
     if slot.is_none() {
         *slot = Some(value.to_owned());

@@ -133,7 +133,7 @@ fn is_prefixed_field(name: &str, prefix: &str, fields: &[&str]) -> bool {
 fn read_prefixed(
     m: &Message,
     prefix: &str,
-    mut accept: impl FnMut(&str, &str) -> Result<bool, EventError>,
+    mut accept: impl FnMut(&[u8], &str) -> Result<bool, EventError>,
 ) -> Result<(), EventError> {
     let mut buf = KeyBuf::new();
     let mut lower_prefix = KeyBuf::new();
@@ -177,6 +177,7 @@ pub(crate) struct ChannelSnapshotBuilder {
     has_uniqueid: bool,
 }
 
+#[inline]
 fn first(slot: &mut Option<String>, v: &str) {
     if slot.is_none() {
         *slot = Some(v.to_owned());
@@ -199,47 +200,47 @@ impl ChannelSnapshotBuilder {
     /// snapshot. The first of repeated headers wins, except `ChanVariable`.
     pub(crate) fn accept(
         &mut self,
-        key: &str,
+        key: &[u8],
         v: &str,
         event: &'static str,
     ) -> Result<bool, EventError> {
         let s = &mut self.snap;
         match key {
-            "channel" => {
+            b"channel" => {
                 if !self.has_channel {
                     self.has_channel = true;
                     s.channel = v.to_owned();
                 }
             }
-            "channelstate" => {
+            b"channelstate" => {
                 if s.state.is_none() {
                     s.state = number(v, event, "ChannelState")?
                         .map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
                 }
             }
-            "channelstatedesc" => first(&mut s.state_desc, v),
-            "calleridnum" => first(&mut s.caller_id_num, v),
-            "calleridname" => first(&mut s.caller_id_name, v),
-            "connectedlinenum" => first(&mut s.connected_line_num, v),
-            "connectedlinename" => first(&mut s.connected_line_name, v),
-            "language" => first(&mut s.language, v),
-            "accountcode" => first(&mut s.account_code, v),
-            "context" => first(&mut s.context, v),
-            "exten" => first(&mut s.exten, v),
-            "priority" => {
+            b"channelstatedesc" => first(&mut s.state_desc, v),
+            b"calleridnum" => first(&mut s.caller_id_num, v),
+            b"calleridname" => first(&mut s.caller_id_name, v),
+            b"connectedlinenum" => first(&mut s.connected_line_num, v),
+            b"connectedlinename" => first(&mut s.connected_line_name, v),
+            b"language" => first(&mut s.language, v),
+            b"accountcode" => first(&mut s.account_code, v),
+            b"context" => first(&mut s.context, v),
+            b"exten" => first(&mut s.exten, v),
+            b"priority" => {
                 if s.priority.is_none() {
                     s.priority = number(v, event, "Priority")?;
                 }
             }
-            "uniqueid" => {
+            b"uniqueid" => {
                 if !self.has_uniqueid {
                     self.has_uniqueid = true;
                     s.uniqueid = v.to_owned();
                 }
             }
-            "linkedid" => first(&mut s.linkedid, v),
-            "tenantid" => first(&mut s.tenantid, v),
-            "chanvariable" => s.variables.push(split_var(v)),
+            b"linkedid" => first(&mut s.linkedid, v),
+            b"tenantid" => first(&mut s.tenantid, v),
+            b"chanvariable" => s.variables.push(split_var(v)),
             _ => return Ok(false),
         }
         Ok(true)
@@ -333,23 +334,23 @@ impl BridgeSnapshotBuilder {
     /// snapshot; the first of repeated headers wins.
     pub(crate) fn accept(
         &mut self,
-        key: &str,
+        key: &[u8],
         v: &str,
         event: &'static str,
     ) -> Result<bool, EventError> {
         let s = &mut self.snap;
         match key {
-            "bridgeuniqueid" => {
+            b"bridgeuniqueid" => {
                 if !self.has_uniqueid {
                     self.has_uniqueid = true;
                     s.uniqueid = v.to_owned();
                 }
             }
-            "bridgetype" => first(&mut s.bridge_type, v),
-            "bridgetechnology" => first(&mut s.technology, v),
-            "bridgecreator" => first(&mut s.creator, v),
-            "bridgename" => first(&mut s.name, v),
-            "bridgenumchannels" => {
+            b"bridgetype" => first(&mut s.bridge_type, v),
+            b"bridgetechnology" => first(&mut s.technology, v),
+            b"bridgecreator" => first(&mut s.creator, v),
+            b"bridgename" => first(&mut s.name, v),
+            b"bridgenumchannels" => {
                 if s.num_channels.is_none() {
                     s.num_channels = match v.trim() {
                         "" => None,
@@ -361,8 +362,8 @@ impl BridgeSnapshotBuilder {
                     };
                 }
             }
-            "bridgevideosourcemode" => first(&mut s.video_source_mode, v),
-            "bridgevideosource" => first(&mut s.video_source, v),
+            b"bridgevideosourcemode" => first(&mut s.video_source_mode, v),
+            b"bridgevideosource" => first(&mut s.video_source, v),
             _ => return Ok(false),
         }
         Ok(true)

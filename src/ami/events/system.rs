@@ -37,8 +37,8 @@ impl Event for UserEvent {
         let mut buf = KeyBuf::new();
         for (n, v) in m.iter() {
             match buf.lower(n) {
-                "event" | "privilege" => {}
-                "userevent" => set_text(&mut name, v),
+                b"event" | b"privilege" => {}
+                b"userevent" => set_text(&mut name, v),
                 key => {
                     if !(has_channel && channel.accept(key, v, Self::NAME)?) {
                         headers.push((n.to_owned(), v.to_owned()));

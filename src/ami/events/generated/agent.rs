@@ -55,12 +55,12 @@ impl Event for Agents {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "agent" => set_text(&mut agent, header_value),
-                "name" => set_text(&mut name, header_value),
-                "status" => set_text(&mut status, header_value),
-                "talkingtochan" => set_text(&mut talking_to_chan, header_value),
-                "callstarted" => set_text(&mut call_started, header_value),
-                "loggedintime" => set_text(&mut logged_in_time, header_value),
+                b"agent" => set_text(&mut agent, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"talkingtochan" => set_text(&mut talking_to_chan, header_value),
+                b"callstarted" => set_text(&mut call_started, header_value),
+                b"loggedintime" => set_text(&mut logged_in_time, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -111,8 +111,8 @@ impl Event for AgentsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -43,10 +43,10 @@ impl Event for AgiExecEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "command" => set_text(&mut command, header_value),
-                "commandid" => set_text(&mut command_id, header_value),
-                "resultcode" => set_text(&mut result_code, header_value),
-                "result" => set_text(&mut result, header_value),
+                b"command" => set_text(&mut command, header_value),
+                b"commandid" => set_text(&mut command_id, header_value),
+                b"resultcode" => set_text(&mut result_code, header_value),
+                b"result" => set_text(&mut result, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -98,8 +98,8 @@ impl Event for AgiExecStart {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "command" => set_text(&mut command, header_value),
-                "commandid" => set_text(&mut command_id, header_value),
+                b"command" => set_text(&mut command, header_value),
+                b"commandid" => set_text(&mut command_id, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -186,8 +186,8 @@ impl Event for AsyncAgiExec {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "commandid" => set_text(&mut command_id, header_value),
-                "result" => set_text(&mut result, header_value),
+                b"commandid" => set_text(&mut command_id, header_value),
+                b"result" => set_text(&mut result, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -234,7 +234,7 @@ impl Event for AsyncAgiStart {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "env" => set_text(&mut env, header_value),
+                b"env" => set_text(&mut env, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }

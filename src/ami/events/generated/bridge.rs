@@ -82,48 +82,48 @@ impl Event for AttendedTransfer {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "result" => set_text(&mut result, header_value),
-                "desttype" => set_text(&mut dest_type, header_value),
-                "destbridgeuniqueid" => set_text(&mut dest_bridge_uniqueid, header_value),
-                "destapp" => set_text(&mut dest_app, header_value),
-                "desttransfererchannel" => set_text(&mut dest_transferer_channel, header_value),
+                b"result" => set_text(&mut result, header_value),
+                b"desttype" => set_text(&mut dest_type, header_value),
+                b"destbridgeuniqueid" => set_text(&mut dest_bridge_uniqueid, header_value),
+                b"destapp" => set_text(&mut dest_app, header_value),
+                b"desttransfererchannel" => set_text(&mut dest_transferer_channel, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("secondtransferer") {
+                    if let Some(rest) = lower_key.strip_prefix(b"secondtransferer") {
                         if second_transferer.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("origtransferer") {
+                    if let Some(rest) = lower_key.strip_prefix(b"origtransferer") {
                         if orig_transferer.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("transfertarget") {
+                    if let Some(rest) = lower_key.strip_prefix(b"transfertarget") {
                         if transfer_target.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("transferee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"transferee") {
                         if transferee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("localone") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localone") {
                         if local_one.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("localtwo") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localtwo") {
                         if local_two.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("second") {
+                    if let Some(rest) = lower_key.strip_prefix(b"second") {
                         if second_bridge.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("orig") {
+                    if let Some(rest) = lower_key.strip_prefix(b"orig") {
                         if orig_bridge.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -196,17 +196,17 @@ impl Event for BlindTransfer {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "result" => set_text(&mut result, header_value),
-                "isexternal" => set_text(&mut is_external, header_value),
-                "context" => set_text(&mut context, header_value),
-                "extension" => set_text(&mut extension, header_value),
+                b"result" => set_text(&mut result, header_value),
+                b"isexternal" => set_text(&mut is_external, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"extension" => set_text(&mut extension, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("transferer") {
+                    if let Some(rest) = lower_key.strip_prefix(b"transferer") {
                         if transferer.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("transferee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"transferee") {
                         if transferee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -337,7 +337,7 @@ impl Event for BridgeEnter {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "swapuniqueid" => set_text(&mut swap_uniqueid, header_value),
+                b"swapuniqueid" => set_text(&mut swap_uniqueid, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -425,8 +425,8 @@ impl Event for BridgeInfoComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {
                     bridge.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -515,12 +515,12 @@ impl Event for BridgeMerge {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            if let Some(rest) = lower_key.strip_prefix("from") {
+            if let Some(rest) = lower_key.strip_prefix(b"from") {
                 if from_bridge.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
             }
-            if let Some(rest) = lower_key.strip_prefix("to") {
+            if let Some(rest) = lower_key.strip_prefix(b"to") {
                 if to_bridge.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
@@ -566,7 +566,7 @@ impl Event for BridgeVideoSourceUpdate {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "bridgepreviousvideosource" => {
+                b"bridgepreviousvideosource" => {
                     set_text(&mut bridge_previous_video_source, header_value)
                 }
                 _ => {
@@ -613,8 +613,8 @@ impl Event for BridgeListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -693,8 +693,8 @@ impl Event for BridgeTechnologyListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -748,10 +748,10 @@ impl Event for BridgeTechnologyListItem {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "bridgetechnology" => set_text(&mut bridge_technology, header_value),
-                "bridgetype" => set_text(&mut bridge_type, header_value),
-                "bridgepriority" => set_text(&mut bridge_priority, header_value),
-                "bridgesuspended" => set_text(&mut bridge_suspended, header_value),
+                b"bridgetechnology" => set_text(&mut bridge_technology, header_value),
+                b"bridgetype" => set_text(&mut bridge_type, header_value),
+                b"bridgepriority" => set_text(&mut bridge_priority, header_value),
+                b"bridgesuspended" => set_text(&mut bridge_suspended, header_value),
                 _ => {}
             }
         }

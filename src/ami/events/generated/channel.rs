@@ -76,17 +76,17 @@ impl Event for AocD {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "charge" => set_text(&mut charge, header_value),
-                "type" => set_text(&mut type_, header_value),
-                "billingid" => set_text(&mut billing_id, header_value),
-                "totaltype" => set_text(&mut total_type, header_value),
-                "currency" => set_text(&mut currency, header_value),
-                "name" => set_text(&mut name, header_value),
-                "cost" => set_text(&mut cost, header_value),
-                "multiplier" => set_text(&mut multiplier, header_value),
-                "units" => set_text(&mut units, header_value),
-                "numberof" => set_text(&mut number_of, header_value),
-                "typeof" => set_text(&mut type_of, header_value),
+                b"charge" => set_text(&mut charge, header_value),
+                b"type" => set_text(&mut type_, header_value),
+                b"billingid" => set_text(&mut billing_id, header_value),
+                b"totaltype" => set_text(&mut total_type, header_value),
+                b"currency" => set_text(&mut currency, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"cost" => set_text(&mut cost, header_value),
+                b"multiplier" => set_text(&mut multiplier, header_value),
+                b"units" => set_text(&mut units, header_value),
+                b"numberof" => set_text(&mut number_of, header_value),
+                b"typeof" => set_text(&mut type_of, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -200,21 +200,21 @@ impl Event for AocE {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "chargingassociation" => set_text(&mut charging_association, header_value),
-                "number" => set_text(&mut number, header_value),
-                "plan" => set_text(&mut plan, header_value),
-                "id" => set_text(&mut id, header_value),
-                "charge" => set_text(&mut charge, header_value),
-                "type" => set_text(&mut type_, header_value),
-                "billingid" => set_text(&mut billing_id, header_value),
-                "totaltype" => set_text(&mut total_type, header_value),
-                "currency" => set_text(&mut currency, header_value),
-                "name" => set_text(&mut name, header_value),
-                "cost" => set_text(&mut cost, header_value),
-                "multiplier" => set_text(&mut multiplier, header_value),
-                "units" => set_text(&mut units, header_value),
-                "numberof" => set_text(&mut number_of, header_value),
-                "typeof" => set_text(&mut type_of, header_value),
+                b"chargingassociation" => set_text(&mut charging_association, header_value),
+                b"number" => set_text(&mut number, header_value),
+                b"plan" => set_text(&mut plan, header_value),
+                b"id" => set_text(&mut id, header_value),
+                b"charge" => set_text(&mut charge, header_value),
+                b"type" => set_text(&mut type_, header_value),
+                b"billingid" => set_text(&mut billing_id, header_value),
+                b"totaltype" => set_text(&mut total_type, header_value),
+                b"currency" => set_text(&mut currency, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"cost" => set_text(&mut cost, header_value),
+                b"multiplier" => set_text(&mut multiplier, header_value),
+                b"units" => set_text(&mut units, header_value),
+                b"numberof" => set_text(&mut number_of, header_value),
+                b"typeof" => set_text(&mut type_of, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -324,19 +324,19 @@ impl Event for AocS {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "chargeable" => set_text(&mut chargeable, header_value),
-                "ratetype" => set_text(&mut rate_type, header_value),
-                "currency" => set_text(&mut currency, header_value),
-                "name" => set_text(&mut name, header_value),
-                "cost" => set_text(&mut cost, header_value),
-                "multiplier" => set_text(&mut multiplier, header_value),
-                "chargingtype" => set_text(&mut charging_type, header_value),
-                "stepfunction" => set_text(&mut step_function, header_value),
-                "granularity" => set_text(&mut granularity, header_value),
-                "length" => set_text(&mut length, header_value),
-                "scale" => set_text(&mut scale, header_value),
-                "unit" => set_text(&mut unit, header_value),
-                "specialcode" => set_text(&mut special_code, header_value),
+                b"chargeable" => set_text(&mut chargeable, header_value),
+                b"ratetype" => set_text(&mut rate_type, header_value),
+                b"currency" => set_text(&mut currency, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"cost" => set_text(&mut cost, header_value),
+                b"multiplier" => set_text(&mut multiplier, header_value),
+                b"chargingtype" => set_text(&mut charging_type, header_value),
+                b"stepfunction" => set_text(&mut step_function, header_value),
+                b"granularity" => set_text(&mut granularity, header_value),
+                b"length" => set_text(&mut length, header_value),
+                b"scale" => set_text(&mut scale, header_value),
+                b"unit" => set_text(&mut unit, header_value),
+                b"specialcode" => set_text(&mut special_code, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -394,7 +394,7 @@ impl Event for AgentLogin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "agent" => set_text(&mut agent, header_value),
+                b"agent" => set_text(&mut agent, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -443,8 +443,8 @@ impl Event for AgentLogoff {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "agent" => set_text(&mut agent, header_value),
-                "logintime" => set_text(&mut logintime, header_value),
+                b"agent" => set_text(&mut agent, header_value),
+                b"logintime" => set_text(&mut logintime, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -490,12 +490,12 @@ impl Event for ChanSpyStart {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            if let Some(rest) = lower_key.strip_prefix("spyer") {
+            if let Some(rest) = lower_key.strip_prefix(b"spyer") {
                 if spyer.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
             }
-            if let Some(rest) = lower_key.strip_prefix("spyee") {
+            if let Some(rest) = lower_key.strip_prefix(b"spyee") {
                 if spyee.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
@@ -540,12 +540,12 @@ impl Event for ChanSpyStop {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            if let Some(rest) = lower_key.strip_prefix("spyer") {
+            if let Some(rest) = lower_key.strip_prefix(b"spyer") {
                 if spyer.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
             }
-            if let Some(rest) = lower_key.strip_prefix("spyee") {
+            if let Some(rest) = lower_key.strip_prefix(b"spyee") {
                 if spyee.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
@@ -628,7 +628,7 @@ impl Event for ChannelTalkingStop {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "duration" => set_text(&mut duration, header_value),
+                b"duration" => set_text(&mut duration, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -688,11 +688,11 @@ impl Event for ContactStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "uri" => set_text(&mut uri, header_value),
-                "contactstatus" => set_text(&mut contact_status, header_value),
-                "aor" => set_text(&mut aor, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
-                "roundtripusec" => set_text(&mut roundtrip_usec, header_value),
+                b"uri" => set_text(&mut uri, header_value),
+                b"contactstatus" => set_text(&mut contact_status, header_value),
+                b"aor" => set_text(&mut aor, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
+                b"roundtripusec" => set_text(&mut roundtrip_usec, header_value),
                 _ => {}
             }
         }
@@ -742,8 +742,8 @@ impl Event for DtmfBegin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "digit" => set_text(&mut digit, header_value),
-                "direction" => set_text(&mut direction, header_value),
+                b"digit" => set_text(&mut digit, header_value),
+                b"direction" => set_text(&mut direction, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -796,9 +796,9 @@ impl Event for DtmfEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "digit" => set_text(&mut digit, header_value),
-                "durationms" => set_text(&mut duration_ms, header_value),
-                "direction" => set_text(&mut direction, header_value),
+                b"digit" => set_text(&mut digit, header_value),
+                b"durationms" => set_text(&mut duration_ms, header_value),
+                b"direction" => set_text(&mut direction, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -849,9 +849,9 @@ impl Event for DialBegin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dialstring" => set_text(&mut dial_string, header_value),
+                b"dialstring" => set_text(&mut dial_string, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -907,10 +907,10 @@ impl Event for DialEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dialstatus" => set_text(&mut dial_status, header_value),
-                "forward" => set_text(&mut forward, header_value),
+                b"dialstatus" => set_text(&mut dial_status, header_value),
+                b"forward" => set_text(&mut forward, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -966,10 +966,10 @@ impl Event for DialState {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dialstatus" => set_text(&mut dial_status, header_value),
-                "forward" => set_text(&mut forward, header_value),
+                b"dialstatus" => set_text(&mut dial_status, header_value),
+                b"forward" => set_text(&mut forward, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -1019,8 +1019,8 @@ impl Event for ExtensionStateListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -1072,10 +1072,10 @@ impl Event for FaxStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "operation" => set_text(&mut operation, header_value),
-                "status" => set_text(&mut status, header_value),
-                "localstationid" => set_text(&mut local_station_id, header_value),
-                "filename" => set_text(&mut file_name, header_value),
+                b"operation" => set_text(&mut operation, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"localstationid" => set_text(&mut local_station_id, header_value),
+                b"filename" => set_text(&mut file_name, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1166,9 +1166,9 @@ impl Event for Hangup {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
-                "cause-txt" => set_text(&mut cause_txt, header_value),
-                "techcause" => set_number(&mut tech_cause, header_value, Self::NAME, "TechCause")?,
+                b"cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
+                b"cause-txt" => set_text(&mut cause_txt, header_value),
+                b"techcause" => set_number(&mut tech_cause, header_value, Self::NAME, "TechCause")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1216,7 +1216,7 @@ impl Event for HangupHandlerPop {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "handler" => set_text(&mut handler, header_value),
+                b"handler" => set_text(&mut handler, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1262,7 +1262,7 @@ impl Event for HangupHandlerPush {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "handler" => set_text(&mut handler, header_value),
+                b"handler" => set_text(&mut handler, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1307,7 +1307,7 @@ impl Event for HangupHandlerRun {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "handler" => set_text(&mut handler, header_value),
+                b"handler" => set_text(&mut handler, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1353,7 +1353,7 @@ impl Event for HangupRequest {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
+                b"cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1399,7 +1399,7 @@ impl Event for Hold {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "musicclass" => set_text(&mut music_class, header_value),
+                b"musicclass" => set_text(&mut music_class, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1453,16 +1453,16 @@ impl Event for LocalBridge {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "context" => set_text(&mut context, header_value),
-                "exten" => set_text(&mut exten, header_value),
-                "localoptimization" => set_text(&mut local_optimization, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"exten" => set_text(&mut exten, header_value),
+                b"localoptimization" => set_text(&mut local_optimization, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("localone") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localone") {
                         if local_one.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("localtwo") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localtwo") {
                         if local_two.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -1522,20 +1522,20 @@ impl Event for LocalOptimizationBegin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "destuniqueid" => set_text(&mut dest_unique_id, header_value),
-                "id" => set_text(&mut id, header_value),
+                b"destuniqueid" => set_text(&mut dest_unique_id, header_value),
+                b"id" => set_text(&mut id, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("localone") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localone") {
                         if local_one.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("localtwo") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localtwo") {
                         if local_two.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("source") {
+                    if let Some(rest) = lower_key.strip_prefix(b"source") {
                         if source.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -1592,15 +1592,15 @@ impl Event for LocalOptimizationEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "success" => set_text(&mut success, header_value),
-                "id" => set_text(&mut id, header_value),
+                b"success" => set_text(&mut success, header_value),
+                b"id" => set_text(&mut id, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("localone") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localone") {
                         if local_one.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("localtwo") {
+                    if let Some(rest) = lower_key.strip_prefix(b"localtwo") {
                         if local_two.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -1650,7 +1650,7 @@ impl Event for MusicOnHoldStart {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "class" => set_text(&mut class, header_value),
+                b"class" => set_text(&mut class, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1732,7 +1732,7 @@ impl Event for NewAccountCode {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "oldaccountcode" => set_text(&mut old_account_code, header_value),
+                b"oldaccountcode" => set_text(&mut old_account_code, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1777,7 +1777,7 @@ impl Event for NewCallerid {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "cid-callingpres" => set_text(&mut cid_calling_pres, header_value),
+                b"cid-callingpres" => set_text(&mut cid_calling_pres, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -1864,9 +1864,9 @@ impl Event for NewExten {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "extension" => set_text(&mut extension, header_value),
-                "application" => set_text(&mut application, header_value),
-                "appdata" => set_text(&mut app_data, header_value),
+                b"extension" => set_text(&mut extension, header_value),
+                b"application" => set_text(&mut application, header_value),
+                b"appdata" => set_text(&mut app_data, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2010,13 +2010,13 @@ impl Event for PeerStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channeltype" => set_text(&mut channel_type, header_value),
-                "peer" => set_text(&mut peer, header_value),
-                "peerstatus" => set_text(&mut peer_status, header_value),
-                "cause" => set_text(&mut cause, header_value),
-                "address" => set_text(&mut address, header_value),
-                "port" => set_text(&mut port, header_value),
-                "time" => set_text(&mut time, header_value),
+                b"channeltype" => set_text(&mut channel_type, header_value),
+                b"peer" => set_text(&mut peer, header_value),
+                b"peerstatus" => set_text(&mut peer_status, header_value),
+                b"cause" => set_text(&mut cause, header_value),
+                b"address" => set_text(&mut address, header_value),
+                b"port" => set_text(&mut port, header_value),
+                b"time" => set_text(&mut time, header_value),
                 _ => {}
             }
         }
@@ -2063,7 +2063,7 @@ impl Event for Pickup {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            if let Some(rest) = lower_key.strip_prefix("target") {
+            if let Some(rest) = lower_key.strip_prefix(b"target") {
                 if target.accept(rest, header_value, Self::NAME)? {
                     continue;
                 }
@@ -2144,15 +2144,15 @@ impl Event for RtcpReceived {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "ssrc" => set_text(&mut ssrc, header_value),
-                "pt" => set_text(&mut pt, header_value),
-                "from" => set_text(&mut from, header_value),
-                "rtt" => set_text(&mut rtt, header_value),
-                "reportcount" => set_text(&mut report_count, header_value),
-                "sentntp" => set_text(&mut sent_ntp, header_value),
-                "sentrtp" => set_text(&mut sent_rtp, header_value),
-                "sentpackets" => set_text(&mut sent_packets, header_value),
-                "sentoctets" => set_text(&mut sent_octets, header_value),
+                b"ssrc" => set_text(&mut ssrc, header_value),
+                b"pt" => set_text(&mut pt, header_value),
+                b"from" => set_text(&mut from, header_value),
+                b"rtt" => set_text(&mut rtt, header_value),
+                b"reportcount" => set_text(&mut report_count, header_value),
+                b"sentntp" => set_text(&mut sent_ntp, header_value),
+                b"sentrtp" => set_text(&mut sent_rtp, header_value),
+                b"sentpackets" => set_text(&mut sent_packets, header_value),
+                b"sentoctets" => set_text(&mut sent_octets, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2268,24 +2268,24 @@ impl Event for RtcpSent {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "ssrc" => set_text(&mut ssrc, header_value),
-                "pt" => set_text(&mut pt, header_value),
-                "to" => set_text(&mut to, header_value),
-                "reportcount" => set_text(&mut report_count, header_value),
-                "sentntp" => set_text(&mut sent_ntp, header_value),
-                "sentrtp" => set_text(&mut sent_rtp, header_value),
-                "sentpackets" => set_text(&mut sent_packets, header_value),
-                "sentoctets" => set_text(&mut sent_octets, header_value),
-                "reportxsourcessrc" => set_text(&mut report_x_source_ssrc, header_value),
-                "reportxfractionlost" => set_text(&mut report_x_fraction_lost, header_value),
-                "reportxcumulativelost" => set_text(&mut report_x_cumulative_lost, header_value),
-                "reportxhighestsequence" => set_text(&mut report_x_highest_sequence, header_value),
-                "reportxsequencenumbercycles" => {
+                b"ssrc" => set_text(&mut ssrc, header_value),
+                b"pt" => set_text(&mut pt, header_value),
+                b"to" => set_text(&mut to, header_value),
+                b"reportcount" => set_text(&mut report_count, header_value),
+                b"sentntp" => set_text(&mut sent_ntp, header_value),
+                b"sentrtp" => set_text(&mut sent_rtp, header_value),
+                b"sentpackets" => set_text(&mut sent_packets, header_value),
+                b"sentoctets" => set_text(&mut sent_octets, header_value),
+                b"reportxsourcessrc" => set_text(&mut report_x_source_ssrc, header_value),
+                b"reportxfractionlost" => set_text(&mut report_x_fraction_lost, header_value),
+                b"reportxcumulativelost" => set_text(&mut report_x_cumulative_lost, header_value),
+                b"reportxhighestsequence" => set_text(&mut report_x_highest_sequence, header_value),
+                b"reportxsequencenumbercycles" => {
                     set_text(&mut report_x_sequence_number_cycles, header_value)
                 }
-                "reportxiajitter" => set_text(&mut report_xia_jitter, header_value),
-                "reportxlsr" => set_text(&mut report_xlsr, header_value),
-                "reportxdlsr" => set_text(&mut report_xdlsr, header_value),
+                b"reportxiajitter" => set_text(&mut report_xia_jitter, header_value),
+                b"reportxlsr" => set_text(&mut report_xlsr, header_value),
+                b"reportxdlsr" => set_text(&mut report_xdlsr, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2367,12 +2367,12 @@ impl Event for ReceiveFax {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "localstationid" => set_text(&mut local_station_id, header_value),
-                "remotestationid" => set_text(&mut remote_station_id, header_value),
-                "pagestransferred" => set_text(&mut pages_transferred, header_value),
-                "resolution" => set_text(&mut resolution, header_value),
-                "transferrate" => set_text(&mut transfer_rate, header_value),
-                "filename" => set_text(&mut file_name, header_value),
+                b"localstationid" => set_text(&mut local_station_id, header_value),
+                b"remotestationid" => set_text(&mut remote_station_id, header_value),
+                b"pagestransferred" => set_text(&mut pages_transferred, header_value),
+                b"resolution" => set_text(&mut resolution, header_value),
+                b"transferrate" => set_text(&mut transfer_rate, header_value),
+                b"filename" => set_text(&mut file_name, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2475,12 +2475,12 @@ impl Event for SendFax {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "localstationid" => set_text(&mut local_station_id, header_value),
-                "remotestationid" => set_text(&mut remote_station_id, header_value),
-                "pagestransferred" => set_text(&mut pages_transferred, header_value),
-                "resolution" => set_text(&mut resolution, header_value),
-                "transferrate" => set_text(&mut transfer_rate, header_value),
-                "filename" => set_text(&mut file_name, header_value),
+                b"localstationid" => set_text(&mut local_station_id, header_value),
+                b"remotestationid" => set_text(&mut remote_station_id, header_value),
+                b"pagestransferred" => set_text(&mut pages_transferred, header_value),
+                b"resolution" => set_text(&mut resolution, header_value),
+                b"transferrate" => set_text(&mut transfer_rate, header_value),
+                b"filename" => set_text(&mut file_name, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2531,7 +2531,7 @@ impl Event for SoftHangupRequest {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
+                b"cause" => set_number(&mut cause, header_value, Self::NAME, "Cause")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -2684,16 +2684,16 @@ impl Event for ListDialplan {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "context" => set_text(&mut context, header_value),
-                "extension" => set_text(&mut extension, header_value),
-                "extensionlabel" => set_text(&mut extension_label, header_value),
-                "priority" => set_text(&mut priority, header_value),
-                "application" => set_text(&mut application, header_value),
-                "appdata" => set_text(&mut app_data, header_value),
-                "registrar" => set_text(&mut registrar, header_value),
-                "includecontext" => set_text(&mut include_context, header_value),
-                "ignorepattern" => set_text(&mut ignore_pattern, header_value),
-                "switch" => set_text(&mut switch, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"extension" => set_text(&mut extension, header_value),
+                b"extensionlabel" => set_text(&mut extension_label, header_value),
+                b"priority" => set_text(&mut priority, header_value),
+                b"application" => set_text(&mut application, header_value),
+                b"appdata" => set_text(&mut app_data, header_value),
+                b"registrar" => set_text(&mut registrar, header_value),
+                b"includecontext" => set_text(&mut include_context, header_value),
+                b"ignorepattern" => set_text(&mut ignore_pattern, header_value),
+                b"switch" => set_text(&mut switch, header_value),
                 _ => {}
             }
         }
@@ -2759,11 +2759,11 @@ impl Event for ShowDialPlanComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
-                "listextensions" => set_text(&mut list_extensions, header_value),
-                "listpriorities" => set_text(&mut list_priorities, header_value),
-                "listcontexts" => set_text(&mut list_contexts, header_value),
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"listextensions" => set_text(&mut list_extensions, header_value),
+                b"listpriorities" => set_text(&mut list_priorities, header_value),
+                b"listcontexts" => set_text(&mut list_contexts, header_value),
                 _ => {}
             }
         }

@@ -36,7 +36,7 @@ impl Event for ConfbridgeEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
+                b"conference" => set_text(&mut conference, header_value),
                 _ => {
                     bridge.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -91,9 +91,9 @@ impl Event for ConfbridgeJoin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "admin" => set_text(&mut admin, header_value),
-                "muted" => set_text(&mut muted, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"admin" => set_text(&mut admin, header_value),
+                b"muted" => set_text(&mut muted, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -151,8 +151,8 @@ impl Event for ConfbridgeLeave {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "admin" => set_text(&mut admin, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"admin" => set_text(&mut admin, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -240,16 +240,16 @@ impl Event for ConfbridgeList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "admin" => set_text(&mut admin, header_value),
-                "markeduser" => set_text(&mut marked_user, header_value),
-                "waitmarked" => set_text(&mut wait_marked, header_value),
-                "endmarked" => set_text(&mut end_marked, header_value),
-                "waiting" => set_text(&mut waiting, header_value),
-                "muted" => set_text(&mut muted, header_value),
-                "talking" => set_text(&mut talking, header_value),
-                "answeredtime" => set_text(&mut answered_time, header_value),
-                "endmarkedany" => set_text(&mut end_marked_any, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"admin" => set_text(&mut admin, header_value),
+                b"markeduser" => set_text(&mut marked_user, header_value),
+                b"waitmarked" => set_text(&mut wait_marked, header_value),
+                b"endmarked" => set_text(&mut end_marked, header_value),
+                b"waiting" => set_text(&mut waiting, header_value),
+                b"muted" => set_text(&mut muted, header_value),
+                b"talking" => set_text(&mut talking, header_value),
+                b"answeredtime" => set_text(&mut answered_time, header_value),
+                b"endmarkedany" => set_text(&mut end_marked_any, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -313,11 +313,11 @@ impl Event for ConfbridgeListRooms {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "parties" => set_text(&mut parties, header_value),
-                "marked" => set_text(&mut marked, header_value),
-                "locked" => set_text(&mut locked, header_value),
-                "muted" => set_text(&mut muted, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"parties" => set_text(&mut parties, header_value),
+                b"marked" => set_text(&mut marked, header_value),
+                b"locked" => set_text(&mut locked, header_value),
+                b"muted" => set_text(&mut muted, header_value),
                 _ => {}
             }
         }
@@ -370,8 +370,8 @@ impl Event for ConfbridgeMute {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "admin" => set_text(&mut admin, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"admin" => set_text(&mut admin, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -422,7 +422,7 @@ impl Event for ConfbridgeRecord {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
+                b"conference" => set_text(&mut conference, header_value),
                 _ => {
                     bridge.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -468,7 +468,7 @@ impl Event for ConfbridgeStart {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
+                b"conference" => set_text(&mut conference, header_value),
                 _ => {
                     bridge.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -514,7 +514,7 @@ impl Event for ConfbridgeStopRecord {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
+                b"conference" => set_text(&mut conference, header_value),
                 _ => {
                     bridge.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -568,9 +568,9 @@ impl Event for ConfbridgeTalking {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "talkingstatus" => set_text(&mut talking_status, header_value),
-                "admin" => set_text(&mut admin, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"talkingstatus" => set_text(&mut talking_status, header_value),
+                b"admin" => set_text(&mut admin, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -628,8 +628,8 @@ impl Event for ConfbridgeUnmute {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "admin" => set_text(&mut admin, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"admin" => set_text(&mut admin, header_value),
                 _ => {
                     if channel.accept(lower_key, header_value, Self::NAME)? {
                         continue;
@@ -679,8 +679,8 @@ impl Event for ConfbridgeListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -723,8 +723,8 @@ impl Event for ConfbridgeListRoomsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -33,8 +33,8 @@ impl Event for Alarm {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dahdichannel" => set_text(&mut dahdi_channel, header_value),
-                "alarm" => set_text(&mut alarm, header_value),
+                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
+                b"alarm" => set_text(&mut alarm, header_value),
                 _ => {}
             }
         }
@@ -74,7 +74,7 @@ impl Event for AlarmClear {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dahdichannel" => set_text(&mut dahdi_channel, header_value),
+                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
                 _ => {}
             }
         }
@@ -122,9 +122,9 @@ impl Event for DahdiChannel {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dahdigroup" => set_text(&mut dahdi_group, header_value),
-                "dahdispan" => set_text(&mut dahdi_span, header_value),
-                "dahdichannel" => set_text(&mut dahdi_channel, header_value),
+                b"dahdigroup" => set_text(&mut dahdi_group, header_value),
+                b"dahdispan" => set_text(&mut dahdi_span, header_value),
+                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -171,8 +171,8 @@ impl Event for DndState {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dahdichannel" => set_text(&mut dahdi_channel, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {}
             }
         }
@@ -317,36 +317,38 @@ impl Event for Mcid {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "mcalleridnumvalid" => set_text(&mut m_caller_id_num_valid, header_value),
-                "mcalleridnum" => set_text(&mut m_caller_id_num, header_value),
-                "mcalleridton" => set_text(&mut m_caller_i_dton, header_value),
-                "mcalleridnumplan" => set_text(&mut m_caller_id_num_plan, header_value),
-                "mcalleridnumpres" => set_text(&mut m_caller_id_num_pres, header_value),
-                "mcalleridnamevalid" => set_text(&mut m_caller_id_name_valid, header_value),
-                "mcalleridname" => set_text(&mut m_caller_id_name, header_value),
-                "mcalleridnamecharset" => set_text(&mut m_caller_id_name_char_set, header_value),
-                "mcalleridnamepres" => set_text(&mut m_caller_id_name_pres, header_value),
-                "mcalleridsubaddr" => set_text(&mut m_caller_id_subaddr, header_value),
-                "mcalleridsubaddrtype" => set_text(&mut m_caller_id_subaddr_type, header_value),
-                "mcalleridsubaddrodd" => set_text(&mut m_caller_id_subaddr_odd, header_value),
-                "mcalleridpres" => set_text(&mut m_caller_id_pres, header_value),
-                "mconnectedidnumvalid" => set_text(&mut m_connected_id_num_valid, header_value),
-                "mconnectedidnum" => set_text(&mut m_connected_id_num, header_value),
-                "mconnectedidton" => set_text(&mut m_connected_i_dton, header_value),
-                "mconnectedidnumplan" => set_text(&mut m_connected_id_num_plan, header_value),
-                "mconnectedidnumpres" => set_text(&mut m_connected_id_num_pres, header_value),
-                "mconnectedidnamevalid" => set_text(&mut m_connected_id_name_valid, header_value),
-                "mconnectedidname" => set_text(&mut m_connected_id_name, header_value),
-                "mconnectedidnamecharset" => {
+                b"mcalleridnumvalid" => set_text(&mut m_caller_id_num_valid, header_value),
+                b"mcalleridnum" => set_text(&mut m_caller_id_num, header_value),
+                b"mcalleridton" => set_text(&mut m_caller_i_dton, header_value),
+                b"mcalleridnumplan" => set_text(&mut m_caller_id_num_plan, header_value),
+                b"mcalleridnumpres" => set_text(&mut m_caller_id_num_pres, header_value),
+                b"mcalleridnamevalid" => set_text(&mut m_caller_id_name_valid, header_value),
+                b"mcalleridname" => set_text(&mut m_caller_id_name, header_value),
+                b"mcalleridnamecharset" => set_text(&mut m_caller_id_name_char_set, header_value),
+                b"mcalleridnamepres" => set_text(&mut m_caller_id_name_pres, header_value),
+                b"mcalleridsubaddr" => set_text(&mut m_caller_id_subaddr, header_value),
+                b"mcalleridsubaddrtype" => set_text(&mut m_caller_id_subaddr_type, header_value),
+                b"mcalleridsubaddrodd" => set_text(&mut m_caller_id_subaddr_odd, header_value),
+                b"mcalleridpres" => set_text(&mut m_caller_id_pres, header_value),
+                b"mconnectedidnumvalid" => set_text(&mut m_connected_id_num_valid, header_value),
+                b"mconnectedidnum" => set_text(&mut m_connected_id_num, header_value),
+                b"mconnectedidton" => set_text(&mut m_connected_i_dton, header_value),
+                b"mconnectedidnumplan" => set_text(&mut m_connected_id_num_plan, header_value),
+                b"mconnectedidnumpres" => set_text(&mut m_connected_id_num_pres, header_value),
+                b"mconnectedidnamevalid" => set_text(&mut m_connected_id_name_valid, header_value),
+                b"mconnectedidname" => set_text(&mut m_connected_id_name, header_value),
+                b"mconnectedidnamecharset" => {
                     set_text(&mut m_connected_id_name_char_set, header_value)
                 }
-                "mconnectedidnamepres" => set_text(&mut m_connected_id_name_pres, header_value),
-                "mconnectedidsubaddr" => set_text(&mut m_connected_id_subaddr, header_value),
-                "mconnectedidsubaddrtype" => {
+                b"mconnectedidnamepres" => set_text(&mut m_connected_id_name_pres, header_value),
+                b"mconnectedidsubaddr" => set_text(&mut m_connected_id_subaddr, header_value),
+                b"mconnectedidsubaddrtype" => {
                     set_text(&mut m_connected_id_subaddr_type, header_value)
                 }
-                "mconnectedidsubaddrodd" => set_text(&mut m_connected_id_subaddr_odd, header_value),
-                "mconnectedidpres" => set_text(&mut m_connected_id_pres, header_value),
+                b"mconnectedidsubaddrodd" => {
+                    set_text(&mut m_connected_id_subaddr_odd, header_value)
+                }
+                b"mconnectedidpres" => set_text(&mut m_connected_id_pres, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -416,8 +418,8 @@ impl Event for SpanAlarm {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "span" => set_text(&mut span, header_value),
-                "alarm" => set_text(&mut alarm, header_value),
+                b"span" => set_text(&mut span, header_value),
+                b"alarm" => set_text(&mut alarm, header_value),
                 _ => {}
             }
         }
@@ -457,7 +459,7 @@ impl Event for SpanAlarmClear {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "span" => set_text(&mut span, header_value),
+                b"span" => set_text(&mut span, header_value),
                 _ => {}
             }
         }
@@ -534,16 +536,16 @@ impl Event for DahdiShowChannels {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "dahdichannel" => set_text(&mut dahdi_channel, header_value),
-                "channel" => set_text(&mut channel_header, header_value),
-                "uniqueid" => set_text(&mut uniqueid, header_value),
-                "accountcode" => set_text(&mut account_code, header_value),
-                "signalling" => set_text(&mut signalling, header_value),
-                "signallingcode" => set_text(&mut signalling_code, header_value),
-                "context" => set_text(&mut context, header_value),
-                "dnd" => set_text(&mut dnd, header_value),
-                "alarm" => set_text(&mut alarm, header_value),
-                "description" => set_text(&mut description, header_value),
+                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"uniqueid" => set_text(&mut uniqueid, header_value),
+                b"accountcode" => set_text(&mut account_code, header_value),
+                b"signalling" => set_text(&mut signalling, header_value),
+                b"signallingcode" => set_text(&mut signalling_code, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"dnd" => set_text(&mut dnd, header_value),
+                b"alarm" => set_text(&mut alarm, header_value),
+                b"description" => set_text(&mut description, header_value),
                 _ => {}
             }
         }
@@ -594,8 +596,8 @@ impl Event for DahdiShowChannelsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -673,16 +675,16 @@ impl Event for DahdiShowStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "span" => set_text(&mut span, header_value),
-                "description" => set_text(&mut description, header_value),
-                "alarms" => set_text(&mut alarms, header_value),
-                "irq" => set_text(&mut irq, header_value),
-                "bpviol" => set_text(&mut bpviol, header_value),
-                "crc" => set_text(&mut crc, header_value),
-                "framing" => set_text(&mut framing, header_value),
-                "coding" => set_text(&mut coding, header_value),
-                "options" => set_text(&mut options, header_value),
-                "lbo" => set_text(&mut lbo, header_value),
+                b"span" => set_text(&mut span, header_value),
+                b"description" => set_text(&mut description, header_value),
+                b"alarms" => set_text(&mut alarms, header_value),
+                b"irq" => set_text(&mut irq, header_value),
+                b"bpviol" => set_text(&mut bpviol, header_value),
+                b"crc" => set_text(&mut crc, header_value),
+                b"framing" => set_text(&mut framing, header_value),
+                b"coding" => set_text(&mut coding, header_value),
+                b"options" => set_text(&mut options, header_value),
+                b"lbo" => set_text(&mut lbo, header_value),
                 _ => {}
             }
         }
@@ -733,8 +735,8 @@ impl Event for DahdiShowStatusComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -777,8 +779,8 @@ impl Event for PriShowSpansComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -32,8 +32,8 @@ impl Event for DbGetComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -79,9 +79,9 @@ impl Event for DbGetResponse {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "family" => set_text(&mut family, header_value),
-                "key" => set_text(&mut key, header_value),
-                "val" => set_text(&mut val, header_value),
+                b"family" => set_text(&mut family, header_value),
+                b"key" => set_text(&mut key, header_value),
+                b"val" => set_text(&mut val, header_value),
                 _ => {}
             }
         }
@@ -125,8 +125,8 @@ impl Event for DbGetTreeComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -169,8 +169,8 @@ impl Event for DbGetTreeResponse {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "key" => set_text(&mut key, header_value),
-                "val" => set_text(&mut val, header_value),
+                b"key" => set_text(&mut key, header_value),
+                b"val" => set_text(&mut val, header_value),
                 _ => {}
             }
         }

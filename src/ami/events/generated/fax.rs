@@ -75,18 +75,18 @@ impl Event for FaxSession {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "sessionnumber" => set_text(&mut session_number, header_value),
-                "operation" => set_text(&mut operation, header_value),
-                "state" => set_text(&mut state, header_value),
-                "errorcorrectionmode" => set_text(&mut error_correction_mode, header_value),
-                "datarate" => set_text(&mut data_rate, header_value),
-                "imageresolution" => set_text(&mut image_resolution, header_value),
-                "pagenumber" => set_text(&mut page_number, header_value),
-                "filename" => set_text(&mut file_name, header_value),
-                "pagestransmitted" => set_text(&mut pages_transmitted, header_value),
-                "pagesreceived" => set_text(&mut pages_received, header_value),
-                "totalbadlines" => set_text(&mut total_bad_lines, header_value),
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"sessionnumber" => set_text(&mut session_number, header_value),
+                b"operation" => set_text(&mut operation, header_value),
+                b"state" => set_text(&mut state, header_value),
+                b"errorcorrectionmode" => set_text(&mut error_correction_mode, header_value),
+                b"datarate" => set_text(&mut data_rate, header_value),
+                b"imageresolution" => set_text(&mut image_resolution, header_value),
+                b"pagenumber" => set_text(&mut page_number, header_value),
+                b"filename" => set_text(&mut file_name, header_value),
+                b"pagestransmitted" => set_text(&mut pages_transmitted, header_value),
+                b"pagesreceived" => set_text(&mut pages_received, header_value),
+                b"totalbadlines" => set_text(&mut total_bad_lines, header_value),
                 _ => {}
             }
         }
@@ -145,10 +145,10 @@ impl Event for FaxSessionsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "total" => set_text(&mut total, header_value),
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"total" => set_text(&mut total, header_value),
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -220,14 +220,14 @@ impl Event for FaxSessionsEntry {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "channel" => set_text(&mut channel_header, header_value),
-                "technology" => set_text(&mut technology, header_value),
-                "sessionnumber" => set_text(&mut session_number, header_value),
-                "sessiontype" => set_text(&mut session_type, header_value),
-                "operation" => set_text(&mut operation, header_value),
-                "state" => set_text(&mut state, header_value),
-                "files" => set_text(&mut files, header_value),
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"technology" => set_text(&mut technology, header_value),
+                b"sessionnumber" => set_text(&mut session_number, header_value),
+                b"sessiontype" => set_text(&mut session_type, header_value),
+                b"operation" => set_text(&mut operation, header_value),
+                b"state" => set_text(&mut state, header_value),
+                b"files" => set_text(&mut files, header_value),
                 _ => {}
             }
         }
@@ -299,13 +299,13 @@ impl Event for FaxStats {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "currentsessions" => set_text(&mut current_sessions, header_value),
-                "reservedsessions" => set_text(&mut reserved_sessions, header_value),
-                "transmitattempts" => set_text(&mut transmit_attempts, header_value),
-                "receiveattempts" => set_text(&mut receive_attempts, header_value),
-                "completedfaxes" => set_text(&mut completed_fa_xes, header_value),
-                "failedfaxes" => set_text(&mut failed_fa_xes, header_value),
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"currentsessions" => set_text(&mut current_sessions, header_value),
+                b"reservedsessions" => set_text(&mut reserved_sessions, header_value),
+                b"transmitattempts" => set_text(&mut transmit_attempts, header_value),
+                b"receiveattempts" => set_text(&mut receive_attempts, header_value),
+                b"completedfaxes" => set_text(&mut completed_fa_xes, header_value),
+                b"failedfaxes" => set_text(&mut failed_fa_xes, header_value),
                 _ => {}
             }
         }

@@ -32,8 +32,8 @@ impl Event for PeerEntry {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channeltype" => set_text(&mut channeltype, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
+                b"channeltype" => set_text(&mut channeltype, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
                 _ => {}
             }
         }
@@ -76,8 +76,8 @@ impl Event for PeerlistComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -120,8 +120,8 @@ impl Event for RegistrationsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -183,12 +183,12 @@ impl Event for RegistryEntry {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "host" => set_text(&mut host, header_value),
-                "dnsmanager" => set_text(&mut dn_smanager, header_value),
-                "username" => set_text(&mut username, header_value),
-                "perceived" => set_text(&mut perceived, header_value),
-                "refresh" => set_text(&mut refresh, header_value),
-                "state" => set_text(&mut state, header_value),
+                b"host" => set_text(&mut host, header_value),
+                b"dnsmanager" => set_text(&mut dn_smanager, header_value),
+                b"username" => set_text(&mut username, header_value),
+                b"perceived" => set_text(&mut perceived, header_value),
+                b"refresh" => set_text(&mut refresh, header_value),
+                b"state" => set_text(&mut state, header_value),
                 _ => {}
             }
         }

@@ -31,7 +31,7 @@ impl Event for MeetmeEnd {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
                 _ => {}
             }
         }
@@ -77,8 +77,8 @@ impl Event for MeetmeJoin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
-                "user" => set_text(&mut user, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
+                b"user" => set_text(&mut user, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -131,9 +131,9 @@ impl Event for MeetmeLeave {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
-                "user" => set_text(&mut user, header_value),
-                "duration" => set_text(&mut duration, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
+                b"user" => set_text(&mut user, header_value),
+                b"duration" => set_text(&mut duration, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -223,18 +223,18 @@ impl Event for MeetmeList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "usernumber" => set_text(&mut user_number, header_value),
-                "calleridnum" => set_text(&mut caller_id_num, header_value),
-                "calleridname" => set_text(&mut caller_id_name, header_value),
-                "connectedlinenum" => set_text(&mut connected_line_num, header_value),
-                "connectedlinename" => set_text(&mut connected_line_name, header_value),
-                "channel" => set_text(&mut channel_header, header_value),
-                "admin" => set_text(&mut admin, header_value),
-                "role" => set_text(&mut role, header_value),
-                "markeduser" => set_text(&mut marked_user, header_value),
-                "muted" => set_text(&mut muted, header_value),
-                "talking" => set_text(&mut talking, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"usernumber" => set_text(&mut user_number, header_value),
+                b"calleridnum" => set_text(&mut caller_id_num, header_value),
+                b"calleridname" => set_text(&mut caller_id_name, header_value),
+                b"connectedlinenum" => set_text(&mut connected_line_num, header_value),
+                b"connectedlinename" => set_text(&mut connected_line_name, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"admin" => set_text(&mut admin, header_value),
+                b"role" => set_text(&mut role, header_value),
+                b"markeduser" => set_text(&mut marked_user, header_value),
+                b"muted" => set_text(&mut muted, header_value),
+                b"talking" => set_text(&mut talking, header_value),
                 _ => {}
             }
         }
@@ -306,12 +306,12 @@ impl Event for MeetmeListRooms {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "conference" => set_text(&mut conference, header_value),
-                "parties" => set_text(&mut parties, header_value),
-                "marked" => set_text(&mut marked, header_value),
-                "activity" => set_text(&mut activity, header_value),
-                "creation" => set_text(&mut creation, header_value),
-                "locked" => set_text(&mut locked, header_value),
+                b"conference" => set_text(&mut conference, header_value),
+                b"parties" => set_text(&mut parties, header_value),
+                b"marked" => set_text(&mut marked, header_value),
+                b"activity" => set_text(&mut activity, header_value),
+                b"creation" => set_text(&mut creation, header_value),
+                b"locked" => set_text(&mut locked, header_value),
                 _ => {}
             }
         }
@@ -367,10 +367,10 @@ impl Event for MeetmeMute {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
-                "user" => set_text(&mut user, header_value),
-                "duration" => set_text(&mut duration, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
+                b"user" => set_text(&mut user, header_value),
+                b"duration" => set_text(&mut duration, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -427,10 +427,10 @@ impl Event for MeetmeTalkRequest {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
-                "user" => set_text(&mut user, header_value),
-                "duration" => set_text(&mut duration, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
+                b"user" => set_text(&mut user, header_value),
+                b"duration" => set_text(&mut duration, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -487,10 +487,10 @@ impl Event for MeetmeTalking {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "meetme" => set_text(&mut meetme, header_value),
-                "user" => set_text(&mut user, header_value),
-                "duration" => set_text(&mut duration, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"meetme" => set_text(&mut meetme, header_value),
+                b"user" => set_text(&mut user, header_value),
+                b"duration" => set_text(&mut duration, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -538,8 +538,8 @@ impl Event for MeetmeListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -582,8 +582,8 @@ impl Event for MeetmeListRoomsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -36,8 +36,8 @@ impl Event for MixMonitorMute {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "direction" => set_text(&mut direction, header_value),
-                "state" => set_text(&mut state, header_value),
+                b"direction" => set_text(&mut direction, header_value),
+                b"state" => set_text(&mut state, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }

@@ -32,8 +32,8 @@ impl Event for MobileStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "status" => set_text(&mut status, header_value),
-                "device" => set_text(&mut device, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"device" => set_text(&mut device, header_value),
                 _ => {}
             }
         }

@@ -1811,428 +1811,462 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
     let name = message.event_name()?;
     let mut buf = crate::ami::events::parse::KeyBuf::new();
     Some(match buf.lower(name) {
-        "agentcalled" => ev::AgentCalled::from_message(message).map(AnyEvent::AgentCalled),
-        "agentcomplete" => ev::AgentComplete::from_message(message).map(AnyEvent::AgentComplete),
-        "agentconnect" => ev::AgentConnect::from_message(message).map(AnyEvent::AgentConnect),
-        "agentdump" => ev::AgentDump::from_message(message).map(AnyEvent::AgentDump),
-        "agentlogin" => ev::AgentLogin::from_message(message).map(AnyEvent::AgentLogin),
-        "agentlogoff" => ev::AgentLogoff::from_message(message).map(AnyEvent::AgentLogoff),
-        "agentringnoanswer" => {
+        b"agentcalled" => ev::AgentCalled::from_message(message).map(AnyEvent::AgentCalled),
+        b"agentcomplete" => ev::AgentComplete::from_message(message).map(AnyEvent::AgentComplete),
+        b"agentconnect" => ev::AgentConnect::from_message(message).map(AnyEvent::AgentConnect),
+        b"agentdump" => ev::AgentDump::from_message(message).map(AnyEvent::AgentDump),
+        b"agentlogin" => ev::AgentLogin::from_message(message).map(AnyEvent::AgentLogin),
+        b"agentlogoff" => ev::AgentLogoff::from_message(message).map(AnyEvent::AgentLogoff),
+        b"agentringnoanswer" => {
             ev::AgentRingNoAnswer::from_message(message).map(AnyEvent::AgentRingNoAnswer)
         }
-        "agents" => ev::Agents::from_message(message).map(AnyEvent::Agents),
-        "agentscomplete" => ev::AgentsComplete::from_message(message).map(AnyEvent::AgentsComplete),
-        "agiexecend" => ev::AgiExecEnd::from_message(message).map(AnyEvent::AgiExecEnd),
-        "agiexecstart" => ev::AgiExecStart::from_message(message).map(AnyEvent::AgiExecStart),
-        "alarm" => ev::Alarm::from_message(message).map(AnyEvent::Alarm),
-        "alarmclear" => ev::AlarmClear::from_message(message).map(AnyEvent::AlarmClear),
-        "aoc-d" => ev::AocD::from_message(message).map(AnyEvent::AocD),
-        "aoc-e" => ev::AocE::from_message(message).map(AnyEvent::AocE),
-        "aoc-s" => ev::AocS::from_message(message).map(AnyEvent::AocS),
-        "aordetail" => ev::AorDetail::from_message(message).map(AnyEvent::AorDetail),
-        "aorlist" => ev::AorList::from_message(message).map(AnyEvent::AorList),
-        "aorlistcomplete" => {
+        b"agents" => ev::Agents::from_message(message).map(AnyEvent::Agents),
+        b"agentscomplete" => {
+            ev::AgentsComplete::from_message(message).map(AnyEvent::AgentsComplete)
+        }
+        b"agiexecend" => ev::AgiExecEnd::from_message(message).map(AnyEvent::AgiExecEnd),
+        b"agiexecstart" => ev::AgiExecStart::from_message(message).map(AnyEvent::AgiExecStart),
+        b"alarm" => ev::Alarm::from_message(message).map(AnyEvent::Alarm),
+        b"alarmclear" => ev::AlarmClear::from_message(message).map(AnyEvent::AlarmClear),
+        b"aoc-d" => ev::AocD::from_message(message).map(AnyEvent::AocD),
+        b"aoc-e" => ev::AocE::from_message(message).map(AnyEvent::AocE),
+        b"aoc-s" => ev::AocS::from_message(message).map(AnyEvent::AocS),
+        b"aordetail" => ev::AorDetail::from_message(message).map(AnyEvent::AorDetail),
+        b"aorlist" => ev::AorList::from_message(message).map(AnyEvent::AorList),
+        b"aorlistcomplete" => {
             ev::AorListComplete::from_message(message).map(AnyEvent::AorListComplete)
         }
-        "asyncagi" => ev::AsyncAgi::from_message(message).map(AnyEvent::AsyncAgi),
-        "asyncagiend" => ev::AsyncAgiEnd::from_message(message).map(AnyEvent::AsyncAgiEnd),
-        "asyncagiexec" => ev::AsyncAgiExec::from_message(message).map(AnyEvent::AsyncAgiExec),
-        "asyncagistart" => ev::AsyncAgiStart::from_message(message).map(AnyEvent::AsyncAgiStart),
-        "attendedtransfer" => {
+        b"asyncagi" => ev::AsyncAgi::from_message(message).map(AnyEvent::AsyncAgi),
+        b"asyncagiend" => ev::AsyncAgiEnd::from_message(message).map(AnyEvent::AsyncAgiEnd),
+        b"asyncagiexec" => ev::AsyncAgiExec::from_message(message).map(AnyEvent::AsyncAgiExec),
+        b"asyncagistart" => ev::AsyncAgiStart::from_message(message).map(AnyEvent::AsyncAgiStart),
+        b"attendedtransfer" => {
             ev::AttendedTransfer::from_message(message).map(AnyEvent::AttendedTransfer)
         }
-        "authdetail" => ev::AuthDetail::from_message(message).map(AnyEvent::AuthDetail),
-        "authlist" => ev::AuthList::from_message(message).map(AnyEvent::AuthList),
-        "authlistcomplete" => {
+        b"authdetail" => ev::AuthDetail::from_message(message).map(AnyEvent::AuthDetail),
+        b"authlist" => ev::AuthList::from_message(message).map(AnyEvent::AuthList),
+        b"authlistcomplete" => {
             ev::AuthListComplete::from_message(message).map(AnyEvent::AuthListComplete)
         }
-        "authmethodnotallowed" => {
+        b"authmethodnotallowed" => {
             ev::AuthMethodNotAllowed::from_message(message).map(AnyEvent::AuthMethodNotAllowed)
         }
-        "blindtransfer" => ev::BlindTransfer::from_message(message).map(AnyEvent::BlindTransfer),
-        "bridgecreate" => ev::BridgeCreate::from_message(message).map(AnyEvent::BridgeCreate),
-        "bridgedestroy" => ev::BridgeDestroy::from_message(message).map(AnyEvent::BridgeDestroy),
-        "bridgeenter" => ev::BridgeEnter::from_message(message).map(AnyEvent::BridgeEnter),
-        "bridgeinfochannel" => {
+        b"blindtransfer" => ev::BlindTransfer::from_message(message).map(AnyEvent::BlindTransfer),
+        b"bridgecreate" => ev::BridgeCreate::from_message(message).map(AnyEvent::BridgeCreate),
+        b"bridgedestroy" => ev::BridgeDestroy::from_message(message).map(AnyEvent::BridgeDestroy),
+        b"bridgeenter" => ev::BridgeEnter::from_message(message).map(AnyEvent::BridgeEnter),
+        b"bridgeinfochannel" => {
             ev::BridgeInfoChannel::from_message(message).map(AnyEvent::BridgeInfoChannel)
         }
-        "bridgeinfocomplete" => {
+        b"bridgeinfocomplete" => {
             ev::BridgeInfoComplete::from_message(message).map(AnyEvent::BridgeInfoComplete)
         }
-        "bridgeleave" => ev::BridgeLeave::from_message(message).map(AnyEvent::BridgeLeave),
-        "bridgelistcomplete" => {
+        b"bridgeleave" => ev::BridgeLeave::from_message(message).map(AnyEvent::BridgeLeave),
+        b"bridgelistcomplete" => {
             ev::BridgeListComplete::from_message(message).map(AnyEvent::BridgeListComplete)
         }
-        "bridgelistitem" => ev::BridgeListItem::from_message(message).map(AnyEvent::BridgeListItem),
-        "bridgemerge" => ev::BridgeMerge::from_message(message).map(AnyEvent::BridgeMerge),
-        "bridgetechnologylistcomplete" => ev::BridgeTechnologyListComplete::from_message(message)
+        b"bridgelistitem" => {
+            ev::BridgeListItem::from_message(message).map(AnyEvent::BridgeListItem)
+        }
+        b"bridgemerge" => ev::BridgeMerge::from_message(message).map(AnyEvent::BridgeMerge),
+        b"bridgetechnologylistcomplete" => ev::BridgeTechnologyListComplete::from_message(message)
             .map(AnyEvent::BridgeTechnologyListComplete),
-        "bridgetechnologylistitem" => ev::BridgeTechnologyListItem::from_message(message)
+        b"bridgetechnologylistitem" => ev::BridgeTechnologyListItem::from_message(message)
             .map(AnyEvent::BridgeTechnologyListItem),
-        "bridgevideosourceupdate" => ev::BridgeVideoSourceUpdate::from_message(message)
+        b"bridgevideosourceupdate" => ev::BridgeVideoSourceUpdate::from_message(message)
             .map(AnyEvent::BridgeVideoSourceUpdate),
-        "cdr" => ev::Cdr::from_message(message).map(AnyEvent::Cdr),
-        "cel" => ev::Cel::from_message(message).map(AnyEvent::Cel),
-        "challengeresponsefailed" => ev::ChallengeResponseFailed::from_message(message)
+        b"cdr" => ev::Cdr::from_message(message).map(AnyEvent::Cdr),
+        b"cel" => ev::Cel::from_message(message).map(AnyEvent::Cel),
+        b"challengeresponsefailed" => ev::ChallengeResponseFailed::from_message(message)
             .map(AnyEvent::ChallengeResponseFailed),
-        "challengesent" => ev::ChallengeSent::from_message(message).map(AnyEvent::ChallengeSent),
-        "channelhungup" => ev::ChannelHungup::from_message(message).map(AnyEvent::ChannelHungup),
-        "channeltalkingstart" => {
+        b"challengesent" => ev::ChallengeSent::from_message(message).map(AnyEvent::ChallengeSent),
+        b"channelhungup" => ev::ChannelHungup::from_message(message).map(AnyEvent::ChannelHungup),
+        b"channeltalkingstart" => {
             ev::ChannelTalkingStart::from_message(message).map(AnyEvent::ChannelTalkingStart)
         }
-        "channeltalkingstop" => {
+        b"channeltalkingstop" => {
             ev::ChannelTalkingStop::from_message(message).map(AnyEvent::ChannelTalkingStop)
         }
-        "chanspystart" => ev::ChanSpyStart::from_message(message).map(AnyEvent::ChanSpyStart),
-        "chanspystop" => ev::ChanSpyStop::from_message(message).map(AnyEvent::ChanSpyStop),
-        "closesession" => ev::CloseSession::from_message(message).map(AnyEvent::CloseSession),
-        "confbridgeend" => ev::ConfbridgeEnd::from_message(message).map(AnyEvent::ConfbridgeEnd),
-        "confbridgejoin" => ev::ConfbridgeJoin::from_message(message).map(AnyEvent::ConfbridgeJoin),
-        "confbridgeleave" => {
+        b"chanspystart" => ev::ChanSpyStart::from_message(message).map(AnyEvent::ChanSpyStart),
+        b"chanspystop" => ev::ChanSpyStop::from_message(message).map(AnyEvent::ChanSpyStop),
+        b"closesession" => ev::CloseSession::from_message(message).map(AnyEvent::CloseSession),
+        b"confbridgeend" => ev::ConfbridgeEnd::from_message(message).map(AnyEvent::ConfbridgeEnd),
+        b"confbridgejoin" => {
+            ev::ConfbridgeJoin::from_message(message).map(AnyEvent::ConfbridgeJoin)
+        }
+        b"confbridgeleave" => {
             ev::ConfbridgeLeave::from_message(message).map(AnyEvent::ConfbridgeLeave)
         }
-        "confbridgelist" => ev::ConfbridgeList::from_message(message).map(AnyEvent::ConfbridgeList),
-        "confbridgelistcomplete" => {
+        b"confbridgelist" => {
+            ev::ConfbridgeList::from_message(message).map(AnyEvent::ConfbridgeList)
+        }
+        b"confbridgelistcomplete" => {
             ev::ConfbridgeListComplete::from_message(message).map(AnyEvent::ConfbridgeListComplete)
         }
-        "confbridgelistrooms" => {
+        b"confbridgelistrooms" => {
             ev::ConfbridgeListRooms::from_message(message).map(AnyEvent::ConfbridgeListRooms)
         }
-        "confbridgelistroomscomplete" => ev::ConfbridgeListRoomsComplete::from_message(message)
+        b"confbridgelistroomscomplete" => ev::ConfbridgeListRoomsComplete::from_message(message)
             .map(AnyEvent::ConfbridgeListRoomsComplete),
-        "confbridgemute" => ev::ConfbridgeMute::from_message(message).map(AnyEvent::ConfbridgeMute),
-        "confbridgerecord" => {
+        b"confbridgemute" => {
+            ev::ConfbridgeMute::from_message(message).map(AnyEvent::ConfbridgeMute)
+        }
+        b"confbridgerecord" => {
             ev::ConfbridgeRecord::from_message(message).map(AnyEvent::ConfbridgeRecord)
         }
-        "confbridgestart" => {
+        b"confbridgestart" => {
             ev::ConfbridgeStart::from_message(message).map(AnyEvent::ConfbridgeStart)
         }
-        "confbridgestoprecord" => {
+        b"confbridgestoprecord" => {
             ev::ConfbridgeStopRecord::from_message(message).map(AnyEvent::ConfbridgeStopRecord)
         }
-        "confbridgetalking" => {
+        b"confbridgetalking" => {
             ev::ConfbridgeTalking::from_message(message).map(AnyEvent::ConfbridgeTalking)
         }
-        "confbridgeunmute" => {
+        b"confbridgeunmute" => {
             ev::ConfbridgeUnmute::from_message(message).map(AnyEvent::ConfbridgeUnmute)
         }
-        "contactlist" => ev::ContactList::from_message(message).map(AnyEvent::ContactList),
-        "contactlistcomplete" => {
+        b"contactlist" => ev::ContactList::from_message(message).map(AnyEvent::ContactList),
+        b"contactlistcomplete" => {
             ev::ContactListComplete::from_message(message).map(AnyEvent::ContactListComplete)
         }
-        "contactstatus" => ev::ContactStatus::from_message(message).map(AnyEvent::ContactStatus),
-        "contactstatusdetail" => {
+        b"contactstatus" => ev::ContactStatus::from_message(message).map(AnyEvent::ContactStatus),
+        b"contactstatusdetail" => {
             ev::ContactStatusDetail::from_message(message).map(AnyEvent::ContactStatusDetail)
         }
-        "contactstatusdetailcomplete" => ev::ContactStatusDetailComplete::from_message(message)
+        b"contactstatusdetailcomplete" => ev::ContactStatusDetailComplete::from_message(message)
             .map(AnyEvent::ContactStatusDetailComplete),
-        "coreshowchannel" => {
+        b"coreshowchannel" => {
             ev::CoreShowChannel::from_message(message).map(AnyEvent::CoreShowChannel)
         }
-        "coreshowchannelmap" => {
+        b"coreshowchannelmap" => {
             ev::CoreShowChannelMap::from_message(message).map(AnyEvent::CoreShowChannelMap)
         }
-        "coreshowchannelmapcomplete" => ev::CoreShowChannelMapComplete::from_message(message)
+        b"coreshowchannelmapcomplete" => ev::CoreShowChannelMapComplete::from_message(message)
             .map(AnyEvent::CoreShowChannelMapComplete),
-        "coreshowchannelscomplete" => ev::CoreShowChannelsComplete::from_message(message)
+        b"coreshowchannelscomplete" => ev::CoreShowChannelsComplete::from_message(message)
             .map(AnyEvent::CoreShowChannelsComplete),
-        "dahdichannel" => ev::DahdiChannel::from_message(message).map(AnyEvent::DahdiChannel),
-        "dahdishowchannels" => {
+        b"dahdichannel" => ev::DahdiChannel::from_message(message).map(AnyEvent::DahdiChannel),
+        b"dahdishowchannels" => {
             ev::DahdiShowChannels::from_message(message).map(AnyEvent::DahdiShowChannels)
         }
-        "dahdishowchannelscomplete" => ev::DahdiShowChannelsComplete::from_message(message)
+        b"dahdishowchannelscomplete" => ev::DahdiShowChannelsComplete::from_message(message)
             .map(AnyEvent::DahdiShowChannelsComplete),
-        "dahdishowstatus" => {
+        b"dahdishowstatus" => {
             ev::DahdiShowStatus::from_message(message).map(AnyEvent::DahdiShowStatus)
         }
-        "dahdishowstatuscomplete" => ev::DahdiShowStatusComplete::from_message(message)
+        b"dahdishowstatuscomplete" => ev::DahdiShowStatusComplete::from_message(message)
             .map(AnyEvent::DahdiShowStatusComplete),
-        "dbgetcomplete" => ev::DbGetComplete::from_message(message).map(AnyEvent::DbGetComplete),
-        "dbgetresponse" => ev::DbGetResponse::from_message(message).map(AnyEvent::DbGetResponse),
-        "dbgettreecomplete" => {
+        b"dbgetcomplete" => ev::DbGetComplete::from_message(message).map(AnyEvent::DbGetComplete),
+        b"dbgetresponse" => ev::DbGetResponse::from_message(message).map(AnyEvent::DbGetResponse),
+        b"dbgettreecomplete" => {
             ev::DbGetTreeComplete::from_message(message).map(AnyEvent::DbGetTreeComplete)
         }
-        "dbgettreeresponse" => {
+        b"dbgettreeresponse" => {
             ev::DbGetTreeResponse::from_message(message).map(AnyEvent::DbGetTreeResponse)
         }
-        "deadlockstart" => ev::DeadlockStart::from_message(message).map(AnyEvent::DeadlockStart),
-        "devicestatechange" => {
+        b"deadlockstart" => ev::DeadlockStart::from_message(message).map(AnyEvent::DeadlockStart),
+        b"devicestatechange" => {
             ev::DeviceStateChange::from_message(message).map(AnyEvent::DeviceStateChange)
         }
-        "devicestatelistcomplete" => ev::DeviceStateListComplete::from_message(message)
+        b"devicestatelistcomplete" => ev::DeviceStateListComplete::from_message(message)
             .map(AnyEvent::DeviceStateListComplete),
-        "dialbegin" => ev::DialBegin::from_message(message).map(AnyEvent::DialBegin),
-        "dialend" => ev::DialEnd::from_message(message).map(AnyEvent::DialEnd),
-        "dialstate" => ev::DialState::from_message(message).map(AnyEvent::DialState),
-        "dndstate" => ev::DndState::from_message(message).map(AnyEvent::DndState),
-        "dtmfbegin" => ev::DtmfBegin::from_message(message).map(AnyEvent::DtmfBegin),
-        "dtmfend" => ev::DtmfEnd::from_message(message).map(AnyEvent::DtmfEnd),
-        "endpointdetail" => ev::EndpointDetail::from_message(message).map(AnyEvent::EndpointDetail),
-        "endpointdetailcomplete" => {
+        b"dialbegin" => ev::DialBegin::from_message(message).map(AnyEvent::DialBegin),
+        b"dialend" => ev::DialEnd::from_message(message).map(AnyEvent::DialEnd),
+        b"dialstate" => ev::DialState::from_message(message).map(AnyEvent::DialState),
+        b"dndstate" => ev::DndState::from_message(message).map(AnyEvent::DndState),
+        b"dtmfbegin" => ev::DtmfBegin::from_message(message).map(AnyEvent::DtmfBegin),
+        b"dtmfend" => ev::DtmfEnd::from_message(message).map(AnyEvent::DtmfEnd),
+        b"endpointdetail" => {
+            ev::EndpointDetail::from_message(message).map(AnyEvent::EndpointDetail)
+        }
+        b"endpointdetailcomplete" => {
             ev::EndpointDetailComplete::from_message(message).map(AnyEvent::EndpointDetailComplete)
         }
-        "endpointlist" => ev::EndpointList::from_message(message).map(AnyEvent::EndpointList),
-        "endpointlistcomplete" => {
+        b"endpointlist" => ev::EndpointList::from_message(message).map(AnyEvent::EndpointList),
+        b"endpointlistcomplete" => {
             ev::EndpointListComplete::from_message(message).map(AnyEvent::EndpointListComplete)
         }
-        "extensionstatelistcomplete" => ev::ExtensionStateListComplete::from_message(message)
+        b"extensionstatelistcomplete" => ev::ExtensionStateListComplete::from_message(message)
             .map(AnyEvent::ExtensionStateListComplete),
-        "extensionstatus" => {
+        b"extensionstatus" => {
             ev::ExtensionStatus::from_message(message).map(AnyEvent::ExtensionStatus)
         }
-        "failedacl" => ev::FailedAcl::from_message(message).map(AnyEvent::FailedAcl),
-        "faxsession" => ev::FaxSession::from_message(message).map(AnyEvent::FaxSession),
-        "faxsessionscomplete" => {
+        b"failedacl" => ev::FailedAcl::from_message(message).map(AnyEvent::FailedAcl),
+        b"faxsession" => ev::FaxSession::from_message(message).map(AnyEvent::FaxSession),
+        b"faxsessionscomplete" => {
             ev::FaxSessionsComplete::from_message(message).map(AnyEvent::FaxSessionsComplete)
         }
-        "faxsessionsentry" => {
+        b"faxsessionsentry" => {
             ev::FaxSessionsEntry::from_message(message).map(AnyEvent::FaxSessionsEntry)
         }
-        "faxstats" => ev::FaxStats::from_message(message).map(AnyEvent::FaxStats),
-        "faxstatus" => ev::FaxStatus::from_message(message).map(AnyEvent::FaxStatus),
-        "flash" => ev::Flash::from_message(message).map(AnyEvent::Flash),
-        "fullybooted" => ev::FullyBooted::from_message(message).map(AnyEvent::FullyBooted),
-        "hangup" => ev::Hangup::from_message(message).map(AnyEvent::Hangup),
-        "hanguphandlerpop" => {
+        b"faxstats" => ev::FaxStats::from_message(message).map(AnyEvent::FaxStats),
+        b"faxstatus" => ev::FaxStatus::from_message(message).map(AnyEvent::FaxStatus),
+        b"flash" => ev::Flash::from_message(message).map(AnyEvent::Flash),
+        b"fullybooted" => ev::FullyBooted::from_message(message).map(AnyEvent::FullyBooted),
+        b"hangup" => ev::Hangup::from_message(message).map(AnyEvent::Hangup),
+        b"hanguphandlerpop" => {
             ev::HangupHandlerPop::from_message(message).map(AnyEvent::HangupHandlerPop)
         }
-        "hanguphandlerpush" => {
+        b"hanguphandlerpush" => {
             ev::HangupHandlerPush::from_message(message).map(AnyEvent::HangupHandlerPush)
         }
-        "hanguphandlerrun" => {
+        b"hanguphandlerrun" => {
             ev::HangupHandlerRun::from_message(message).map(AnyEvent::HangupHandlerRun)
         }
-        "hanguprequest" => ev::HangupRequest::from_message(message).map(AnyEvent::HangupRequest),
-        "hold" => ev::Hold::from_message(message).map(AnyEvent::Hold),
-        "identifydetail" => ev::IdentifyDetail::from_message(message).map(AnyEvent::IdentifyDetail),
-        "inboundregistrationdetail" => ev::InboundRegistrationDetail::from_message(message)
+        b"hanguprequest" => ev::HangupRequest::from_message(message).map(AnyEvent::HangupRequest),
+        b"hold" => ev::Hold::from_message(message).map(AnyEvent::Hold),
+        b"identifydetail" => {
+            ev::IdentifyDetail::from_message(message).map(AnyEvent::IdentifyDetail)
+        }
+        b"inboundregistrationdetail" => ev::InboundRegistrationDetail::from_message(message)
             .map(AnyEvent::InboundRegistrationDetail),
-        "inboundregistrationdetailcomplete" => {
+        b"inboundregistrationdetailcomplete" => {
             ev::InboundRegistrationDetailComplete::from_message(message)
                 .map(AnyEvent::InboundRegistrationDetailComplete)
         }
-        "inboundsubscriptiondetail" => ev::InboundSubscriptionDetail::from_message(message)
+        b"inboundsubscriptiondetail" => ev::InboundSubscriptionDetail::from_message(message)
             .map(AnyEvent::InboundSubscriptionDetail),
-        "inboundsubscriptiondetailcomplete" => {
+        b"inboundsubscriptiondetailcomplete" => {
             ev::InboundSubscriptionDetailComplete::from_message(message)
                 .map(AnyEvent::InboundSubscriptionDetailComplete)
         }
-        "invalidaccountid" => {
+        b"invalidaccountid" => {
             ev::InvalidAccountId::from_message(message).map(AnyEvent::InvalidAccountId)
         }
-        "invalidpassword" => {
+        b"invalidpassword" => {
             ev::InvalidPassword::from_message(message).map(AnyEvent::InvalidPassword)
         }
-        "invalidtransport" => {
+        b"invalidtransport" => {
             ev::InvalidTransport::from_message(message).map(AnyEvent::InvalidTransport)
         }
-        "jabberstatus" => ev::JabberStatus::from_message(message).map(AnyEvent::JabberStatus),
-        "listdialplan" => ev::ListDialplan::from_message(message).map(AnyEvent::ListDialplan),
-        "load" => ev::Load::from_message(message).map(AnyEvent::Load),
-        "loadaveragelimit" => {
+        b"jabberstatus" => ev::JabberStatus::from_message(message).map(AnyEvent::JabberStatus),
+        b"listdialplan" => ev::ListDialplan::from_message(message).map(AnyEvent::ListDialplan),
+        b"load" => ev::Load::from_message(message).map(AnyEvent::Load),
+        b"loadaveragelimit" => {
             ev::LoadAverageLimit::from_message(message).map(AnyEvent::LoadAverageLimit)
         }
-        "localbridge" => ev::LocalBridge::from_message(message).map(AnyEvent::LocalBridge),
-        "localoptimizationbegin" => {
+        b"localbridge" => ev::LocalBridge::from_message(message).map(AnyEvent::LocalBridge),
+        b"localoptimizationbegin" => {
             ev::LocalOptimizationBegin::from_message(message).map(AnyEvent::LocalOptimizationBegin)
         }
-        "localoptimizationend" => {
+        b"localoptimizationend" => {
             ev::LocalOptimizationEnd::from_message(message).map(AnyEvent::LocalOptimizationEnd)
         }
-        "logchannel" => ev::LogChannel::from_message(message).map(AnyEvent::LogChannel),
-        "mcid" => ev::Mcid::from_message(message).map(AnyEvent::Mcid),
-        "meetmeend" => ev::MeetmeEnd::from_message(message).map(AnyEvent::MeetmeEnd),
-        "meetmejoin" => ev::MeetmeJoin::from_message(message).map(AnyEvent::MeetmeJoin),
-        "meetmeleave" => ev::MeetmeLeave::from_message(message).map(AnyEvent::MeetmeLeave),
-        "meetmelist" => ev::MeetmeList::from_message(message).map(AnyEvent::MeetmeList),
-        "meetmelistcomplete" => {
+        b"logchannel" => ev::LogChannel::from_message(message).map(AnyEvent::LogChannel),
+        b"mcid" => ev::Mcid::from_message(message).map(AnyEvent::Mcid),
+        b"meetmeend" => ev::MeetmeEnd::from_message(message).map(AnyEvent::MeetmeEnd),
+        b"meetmejoin" => ev::MeetmeJoin::from_message(message).map(AnyEvent::MeetmeJoin),
+        b"meetmeleave" => ev::MeetmeLeave::from_message(message).map(AnyEvent::MeetmeLeave),
+        b"meetmelist" => ev::MeetmeList::from_message(message).map(AnyEvent::MeetmeList),
+        b"meetmelistcomplete" => {
             ev::MeetmeListComplete::from_message(message).map(AnyEvent::MeetmeListComplete)
         }
-        "meetmelistrooms" => {
+        b"meetmelistrooms" => {
             ev::MeetmeListRooms::from_message(message).map(AnyEvent::MeetmeListRooms)
         }
-        "meetmelistroomscomplete" => ev::MeetmeListRoomsComplete::from_message(message)
+        b"meetmelistroomscomplete" => ev::MeetmeListRoomsComplete::from_message(message)
             .map(AnyEvent::MeetmeListRoomsComplete),
-        "meetmemute" => ev::MeetmeMute::from_message(message).map(AnyEvent::MeetmeMute),
-        "meetmetalking" => ev::MeetmeTalking::from_message(message).map(AnyEvent::MeetmeTalking),
-        "meetmetalkrequest" => {
+        b"meetmemute" => ev::MeetmeMute::from_message(message).map(AnyEvent::MeetmeMute),
+        b"meetmetalking" => ev::MeetmeTalking::from_message(message).map(AnyEvent::MeetmeTalking),
+        b"meetmetalkrequest" => {
             ev::MeetmeTalkRequest::from_message(message).map(AnyEvent::MeetmeTalkRequest)
         }
-        "memorylimit" => ev::MemoryLimit::from_message(message).map(AnyEvent::MemoryLimit),
-        "messagewaiting" => ev::MessageWaiting::from_message(message).map(AnyEvent::MessageWaiting),
-        "minivoicemail" => ev::MiniVoiceMail::from_message(message).map(AnyEvent::MiniVoiceMail),
-        "mixmonitormute" => ev::MixMonitorMute::from_message(message).map(AnyEvent::MixMonitorMute),
-        "mixmonitorstart" => {
+        b"memorylimit" => ev::MemoryLimit::from_message(message).map(AnyEvent::MemoryLimit),
+        b"messagewaiting" => {
+            ev::MessageWaiting::from_message(message).map(AnyEvent::MessageWaiting)
+        }
+        b"minivoicemail" => ev::MiniVoiceMail::from_message(message).map(AnyEvent::MiniVoiceMail),
+        b"mixmonitormute" => {
+            ev::MixMonitorMute::from_message(message).map(AnyEvent::MixMonitorMute)
+        }
+        b"mixmonitorstart" => {
             ev::MixMonitorStart::from_message(message).map(AnyEvent::MixMonitorStart)
         }
-        "mixmonitorstop" => ev::MixMonitorStop::from_message(message).map(AnyEvent::MixMonitorStop),
-        "mobilestatus" => ev::MobileStatus::from_message(message).map(AnyEvent::MobileStatus),
-        "musiconholdstart" => {
+        b"mixmonitorstop" => {
+            ev::MixMonitorStop::from_message(message).map(AnyEvent::MixMonitorStop)
+        }
+        b"mobilestatus" => ev::MobileStatus::from_message(message).map(AnyEvent::MobileStatus),
+        b"musiconholdstart" => {
             ev::MusicOnHoldStart::from_message(message).map(AnyEvent::MusicOnHoldStart)
         }
-        "musiconholdstop" => {
+        b"musiconholdstop" => {
             ev::MusicOnHoldStop::from_message(message).map(AnyEvent::MusicOnHoldStop)
         }
-        "mwiget" => ev::MwiGet::from_message(message).map(AnyEvent::MwiGet),
-        "mwigetcomplete" => ev::MwiGetComplete::from_message(message).map(AnyEvent::MwiGetComplete),
-        "newaccountcode" => ev::NewAccountCode::from_message(message).map(AnyEvent::NewAccountCode),
-        "newcallerid" => ev::NewCallerid::from_message(message).map(AnyEvent::NewCallerid),
-        "newchannel" => ev::Newchannel::from_message(message).map(AnyEvent::Newchannel),
-        "newconnectedline" => {
+        b"mwiget" => ev::MwiGet::from_message(message).map(AnyEvent::MwiGet),
+        b"mwigetcomplete" => {
+            ev::MwiGetComplete::from_message(message).map(AnyEvent::MwiGetComplete)
+        }
+        b"newaccountcode" => {
+            ev::NewAccountCode::from_message(message).map(AnyEvent::NewAccountCode)
+        }
+        b"newcallerid" => ev::NewCallerid::from_message(message).map(AnyEvent::NewCallerid),
+        b"newchannel" => ev::Newchannel::from_message(message).map(AnyEvent::Newchannel),
+        b"newconnectedline" => {
             ev::NewConnectedLine::from_message(message).map(AnyEvent::NewConnectedLine)
         }
-        "newexten" => ev::NewExten::from_message(message).map(AnyEvent::NewExten),
-        "newstate" => ev::Newstate::from_message(message).map(AnyEvent::Newstate),
-        "originateresponse" => {
+        b"newexten" => ev::NewExten::from_message(message).map(AnyEvent::NewExten),
+        b"newstate" => ev::Newstate::from_message(message).map(AnyEvent::Newstate),
+        b"originateresponse" => {
             ev::OriginateResponse::from_message(message).map(AnyEvent::OriginateResponse)
         }
-        "outboundregistrationdetail" => ev::OutboundRegistrationDetail::from_message(message)
+        b"outboundregistrationdetail" => ev::OutboundRegistrationDetail::from_message(message)
             .map(AnyEvent::OutboundRegistrationDetail),
-        "outboundregistrationdetailcomplete" => {
+        b"outboundregistrationdetailcomplete" => {
             ev::OutboundRegistrationDetailComplete::from_message(message)
                 .map(AnyEvent::OutboundRegistrationDetailComplete)
         }
-        "outboundsubscriptiondetail" => ev::OutboundSubscriptionDetail::from_message(message)
+        b"outboundsubscriptiondetail" => ev::OutboundSubscriptionDetail::from_message(message)
             .map(AnyEvent::OutboundSubscriptionDetail),
-        "outboundsubscriptiondetailcomplete" => {
+        b"outboundsubscriptiondetailcomplete" => {
             ev::OutboundSubscriptionDetailComplete::from_message(message)
                 .map(AnyEvent::OutboundSubscriptionDetailComplete)
         }
-        "parkedcall" => ev::ParkedCall::from_message(message).map(AnyEvent::ParkedCall),
-        "parkedcallgiveup" => {
+        b"parkedcall" => ev::ParkedCall::from_message(message).map(AnyEvent::ParkedCall),
+        b"parkedcallgiveup" => {
             ev::ParkedCallGiveUp::from_message(message).map(AnyEvent::ParkedCallGiveUp)
         }
-        "parkedcallscomplete" => {
+        b"parkedcallscomplete" => {
             ev::ParkedCallsComplete::from_message(message).map(AnyEvent::ParkedCallsComplete)
         }
-        "parkedcallswap" => ev::ParkedCallSwap::from_message(message).map(AnyEvent::ParkedCallSwap),
-        "parkedcalltimeout" => {
+        b"parkedcallswap" => {
+            ev::ParkedCallSwap::from_message(message).map(AnyEvent::ParkedCallSwap)
+        }
+        b"parkedcalltimeout" => {
             ev::ParkedCallTimeOut::from_message(message).map(AnyEvent::ParkedCallTimeOut)
         }
-        "parkinglot" => ev::Parkinglot::from_message(message).map(AnyEvent::Parkinglot),
-        "parkinglotscomplete" => {
+        b"parkinglot" => ev::Parkinglot::from_message(message).map(AnyEvent::Parkinglot),
+        b"parkinglotscomplete" => {
             ev::ParkinglotsComplete::from_message(message).map(AnyEvent::ParkinglotsComplete)
         }
-        "peerentry" => ev::PeerEntry::from_message(message).map(AnyEvent::PeerEntry),
-        "peerlistcomplete" => {
+        b"peerentry" => ev::PeerEntry::from_message(message).map(AnyEvent::PeerEntry),
+        b"peerlistcomplete" => {
             ev::PeerlistComplete::from_message(message).map(AnyEvent::PeerlistComplete)
         }
-        "peerstatus" => ev::PeerStatus::from_message(message).map(AnyEvent::PeerStatus),
-        "pickup" => ev::Pickup::from_message(message).map(AnyEvent::Pickup),
-        "pjsipmaintenancestatus" => {
+        b"peerstatus" => ev::PeerStatus::from_message(message).map(AnyEvent::PeerStatus),
+        b"pickup" => ev::Pickup::from_message(message).map(AnyEvent::Pickup),
+        b"pjsipmaintenancestatus" => {
             ev::PjsipMaintenanceStatus::from_message(message).map(AnyEvent::PjsipMaintenanceStatus)
         }
-        "pjsipmaintenancestatuscomplete" => {
+        b"pjsipmaintenancestatuscomplete" => {
             ev::PjsipMaintenanceStatusComplete::from_message(message)
                 .map(AnyEvent::PjsipMaintenanceStatusComplete)
         }
-        "presencestatechange" => {
+        b"presencestatechange" => {
             ev::PresenceStateChange::from_message(message).map(AnyEvent::PresenceStateChange)
         }
-        "presencestatelistcomplete" => ev::PresenceStateListComplete::from_message(message)
+        b"presencestatelistcomplete" => ev::PresenceStateListComplete::from_message(message)
             .map(AnyEvent::PresenceStateListComplete),
-        "presencestatus" => ev::PresenceStatus::from_message(message).map(AnyEvent::PresenceStatus),
-        "prishowspanscomplete" => {
+        b"presencestatus" => {
+            ev::PresenceStatus::from_message(message).map(AnyEvent::PresenceStatus)
+        }
+        b"prishowspanscomplete" => {
             ev::PriShowSpansComplete::from_message(message).map(AnyEvent::PriShowSpansComplete)
         }
-        "queuecallerabandon" => {
+        b"queuecallerabandon" => {
             ev::QueueCallerAbandon::from_message(message).map(AnyEvent::QueueCallerAbandon)
         }
-        "queuecallerjoin" => {
+        b"queuecallerjoin" => {
             ev::QueueCallerJoin::from_message(message).map(AnyEvent::QueueCallerJoin)
         }
-        "queuecallerleave" => {
+        b"queuecallerleave" => {
             ev::QueueCallerLeave::from_message(message).map(AnyEvent::QueueCallerLeave)
         }
-        "queueentry" => ev::QueueEntry::from_message(message).map(AnyEvent::QueueEntry),
-        "queuemember" => ev::QueueMember::from_message(message).map(AnyEvent::QueueMember),
-        "queuememberadded" => {
+        b"queueentry" => ev::QueueEntry::from_message(message).map(AnyEvent::QueueEntry),
+        b"queuemember" => ev::QueueMember::from_message(message).map(AnyEvent::QueueMember),
+        b"queuememberadded" => {
             ev::QueueMemberAdded::from_message(message).map(AnyEvent::QueueMemberAdded)
         }
-        "queuememberpause" => {
+        b"queuememberpause" => {
             ev::QueueMemberPause::from_message(message).map(AnyEvent::QueueMemberPause)
         }
-        "queuememberpenalty" => {
+        b"queuememberpenalty" => {
             ev::QueueMemberPenalty::from_message(message).map(AnyEvent::QueueMemberPenalty)
         }
-        "queuememberremoved" => {
+        b"queuememberremoved" => {
             ev::QueueMemberRemoved::from_message(message).map(AnyEvent::QueueMemberRemoved)
         }
-        "queuememberringinuse" => {
+        b"queuememberringinuse" => {
             ev::QueueMemberRinginuse::from_message(message).map(AnyEvent::QueueMemberRinginuse)
         }
-        "queuememberstatus" => {
+        b"queuememberstatus" => {
             ev::QueueMemberStatus::from_message(message).map(AnyEvent::QueueMemberStatus)
         }
-        "queueparams" => ev::QueueParams::from_message(message).map(AnyEvent::QueueParams),
-        "queuestatuscomplete" => {
+        b"queueparams" => ev::QueueParams::from_message(message).map(AnyEvent::QueueParams),
+        b"queuestatuscomplete" => {
             ev::QueueStatusComplete::from_message(message).map(AnyEvent::QueueStatusComplete)
         }
-        "queuesummary" => ev::QueueSummary::from_message(message).map(AnyEvent::QueueSummary),
-        "queuesummarycomplete" => {
+        b"queuesummary" => ev::QueueSummary::from_message(message).map(AnyEvent::QueueSummary),
+        b"queuesummarycomplete" => {
             ev::QueueSummaryComplete::from_message(message).map(AnyEvent::QueueSummaryComplete)
         }
-        "receivefax" => ev::ReceiveFax::from_message(message).map(AnyEvent::ReceiveFax),
-        "registrationscomplete" => {
+        b"receivefax" => ev::ReceiveFax::from_message(message).map(AnyEvent::ReceiveFax),
+        b"registrationscomplete" => {
             ev::RegistrationsComplete::from_message(message).map(AnyEvent::RegistrationsComplete)
         }
-        "registry" => ev::Registry::from_message(message).map(AnyEvent::Registry),
-        "registryentry" => ev::RegistryEntry::from_message(message).map(AnyEvent::RegistryEntry),
-        "reload" => ev::Reload::from_message(message).map(AnyEvent::Reload),
-        "rename" => ev::Rename::from_message(message).map(AnyEvent::Rename),
-        "requestbadformat" => {
+        b"registry" => ev::Registry::from_message(message).map(AnyEvent::Registry),
+        b"registryentry" => ev::RegistryEntry::from_message(message).map(AnyEvent::RegistryEntry),
+        b"reload" => ev::Reload::from_message(message).map(AnyEvent::Reload),
+        b"rename" => ev::Rename::from_message(message).map(AnyEvent::Rename),
+        b"requestbadformat" => {
             ev::RequestBadFormat::from_message(message).map(AnyEvent::RequestBadFormat)
         }
-        "requestnotallowed" => {
+        b"requestnotallowed" => {
             ev::RequestNotAllowed::from_message(message).map(AnyEvent::RequestNotAllowed)
         }
-        "requestnotsupported" => {
+        b"requestnotsupported" => {
             ev::RequestNotSupported::from_message(message).map(AnyEvent::RequestNotSupported)
         }
-        "resourcelistdetail" => {
+        b"resourcelistdetail" => {
             ev::ResourceListDetail::from_message(message).map(AnyEvent::ResourceListDetail)
         }
-        "resourcelistdetailcomplete" => ev::ResourceListDetailComplete::from_message(message)
+        b"resourcelistdetailcomplete" => ev::ResourceListDetailComplete::from_message(message)
             .map(AnyEvent::ResourceListDetailComplete),
-        "rtcpreceived" => ev::RtcpReceived::from_message(message).map(AnyEvent::RtcpReceived),
-        "rtcpsent" => ev::RtcpSent::from_message(message).map(AnyEvent::RtcpSent),
-        "sendfax" => ev::SendFax::from_message(message).map(AnyEvent::SendFax),
-        "sessionlimit" => ev::SessionLimit::from_message(message).map(AnyEvent::SessionLimit),
-        "showdialplancomplete" => {
+        b"rtcpreceived" => ev::RtcpReceived::from_message(message).map(AnyEvent::RtcpReceived),
+        b"rtcpsent" => ev::RtcpSent::from_message(message).map(AnyEvent::RtcpSent),
+        b"sendfax" => ev::SendFax::from_message(message).map(AnyEvent::SendFax),
+        b"sessionlimit" => ev::SessionLimit::from_message(message).map(AnyEvent::SessionLimit),
+        b"showdialplancomplete" => {
             ev::ShowDialPlanComplete::from_message(message).map(AnyEvent::ShowDialPlanComplete)
         }
-        "shutdown" => ev::Shutdown::from_message(message).map(AnyEvent::Shutdown),
-        "softhanguprequest" => {
+        b"shutdown" => ev::Shutdown::from_message(message).map(AnyEvent::Shutdown),
+        b"softhanguprequest" => {
             ev::SoftHangupRequest::from_message(message).map(AnyEvent::SoftHangupRequest)
         }
-        "spanalarm" => ev::SpanAlarm::from_message(message).map(AnyEvent::SpanAlarm),
-        "spanalarmclear" => ev::SpanAlarmClear::from_message(message).map(AnyEvent::SpanAlarmClear),
-        "status" => ev::Status::from_message(message).map(AnyEvent::Status),
-        "statuscomplete" => ev::StatusComplete::from_message(message).map(AnyEvent::StatusComplete),
-        "successfulauth" => ev::SuccessfulAuth::from_message(message).map(AnyEvent::SuccessfulAuth),
-        "transportdetail" => {
+        b"spanalarm" => ev::SpanAlarm::from_message(message).map(AnyEvent::SpanAlarm),
+        b"spanalarmclear" => {
+            ev::SpanAlarmClear::from_message(message).map(AnyEvent::SpanAlarmClear)
+        }
+        b"status" => ev::Status::from_message(message).map(AnyEvent::Status),
+        b"statuscomplete" => {
+            ev::StatusComplete::from_message(message).map(AnyEvent::StatusComplete)
+        }
+        b"successfulauth" => {
+            ev::SuccessfulAuth::from_message(message).map(AnyEvent::SuccessfulAuth)
+        }
+        b"transportdetail" => {
             ev::TransportDetail::from_message(message).map(AnyEvent::TransportDetail)
         }
-        "unexpectedaddress" => {
+        b"unexpectedaddress" => {
             ev::UnexpectedAddress::from_message(message).map(AnyEvent::UnexpectedAddress)
         }
-        "unhold" => ev::Unhold::from_message(message).map(AnyEvent::Unhold),
-        "unload" => ev::Unload::from_message(message).map(AnyEvent::Unload),
-        "unparkedcall" => ev::UnParkedCall::from_message(message).map(AnyEvent::UnParkedCall),
-        "userevent" => ev::UserEvent::from_message(message).map(AnyEvent::UserEvent),
-        "varset" => ev::VarSet::from_message(message).map(AnyEvent::VarSet),
-        "voicemailboxdetailcomplete" => ev::VoicemailBoxDetailComplete::from_message(message)
+        b"unhold" => ev::Unhold::from_message(message).map(AnyEvent::Unhold),
+        b"unload" => ev::Unload::from_message(message).map(AnyEvent::Unload),
+        b"unparkedcall" => ev::UnParkedCall::from_message(message).map(AnyEvent::UnParkedCall),
+        b"userevent" => ev::UserEvent::from_message(message).map(AnyEvent::UserEvent),
+        b"varset" => ev::VarSet::from_message(message).map(AnyEvent::VarSet),
+        b"voicemailboxdetailcomplete" => ev::VoicemailBoxDetailComplete::from_message(message)
             .map(AnyEvent::VoicemailBoxDetailComplete),
-        "voicemailpasswordchange" => ev::VoicemailPasswordChange::from_message(message)
+        b"voicemailpasswordchange" => ev::VoicemailPasswordChange::from_message(message)
             .map(AnyEvent::VoicemailPasswordChange),
-        "voicemailuserdetailcomplete" => ev::VoicemailUserDetailComplete::from_message(message)
+        b"voicemailuserdetailcomplete" => ev::VoicemailUserDetailComplete::from_message(message)
             .map(AnyEvent::VoicemailUserDetailComplete),
-        "voicemailuserentrycomplete" => ev::VoicemailUserEntryComplete::from_message(message)
+        b"voicemailuserentrycomplete" => ev::VoicemailUserEntryComplete::from_message(message)
             .map(AnyEvent::VoicemailUserEntryComplete),
-        "waiteventcomplete" => {
+        b"waiteventcomplete" => {
             ev::WaitEventComplete::from_message(message).map(AnyEvent::WaitEventComplete)
         }
-        "wink" => ev::Wink::from_message(message).map(AnyEvent::Wink),
+        b"wink" => ev::Wink::from_message(message).map(AnyEvent::Wink),
         _ => return None,
     })
 }

@@ -51,13 +51,13 @@ impl Event for ParkedCall {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "parkerdialstring" => set_text(&mut parker_dial_string, header_value),
-                "parkinglot" => set_text(&mut parkinglot, header_value),
-                "parkingspace" => set_text(&mut parking_space, header_value),
-                "parkingtimeout" => set_text(&mut parking_timeout, header_value),
-                "parkingduration" => set_text(&mut parking_duration, header_value),
+                b"parkerdialstring" => set_text(&mut parker_dial_string, header_value),
+                b"parkinglot" => set_text(&mut parkinglot, header_value),
+                b"parkingspace" => set_text(&mut parking_space, header_value),
+                b"parkingtimeout" => set_text(&mut parking_timeout, header_value),
+                b"parkingduration" => set_text(&mut parking_duration, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("parkee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parkee") {
                         if parkee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -129,18 +129,18 @@ impl Event for ParkedCallGiveUp {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "parkerdialstring" => set_text(&mut parker_dial_string, header_value),
-                "parkinglot" => set_text(&mut parkinglot, header_value),
-                "parkingspace" => set_text(&mut parking_space, header_value),
-                "parkingtimeout" => set_text(&mut parking_timeout, header_value),
-                "parkingduration" => set_text(&mut parking_duration, header_value),
+                b"parkerdialstring" => set_text(&mut parker_dial_string, header_value),
+                b"parkinglot" => set_text(&mut parkinglot, header_value),
+                b"parkingspace" => set_text(&mut parking_space, header_value),
+                b"parkingtimeout" => set_text(&mut parking_timeout, header_value),
+                b"parkingduration" => set_text(&mut parking_duration, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("parkee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parkee") {
                         if parkee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("parker") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parker") {
                         if parker.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -213,18 +213,18 @@ impl Event for ParkedCallSwap {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "parkerdialstring" => set_text(&mut parker_dial_string, header_value),
-                "parkinglot" => set_text(&mut parkinglot, header_value),
-                "parkingspace" => set_text(&mut parking_space, header_value),
-                "parkingtimeout" => set_text(&mut parking_timeout, header_value),
-                "parkingduration" => set_text(&mut parking_duration, header_value),
+                b"parkerdialstring" => set_text(&mut parker_dial_string, header_value),
+                b"parkinglot" => set_text(&mut parkinglot, header_value),
+                b"parkingspace" => set_text(&mut parking_space, header_value),
+                b"parkingtimeout" => set_text(&mut parking_timeout, header_value),
+                b"parkingduration" => set_text(&mut parking_duration, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("parkee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parkee") {
                         if parkee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("parker") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parker") {
                         if parker.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -297,18 +297,18 @@ impl Event for ParkedCallTimeOut {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "parkerdialstring" => set_text(&mut parker_dial_string, header_value),
-                "parkinglot" => set_text(&mut parkinglot, header_value),
-                "parkingspace" => set_text(&mut parking_space, header_value),
-                "parkingtimeout" => set_text(&mut parking_timeout, header_value),
-                "parkingduration" => set_text(&mut parking_duration, header_value),
+                b"parkerdialstring" => set_text(&mut parker_dial_string, header_value),
+                b"parkinglot" => set_text(&mut parkinglot, header_value),
+                b"parkingspace" => set_text(&mut parking_space, header_value),
+                b"parkingtimeout" => set_text(&mut parking_timeout, header_value),
+                b"parkingduration" => set_text(&mut parking_duration, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("parkee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parkee") {
                         if parkee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("parker") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parker") {
                         if parker.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -384,23 +384,23 @@ impl Event for UnParkedCall {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "parkerdialstring" => set_text(&mut parker_dial_string, header_value),
-                "parkinglot" => set_text(&mut parkinglot, header_value),
-                "parkingspace" => set_text(&mut parking_space, header_value),
-                "parkingtimeout" => set_text(&mut parking_timeout, header_value),
-                "parkingduration" => set_text(&mut parking_duration, header_value),
+                b"parkerdialstring" => set_text(&mut parker_dial_string, header_value),
+                b"parkinglot" => set_text(&mut parkinglot, header_value),
+                b"parkingspace" => set_text(&mut parking_space, header_value),
+                b"parkingtimeout" => set_text(&mut parking_timeout, header_value),
+                b"parkingduration" => set_text(&mut parking_duration, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("retriever") {
+                    if let Some(rest) = lower_key.strip_prefix(b"retriever") {
                         if retriever.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("parkee") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parkee") {
                         if parkee.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
                     }
-                    if let Some(rest) = lower_key.strip_prefix("parker") {
+                    if let Some(rest) = lower_key.strip_prefix(b"parker") {
                         if parker.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -453,8 +453,8 @@ impl Event for ParkedCallsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -503,10 +503,10 @@ impl Event for Parkinglot {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "name" => set_text(&mut name, header_value),
-                "startspace" => set_text(&mut start_space, header_value),
-                "stopspace" => set_text(&mut stop_space, header_value),
-                "timeout" => set_text(&mut timeout, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"startspace" => set_text(&mut start_space, header_value),
+                b"stopspace" => set_text(&mut stop_space, header_value),
+                b"timeout" => set_text(&mut timeout, header_value),
                 _ => {}
             }
         }
@@ -551,8 +551,8 @@ impl Event for ParkinglotsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

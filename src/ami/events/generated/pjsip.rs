@@ -107,26 +107,26 @@ impl Event for AorDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "minimumexpiration" => set_text(&mut minimum_expiration, header_value),
-                "maximumexpiration" => set_text(&mut maximum_expiration, header_value),
-                "defaultexpiration" => set_text(&mut default_expiration, header_value),
-                "qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
-                "authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
-                "maxcontacts" => set_text(&mut max_contacts, header_value),
-                "removeexisting" => set_text(&mut remove_existing, header_value),
-                "removeunavailable" => set_text(&mut remove_unavailable, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "supportpath" => set_text(&mut support_path, header_value),
-                "qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
-                "qualifytimeout" => set_text(&mut qualify_timeout, header_value),
-                "voicemailextension" => set_text(&mut voicemail_extension, header_value),
-                "contacts" => set_text(&mut contacts, header_value),
-                "totalcontacts" => set_text(&mut total_contacts, header_value),
-                "contactsregistered" => set_text(&mut contacts_registered, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"minimumexpiration" => set_text(&mut minimum_expiration, header_value),
+                b"maximumexpiration" => set_text(&mut maximum_expiration, header_value),
+                b"defaultexpiration" => set_text(&mut default_expiration, header_value),
+                b"qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
+                b"authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
+                b"maxcontacts" => set_text(&mut max_contacts, header_value),
+                b"removeexisting" => set_text(&mut remove_existing, header_value),
+                b"removeunavailable" => set_text(&mut remove_unavailable, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"supportpath" => set_text(&mut support_path, header_value),
+                b"qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
+                b"qualifytimeout" => set_text(&mut qualify_timeout, header_value),
+                b"voicemailextension" => set_text(&mut voicemail_extension, header_value),
+                b"contacts" => set_text(&mut contacts, header_value),
+                b"totalcontacts" => set_text(&mut total_contacts, header_value),
+                b"contactsregistered" => set_text(&mut contacts_registered, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
                 _ => {}
             }
         }
@@ -250,23 +250,23 @@ impl Event for AorList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "minimumexpiration" => set_text(&mut minimum_expiration, header_value),
-                "maximumexpiration" => set_text(&mut maximum_expiration, header_value),
-                "defaultexpiration" => set_text(&mut default_expiration, header_value),
-                "qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
-                "qualifytimeout" => set_text(&mut qualify_timeout, header_value),
-                "qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
-                "authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
-                "maxcontacts" => set_text(&mut max_contacts, header_value),
-                "removeexisting" => set_text(&mut remove_existing, header_value),
-                "removeunavailable" => set_text(&mut remove_unavailable, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
-                "voicemailextension" => set_text(&mut voicemail_extension, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "supportpath" => set_text(&mut support_path, header_value),
-                "contacts" => set_text(&mut contacts, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"minimumexpiration" => set_text(&mut minimum_expiration, header_value),
+                b"maximumexpiration" => set_text(&mut maximum_expiration, header_value),
+                b"defaultexpiration" => set_text(&mut default_expiration, header_value),
+                b"qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
+                b"qualifytimeout" => set_text(&mut qualify_timeout, header_value),
+                b"qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
+                b"authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
+                b"maxcontacts" => set_text(&mut max_contacts, header_value),
+                b"removeexisting" => set_text(&mut remove_existing, header_value),
+                b"removeunavailable" => set_text(&mut remove_unavailable, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
+                b"voicemailextension" => set_text(&mut voicemail_extension, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"supportpath" => set_text(&mut support_path, header_value),
+                b"contacts" => set_text(&mut contacts, header_value),
                 _ => {}
             }
         }
@@ -324,8 +324,8 @@ impl Event for AorListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -423,21 +423,21 @@ impl Event for AuthDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "username" => set_text(&mut username, header_value),
-                "password" => set_text(&mut password, header_value),
-                "md5cred" => set_text(&mut md5_cred, header_value),
-                "realm" => set_text(&mut realm, header_value),
-                "noncelifetime" => set_text(&mut nonce_lifetime, header_value),
-                "authtype" => set_text(&mut auth_type, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
-                "oauthclientid" => set_text(&mut oauth_clientid, header_value),
-                "oauthsecret" => set_text(&mut oauth_secret, header_value),
-                "passworddigest" => set_text(&mut password_digest, header_value),
-                "refreshtoken" => set_text(&mut refresh_token, header_value),
-                "supportedalgorithmsuac" => set_text(&mut supported_algorithms_uac, header_value),
-                "supportedalgorithmsuas" => set_text(&mut supported_algorithms_uas, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"username" => set_text(&mut username, header_value),
+                b"password" => set_text(&mut password, header_value),
+                b"md5cred" => set_text(&mut md5_cred, header_value),
+                b"realm" => set_text(&mut realm, header_value),
+                b"noncelifetime" => set_text(&mut nonce_lifetime, header_value),
+                b"authtype" => set_text(&mut auth_type, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
+                b"oauthclientid" => set_text(&mut oauth_clientid, header_value),
+                b"oauthsecret" => set_text(&mut oauth_secret, header_value),
+                b"passworddigest" => set_text(&mut password_digest, header_value),
+                b"refreshtoken" => set_text(&mut refresh_token, header_value),
+                b"supportedalgorithmsuac" => set_text(&mut supported_algorithms_uac, header_value),
+                b"supportedalgorithmsuas" => set_text(&mut supported_algorithms_uas, header_value),
                 _ => {}
             }
         }
@@ -544,20 +544,20 @@ impl Event for AuthList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "username" => set_text(&mut username, header_value),
-                "md5cred" => set_text(&mut md5_cred, header_value),
-                "realm" => set_text(&mut realm, header_value),
-                "authtype" => set_text(&mut auth_type, header_value),
-                "password" => set_text(&mut password, header_value),
-                "noncelifetime" => set_text(&mut nonce_lifetime, header_value),
-                "oauthclientid" => set_text(&mut oauth_clientid, header_value),
-                "oauthsecret" => set_text(&mut oauth_secret, header_value),
-                "passworddigest" => set_text(&mut password_digest, header_value),
-                "refreshtoken" => set_text(&mut refresh_token, header_value),
-                "supportedalgorithmsuac" => set_text(&mut supported_algorithms_uac, header_value),
-                "supportedalgorithmsuas" => set_text(&mut supported_algorithms_uas, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"username" => set_text(&mut username, header_value),
+                b"md5cred" => set_text(&mut md5_cred, header_value),
+                b"realm" => set_text(&mut realm, header_value),
+                b"authtype" => set_text(&mut auth_type, header_value),
+                b"password" => set_text(&mut password, header_value),
+                b"noncelifetime" => set_text(&mut nonce_lifetime, header_value),
+                b"oauthclientid" => set_text(&mut oauth_clientid, header_value),
+                b"oauthsecret" => set_text(&mut oauth_secret, header_value),
+                b"passworddigest" => set_text(&mut password_digest, header_value),
+                b"refreshtoken" => set_text(&mut refresh_token, header_value),
+                b"supportedalgorithmsuac" => set_text(&mut supported_algorithms_uac, header_value),
+                b"supportedalgorithmsuas" => set_text(&mut supported_algorithms_uas, header_value),
                 _ => {}
             }
         }
@@ -612,8 +612,8 @@ impl Event for AuthListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -727,25 +727,25 @@ impl Event for ContactList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "viaaddr" => set_text(&mut via_addr, header_value),
-                "viaport" => set_text(&mut via_port, header_value),
-                "qualifytimeout" => set_text(&mut qualify_timeout, header_value),
-                "callid" => set_text(&mut call_id, header_value),
-                "regserver" => set_text(&mut reg_server, header_value),
-                "pruneonboot" => set_text(&mut prune_on_boot, header_value),
-                "path" => set_text(&mut path, header_value),
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
-                "uri" => set_text(&mut uri, header_value),
-                "qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
-                "useragent" => set_text(&mut user_agent, header_value),
-                "expirationtime" => set_text(&mut expiration_time, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "status" => set_text(&mut status, header_value),
-                "roundtripusec" => set_text(&mut roundtrip_usec, header_value),
-                "qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"viaaddr" => set_text(&mut via_addr, header_value),
+                b"viaport" => set_text(&mut via_port, header_value),
+                b"qualifytimeout" => set_text(&mut qualify_timeout, header_value),
+                b"callid" => set_text(&mut call_id, header_value),
+                b"regserver" => set_text(&mut reg_server, header_value),
+                b"pruneonboot" => set_text(&mut prune_on_boot, header_value),
+                b"path" => set_text(&mut path, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
+                b"uri" => set_text(&mut uri, header_value),
+                b"qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
+                b"useragent" => set_text(&mut user_agent, header_value),
+                b"expirationtime" => set_text(&mut expiration_time, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"roundtripusec" => set_text(&mut roundtrip_usec, header_value),
+                b"qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
                 _ => {}
             }
         }
@@ -805,8 +805,8 @@ impl Event for ContactListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -908,22 +908,22 @@ impl Event for ContactStatusDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "aor" => set_text(&mut aor, header_value),
-                "uri" => set_text(&mut uri, header_value),
-                "status" => set_text(&mut status, header_value),
-                "roundtripusec" => set_text(&mut roundtrip_usec, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
-                "useragent" => set_text(&mut user_agent, header_value),
-                "regexpire" => set_text(&mut reg_expire, header_value),
-                "viaaddress" => set_text(&mut via_address, header_value),
-                "callid" => set_text(&mut call_id, header_value),
-                "id" => set_text(&mut id, header_value),
-                "authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "path" => set_text(&mut path, header_value),
-                "qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
-                "qualifytimeout" => set_text(&mut qualify_timeout, header_value),
-                "qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
+                b"aor" => set_text(&mut aor, header_value),
+                b"uri" => set_text(&mut uri, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"roundtripusec" => set_text(&mut roundtrip_usec, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
+                b"useragent" => set_text(&mut user_agent, header_value),
+                b"regexpire" => set_text(&mut reg_expire, header_value),
+                b"viaaddress" => set_text(&mut via_address, header_value),
+                b"callid" => set_text(&mut call_id, header_value),
+                b"id" => set_text(&mut id, header_value),
+                b"authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"path" => set_text(&mut path, header_value),
+                b"qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
+                b"qualifytimeout" => set_text(&mut qualify_timeout, header_value),
+                b"qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
                 _ => {}
             }
         }
@@ -1535,178 +1535,178 @@ impl Event for EndpointDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "context" => set_text(&mut context, header_value),
-                "allow" => set_text(&mut allow, header_value),
-                "dtmfmode" => set_text(&mut dtmf_mode, header_value),
-                "rtpipv6" => set_text(&mut rtp_ipv6, header_value),
-                "rtpsymmetric" => set_text(&mut rtp_symmetric, header_value),
-                "icesupport" => set_text(&mut ice_support, header_value),
-                "useptime" => set_text(&mut use_ptime, header_value),
-                "forcerport" => set_text(&mut force_rport, header_value),
-                "rewritecontact" => set_text(&mut rewrite_contact, header_value),
-                "transport" => set_text(&mut transport, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "mohsuggest" => set_text(&mut moh_suggest, header_value),
-                "timers" => set_text(&mut timers, header_value),
-                "timersminse" => set_text(&mut timers_min_se, header_value),
-                "timerssessexpires" => set_text(&mut timers_sess_expires, header_value),
-                "auth" => set_text(&mut auth, header_value),
-                "outboundauth" => set_text(&mut outbound_auth, header_value),
-                "aors" => set_text(&mut aors, header_value),
-                "mediaaddress" => set_text(&mut media_address, header_value),
-                "identifyby" => set_text(&mut identify_by, header_value),
-                "directmedia" => set_text(&mut direct_media, header_value),
-                "directmediamethod" => set_text(&mut direct_media_method, header_value),
-                "trustconnectedline" => set_text(&mut trust_connected_line, header_value),
-                "sendconnectedline" => set_text(&mut send_connected_line, header_value),
-                "connectedlinemethod" => set_text(&mut connected_line_method, header_value),
-                "directmediaglaremitigation" => {
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"allow" => set_text(&mut allow, header_value),
+                b"dtmfmode" => set_text(&mut dtmf_mode, header_value),
+                b"rtpipv6" => set_text(&mut rtp_ipv6, header_value),
+                b"rtpsymmetric" => set_text(&mut rtp_symmetric, header_value),
+                b"icesupport" => set_text(&mut ice_support, header_value),
+                b"useptime" => set_text(&mut use_ptime, header_value),
+                b"forcerport" => set_text(&mut force_rport, header_value),
+                b"rewritecontact" => set_text(&mut rewrite_contact, header_value),
+                b"transport" => set_text(&mut transport, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"mohsuggest" => set_text(&mut moh_suggest, header_value),
+                b"timers" => set_text(&mut timers, header_value),
+                b"timersminse" => set_text(&mut timers_min_se, header_value),
+                b"timerssessexpires" => set_text(&mut timers_sess_expires, header_value),
+                b"auth" => set_text(&mut auth, header_value),
+                b"outboundauth" => set_text(&mut outbound_auth, header_value),
+                b"aors" => set_text(&mut aors, header_value),
+                b"mediaaddress" => set_text(&mut media_address, header_value),
+                b"identifyby" => set_text(&mut identify_by, header_value),
+                b"directmedia" => set_text(&mut direct_media, header_value),
+                b"directmediamethod" => set_text(&mut direct_media_method, header_value),
+                b"trustconnectedline" => set_text(&mut trust_connected_line, header_value),
+                b"sendconnectedline" => set_text(&mut send_connected_line, header_value),
+                b"connectedlinemethod" => set_text(&mut connected_line_method, header_value),
+                b"directmediaglaremitigation" => {
                     set_text(&mut direct_media_glare_mitigation, header_value)
                 }
-                "disabledirectmediaonnat" => {
+                b"disabledirectmediaonnat" => {
                     set_text(&mut disable_direct_media_on_nat, header_value)
                 }
-                "callerid" => set_text(&mut callerid, header_value),
-                "calleridprivacy" => set_text(&mut callerid_privacy, header_value),
-                "calleridtag" => set_text(&mut callerid_tag, header_value),
-                "trustidinbound" => set_text(&mut trust_id_inbound, header_value),
-                "trustidoutbound" => set_text(&mut trust_id_outbound, header_value),
-                "sendpai" => set_text(&mut send_pai, header_value),
-                "sendrpid" => set_text(&mut send_rpid, header_value),
-                "senddiversion" => set_text(&mut send_diversion, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
-                "aggregatemwi" => set_text(&mut aggregate_mwi, header_value),
-                "mediaencryption" => set_text(&mut media_encryption, header_value),
-                "mediaencryptionoptimistic" => {
+                b"callerid" => set_text(&mut callerid, header_value),
+                b"calleridprivacy" => set_text(&mut callerid_privacy, header_value),
+                b"calleridtag" => set_text(&mut callerid_tag, header_value),
+                b"trustidinbound" => set_text(&mut trust_id_inbound, header_value),
+                b"trustidoutbound" => set_text(&mut trust_id_outbound, header_value),
+                b"sendpai" => set_text(&mut send_pai, header_value),
+                b"sendrpid" => set_text(&mut send_rpid, header_value),
+                b"senddiversion" => set_text(&mut send_diversion, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
+                b"aggregatemwi" => set_text(&mut aggregate_mwi, header_value),
+                b"mediaencryption" => set_text(&mut media_encryption, header_value),
+                b"mediaencryptionoptimistic" => {
                     set_text(&mut media_encryption_optimistic, header_value)
                 }
-                "useavpf" => set_text(&mut use_avpf, header_value),
-                "forceavp" => set_text(&mut force_avp, header_value),
-                "mediausereceivedtransport" => {
+                b"useavpf" => set_text(&mut use_avpf, header_value),
+                b"forceavp" => set_text(&mut force_avp, header_value),
+                b"mediausereceivedtransport" => {
                     set_text(&mut media_use_received_transport, header_value)
                 }
-                "onetouchrecording" => set_text(&mut one_touch_recording, header_value),
-                "inbandprogress" => set_text(&mut inband_progress, header_value),
-                "callgroup" => set_text(&mut call_group, header_value),
-                "pickupgroup" => set_text(&mut pickup_group, header_value),
-                "namedcallgroup" => set_text(&mut named_call_group, header_value),
-                "namedpickupgroup" => set_text(&mut named_pickup_group, header_value),
-                "devicestatebusyat" => set_text(&mut device_state_busy_at, header_value),
-                "t38udptl" => set_text(&mut t38_udptl, header_value),
-                "t38udptlec" => set_text(&mut t38_udptl_ec, header_value),
-                "t38udptlmaxdatagram" => set_text(&mut t38_udptl_maxdatagram, header_value),
-                "faxdetect" => set_text(&mut fax_detect, header_value),
-                "t38udptlnat" => set_text(&mut t38_udptl_nat, header_value),
-                "t38udptlipv6" => set_text(&mut t38_udptl_ipv6, header_value),
-                "t38bindudptltomediaaddress" => {
+                b"onetouchrecording" => set_text(&mut one_touch_recording, header_value),
+                b"inbandprogress" => set_text(&mut inband_progress, header_value),
+                b"callgroup" => set_text(&mut call_group, header_value),
+                b"pickupgroup" => set_text(&mut pickup_group, header_value),
+                b"namedcallgroup" => set_text(&mut named_call_group, header_value),
+                b"namedpickupgroup" => set_text(&mut named_pickup_group, header_value),
+                b"devicestatebusyat" => set_text(&mut device_state_busy_at, header_value),
+                b"t38udptl" => set_text(&mut t38_udptl, header_value),
+                b"t38udptlec" => set_text(&mut t38_udptl_ec, header_value),
+                b"t38udptlmaxdatagram" => set_text(&mut t38_udptl_maxdatagram, header_value),
+                b"faxdetect" => set_text(&mut fax_detect, header_value),
+                b"t38udptlnat" => set_text(&mut t38_udptl_nat, header_value),
+                b"t38udptlipv6" => set_text(&mut t38_udptl_ipv6, header_value),
+                b"t38bindudptltomediaaddress" => {
                     set_text(&mut t38_bind_udptl_to_media_address, header_value)
                 }
-                "tonezone" => set_text(&mut tone_zone, header_value),
-                "language" => set_text(&mut language, header_value),
-                "recordonfeature" => set_text(&mut record_on_feature, header_value),
-                "recordofffeature" => set_text(&mut record_off_feature, header_value),
-                "allowtransfer" => set_text(&mut allow_transfer, header_value),
-                "usereqphone" => set_text(&mut user_eq_phone, header_value),
-                "mohpassthrough" => set_text(&mut moh_passthrough, header_value),
-                "sdpowner" => set_text(&mut sdp_owner, header_value),
-                "sdpsession" => set_text(&mut sdp_session, header_value),
-                "tosaudio" => set_text(&mut tos_audio, header_value),
-                "tosvideo" => set_text(&mut tos_video, header_value),
-                "cosaudio" => set_text(&mut cos_audio, header_value),
-                "cosvideo" => set_text(&mut cos_video, header_value),
-                "allowsubscribe" => set_text(&mut allow_subscribe, header_value),
-                "subminexpiry" => set_text(&mut sub_min_expiry, header_value),
-                "fromuser" => set_text(&mut from_user, header_value),
-                "fromdomain" => set_text(&mut from_domain, header_value),
-                "mwifromuser" => set_text(&mut mwi_from_user, header_value),
-                "rtpengine" => set_text(&mut rtp_engine, header_value),
-                "dtlsverify" => set_text(&mut dtls_verify, header_value),
-                "dtlsrekey" => set_text(&mut dtls_rekey, header_value),
-                "dtlscertfile" => set_text(&mut dtls_cert_file, header_value),
-                "dtlsprivatekey" => set_text(&mut dtls_private_key, header_value),
-                "dtlscipher" => set_text(&mut dtls_cipher, header_value),
-                "dtlscafile" => set_text(&mut dtls_ca_file, header_value),
-                "dtlscapath" => set_text(&mut dtls_ca_path, header_value),
-                "dtlssetup" => set_text(&mut dtls_setup, header_value),
-                "srtptag32" => set_text(&mut srtp_tag32, header_value),
-                "redirectmethod" => set_text(&mut redirect_method, header_value),
-                "setvar" => set_text(&mut set_var, header_value),
-                "messagecontext" => set_text(&mut message_context, header_value),
-                "accountcode" => set_text(&mut accountcode, header_value),
-                "preferredcodeconly" => set_text(&mut preferred_codec_only, header_value),
-                "devicestate" => set_text(&mut device_state, header_value),
-                "activechannels" => set_text(&mut active_channels, header_value),
-                "subscribecontext" => set_text(&mut subscribe_context, header_value),
-                "allowoverlap" => set_text(&mut allow_overlap, header_value),
-                "overlapcontext" => set_text(&mut overlap_context, header_value),
-                "acceptmultiplesdpanswers" => {
+                b"tonezone" => set_text(&mut tone_zone, header_value),
+                b"language" => set_text(&mut language, header_value),
+                b"recordonfeature" => set_text(&mut record_on_feature, header_value),
+                b"recordofffeature" => set_text(&mut record_off_feature, header_value),
+                b"allowtransfer" => set_text(&mut allow_transfer, header_value),
+                b"usereqphone" => set_text(&mut user_eq_phone, header_value),
+                b"mohpassthrough" => set_text(&mut moh_passthrough, header_value),
+                b"sdpowner" => set_text(&mut sdp_owner, header_value),
+                b"sdpsession" => set_text(&mut sdp_session, header_value),
+                b"tosaudio" => set_text(&mut tos_audio, header_value),
+                b"tosvideo" => set_text(&mut tos_video, header_value),
+                b"cosaudio" => set_text(&mut cos_audio, header_value),
+                b"cosvideo" => set_text(&mut cos_video, header_value),
+                b"allowsubscribe" => set_text(&mut allow_subscribe, header_value),
+                b"subminexpiry" => set_text(&mut sub_min_expiry, header_value),
+                b"fromuser" => set_text(&mut from_user, header_value),
+                b"fromdomain" => set_text(&mut from_domain, header_value),
+                b"mwifromuser" => set_text(&mut mwi_from_user, header_value),
+                b"rtpengine" => set_text(&mut rtp_engine, header_value),
+                b"dtlsverify" => set_text(&mut dtls_verify, header_value),
+                b"dtlsrekey" => set_text(&mut dtls_rekey, header_value),
+                b"dtlscertfile" => set_text(&mut dtls_cert_file, header_value),
+                b"dtlsprivatekey" => set_text(&mut dtls_private_key, header_value),
+                b"dtlscipher" => set_text(&mut dtls_cipher, header_value),
+                b"dtlscafile" => set_text(&mut dtls_ca_file, header_value),
+                b"dtlscapath" => set_text(&mut dtls_ca_path, header_value),
+                b"dtlssetup" => set_text(&mut dtls_setup, header_value),
+                b"srtptag32" => set_text(&mut srtp_tag32, header_value),
+                b"redirectmethod" => set_text(&mut redirect_method, header_value),
+                b"setvar" => set_text(&mut set_var, header_value),
+                b"messagecontext" => set_text(&mut message_context, header_value),
+                b"accountcode" => set_text(&mut accountcode, header_value),
+                b"preferredcodeconly" => set_text(&mut preferred_codec_only, header_value),
+                b"devicestate" => set_text(&mut device_state, header_value),
+                b"activechannels" => set_text(&mut active_channels, header_value),
+                b"subscribecontext" => set_text(&mut subscribe_context, header_value),
+                b"allowoverlap" => set_text(&mut allow_overlap, header_value),
+                b"overlapcontext" => set_text(&mut overlap_context, header_value),
+                b"acceptmultiplesdpanswers" => {
                     set_text(&mut accept_multiple_sdp_answers, header_value)
                 }
-                "acl" => set_text(&mut acl, header_value),
-                "allowunauthenticatedoptions" => {
+                b"acl" => set_text(&mut acl, header_value),
+                b"allowunauthenticatedoptions" => {
                     set_text(&mut allow_unauthenticated_options, header_value)
                 }
-                "asymmetricrtpcodec" => set_text(&mut asymmetric_rtp_codec, header_value),
-                "bindrtptomediaaddress" => set_text(&mut bind_rtp_to_media_address, header_value),
-                "bundle" => set_text(&mut bundle, header_value),
-                "codecprefsincominganswer" => {
+                b"asymmetricrtpcodec" => set_text(&mut asymmetric_rtp_codec, header_value),
+                b"bindrtptomediaaddress" => set_text(&mut bind_rtp_to_media_address, header_value),
+                b"bundle" => set_text(&mut bundle, header_value),
+                b"codecprefsincominganswer" => {
                     set_text(&mut codec_prefs_incoming_answer, header_value)
                 }
-                "codecprefsincomingoffer" => {
+                b"codecprefsincomingoffer" => {
                     set_text(&mut codec_prefs_incoming_offer, header_value)
                 }
-                "codecprefsoutgoinganswer" => {
+                b"codecprefsoutgoinganswer" => {
                     set_text(&mut codec_prefs_outgoing_answer, header_value)
                 }
-                "codecprefsoutgoingoffer" => {
+                b"codecprefsoutgoingoffer" => {
                     set_text(&mut codec_prefs_outgoing_offer, header_value)
                 }
-                "contactacl" => set_text(&mut contact_acl, header_value),
-                "dtlsautogeneratecert" => set_text(&mut dtls_auto_generate_cert, header_value),
-                "dtlsfingerprint" => set_text(&mut dtls_fingerprint, header_value),
-                "faxdetecttimeout" => set_text(&mut fax_detect_timeout, header_value),
-                "followearlymediafork" => set_text(&mut follow_early_media_fork, header_value),
-                "g726nonstandard" => set_text(&mut g726_non_standard, header_value),
-                "geolocincomingcallprofile" => {
+                b"contactacl" => set_text(&mut contact_acl, header_value),
+                b"dtlsautogeneratecert" => set_text(&mut dtls_auto_generate_cert, header_value),
+                b"dtlsfingerprint" => set_text(&mut dtls_fingerprint, header_value),
+                b"faxdetecttimeout" => set_text(&mut fax_detect_timeout, header_value),
+                b"followearlymediafork" => set_text(&mut follow_early_media_fork, header_value),
+                b"g726nonstandard" => set_text(&mut g726_non_standard, header_value),
+                b"geolocincomingcallprofile" => {
                     set_text(&mut geoloc_incoming_call_profile, header_value)
                 }
-                "geolocoutgoingcallprofile" => {
+                b"geolocoutgoingcallprofile" => {
                     set_text(&mut geoloc_outgoing_call_profile, header_value)
                 }
-                "ignore183withoutsdp" => set_text(&mut ignore183_without_sdp, header_value),
-                "incomingcallofferpref" => set_text(&mut incoming_call_offer_pref, header_value),
-                "incomingmwimailbox" => set_text(&mut incoming_mwi_mailbox, header_value),
-                "maxaudiostreams" => set_text(&mut max_audio_streams, header_value),
-                "maxvideostreams" => set_text(&mut max_video_streams, header_value),
-                "mwisubscribereplacesunsolicited" => {
+                b"ignore183withoutsdp" => set_text(&mut ignore183_without_sdp, header_value),
+                b"incomingcallofferpref" => set_text(&mut incoming_call_offer_pref, header_value),
+                b"incomingmwimailbox" => set_text(&mut incoming_mwi_mailbox, header_value),
+                b"maxaudiostreams" => set_text(&mut max_audio_streams, header_value),
+                b"maxvideostreams" => set_text(&mut max_video_streams, header_value),
+                b"mwisubscribereplacesunsolicited" => {
                     set_text(&mut mwi_subscribe_replaces_unsolicited, header_value)
                 }
-                "notifyearlyinuseringing" => {
+                b"notifyearlyinuseringing" => {
                     set_text(&mut notify_early_inuse_ringing, header_value)
                 }
-                "outgoingcallofferpref" => set_text(&mut outgoing_call_offer_pref, header_value),
-                "referblindprogress" => set_text(&mut refer_blind_progress, header_value),
-                "rpidimmediate" => set_text(&mut rpid_immediate, header_value),
-                "rtcpmux" => set_text(&mut rtcp_mux, header_value),
-                "rtpkeepalive" => set_text(&mut rtp_keepalive, header_value),
-                "rtptimeout" => set_text(&mut rtp_timeout, header_value),
-                "rtptimeouthold" => set_text(&mut rtp_timeout_hold, header_value),
-                "rtpportstart" => set_text(&mut rtp_port_start, header_value),
-                "rtpportend" => set_text(&mut rtp_port_end, header_value),
-                "securitynegotiation" => set_text(&mut security_negotiation, header_value),
-                "sendaoc" => set_text(&mut send_aoc, header_value),
-                "sendhistoryinfo" => set_text(&mut send_history_info, header_value),
-                "stirshaken" => set_text(&mut stir_shaken, header_value),
-                "stirshakenprofile" => set_text(&mut stir_shaken_profile, header_value),
-                "suppressmohonsendonly" => set_text(&mut suppress_moh_on_sendonly, header_value),
-                "suppressq850reasonheaders" => {
+                b"outgoingcallofferpref" => set_text(&mut outgoing_call_offer_pref, header_value),
+                b"referblindprogress" => set_text(&mut refer_blind_progress, header_value),
+                b"rpidimmediate" => set_text(&mut rpid_immediate, header_value),
+                b"rtcpmux" => set_text(&mut rtcp_mux, header_value),
+                b"rtpkeepalive" => set_text(&mut rtp_keepalive, header_value),
+                b"rtptimeout" => set_text(&mut rtp_timeout, header_value),
+                b"rtptimeouthold" => set_text(&mut rtp_timeout_hold, header_value),
+                b"rtpportstart" => set_text(&mut rtp_port_start, header_value),
+                b"rtpportend" => set_text(&mut rtp_port_end, header_value),
+                b"securitynegotiation" => set_text(&mut security_negotiation, header_value),
+                b"sendaoc" => set_text(&mut send_aoc, header_value),
+                b"sendhistoryinfo" => set_text(&mut send_history_info, header_value),
+                b"stirshaken" => set_text(&mut stir_shaken, header_value),
+                b"stirshakenprofile" => set_text(&mut stir_shaken_profile, header_value),
+                b"suppressmohonsendonly" => set_text(&mut suppress_moh_on_sendonly, header_value),
+                b"suppressq850reasonheaders" => {
                     set_text(&mut suppress_q850_reason_headers, header_value)
                 }
-                "tenantid" => set_text(&mut tenantid, header_value),
-                "voicemailextension" => set_text(&mut voicemail_extension, header_value),
-                "webrtc" => set_text(&mut webrtc, header_value),
+                b"tenantid" => set_text(&mut tenantid, header_value),
+                b"voicemailextension" => set_text(&mut voicemail_extension, header_value),
+                b"webrtc" => set_text(&mut webrtc, header_value),
                 _ => {}
             }
         }
@@ -1887,8 +1887,8 @@ impl Event for EndpointDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -1962,15 +1962,15 @@ impl Event for EndpointList {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "transport" => set_text(&mut transport, header_value),
-                "aor" => set_text(&mut aor, header_value),
-                "auths" => set_text(&mut auths, header_value),
-                "outboundauths" => set_text(&mut outbound_auths, header_value),
-                "devicestate" => set_text(&mut device_state, header_value),
-                "activechannels" => set_text(&mut active_channels, header_value),
-                "contacts" => set_text(&mut contacts, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"transport" => set_text(&mut transport, header_value),
+                b"aor" => set_text(&mut aor, header_value),
+                b"auths" => set_text(&mut auths, header_value),
+                b"outboundauths" => set_text(&mut outbound_auths, header_value),
+                b"devicestate" => set_text(&mut device_state, header_value),
+                b"activechannels" => set_text(&mut active_channels, header_value),
+                b"contacts" => set_text(&mut contacts, header_value),
                 _ => {}
             }
         }
@@ -2020,8 +2020,8 @@ impl Event for EndpointListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -2091,14 +2091,14 @@ impl Event for IdentifyDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "srvlookups" => set_text(&mut srv_lookups, header_value),
-                "match" => set_text(&mut match_, header_value),
-                "matchheader" => set_text(&mut match_header, header_value),
-                "matchrequesturi" => set_text(&mut match_request_uri, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"srvlookups" => set_text(&mut srv_lookups, header_value),
+                b"match" => set_text(&mut match_, header_value),
+                b"matchheader" => set_text(&mut match_header, header_value),
+                b"matchrequesturi" => set_text(&mut match_request_uri, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
                 _ => {}
             }
         }
@@ -2214,24 +2214,24 @@ impl Event for InboundRegistrationDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "minimumexpiration" => set_text(&mut minimum_expiration, header_value),
-                "defaultexpiration" => set_text(&mut default_expiration, header_value),
-                "qualifytimeout" => set_text(&mut qualify_timeout, header_value),
-                "qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
-                "supportpath" => set_text(&mut support_path, header_value),
-                "removeunavailable" => set_text(&mut remove_unavailable, header_value),
-                "voicemailextension" => set_text(&mut voicemail_extension, header_value),
-                "maxcontacts" => set_text(&mut max_contacts, header_value),
-                "authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
-                "maximumexpiration" => set_text(&mut maximum_expiration, header_value),
-                "qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
-                "removeexisting" => set_text(&mut remove_existing, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "contacts" => set_text(&mut contacts, header_value),
-                "contact" => set_text(&mut contact, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"minimumexpiration" => set_text(&mut minimum_expiration, header_value),
+                b"defaultexpiration" => set_text(&mut default_expiration, header_value),
+                b"qualifytimeout" => set_text(&mut qualify_timeout, header_value),
+                b"qualify2xxonly" => set_text(&mut qualify2xx_only, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
+                b"supportpath" => set_text(&mut support_path, header_value),
+                b"removeunavailable" => set_text(&mut remove_unavailable, header_value),
+                b"voicemailextension" => set_text(&mut voicemail_extension, header_value),
+                b"maxcontacts" => set_text(&mut max_contacts, header_value),
+                b"authenticatequalify" => set_text(&mut authenticate_qualify, header_value),
+                b"maximumexpiration" => set_text(&mut maximum_expiration, header_value),
+                b"qualifyfrequency" => set_text(&mut qualify_frequency, header_value),
+                b"removeexisting" => set_text(&mut remove_existing, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"contacts" => set_text(&mut contacts, header_value),
+                b"contact" => set_text(&mut contact, header_value),
                 _ => {}
             }
         }
@@ -2321,15 +2321,15 @@ impl Event for InboundSubscriptionDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "role" => set_text(&mut role, header_value),
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "callid" => set_text(&mut callid, header_value),
-                "state" => set_text(&mut state, header_value),
-                "callerid" => set_text(&mut callerid, header_value),
-                "subscriptiontype" => set_text(&mut subscription_type, header_value),
-                "extension" => set_text(&mut extension, header_value),
-                "extensionstates" => set_text(&mut extension_states, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
+                b"role" => set_text(&mut role, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"callid" => set_text(&mut callid, header_value),
+                b"state" => set_text(&mut state, header_value),
+                b"callerid" => set_text(&mut callerid, header_value),
+                b"subscriptiontype" => set_text(&mut subscription_type, header_value),
+                b"extension" => set_text(&mut extension, header_value),
+                b"extensionstates" => set_text(&mut extension_states, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
                 _ => {}
             }
         }
@@ -2470,30 +2470,30 @@ impl Event for OutboundRegistrationDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "maxretries" => set_text(&mut max_retries, header_value),
-                "clienturi" => set_text(&mut client_uri, header_value),
-                "securitynegotiation" => set_text(&mut security_negotiation, header_value),
-                "authrejectionpermanent" => set_text(&mut auth_rejection_permanent, header_value),
-                "serveruri" => set_text(&mut server_uri, header_value),
-                "maxrandominitialdelay" => set_text(&mut max_random_initial_delay, header_value),
-                "supportpath" => set_text(&mut support_path, header_value),
-                "retryinterval" => set_text(&mut retry_interval, header_value),
-                "contactheaderparams" => set_text(&mut contact_header_params, header_value),
-                "expiration" => set_text(&mut expiration, header_value),
-                "transport" => set_text(&mut transport, header_value),
-                "line" => set_text(&mut line, header_value),
-                "contactuser" => set_text(&mut contact_user, header_value),
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "useragent" => set_text(&mut user_agent, header_value),
-                "forbiddenretryinterval" => set_text(&mut forbidden_retry_interval, header_value),
-                "outboundauth" => set_text(&mut outbound_auth, header_value),
-                "outboundproxy" => set_text(&mut outbound_proxy, header_value),
-                "fatalretryinterval" => set_text(&mut fatal_retry_interval, header_value),
-                "supportoutbound" => set_text(&mut support_outbound, header_value),
-                "status" => set_text(&mut status, header_value),
-                "nextreg" => set_text(&mut next_reg, header_value),
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"maxretries" => set_text(&mut max_retries, header_value),
+                b"clienturi" => set_text(&mut client_uri, header_value),
+                b"securitynegotiation" => set_text(&mut security_negotiation, header_value),
+                b"authrejectionpermanent" => set_text(&mut auth_rejection_permanent, header_value),
+                b"serveruri" => set_text(&mut server_uri, header_value),
+                b"maxrandominitialdelay" => set_text(&mut max_random_initial_delay, header_value),
+                b"supportpath" => set_text(&mut support_path, header_value),
+                b"retryinterval" => set_text(&mut retry_interval, header_value),
+                b"contactheaderparams" => set_text(&mut contact_header_params, header_value),
+                b"expiration" => set_text(&mut expiration, header_value),
+                b"transport" => set_text(&mut transport, header_value),
+                b"line" => set_text(&mut line, header_value),
+                b"contactuser" => set_text(&mut contact_user, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"useragent" => set_text(&mut user_agent, header_value),
+                b"forbiddenretryinterval" => set_text(&mut forbidden_retry_interval, header_value),
+                b"outboundauth" => set_text(&mut outbound_auth, header_value),
+                b"outboundproxy" => set_text(&mut outbound_proxy, header_value),
+                b"fatalretryinterval" => set_text(&mut fatal_retry_interval, header_value),
+                b"supportoutbound" => set_text(&mut support_outbound, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"nextreg" => set_text(&mut next_reg, header_value),
                 _ => {}
             }
         }
@@ -2589,15 +2589,15 @@ impl Event for OutboundSubscriptionDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "role" => set_text(&mut role, header_value),
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "callid" => set_text(&mut callid, header_value),
-                "state" => set_text(&mut state, header_value),
-                "callerid" => set_text(&mut callerid, header_value),
-                "subscriptiontype" => set_text(&mut subscription_type, header_value),
-                "extension" => set_text(&mut extension, header_value),
-                "extensionstates" => set_text(&mut extension_states, header_value),
-                "mailboxes" => set_text(&mut mailboxes, header_value),
+                b"role" => set_text(&mut role, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"callid" => set_text(&mut callid, header_value),
+                b"state" => set_text(&mut state, header_value),
+                b"callerid" => set_text(&mut callerid, header_value),
+                b"subscriptiontype" => set_text(&mut subscription_type, header_value),
+                b"extension" => set_text(&mut extension, header_value),
+                b"extensionstates" => set_text(&mut extension_states, header_value),
+                b"mailboxes" => set_text(&mut mailboxes, header_value),
                 _ => {}
             }
         }
@@ -2647,8 +2647,8 @@ impl Event for PjsipMaintenanceStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "endpoint" => set_text(&mut endpoint, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"endpoint" => set_text(&mut endpoint, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {}
             }
         }
@@ -2710,14 +2710,14 @@ impl Event for ResourceListDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "fullstate" => set_text(&mut full_state, header_value),
-                "listitem" => set_text(&mut list_item, header_value),
-                "notificationbatchinterval" => {
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"fullstate" => set_text(&mut full_state, header_value),
+                b"listitem" => set_text(&mut list_item, header_value),
+                b"notificationbatchinterval" => {
                     set_text(&mut notification_batch_interval, header_value)
                 }
-                "resourcedisplayname" => set_text(&mut resource_display_name, header_value),
+                b"resourcedisplayname" => set_text(&mut resource_display_name, header_value),
                 _ => {}
             }
         }
@@ -2883,41 +2883,41 @@ impl Event for TransportDetail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "objecttype" => set_text(&mut object_type, header_value),
-                "objectname" => set_text(&mut object_name, header_value),
-                "protocol" => set_text(&mut protocol, header_value),
-                "bind" => set_text(&mut bind, header_value),
-                "asycoperations" => set_text(&mut asyc_operations, header_value),
-                "calistfile" => set_text(&mut ca_list_file, header_value),
-                "calistpath" => set_text(&mut ca_list_path, header_value),
-                "certfile" => set_text(&mut cert_file, header_value),
-                "privkeyfile" => set_text(&mut priv_key_file, header_value),
-                "password" => set_text(&mut password, header_value),
-                "externalsignalingaddress" => {
+                b"objecttype" => set_text(&mut object_type, header_value),
+                b"objectname" => set_text(&mut object_name, header_value),
+                b"protocol" => set_text(&mut protocol, header_value),
+                b"bind" => set_text(&mut bind, header_value),
+                b"asycoperations" => set_text(&mut asyc_operations, header_value),
+                b"calistfile" => set_text(&mut ca_list_file, header_value),
+                b"calistpath" => set_text(&mut ca_list_path, header_value),
+                b"certfile" => set_text(&mut cert_file, header_value),
+                b"privkeyfile" => set_text(&mut priv_key_file, header_value),
+                b"password" => set_text(&mut password, header_value),
+                b"externalsignalingaddress" => {
                     set_text(&mut external_signaling_address, header_value)
                 }
-                "externalsignalingport" => set_text(&mut external_signaling_port, header_value),
-                "externalmediaaddress" => set_text(&mut external_media_address, header_value),
-                "domain" => set_text(&mut domain, header_value),
-                "verifyserver" => set_text(&mut verify_server, header_value),
-                "verifyclient" => set_text(&mut verify_client, header_value),
-                "requireclientcert" => set_text(&mut require_client_cert, header_value),
-                "method" => set_text(&mut method, header_value),
-                "cipher" => set_text(&mut cipher, header_value),
-                "localnet" => set_text(&mut local_net, header_value),
-                "tos" => set_text(&mut tos, header_value),
-                "cos" => set_text(&mut cos, header_value),
-                "websocketwritetimeout" => set_text(&mut websocket_write_timeout, header_value),
-                "allowreload" => set_text(&mut allow_reload, header_value),
-                "allowwildcardcerts" => set_text(&mut allow_wildcard_certs, header_value),
-                "symmetrictransport" => set_text(&mut symmetric_transport, header_value),
-                "tcpkeepaliveenable" => set_text(&mut tcp_keepalive_enable, header_value),
-                "tcpkeepaliveidletime" => set_text(&mut tcp_keepalive_idle_time, header_value),
-                "tcpkeepaliveintervaltime" => {
+                b"externalsignalingport" => set_text(&mut external_signaling_port, header_value),
+                b"externalmediaaddress" => set_text(&mut external_media_address, header_value),
+                b"domain" => set_text(&mut domain, header_value),
+                b"verifyserver" => set_text(&mut verify_server, header_value),
+                b"verifyclient" => set_text(&mut verify_client, header_value),
+                b"requireclientcert" => set_text(&mut require_client_cert, header_value),
+                b"method" => set_text(&mut method, header_value),
+                b"cipher" => set_text(&mut cipher, header_value),
+                b"localnet" => set_text(&mut local_net, header_value),
+                b"tos" => set_text(&mut tos, header_value),
+                b"cos" => set_text(&mut cos, header_value),
+                b"websocketwritetimeout" => set_text(&mut websocket_write_timeout, header_value),
+                b"allowreload" => set_text(&mut allow_reload, header_value),
+                b"allowwildcardcerts" => set_text(&mut allow_wildcard_certs, header_value),
+                b"symmetrictransport" => set_text(&mut symmetric_transport, header_value),
+                b"tcpkeepaliveenable" => set_text(&mut tcp_keepalive_enable, header_value),
+                b"tcpkeepaliveidletime" => set_text(&mut tcp_keepalive_idle_time, header_value),
+                b"tcpkeepaliveintervaltime" => {
                     set_text(&mut tcp_keepalive_interval_time, header_value)
                 }
-                "tcpkeepaliveprobecount" => set_text(&mut tcp_keepalive_probe_count, header_value),
-                "endpointname" => set_text(&mut endpoint_name, header_value),
+                b"tcpkeepaliveprobecount" => set_text(&mut tcp_keepalive_probe_count, header_value),
+                b"endpointname" => set_text(&mut endpoint_name, header_value),
                 _ => {}
             }
         }
@@ -2989,8 +2989,8 @@ impl Event for ContactStatusDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3033,8 +3033,8 @@ impl Event for InboundRegistrationDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3077,8 +3077,8 @@ impl Event for InboundSubscriptionDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3121,8 +3121,8 @@ impl Event for OutboundRegistrationDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3165,8 +3165,8 @@ impl Event for OutboundSubscriptionDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3209,8 +3209,8 @@ impl Event for PjsipMaintenanceStatusComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -3253,8 +3253,8 @@ impl Event for ResourceListDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -43,11 +43,11 @@ impl Event for AgentCalled {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -124,14 +124,14 @@ impl Event for AgentComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
-                "talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
-                "reason" => set_text(&mut reason, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
+                b"talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
+                b"reason" => set_text(&mut reason, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -202,13 +202,13 @@ impl Event for AgentConnect {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "ringtime" => set_number(&mut ring_time, header_value, Self::NAME, "RingTime")?,
-                "holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"ringtime" => set_number(&mut ring_time, header_value, Self::NAME, "RingTime")?,
+                b"holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -271,11 +271,11 @@ impl Event for AgentDump {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -339,12 +339,12 @@ impl Event for AgentRingNoAnswer {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "ringtime" => set_text(&mut ring_time, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"ringtime" => set_text(&mut ring_time, header_value),
                 _ => {
-                    if let Some(rest) = lower_key.strip_prefix("dest") {
+                    if let Some(rest) = lower_key.strip_prefix(b"dest") {
                         if dest.accept(rest, header_value, Self::NAME)? {
                             continue;
                         }
@@ -405,15 +405,15 @@ impl Event for QueueCallerAbandon {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
-                "originalposition" => set_number(
+                b"queue" => set_text(&mut queue, header_value),
+                b"position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
+                b"originalposition" => set_number(
                     &mut original_position,
                     header_value,
                     Self::NAME,
                     "OriginalPosition",
                 )?,
-                "holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
+                b"holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -468,9 +468,9 @@ impl Event for QueueCallerJoin {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
-                "count" => set_number(&mut count, header_value, Self::NAME, "Count")?,
+                b"queue" => set_text(&mut queue, header_value),
+                b"position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
+                b"count" => set_number(&mut count, header_value, Self::NAME, "Count")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -524,9 +524,9 @@ impl Event for QueueCallerLeave {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "count" => set_number(&mut count, header_value, Self::NAME, "Count")?,
-                "position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
+                b"queue" => set_text(&mut queue, header_value),
+                b"count" => set_number(&mut count, header_value, Self::NAME, "Count")?,
+                b"position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -609,16 +609,16 @@ impl Event for QueueEntry {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
-                "channel" => set_text(&mut channel_header, header_value),
-                "uniqueid" => set_text(&mut uniqueid, header_value),
-                "calleridnum" => set_text(&mut caller_id_num, header_value),
-                "calleridname" => set_text(&mut caller_id_name, header_value),
-                "connectedlinenum" => set_text(&mut connected_line_num, header_value),
-                "connectedlinename" => set_text(&mut connected_line_name, header_value),
-                "wait" => set_number(&mut wait, header_value, Self::NAME, "Wait")?,
-                "priority" => set_text(&mut priority, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"uniqueid" => set_text(&mut uniqueid, header_value),
+                b"calleridnum" => set_text(&mut caller_id_num, header_value),
+                b"calleridname" => set_text(&mut caller_id_name, header_value),
+                b"connectedlinenum" => set_text(&mut connected_line_num, header_value),
+                b"connectedlinename" => set_text(&mut connected_line_name, header_value),
+                b"wait" => set_number(&mut wait, header_value, Self::NAME, "Wait")?,
+                b"priority" => set_text(&mut priority, header_value),
                 _ => {}
             }
         }
@@ -729,22 +729,22 @@ impl Event for QueueMemberAdded {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -860,22 +860,22 @@ impl Event for QueueMemberPause {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -991,22 +991,22 @@ impl Event for QueueMemberPenalty {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -1123,22 +1123,22 @@ impl Event for QueueMemberRemoved {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -1254,22 +1254,22 @@ impl Event for QueueMemberRinginuse {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -1385,22 +1385,22 @@ impl Event for QueueMemberStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "membername" => set_text(&mut member_name, header_value),
-                "interface" => set_text(&mut interface, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_text(&mut penalty, header_value),
-                "callstaken" => set_text(&mut calls_taken, header_value),
-                "lastcall" => set_text(&mut last_call, header_value),
-                "lastpause" => set_text(&mut last_pause, header_value),
-                "logintime" => set_text(&mut login_time, header_value),
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "ringinuse" => set_text(&mut ringinuse, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"membername" => set_text(&mut member_name, header_value),
+                b"interface" => set_text(&mut interface, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_text(&mut penalty, header_value),
+                b"callstaken" => set_text(&mut calls_taken, header_value),
+                b"lastcall" => set_text(&mut last_call, header_value),
+                b"lastpause" => set_text(&mut last_pause, header_value),
+                b"logintime" => set_text(&mut login_time, header_value),
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"ringinuse" => set_text(&mut ringinuse, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -1501,20 +1501,20 @@ impl Event for QueueParams {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "max" => set_number(&mut max, header_value, Self::NAME, "Max")?,
-                "strategy" => set_text(&mut strategy, header_value),
-                "calls" => set_number(&mut calls, header_value, Self::NAME, "Calls")?,
-                "holdtime" => set_number(&mut holdtime, header_value, Self::NAME, "Holdtime")?,
-                "talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
-                "completed" => set_number(&mut completed, header_value, Self::NAME, "Completed")?,
-                "abandoned" => set_number(&mut abandoned, header_value, Self::NAME, "Abandoned")?,
-                "servicelevelperf" => set_text(&mut service_level_perf, header_value),
-                "servicelevelperf2" => set_text(&mut service_level_perf2, header_value),
-                "queue" => set_text(&mut queue, header_value),
-                "servicelevel" => {
+                b"max" => set_number(&mut max, header_value, Self::NAME, "Max")?,
+                b"strategy" => set_text(&mut strategy, header_value),
+                b"calls" => set_number(&mut calls, header_value, Self::NAME, "Calls")?,
+                b"holdtime" => set_number(&mut holdtime, header_value, Self::NAME, "Holdtime")?,
+                b"talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
+                b"completed" => set_number(&mut completed, header_value, Self::NAME, "Completed")?,
+                b"abandoned" => set_number(&mut abandoned, header_value, Self::NAME, "Abandoned")?,
+                b"servicelevelperf" => set_text(&mut service_level_perf, header_value),
+                b"servicelevelperf2" => set_text(&mut service_level_perf2, header_value),
+                b"queue" => set_text(&mut queue, header_value),
+                b"servicelevel" => {
                     set_number(&mut service_level, header_value, Self::NAME, "ServiceLevel")?
                 }
-                "weight" => set_number(&mut weight, header_value, Self::NAME, "Weight")?,
+                b"weight" => set_number(&mut weight, header_value, Self::NAME, "Weight")?,
                 _ => {}
             }
         }
@@ -1622,23 +1622,23 @@ impl Event for QueueMember {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "name" => set_text(&mut name, header_value),
-                "location" => set_text(&mut location, header_value),
-                "stateinterface" => set_text(&mut state_interface, header_value),
-                "membership" => set_text(&mut membership, header_value),
-                "penalty" => set_number(&mut penalty, header_value, Self::NAME, "Penalty")?,
-                "callstaken" => {
+                b"queue" => set_text(&mut queue, header_value),
+                b"name" => set_text(&mut name, header_value),
+                b"location" => set_text(&mut location, header_value),
+                b"stateinterface" => set_text(&mut state_interface, header_value),
+                b"membership" => set_text(&mut membership, header_value),
+                b"penalty" => set_number(&mut penalty, header_value, Self::NAME, "Penalty")?,
+                b"callstaken" => {
                     set_number(&mut calls_taken, header_value, Self::NAME, "CallsTaken")?
                 }
-                "lastcall" => set_number(&mut last_call, header_value, Self::NAME, "LastCall")?,
-                "lastpause" => set_number(&mut last_pause, header_value, Self::NAME, "LastPause")?,
-                "logintime" => set_number(&mut login_time, header_value, Self::NAME, "LoginTime")?,
-                "incall" => set_text(&mut in_call, header_value),
-                "status" => set_text(&mut status, header_value),
-                "paused" => set_text(&mut paused, header_value),
-                "pausedreason" => set_text(&mut paused_reason, header_value),
-                "wrapuptime" => set_text(&mut wrapuptime, header_value),
+                b"lastcall" => set_number(&mut last_call, header_value, Self::NAME, "LastCall")?,
+                b"lastpause" => set_number(&mut last_pause, header_value, Self::NAME, "LastPause")?,
+                b"logintime" => set_number(&mut login_time, header_value, Self::NAME, "LoginTime")?,
+                b"incall" => set_text(&mut in_call, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"paused" => set_text(&mut paused, header_value),
+                b"pausedreason" => set_text(&mut paused_reason, header_value),
+                b"wrapuptime" => set_text(&mut wrapuptime, header_value),
                 _ => {}
             }
         }
@@ -1694,8 +1694,8 @@ impl Event for QueueStatusComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -1761,13 +1761,13 @@ impl Event for QueueSummary {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "queue" => set_text(&mut queue, header_value),
-                "loggedin" => set_number(&mut logged_in, header_value, Self::NAME, "LoggedIn")?,
-                "available" => set_number(&mut available, header_value, Self::NAME, "Available")?,
-                "callers" => set_number(&mut callers, header_value, Self::NAME, "Callers")?,
-                "holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
-                "talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
-                "longestholdtime" => set_number(
+                b"queue" => set_text(&mut queue, header_value),
+                b"loggedin" => set_number(&mut logged_in, header_value, Self::NAME, "LoggedIn")?,
+                b"available" => set_number(&mut available, header_value, Self::NAME, "Available")?,
+                b"callers" => set_number(&mut callers, header_value, Self::NAME, "Callers")?,
+                b"holdtime" => set_number(&mut hold_time, header_value, Self::NAME, "HoldTime")?,
+                b"talktime" => set_number(&mut talk_time, header_value, Self::NAME, "TalkTime")?,
+                b"longestholdtime" => set_number(
                     &mut longest_hold_time,
                     header_value,
                     Self::NAME,
@@ -1820,8 +1820,8 @@ impl Event for QueueSummaryComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

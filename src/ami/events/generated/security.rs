@@ -71,17 +71,17 @@ impl Event for AuthMethodNotAllowed {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "authmethod" => set_text(&mut auth_method, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"authmethod" => set_text(&mut auth_method, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -180,19 +180,19 @@ impl Event for ChallengeResponseFailed {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "challenge" => set_text(&mut challenge, header_value),
-                "response" => set_text(&mut response, header_value),
-                "expectedresponse" => set_text(&mut expected_response, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"challenge" => set_text(&mut challenge, header_value),
+                b"response" => set_text(&mut response, header_value),
+                b"expectedresponse" => set_text(&mut expected_response, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -285,17 +285,17 @@ impl Event for ChallengeSent {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "challenge" => set_text(&mut challenge, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"challenge" => set_text(&mut challenge, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -386,17 +386,17 @@ impl Event for FailedAcl {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "aclname" => set_text(&mut acl_name, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"aclname" => set_text(&mut acl_name, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -483,16 +483,16 @@ impl Event for InvalidAccountId {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -590,19 +590,19 @@ impl Event for InvalidPassword {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
-                "challenge" => set_text(&mut challenge, header_value),
-                "receivedchallenge" => set_text(&mut received_challenge, header_value),
-                "receivedhash" => set_text(&mut received_hash, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
+                b"challenge" => set_text(&mut challenge, header_value),
+                b"receivedchallenge" => set_text(&mut received_challenge, header_value),
+                b"receivedhash" => set_text(&mut received_hash, header_value),
                 _ => {}
             }
         }
@@ -695,17 +695,17 @@ impl Event for InvalidTransport {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "attemptedtransport" => set_text(&mut attempted_transport, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"attemptedtransport" => set_text(&mut attempted_transport, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -792,16 +792,16 @@ impl Event for LoadAverageLimit {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -887,16 +887,16 @@ impl Event for MemoryLimit {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -990,18 +990,18 @@ impl Event for RequestBadFormat {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "requesttype" => set_text(&mut request_type, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
-                "requestparams" => set_text(&mut request_params, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"requesttype" => set_text(&mut request_type, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
+                b"requestparams" => set_text(&mut request_params, header_value),
                 _ => {}
             }
         }
@@ -1097,18 +1097,18 @@ impl Event for RequestNotAllowed {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "requesttype" => set_text(&mut request_type, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
-                "requestparams" => set_text(&mut request_params, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"requesttype" => set_text(&mut request_type, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
+                b"requestparams" => set_text(&mut request_params, header_value),
                 _ => {}
             }
         }
@@ -1200,17 +1200,17 @@ impl Event for RequestNotSupported {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "requesttype" => set_text(&mut request_type, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"requesttype" => set_text(&mut request_type, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -1297,16 +1297,16 @@ impl Event for SessionLimit {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -1396,17 +1396,17 @@ impl Event for SuccessfulAuth {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "usingpassword" => set_text(&mut using_password, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"usingpassword" => set_text(&mut using_password, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }
@@ -1497,17 +1497,17 @@ impl Event for UnexpectedAddress {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventtv" => set_text(&mut event_tv, header_value),
-                "severity" => set_text(&mut severity, header_value),
-                "service" => set_text(&mut service, header_value),
-                "eventversion" => set_text(&mut event_version, header_value),
-                "accountid" => set_text(&mut account_id, header_value),
-                "sessionid" => set_text(&mut session_id, header_value),
-                "localaddress" => set_text(&mut local_address, header_value),
-                "remoteaddress" => set_text(&mut remote_address, header_value),
-                "expectedaddress" => set_text(&mut expected_address, header_value),
-                "module" => set_text(&mut module, header_value),
-                "sessiontv" => set_text(&mut session_tv, header_value),
+                b"eventtv" => set_text(&mut event_tv, header_value),
+                b"severity" => set_text(&mut severity, header_value),
+                b"service" => set_text(&mut service, header_value),
+                b"eventversion" => set_text(&mut event_version, header_value),
+                b"accountid" => set_text(&mut account_id, header_value),
+                b"sessionid" => set_text(&mut session_id, header_value),
+                b"localaddress" => set_text(&mut local_address, header_value),
+                b"remoteaddress" => set_text(&mut remote_address, header_value),
+                b"expectedaddress" => set_text(&mut expected_address, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"sessiontv" => set_text(&mut session_tv, header_value),
                 _ => {}
             }
         }

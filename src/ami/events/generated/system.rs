@@ -44,10 +44,10 @@ impl Event for CoreShowChannel {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "bridgeid" => set_text(&mut bridge_id, header_value),
-                "application" => set_text(&mut application, header_value),
-                "applicationdata" => set_text(&mut application_data, header_value),
-                "duration" => set_text(&mut duration, header_value),
+                b"bridgeid" => set_text(&mut bridge_id, header_value),
+                b"application" => set_text(&mut application, header_value),
+                b"applicationdata" => set_text(&mut application_data, header_value),
+                b"duration" => set_text(&mut duration, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -95,8 +95,8 @@ impl Event for CoreShowChannelMapComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -140,8 +140,8 @@ impl Event for CoreShowChannelsComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -181,7 +181,7 @@ impl Event for DeadlockStart {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "mutex" => set_text(&mut mutex, header_value),
+                b"mutex" => set_text(&mut mutex, header_value),
                 _ => {}
             }
         }
@@ -224,8 +224,8 @@ impl Event for DeviceStateChange {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "device" => set_text(&mut device, header_value),
-                "state" => set_text(&mut state, header_value),
+                b"device" => set_text(&mut device, header_value),
+                b"state" => set_text(&mut state, header_value),
                 _ => {}
             }
         }
@@ -268,8 +268,8 @@ impl Event for DeviceStateListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -322,11 +322,11 @@ impl Event for ExtensionStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "exten" => set_text(&mut exten, header_value),
-                "context" => set_text(&mut context, header_value),
-                "hint" => set_text(&mut hint, header_value),
-                "status" => set_text(&mut status, header_value),
-                "statustext" => set_text(&mut status_text, header_value),
+                b"exten" => set_text(&mut exten, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"hint" => set_text(&mut hint, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"statustext" => set_text(&mut status_text, header_value),
                 _ => {}
             }
         }
@@ -375,9 +375,9 @@ impl Event for FullyBooted {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "status" => set_text(&mut status, header_value),
-                "uptime" => set_number(&mut uptime, header_value, Self::NAME, "Uptime")?,
-                "lastreload" => {
+                b"status" => set_text(&mut status, header_value),
+                b"uptime" => set_number(&mut uptime, header_value, Self::NAME, "Uptime")?,
+                b"lastreload" => {
                     set_number(&mut last_reload, header_value, Self::NAME, "LastReload")?
                 }
                 _ => {}
@@ -423,8 +423,8 @@ impl Event for Load {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "module" => set_text(&mut module, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {}
             }
         }
@@ -470,9 +470,9 @@ impl Event for LogChannel {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channel" => set_text(&mut channel_header, header_value),
-                "enabled" => set_text(&mut enabled, header_value),
-                "reason" => set_text(&mut reason, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"enabled" => set_text(&mut enabled, header_value),
+                b"reason" => set_text(&mut reason, header_value),
                 _ => {}
             }
         }
@@ -523,10 +523,10 @@ impl Event for PresenceStateChange {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "presentity" => set_text(&mut presentity, header_value),
-                "status" => set_text(&mut status, header_value),
-                "subtype" => set_text(&mut subtype, header_value),
-                "message" => set_text(&mut message, header_value),
+                b"presentity" => set_text(&mut presentity, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"subtype" => set_text(&mut subtype, header_value),
+                b"message" => set_text(&mut message, header_value),
                 _ => {}
             }
         }
@@ -571,8 +571,8 @@ impl Event for PresenceStateListComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -629,12 +629,12 @@ impl Event for PresenceStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "exten" => set_text(&mut exten, header_value),
-                "context" => set_text(&mut context, header_value),
-                "hint" => set_text(&mut hint, header_value),
-                "status" => set_text(&mut status, header_value),
-                "subtype" => set_text(&mut subtype, header_value),
-                "message" => set_text(&mut message, header_value),
+                b"exten" => set_text(&mut exten, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"hint" => set_text(&mut hint, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"subtype" => set_text(&mut subtype, header_value),
+                b"message" => set_text(&mut message, header_value),
                 _ => {}
             }
         }
@@ -691,11 +691,11 @@ impl Event for Registry {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channeltype" => set_text(&mut channel_type, header_value),
-                "username" => set_text(&mut username, header_value),
-                "domain" => set_text(&mut domain, header_value),
-                "status" => set_text(&mut status, header_value),
-                "cause" => set_text(&mut cause, header_value),
+                b"channeltype" => set_text(&mut channel_type, header_value),
+                b"username" => set_text(&mut username, header_value),
+                b"domain" => set_text(&mut domain, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"cause" => set_text(&mut cause, header_value),
                 _ => {}
             }
         }
@@ -741,8 +741,8 @@ impl Event for Reload {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "module" => set_text(&mut module, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {}
             }
         }
@@ -785,8 +785,8 @@ impl Event for Shutdown {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "shutdown" => set_text(&mut shutdown, header_value),
-                "restart" => set_text(&mut restart, header_value),
+                b"shutdown" => set_text(&mut shutdown, header_value),
+                b"restart" => set_text(&mut restart, header_value),
                 _ => {}
             }
         }
@@ -895,27 +895,27 @@ impl Event for Status {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "type" => set_text(&mut type_, header_value),
-                "dnid" => set_text(&mut dnid, header_value),
-                "effectiveconnectedlinenum" => {
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"type" => set_text(&mut type_, header_value),
+                b"dnid" => set_text(&mut dnid, header_value),
+                b"effectiveconnectedlinenum" => {
                     set_text(&mut effective_connected_line_num, header_value)
                 }
-                "effectiveconnectedlinename" => {
+                b"effectiveconnectedlinename" => {
                     set_text(&mut effective_connected_line_name, header_value)
                 }
-                "timetohangup" => set_text(&mut time_to_hangup, header_value),
-                "bridgeid" => set_text(&mut bridge_id, header_value),
-                "application" => set_text(&mut application, header_value),
-                "data" => set_text(&mut data, header_value),
-                "nativeformats" => set_text(&mut nativeformats, header_value),
-                "readformat" => set_text(&mut readformat, header_value),
-                "readtrans" => set_text(&mut readtrans, header_value),
-                "writeformat" => set_text(&mut writeformat, header_value),
-                "writetrans" => set_text(&mut writetrans, header_value),
-                "callgroup" => set_text(&mut callgroup, header_value),
-                "pickupgroup" => set_text(&mut pickupgroup, header_value),
-                "seconds" => set_text(&mut seconds, header_value),
+                b"timetohangup" => set_text(&mut time_to_hangup, header_value),
+                b"bridgeid" => set_text(&mut bridge_id, header_value),
+                b"application" => set_text(&mut application, header_value),
+                b"data" => set_text(&mut data, header_value),
+                b"nativeformats" => set_text(&mut nativeformats, header_value),
+                b"readformat" => set_text(&mut readformat, header_value),
+                b"readtrans" => set_text(&mut readtrans, header_value),
+                b"writeformat" => set_text(&mut writeformat, header_value),
+                b"writetrans" => set_text(&mut writetrans, header_value),
+                b"callgroup" => set_text(&mut callgroup, header_value),
+                b"pickupgroup" => set_text(&mut pickupgroup, header_value),
+                b"seconds" => set_text(&mut seconds, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -980,9 +980,9 @@ impl Event for StatusComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "items" => set_text(&mut items, header_value),
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"items" => set_text(&mut items, header_value),
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -1026,8 +1026,8 @@ impl Event for Unload {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "module" => set_text(&mut module, header_value),
-                "status" => set_text(&mut status, header_value),
+                b"module" => set_text(&mut module, header_value),
+                b"status" => set_text(&mut status, header_value),
                 _ => {}
             }
         }
@@ -1067,7 +1067,7 @@ impl Event for ChannelHungup {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
                 _ => {}
             }
         }
@@ -1106,7 +1106,7 @@ impl Event for CloseSession {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "closesession" => set_text(&mut close_session, header_value),
+                b"closesession" => set_text(&mut close_session, header_value),
                 _ => {}
             }
         }
@@ -1148,8 +1148,8 @@ impl Event for CoreShowChannelMap {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "channel" => set_text(&mut channel_header, header_value),
-                "connectedchannel" => set_text(&mut connected_channel, header_value),
+                b"channel" => set_text(&mut channel_header, header_value),
+                b"connectedchannel" => set_text(&mut connected_channel, header_value),
                 _ => {}
             }
         }

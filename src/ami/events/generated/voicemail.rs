@@ -39,10 +39,10 @@ impl Event for MwiGet {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "mailbox" => set_text(&mut mailbox, header_value),
-                "oldmessages" => set_text(&mut old_messages, header_value),
-                "newmessages" => set_text(&mut new_messages, header_value),
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"mailbox" => set_text(&mut mailbox, header_value),
+                b"oldmessages" => set_text(&mut old_messages, header_value),
+                b"newmessages" => set_text(&mut new_messages, header_value),
                 _ => {}
             }
         }
@@ -91,9 +91,9 @@ impl Event for MwiGetComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "actionid" => set_text(&mut action_id, header_value),
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"actionid" => set_text(&mut action_id, header_value),
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -146,10 +146,10 @@ impl Event for MessageWaiting {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "mailbox" => set_text(&mut mailbox, header_value),
-                "waiting" => set_text(&mut waiting, header_value),
-                "new" => set_text(&mut new, header_value),
-                "old" => set_text(&mut old, header_value),
+                b"mailbox" => set_text(&mut mailbox, header_value),
+                b"waiting" => set_text(&mut waiting, header_value),
+                b"new" => set_text(&mut new, header_value),
+                b"old" => set_text(&mut old, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -203,9 +203,9 @@ impl Event for MiniVoiceMail {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "action" => set_text(&mut action, header_value),
-                "mailbox" => set_text(&mut mailbox, header_value),
-                "counter" => set_text(&mut counter, header_value),
+                b"action" => set_text(&mut action, header_value),
+                b"mailbox" => set_text(&mut mailbox, header_value),
+                b"counter" => set_text(&mut counter, header_value),
                 _ => {
                     channel.accept(lower_key, header_value, Self::NAME)?;
                 }
@@ -255,9 +255,9 @@ impl Event for VoicemailPasswordChange {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "context" => set_text(&mut context, header_value),
-                "mailbox" => set_text(&mut mailbox, header_value),
-                "newpassword" => set_text(&mut new_password, header_value),
+                b"context" => set_text(&mut context, header_value),
+                b"mailbox" => set_text(&mut mailbox, header_value),
+                b"newpassword" => set_text(&mut new_password, header_value),
                 _ => {}
             }
         }
@@ -301,8 +301,8 @@ impl Event for VoicemailBoxDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -345,8 +345,8 @@ impl Event for VoicemailUserDetailComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }
@@ -389,8 +389,8 @@ impl Event for VoicemailUserEntryComplete {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "eventlist" => set_text(&mut event_list, header_value),
-                "listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"eventlist" => set_text(&mut event_list, header_value),
+                b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
                 _ => {}
             }
         }

@@ -51,12 +51,12 @@ impl Event for JabberStatus {
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                "account" => set_text(&mut account, header_value),
-                "jid" => set_text(&mut jid, header_value),
-                "resource" => set_text(&mut resource, header_value),
-                "status" => set_text(&mut status, header_value),
-                "priority" => set_text(&mut priority, header_value),
-                "description" => set_text(&mut description, header_value),
+                b"account" => set_text(&mut account, header_value),
+                b"jid" => set_text(&mut jid, header_value),
+                b"resource" => set_text(&mut resource, header_value),
+                b"status" => set_text(&mut status, header_value),
+                b"priority" => set_text(&mut priority, header_value),
+                b"description" => set_text(&mut description, header_value),
                 _ => {}
             }
         }
