@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use astrix::ami::actions::{Command, CoreShowChannels, Getvar, Originate, Ping, Setvar, Status};
 use astrix::ami::codec::{DecodeError, Limits};
-use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent, VarSet};
+use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent};
 use astrix::ami::{ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, RawAction};
 use astrix::testing::{AmiServer, Reply};
 

@@ -547,7 +547,7 @@ def event_fields(ev: Item):
         snap_headers |= {(p + f).lower() for f in SNAPSHOT_BRIDGE_FIELDS}
     numeric = dict(NUMERIC["*"])
     numeric.update(NUMERIC.get(ev.name, {}))
-    reserved = {"channel"} | {snapshot_field(p, "channel") for p in ev.channel_snapshots}
+    reserved = {snapshot_field(p, "channel") for p in ev.channel_snapshots}
     reserved |= {snapshot_field(p, "bridge") for p in ev.bridge_snapshots}
     out, seen = [], set()
     for p in ev.params:
@@ -645,7 +645,15 @@ def gen_event(ev: Item) -> str:
         a("            let _ = (header_name, header_value, &mut key_buf);")
     else:
         a("            let lower_key = key_buf.lower(header_name);")
-        if fields:
+        if len(fields) == 1 and not snaps:
+            header, f, t = fields[0]
+            a(f"            if lower_key == b{rs_str(header.lower())} {{")
+            if t:
+                a(f"                set_number(&mut {f}, header_value, Self::NAME, {rs_str(header)})?;")
+            else:
+                a(f"                set_text(&mut {f}, header_value);")
+            a("            }")
+        elif fields:
             a("            match lower_key {")
             for header, f, t in fields:
                 if t:
@@ -876,6 +884,12 @@ def gen_actions_mod(by_fam: dict[str, list[Item]], all_names: list[str]) -> str:
     out.append("    }")
     out.append("}")
     out.append("")
+    out.append(f"/// The name of every action with a typed struct in [`crate::ami::actions`] (Asterisk {ASTERISK_VERSION}), as sent in `Action:`.")
+    out.append("pub const NAMES: &[&str] = &[")
+    for n in all_names:
+        out.append(f"    {rs_str(n)},")
+    out.append("];")
+    out.append("")
     out.append("#[cfg(test)]")
     out.append("mod tests {")
     out.append("    use crate::ami::Action;")
@@ -905,11 +919,6 @@ def gen_actions_mod(by_fam: dict[str, list[Item]], all_names: list[str]) -> str:
     out.append(f"    const NAMES_GENERATED: usize = {total};")
     out.append("}")
     out.append("")
-    out.append(f"/// The name of every action with a typed struct in [`crate::ami::actions`] (Asterisk {ASTERISK_VERSION}), as sent in `Action:`.")
-    out.append("pub const NAMES: &[&str] = &[")
-    for n in all_names:
-        out.append(f"    {rs_str(n)},")
-    out.append("];")
     return "\n".join(out) + "\n"
 
 
@@ -931,13 +940,14 @@ def gen_events_mod(by_fam: dict[str, list[Item]], typed: list[tuple[str, str]]) 
         out.append(f"    {rs_str(n)},")
     out.append("];")
     out.append("")
-    out.append("/// Any typed event: one variant per event type, named like it.")
+    out.append("/// Any typed event: one variant per event type, named like it (boxed:")
+    out.append("/// events with several snapshots are large).")
     out.append("#[derive(Clone, Debug)]")
     out.append("#[non_exhaustive]")
     out.append("pub enum AnyEvent {")
     for n, ty in typed:
         out.append(f"    /// A `{n}` event.")
-        out.append(f"    {ty}(ev::{ty}),")
+        out.append(f"    {ty}(Box<ev::{ty}>),")
     out.append("}")
     out.append("")
     out.append("impl AnyEvent {")
@@ -984,7 +994,7 @@ def gen_events_mod(by_fam: dict[str, list[Item]], typed: list[tuple[str, str]]) 
     out.append("    let mut buf = crate::ami::events::parse::KeyBuf::new();")
     out.append("    Some(match buf.lower(name) {")
     for n, ty in typed:
-        out.append(f"        b{rs_str(n.lower())} => ev::{ty}::from_message(message).map(AnyEvent::{ty}),")
+        out.append(f"        b{rs_str(n.lower())} => ev::{ty}::from_message(message).map(|e| AnyEvent::{ty}(Box::new(e))),")
     out.append("        _ => return None,")
     out.append("    })")
     out.append("}")

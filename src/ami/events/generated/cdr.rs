@@ -51,7 +51,7 @@ pub struct Cel {
     /// The `Extra` header.
     pub extra: Option<String>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     raw: Message,
 }
 
@@ -102,7 +102,7 @@ impl Event for Cel {
         let mut peer = None;
         let mut peer_account = None;
         let mut extra = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
@@ -126,7 +126,7 @@ impl Event for Cel {
                 b"peer" => set_text(&mut peer, header_value),
                 b"peeraccount" => set_text(&mut peer_account, header_value),
                 b"extra" => set_text(&mut extra, header_value),
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 _ => {}
             }
         }
@@ -150,7 +150,7 @@ impl Event for Cel {
             peer,
             peer_account,
             extra,
-            channel_header,
+            channel,
             raw: raw_msg.clone(),
         })
     }
@@ -178,7 +178,7 @@ pub struct Cdr {
     /// The `CallerID` header.
     pub caller_id: Option<String>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `DestinationChannel` header.
     pub destination_channel: Option<String>,
     /// The `LastApplication` header.
@@ -237,7 +237,7 @@ impl Event for Cdr {
         let mut destination = None;
         let mut destination_context = None;
         let mut caller_id = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut destination_channel = None;
         let mut last_application = None;
         let mut last_data = None;
@@ -259,7 +259,7 @@ impl Event for Cdr {
                 b"destination" => set_text(&mut destination, header_value),
                 b"destinationcontext" => set_text(&mut destination_context, header_value),
                 b"callerid" => set_text(&mut caller_id, header_value),
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"destinationchannel" => set_text(&mut destination_channel, header_value),
                 b"lastapplication" => set_text(&mut last_application, header_value),
                 b"lastdata" => set_text(&mut last_data, header_value),
@@ -281,7 +281,7 @@ impl Event for Cdr {
             destination,
             destination_context,
             caller_id,
-            channel_header,
+            channel,
             destination_channel,
             last_application,
             last_data,

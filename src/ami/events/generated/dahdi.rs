@@ -73,9 +73,8 @@ impl Event for AlarmClear {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
-                _ => {}
+            if lower_key == b"dahdichannel" {
+                set_text(&mut dahdi_channel, header_value);
             }
         }
         Ok(AlarmClear {
@@ -458,9 +457,8 @@ impl Event for SpanAlarmClear {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"span" => set_text(&mut span, header_value),
-                _ => {}
+            if lower_key == b"span" {
+                set_text(&mut span, header_value);
             }
         }
         Ok(SpanAlarmClear {
@@ -484,7 +482,7 @@ pub struct DahdiShowChannels {
     /// The `DAHDIChannel` header.
     pub dahdi_channel: Option<String>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `Uniqueid` header.
     pub uniqueid: Option<String>,
     /// The `AccountCode` header.
@@ -523,7 +521,7 @@ impl Event for DahdiShowChannels {
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut dahdi_channel = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut uniqueid = None;
         let mut account_code = None;
         let mut signalling = None;
@@ -537,7 +535,7 @@ impl Event for DahdiShowChannels {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"dahdichannel" => set_text(&mut dahdi_channel, header_value),
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"uniqueid" => set_text(&mut uniqueid, header_value),
                 b"accountcode" => set_text(&mut account_code, header_value),
                 b"signalling" => set_text(&mut signalling, header_value),
@@ -551,7 +549,7 @@ impl Event for DahdiShowChannels {
         }
         Ok(DahdiShowChannels {
             dahdi_channel,
-            channel_header,
+            channel,
             uniqueid,
             account_code,
             signalling,

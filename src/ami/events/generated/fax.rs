@@ -176,7 +176,7 @@ pub struct FaxSessionsEntry {
     /// The `ActionID` header.
     pub action_id: Option<String>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `Technology` header.
     pub technology: Option<String>,
     /// The `SessionNumber` header.
@@ -209,7 +209,7 @@ impl Event for FaxSessionsEntry {
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut action_id = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut technology = None;
         let mut session_number = None;
         let mut session_type = None;
@@ -221,7 +221,7 @@ impl Event for FaxSessionsEntry {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"actionid" => set_text(&mut action_id, header_value),
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"technology" => set_text(&mut technology, header_value),
                 b"sessionnumber" => set_text(&mut session_number, header_value),
                 b"sessiontype" => set_text(&mut session_type, header_value),
@@ -233,7 +233,7 @@ impl Event for FaxSessionsEntry {
         }
         Ok(FaxSessionsEntry {
             action_id,
-            channel_header,
+            channel,
             technology,
             session_number,
             session_type,

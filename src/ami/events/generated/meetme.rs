@@ -30,9 +30,8 @@ impl Event for MeetmeEnd {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"meetme" => set_text(&mut meetme, header_value),
-                _ => {}
+            if lower_key == b"meetme" {
+                set_text(&mut meetme, header_value);
             }
         }
         Ok(MeetmeEnd {
@@ -173,7 +172,7 @@ pub struct MeetmeList {
     /// The `ConnectedLineName` header.
     pub connected_line_name: Option<String>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `Admin` header.
     pub admin: Option<String>,
     /// The `Role` header.
@@ -213,7 +212,7 @@ impl Event for MeetmeList {
         let mut caller_id_name = None;
         let mut connected_line_num = None;
         let mut connected_line_name = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut admin = None;
         let mut role = None;
         let mut marked_user = None;
@@ -229,7 +228,7 @@ impl Event for MeetmeList {
                 b"calleridname" => set_text(&mut caller_id_name, header_value),
                 b"connectedlinenum" => set_text(&mut connected_line_num, header_value),
                 b"connectedlinename" => set_text(&mut connected_line_name, header_value),
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"admin" => set_text(&mut admin, header_value),
                 b"role" => set_text(&mut role, header_value),
                 b"markeduser" => set_text(&mut marked_user, header_value),
@@ -245,7 +244,7 @@ impl Event for MeetmeList {
             caller_id_name,
             connected_line_num,
             connected_line_name,
-            channel_header,
+            channel,
             admin,
             role,
             marked_user,

@@ -330,466 +330,467 @@ pub const NAMES: &[&str] = &[
     "Wink",
 ];
 
-/// Any typed event: one variant per event type, named like it.
+/// Any typed event: one variant per event type, named like it (boxed:
+/// events with several snapshots are large).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum AnyEvent {
     /// A `AgentCalled` event.
-    AgentCalled(ev::AgentCalled),
+    AgentCalled(Box<ev::AgentCalled>),
     /// A `AgentComplete` event.
-    AgentComplete(ev::AgentComplete),
+    AgentComplete(Box<ev::AgentComplete>),
     /// A `AgentConnect` event.
-    AgentConnect(ev::AgentConnect),
+    AgentConnect(Box<ev::AgentConnect>),
     /// A `AgentDump` event.
-    AgentDump(ev::AgentDump),
+    AgentDump(Box<ev::AgentDump>),
     /// A `AgentLogin` event.
-    AgentLogin(ev::AgentLogin),
+    AgentLogin(Box<ev::AgentLogin>),
     /// A `AgentLogoff` event.
-    AgentLogoff(ev::AgentLogoff),
+    AgentLogoff(Box<ev::AgentLogoff>),
     /// A `AgentRingNoAnswer` event.
-    AgentRingNoAnswer(ev::AgentRingNoAnswer),
+    AgentRingNoAnswer(Box<ev::AgentRingNoAnswer>),
     /// A `Agents` event.
-    Agents(ev::Agents),
+    Agents(Box<ev::Agents>),
     /// A `AgentsComplete` event.
-    AgentsComplete(ev::AgentsComplete),
+    AgentsComplete(Box<ev::AgentsComplete>),
     /// A `AGIExecEnd` event.
-    AgiExecEnd(ev::AgiExecEnd),
+    AgiExecEnd(Box<ev::AgiExecEnd>),
     /// A `AGIExecStart` event.
-    AgiExecStart(ev::AgiExecStart),
+    AgiExecStart(Box<ev::AgiExecStart>),
     /// A `Alarm` event.
-    Alarm(ev::Alarm),
+    Alarm(Box<ev::Alarm>),
     /// A `AlarmClear` event.
-    AlarmClear(ev::AlarmClear),
+    AlarmClear(Box<ev::AlarmClear>),
     /// A `AOC-D` event.
-    AocD(ev::AocD),
+    AocD(Box<ev::AocD>),
     /// A `AOC-E` event.
-    AocE(ev::AocE),
+    AocE(Box<ev::AocE>),
     /// A `AOC-S` event.
-    AocS(ev::AocS),
+    AocS(Box<ev::AocS>),
     /// A `AorDetail` event.
-    AorDetail(ev::AorDetail),
+    AorDetail(Box<ev::AorDetail>),
     /// A `AorList` event.
-    AorList(ev::AorList),
+    AorList(Box<ev::AorList>),
     /// A `AorListComplete` event.
-    AorListComplete(ev::AorListComplete),
+    AorListComplete(Box<ev::AorListComplete>),
     /// A `AsyncAGI` event.
-    AsyncAgi(ev::AsyncAgi),
+    AsyncAgi(Box<ev::AsyncAgi>),
     /// A `AsyncAGIEnd` event.
-    AsyncAgiEnd(ev::AsyncAgiEnd),
+    AsyncAgiEnd(Box<ev::AsyncAgiEnd>),
     /// A `AsyncAGIExec` event.
-    AsyncAgiExec(ev::AsyncAgiExec),
+    AsyncAgiExec(Box<ev::AsyncAgiExec>),
     /// A `AsyncAGIStart` event.
-    AsyncAgiStart(ev::AsyncAgiStart),
+    AsyncAgiStart(Box<ev::AsyncAgiStart>),
     /// A `AttendedTransfer` event.
-    AttendedTransfer(ev::AttendedTransfer),
+    AttendedTransfer(Box<ev::AttendedTransfer>),
     /// A `AuthDetail` event.
-    AuthDetail(ev::AuthDetail),
+    AuthDetail(Box<ev::AuthDetail>),
     /// A `AuthList` event.
-    AuthList(ev::AuthList),
+    AuthList(Box<ev::AuthList>),
     /// A `AuthListComplete` event.
-    AuthListComplete(ev::AuthListComplete),
+    AuthListComplete(Box<ev::AuthListComplete>),
     /// A `AuthMethodNotAllowed` event.
-    AuthMethodNotAllowed(ev::AuthMethodNotAllowed),
+    AuthMethodNotAllowed(Box<ev::AuthMethodNotAllowed>),
     /// A `BlindTransfer` event.
-    BlindTransfer(ev::BlindTransfer),
+    BlindTransfer(Box<ev::BlindTransfer>),
     /// A `BridgeCreate` event.
-    BridgeCreate(ev::BridgeCreate),
+    BridgeCreate(Box<ev::BridgeCreate>),
     /// A `BridgeDestroy` event.
-    BridgeDestroy(ev::BridgeDestroy),
+    BridgeDestroy(Box<ev::BridgeDestroy>),
     /// A `BridgeEnter` event.
-    BridgeEnter(ev::BridgeEnter),
+    BridgeEnter(Box<ev::BridgeEnter>),
     /// A `BridgeInfoChannel` event.
-    BridgeInfoChannel(ev::BridgeInfoChannel),
+    BridgeInfoChannel(Box<ev::BridgeInfoChannel>),
     /// A `BridgeInfoComplete` event.
-    BridgeInfoComplete(ev::BridgeInfoComplete),
+    BridgeInfoComplete(Box<ev::BridgeInfoComplete>),
     /// A `BridgeLeave` event.
-    BridgeLeave(ev::BridgeLeave),
+    BridgeLeave(Box<ev::BridgeLeave>),
     /// A `BridgeListComplete` event.
-    BridgeListComplete(ev::BridgeListComplete),
+    BridgeListComplete(Box<ev::BridgeListComplete>),
     /// A `BridgeListItem` event.
-    BridgeListItem(ev::BridgeListItem),
+    BridgeListItem(Box<ev::BridgeListItem>),
     /// A `BridgeMerge` event.
-    BridgeMerge(ev::BridgeMerge),
+    BridgeMerge(Box<ev::BridgeMerge>),
     /// A `BridgeTechnologyListComplete` event.
-    BridgeTechnologyListComplete(ev::BridgeTechnologyListComplete),
+    BridgeTechnologyListComplete(Box<ev::BridgeTechnologyListComplete>),
     /// A `BridgeTechnologyListItem` event.
-    BridgeTechnologyListItem(ev::BridgeTechnologyListItem),
+    BridgeTechnologyListItem(Box<ev::BridgeTechnologyListItem>),
     /// A `BridgeVideoSourceUpdate` event.
-    BridgeVideoSourceUpdate(ev::BridgeVideoSourceUpdate),
+    BridgeVideoSourceUpdate(Box<ev::BridgeVideoSourceUpdate>),
     /// A `Cdr` event.
-    Cdr(ev::Cdr),
+    Cdr(Box<ev::Cdr>),
     /// A `CEL` event.
-    Cel(ev::Cel),
+    Cel(Box<ev::Cel>),
     /// A `ChallengeResponseFailed` event.
-    ChallengeResponseFailed(ev::ChallengeResponseFailed),
+    ChallengeResponseFailed(Box<ev::ChallengeResponseFailed>),
     /// A `ChallengeSent` event.
-    ChallengeSent(ev::ChallengeSent),
+    ChallengeSent(Box<ev::ChallengeSent>),
     /// A `ChannelHungup` event.
-    ChannelHungup(ev::ChannelHungup),
+    ChannelHungup(Box<ev::ChannelHungup>),
     /// A `ChannelTalkingStart` event.
-    ChannelTalkingStart(ev::ChannelTalkingStart),
+    ChannelTalkingStart(Box<ev::ChannelTalkingStart>),
     /// A `ChannelTalkingStop` event.
-    ChannelTalkingStop(ev::ChannelTalkingStop),
+    ChannelTalkingStop(Box<ev::ChannelTalkingStop>),
     /// A `ChanSpyStart` event.
-    ChanSpyStart(ev::ChanSpyStart),
+    ChanSpyStart(Box<ev::ChanSpyStart>),
     /// A `ChanSpyStop` event.
-    ChanSpyStop(ev::ChanSpyStop),
+    ChanSpyStop(Box<ev::ChanSpyStop>),
     /// A `CloseSession` event.
-    CloseSession(ev::CloseSession),
+    CloseSession(Box<ev::CloseSession>),
     /// A `ConfbridgeEnd` event.
-    ConfbridgeEnd(ev::ConfbridgeEnd),
+    ConfbridgeEnd(Box<ev::ConfbridgeEnd>),
     /// A `ConfbridgeJoin` event.
-    ConfbridgeJoin(ev::ConfbridgeJoin),
+    ConfbridgeJoin(Box<ev::ConfbridgeJoin>),
     /// A `ConfbridgeLeave` event.
-    ConfbridgeLeave(ev::ConfbridgeLeave),
+    ConfbridgeLeave(Box<ev::ConfbridgeLeave>),
     /// A `ConfbridgeList` event.
-    ConfbridgeList(ev::ConfbridgeList),
+    ConfbridgeList(Box<ev::ConfbridgeList>),
     /// A `ConfbridgeListComplete` event.
-    ConfbridgeListComplete(ev::ConfbridgeListComplete),
+    ConfbridgeListComplete(Box<ev::ConfbridgeListComplete>),
     /// A `ConfbridgeListRooms` event.
-    ConfbridgeListRooms(ev::ConfbridgeListRooms),
+    ConfbridgeListRooms(Box<ev::ConfbridgeListRooms>),
     /// A `ConfbridgeListRoomsComplete` event.
-    ConfbridgeListRoomsComplete(ev::ConfbridgeListRoomsComplete),
+    ConfbridgeListRoomsComplete(Box<ev::ConfbridgeListRoomsComplete>),
     /// A `ConfbridgeMute` event.
-    ConfbridgeMute(ev::ConfbridgeMute),
+    ConfbridgeMute(Box<ev::ConfbridgeMute>),
     /// A `ConfbridgeRecord` event.
-    ConfbridgeRecord(ev::ConfbridgeRecord),
+    ConfbridgeRecord(Box<ev::ConfbridgeRecord>),
     /// A `ConfbridgeStart` event.
-    ConfbridgeStart(ev::ConfbridgeStart),
+    ConfbridgeStart(Box<ev::ConfbridgeStart>),
     /// A `ConfbridgeStopRecord` event.
-    ConfbridgeStopRecord(ev::ConfbridgeStopRecord),
+    ConfbridgeStopRecord(Box<ev::ConfbridgeStopRecord>),
     /// A `ConfbridgeTalking` event.
-    ConfbridgeTalking(ev::ConfbridgeTalking),
+    ConfbridgeTalking(Box<ev::ConfbridgeTalking>),
     /// A `ConfbridgeUnmute` event.
-    ConfbridgeUnmute(ev::ConfbridgeUnmute),
+    ConfbridgeUnmute(Box<ev::ConfbridgeUnmute>),
     /// A `ContactList` event.
-    ContactList(ev::ContactList),
+    ContactList(Box<ev::ContactList>),
     /// A `ContactListComplete` event.
-    ContactListComplete(ev::ContactListComplete),
+    ContactListComplete(Box<ev::ContactListComplete>),
     /// A `ContactStatus` event.
-    ContactStatus(ev::ContactStatus),
+    ContactStatus(Box<ev::ContactStatus>),
     /// A `ContactStatusDetail` event.
-    ContactStatusDetail(ev::ContactStatusDetail),
+    ContactStatusDetail(Box<ev::ContactStatusDetail>),
     /// A `ContactStatusDetailComplete` event.
-    ContactStatusDetailComplete(ev::ContactStatusDetailComplete),
+    ContactStatusDetailComplete(Box<ev::ContactStatusDetailComplete>),
     /// A `CoreShowChannel` event.
-    CoreShowChannel(ev::CoreShowChannel),
+    CoreShowChannel(Box<ev::CoreShowChannel>),
     /// A `CoreShowChannelMap` event.
-    CoreShowChannelMap(ev::CoreShowChannelMap),
+    CoreShowChannelMap(Box<ev::CoreShowChannelMap>),
     /// A `CoreShowChannelMapComplete` event.
-    CoreShowChannelMapComplete(ev::CoreShowChannelMapComplete),
+    CoreShowChannelMapComplete(Box<ev::CoreShowChannelMapComplete>),
     /// A `CoreShowChannelsComplete` event.
-    CoreShowChannelsComplete(ev::CoreShowChannelsComplete),
+    CoreShowChannelsComplete(Box<ev::CoreShowChannelsComplete>),
     /// A `DAHDIChannel` event.
-    DahdiChannel(ev::DahdiChannel),
+    DahdiChannel(Box<ev::DahdiChannel>),
     /// A `DAHDIShowChannels` event.
-    DahdiShowChannels(ev::DahdiShowChannels),
+    DahdiShowChannels(Box<ev::DahdiShowChannels>),
     /// A `DAHDIShowChannelsComplete` event.
-    DahdiShowChannelsComplete(ev::DahdiShowChannelsComplete),
+    DahdiShowChannelsComplete(Box<ev::DahdiShowChannelsComplete>),
     /// A `DAHDIShowStatus` event.
-    DahdiShowStatus(ev::DahdiShowStatus),
+    DahdiShowStatus(Box<ev::DahdiShowStatus>),
     /// A `DAHDIShowStatusComplete` event.
-    DahdiShowStatusComplete(ev::DahdiShowStatusComplete),
+    DahdiShowStatusComplete(Box<ev::DahdiShowStatusComplete>),
     /// A `DBGetComplete` event.
-    DbGetComplete(ev::DbGetComplete),
+    DbGetComplete(Box<ev::DbGetComplete>),
     /// A `DBGetResponse` event.
-    DbGetResponse(ev::DbGetResponse),
+    DbGetResponse(Box<ev::DbGetResponse>),
     /// A `DBGetTreeComplete` event.
-    DbGetTreeComplete(ev::DbGetTreeComplete),
+    DbGetTreeComplete(Box<ev::DbGetTreeComplete>),
     /// A `DBGetTreeResponse` event.
-    DbGetTreeResponse(ev::DbGetTreeResponse),
+    DbGetTreeResponse(Box<ev::DbGetTreeResponse>),
     /// A `DeadlockStart` event.
-    DeadlockStart(ev::DeadlockStart),
+    DeadlockStart(Box<ev::DeadlockStart>),
     /// A `DeviceStateChange` event.
-    DeviceStateChange(ev::DeviceStateChange),
+    DeviceStateChange(Box<ev::DeviceStateChange>),
     /// A `DeviceStateListComplete` event.
-    DeviceStateListComplete(ev::DeviceStateListComplete),
+    DeviceStateListComplete(Box<ev::DeviceStateListComplete>),
     /// A `DialBegin` event.
-    DialBegin(ev::DialBegin),
+    DialBegin(Box<ev::DialBegin>),
     /// A `DialEnd` event.
-    DialEnd(ev::DialEnd),
+    DialEnd(Box<ev::DialEnd>),
     /// A `DialState` event.
-    DialState(ev::DialState),
+    DialState(Box<ev::DialState>),
     /// A `DNDState` event.
-    DndState(ev::DndState),
+    DndState(Box<ev::DndState>),
     /// A `DTMFBegin` event.
-    DtmfBegin(ev::DtmfBegin),
+    DtmfBegin(Box<ev::DtmfBegin>),
     /// A `DTMFEnd` event.
-    DtmfEnd(ev::DtmfEnd),
+    DtmfEnd(Box<ev::DtmfEnd>),
     /// A `EndpointDetail` event.
-    EndpointDetail(ev::EndpointDetail),
+    EndpointDetail(Box<ev::EndpointDetail>),
     /// A `EndpointDetailComplete` event.
-    EndpointDetailComplete(ev::EndpointDetailComplete),
+    EndpointDetailComplete(Box<ev::EndpointDetailComplete>),
     /// A `EndpointList` event.
-    EndpointList(ev::EndpointList),
+    EndpointList(Box<ev::EndpointList>),
     /// A `EndpointListComplete` event.
-    EndpointListComplete(ev::EndpointListComplete),
+    EndpointListComplete(Box<ev::EndpointListComplete>),
     /// A `ExtensionStateListComplete` event.
-    ExtensionStateListComplete(ev::ExtensionStateListComplete),
+    ExtensionStateListComplete(Box<ev::ExtensionStateListComplete>),
     /// A `ExtensionStatus` event.
-    ExtensionStatus(ev::ExtensionStatus),
+    ExtensionStatus(Box<ev::ExtensionStatus>),
     /// A `FailedACL` event.
-    FailedAcl(ev::FailedAcl),
+    FailedAcl(Box<ev::FailedAcl>),
     /// A `FAXSession` event.
-    FaxSession(ev::FaxSession),
+    FaxSession(Box<ev::FaxSession>),
     /// A `FAXSessionsComplete` event.
-    FaxSessionsComplete(ev::FaxSessionsComplete),
+    FaxSessionsComplete(Box<ev::FaxSessionsComplete>),
     /// A `FAXSessionsEntry` event.
-    FaxSessionsEntry(ev::FaxSessionsEntry),
+    FaxSessionsEntry(Box<ev::FaxSessionsEntry>),
     /// A `FAXStats` event.
-    FaxStats(ev::FaxStats),
+    FaxStats(Box<ev::FaxStats>),
     /// A `FAXStatus` event.
-    FaxStatus(ev::FaxStatus),
+    FaxStatus(Box<ev::FaxStatus>),
     /// A `Flash` event.
-    Flash(ev::Flash),
+    Flash(Box<ev::Flash>),
     /// A `FullyBooted` event.
-    FullyBooted(ev::FullyBooted),
+    FullyBooted(Box<ev::FullyBooted>),
     /// A `Hangup` event.
-    Hangup(ev::Hangup),
+    Hangup(Box<ev::Hangup>),
     /// A `HangupHandlerPop` event.
-    HangupHandlerPop(ev::HangupHandlerPop),
+    HangupHandlerPop(Box<ev::HangupHandlerPop>),
     /// A `HangupHandlerPush` event.
-    HangupHandlerPush(ev::HangupHandlerPush),
+    HangupHandlerPush(Box<ev::HangupHandlerPush>),
     /// A `HangupHandlerRun` event.
-    HangupHandlerRun(ev::HangupHandlerRun),
+    HangupHandlerRun(Box<ev::HangupHandlerRun>),
     /// A `HangupRequest` event.
-    HangupRequest(ev::HangupRequest),
+    HangupRequest(Box<ev::HangupRequest>),
     /// A `Hold` event.
-    Hold(ev::Hold),
+    Hold(Box<ev::Hold>),
     /// A `IdentifyDetail` event.
-    IdentifyDetail(ev::IdentifyDetail),
+    IdentifyDetail(Box<ev::IdentifyDetail>),
     /// A `InboundRegistrationDetail` event.
-    InboundRegistrationDetail(ev::InboundRegistrationDetail),
+    InboundRegistrationDetail(Box<ev::InboundRegistrationDetail>),
     /// A `InboundRegistrationDetailComplete` event.
-    InboundRegistrationDetailComplete(ev::InboundRegistrationDetailComplete),
+    InboundRegistrationDetailComplete(Box<ev::InboundRegistrationDetailComplete>),
     /// A `InboundSubscriptionDetail` event.
-    InboundSubscriptionDetail(ev::InboundSubscriptionDetail),
+    InboundSubscriptionDetail(Box<ev::InboundSubscriptionDetail>),
     /// A `InboundSubscriptionDetailComplete` event.
-    InboundSubscriptionDetailComplete(ev::InboundSubscriptionDetailComplete),
+    InboundSubscriptionDetailComplete(Box<ev::InboundSubscriptionDetailComplete>),
     /// A `InvalidAccountID` event.
-    InvalidAccountId(ev::InvalidAccountId),
+    InvalidAccountId(Box<ev::InvalidAccountId>),
     /// A `InvalidPassword` event.
-    InvalidPassword(ev::InvalidPassword),
+    InvalidPassword(Box<ev::InvalidPassword>),
     /// A `InvalidTransport` event.
-    InvalidTransport(ev::InvalidTransport),
+    InvalidTransport(Box<ev::InvalidTransport>),
     /// A `JabberStatus` event.
-    JabberStatus(ev::JabberStatus),
+    JabberStatus(Box<ev::JabberStatus>),
     /// A `ListDialplan` event.
-    ListDialplan(ev::ListDialplan),
+    ListDialplan(Box<ev::ListDialplan>),
     /// A `Load` event.
-    Load(ev::Load),
+    Load(Box<ev::Load>),
     /// A `LoadAverageLimit` event.
-    LoadAverageLimit(ev::LoadAverageLimit),
+    LoadAverageLimit(Box<ev::LoadAverageLimit>),
     /// A `LocalBridge` event.
-    LocalBridge(ev::LocalBridge),
+    LocalBridge(Box<ev::LocalBridge>),
     /// A `LocalOptimizationBegin` event.
-    LocalOptimizationBegin(ev::LocalOptimizationBegin),
+    LocalOptimizationBegin(Box<ev::LocalOptimizationBegin>),
     /// A `LocalOptimizationEnd` event.
-    LocalOptimizationEnd(ev::LocalOptimizationEnd),
+    LocalOptimizationEnd(Box<ev::LocalOptimizationEnd>),
     /// A `LogChannel` event.
-    LogChannel(ev::LogChannel),
+    LogChannel(Box<ev::LogChannel>),
     /// A `MCID` event.
-    Mcid(ev::Mcid),
+    Mcid(Box<ev::Mcid>),
     /// A `MeetmeEnd` event.
-    MeetmeEnd(ev::MeetmeEnd),
+    MeetmeEnd(Box<ev::MeetmeEnd>),
     /// A `MeetmeJoin` event.
-    MeetmeJoin(ev::MeetmeJoin),
+    MeetmeJoin(Box<ev::MeetmeJoin>),
     /// A `MeetmeLeave` event.
-    MeetmeLeave(ev::MeetmeLeave),
+    MeetmeLeave(Box<ev::MeetmeLeave>),
     /// A `MeetmeList` event.
-    MeetmeList(ev::MeetmeList),
+    MeetmeList(Box<ev::MeetmeList>),
     /// A `MeetmeListComplete` event.
-    MeetmeListComplete(ev::MeetmeListComplete),
+    MeetmeListComplete(Box<ev::MeetmeListComplete>),
     /// A `MeetmeListRooms` event.
-    MeetmeListRooms(ev::MeetmeListRooms),
+    MeetmeListRooms(Box<ev::MeetmeListRooms>),
     /// A `MeetmeListRoomsComplete` event.
-    MeetmeListRoomsComplete(ev::MeetmeListRoomsComplete),
+    MeetmeListRoomsComplete(Box<ev::MeetmeListRoomsComplete>),
     /// A `MeetmeMute` event.
-    MeetmeMute(ev::MeetmeMute),
+    MeetmeMute(Box<ev::MeetmeMute>),
     /// A `MeetmeTalking` event.
-    MeetmeTalking(ev::MeetmeTalking),
+    MeetmeTalking(Box<ev::MeetmeTalking>),
     /// A `MeetmeTalkRequest` event.
-    MeetmeTalkRequest(ev::MeetmeTalkRequest),
+    MeetmeTalkRequest(Box<ev::MeetmeTalkRequest>),
     /// A `MemoryLimit` event.
-    MemoryLimit(ev::MemoryLimit),
+    MemoryLimit(Box<ev::MemoryLimit>),
     /// A `MessageWaiting` event.
-    MessageWaiting(ev::MessageWaiting),
+    MessageWaiting(Box<ev::MessageWaiting>),
     /// A `MiniVoiceMail` event.
-    MiniVoiceMail(ev::MiniVoiceMail),
+    MiniVoiceMail(Box<ev::MiniVoiceMail>),
     /// A `MixMonitorMute` event.
-    MixMonitorMute(ev::MixMonitorMute),
+    MixMonitorMute(Box<ev::MixMonitorMute>),
     /// A `MixMonitorStart` event.
-    MixMonitorStart(ev::MixMonitorStart),
+    MixMonitorStart(Box<ev::MixMonitorStart>),
     /// A `MixMonitorStop` event.
-    MixMonitorStop(ev::MixMonitorStop),
+    MixMonitorStop(Box<ev::MixMonitorStop>),
     /// A `MobileStatus` event.
-    MobileStatus(ev::MobileStatus),
+    MobileStatus(Box<ev::MobileStatus>),
     /// A `MusicOnHoldStart` event.
-    MusicOnHoldStart(ev::MusicOnHoldStart),
+    MusicOnHoldStart(Box<ev::MusicOnHoldStart>),
     /// A `MusicOnHoldStop` event.
-    MusicOnHoldStop(ev::MusicOnHoldStop),
+    MusicOnHoldStop(Box<ev::MusicOnHoldStop>),
     /// A `MWIGet` event.
-    MwiGet(ev::MwiGet),
+    MwiGet(Box<ev::MwiGet>),
     /// A `MWIGetComplete` event.
-    MwiGetComplete(ev::MwiGetComplete),
+    MwiGetComplete(Box<ev::MwiGetComplete>),
     /// A `NewAccountCode` event.
-    NewAccountCode(ev::NewAccountCode),
+    NewAccountCode(Box<ev::NewAccountCode>),
     /// A `NewCallerid` event.
-    NewCallerid(ev::NewCallerid),
+    NewCallerid(Box<ev::NewCallerid>),
     /// A `Newchannel` event.
-    Newchannel(ev::Newchannel),
+    Newchannel(Box<ev::Newchannel>),
     /// A `NewConnectedLine` event.
-    NewConnectedLine(ev::NewConnectedLine),
+    NewConnectedLine(Box<ev::NewConnectedLine>),
     /// A `Newexten` event.
-    NewExten(ev::NewExten),
+    NewExten(Box<ev::NewExten>),
     /// A `Newstate` event.
-    Newstate(ev::Newstate),
+    Newstate(Box<ev::Newstate>),
     /// A `OriginateResponse` event.
-    OriginateResponse(ev::OriginateResponse),
+    OriginateResponse(Box<ev::OriginateResponse>),
     /// A `OutboundRegistrationDetail` event.
-    OutboundRegistrationDetail(ev::OutboundRegistrationDetail),
+    OutboundRegistrationDetail(Box<ev::OutboundRegistrationDetail>),
     /// A `OutboundRegistrationDetailComplete` event.
-    OutboundRegistrationDetailComplete(ev::OutboundRegistrationDetailComplete),
+    OutboundRegistrationDetailComplete(Box<ev::OutboundRegistrationDetailComplete>),
     /// A `OutboundSubscriptionDetail` event.
-    OutboundSubscriptionDetail(ev::OutboundSubscriptionDetail),
+    OutboundSubscriptionDetail(Box<ev::OutboundSubscriptionDetail>),
     /// A `OutboundSubscriptionDetailComplete` event.
-    OutboundSubscriptionDetailComplete(ev::OutboundSubscriptionDetailComplete),
+    OutboundSubscriptionDetailComplete(Box<ev::OutboundSubscriptionDetailComplete>),
     /// A `ParkedCall` event.
-    ParkedCall(ev::ParkedCall),
+    ParkedCall(Box<ev::ParkedCall>),
     /// A `ParkedCallGiveUp` event.
-    ParkedCallGiveUp(ev::ParkedCallGiveUp),
+    ParkedCallGiveUp(Box<ev::ParkedCallGiveUp>),
     /// A `ParkedCallsComplete` event.
-    ParkedCallsComplete(ev::ParkedCallsComplete),
+    ParkedCallsComplete(Box<ev::ParkedCallsComplete>),
     /// A `ParkedCallSwap` event.
-    ParkedCallSwap(ev::ParkedCallSwap),
+    ParkedCallSwap(Box<ev::ParkedCallSwap>),
     /// A `ParkedCallTimeOut` event.
-    ParkedCallTimeOut(ev::ParkedCallTimeOut),
+    ParkedCallTimeOut(Box<ev::ParkedCallTimeOut>),
     /// A `Parkinglot` event.
-    Parkinglot(ev::Parkinglot),
+    Parkinglot(Box<ev::Parkinglot>),
     /// A `ParkinglotsComplete` event.
-    ParkinglotsComplete(ev::ParkinglotsComplete),
+    ParkinglotsComplete(Box<ev::ParkinglotsComplete>),
     /// A `PeerEntry` event.
-    PeerEntry(ev::PeerEntry),
+    PeerEntry(Box<ev::PeerEntry>),
     /// A `PeerlistComplete` event.
-    PeerlistComplete(ev::PeerlistComplete),
+    PeerlistComplete(Box<ev::PeerlistComplete>),
     /// A `PeerStatus` event.
-    PeerStatus(ev::PeerStatus),
+    PeerStatus(Box<ev::PeerStatus>),
     /// A `Pickup` event.
-    Pickup(ev::Pickup),
+    Pickup(Box<ev::Pickup>),
     /// A `PJSIPMaintenanceStatus` event.
-    PjsipMaintenanceStatus(ev::PjsipMaintenanceStatus),
+    PjsipMaintenanceStatus(Box<ev::PjsipMaintenanceStatus>),
     /// A `PJSIPMaintenanceStatusComplete` event.
-    PjsipMaintenanceStatusComplete(ev::PjsipMaintenanceStatusComplete),
+    PjsipMaintenanceStatusComplete(Box<ev::PjsipMaintenanceStatusComplete>),
     /// A `PresenceStateChange` event.
-    PresenceStateChange(ev::PresenceStateChange),
+    PresenceStateChange(Box<ev::PresenceStateChange>),
     /// A `PresenceStateListComplete` event.
-    PresenceStateListComplete(ev::PresenceStateListComplete),
+    PresenceStateListComplete(Box<ev::PresenceStateListComplete>),
     /// A `PresenceStatus` event.
-    PresenceStatus(ev::PresenceStatus),
+    PresenceStatus(Box<ev::PresenceStatus>),
     /// A `PRIShowSpansComplete` event.
-    PriShowSpansComplete(ev::PriShowSpansComplete),
+    PriShowSpansComplete(Box<ev::PriShowSpansComplete>),
     /// A `QueueCallerAbandon` event.
-    QueueCallerAbandon(ev::QueueCallerAbandon),
+    QueueCallerAbandon(Box<ev::QueueCallerAbandon>),
     /// A `QueueCallerJoin` event.
-    QueueCallerJoin(ev::QueueCallerJoin),
+    QueueCallerJoin(Box<ev::QueueCallerJoin>),
     /// A `QueueCallerLeave` event.
-    QueueCallerLeave(ev::QueueCallerLeave),
+    QueueCallerLeave(Box<ev::QueueCallerLeave>),
     /// A `QueueEntry` event.
-    QueueEntry(ev::QueueEntry),
+    QueueEntry(Box<ev::QueueEntry>),
     /// A `QueueMember` event.
-    QueueMember(ev::QueueMember),
+    QueueMember(Box<ev::QueueMember>),
     /// A `QueueMemberAdded` event.
-    QueueMemberAdded(ev::QueueMemberAdded),
+    QueueMemberAdded(Box<ev::QueueMemberAdded>),
     /// A `QueueMemberPause` event.
-    QueueMemberPause(ev::QueueMemberPause),
+    QueueMemberPause(Box<ev::QueueMemberPause>),
     /// A `QueueMemberPenalty` event.
-    QueueMemberPenalty(ev::QueueMemberPenalty),
+    QueueMemberPenalty(Box<ev::QueueMemberPenalty>),
     /// A `QueueMemberRemoved` event.
-    QueueMemberRemoved(ev::QueueMemberRemoved),
+    QueueMemberRemoved(Box<ev::QueueMemberRemoved>),
     /// A `QueueMemberRinginuse` event.
-    QueueMemberRinginuse(ev::QueueMemberRinginuse),
+    QueueMemberRinginuse(Box<ev::QueueMemberRinginuse>),
     /// A `QueueMemberStatus` event.
-    QueueMemberStatus(ev::QueueMemberStatus),
+    QueueMemberStatus(Box<ev::QueueMemberStatus>),
     /// A `QueueParams` event.
-    QueueParams(ev::QueueParams),
+    QueueParams(Box<ev::QueueParams>),
     /// A `QueueStatusComplete` event.
-    QueueStatusComplete(ev::QueueStatusComplete),
+    QueueStatusComplete(Box<ev::QueueStatusComplete>),
     /// A `QueueSummary` event.
-    QueueSummary(ev::QueueSummary),
+    QueueSummary(Box<ev::QueueSummary>),
     /// A `QueueSummaryComplete` event.
-    QueueSummaryComplete(ev::QueueSummaryComplete),
+    QueueSummaryComplete(Box<ev::QueueSummaryComplete>),
     /// A `ReceiveFAX` event.
-    ReceiveFax(ev::ReceiveFax),
+    ReceiveFax(Box<ev::ReceiveFax>),
     /// A `RegistrationsComplete` event.
-    RegistrationsComplete(ev::RegistrationsComplete),
+    RegistrationsComplete(Box<ev::RegistrationsComplete>),
     /// A `Registry` event.
-    Registry(ev::Registry),
+    Registry(Box<ev::Registry>),
     /// A `RegistryEntry` event.
-    RegistryEntry(ev::RegistryEntry),
+    RegistryEntry(Box<ev::RegistryEntry>),
     /// A `Reload` event.
-    Reload(ev::Reload),
+    Reload(Box<ev::Reload>),
     /// A `Rename` event.
-    Rename(ev::Rename),
+    Rename(Box<ev::Rename>),
     /// A `RequestBadFormat` event.
-    RequestBadFormat(ev::RequestBadFormat),
+    RequestBadFormat(Box<ev::RequestBadFormat>),
     /// A `RequestNotAllowed` event.
-    RequestNotAllowed(ev::RequestNotAllowed),
+    RequestNotAllowed(Box<ev::RequestNotAllowed>),
     /// A `RequestNotSupported` event.
-    RequestNotSupported(ev::RequestNotSupported),
+    RequestNotSupported(Box<ev::RequestNotSupported>),
     /// A `ResourceListDetail` event.
-    ResourceListDetail(ev::ResourceListDetail),
+    ResourceListDetail(Box<ev::ResourceListDetail>),
     /// A `ResourceListDetailComplete` event.
-    ResourceListDetailComplete(ev::ResourceListDetailComplete),
+    ResourceListDetailComplete(Box<ev::ResourceListDetailComplete>),
     /// A `RTCPReceived` event.
-    RtcpReceived(ev::RtcpReceived),
+    RtcpReceived(Box<ev::RtcpReceived>),
     /// A `RTCPSent` event.
-    RtcpSent(ev::RtcpSent),
+    RtcpSent(Box<ev::RtcpSent>),
     /// A `SendFAX` event.
-    SendFax(ev::SendFax),
+    SendFax(Box<ev::SendFax>),
     /// A `SessionLimit` event.
-    SessionLimit(ev::SessionLimit),
+    SessionLimit(Box<ev::SessionLimit>),
     /// A `ShowDialPlanComplete` event.
-    ShowDialPlanComplete(ev::ShowDialPlanComplete),
+    ShowDialPlanComplete(Box<ev::ShowDialPlanComplete>),
     /// A `Shutdown` event.
-    Shutdown(ev::Shutdown),
+    Shutdown(Box<ev::Shutdown>),
     /// A `SoftHangupRequest` event.
-    SoftHangupRequest(ev::SoftHangupRequest),
+    SoftHangupRequest(Box<ev::SoftHangupRequest>),
     /// A `SpanAlarm` event.
-    SpanAlarm(ev::SpanAlarm),
+    SpanAlarm(Box<ev::SpanAlarm>),
     /// A `SpanAlarmClear` event.
-    SpanAlarmClear(ev::SpanAlarmClear),
+    SpanAlarmClear(Box<ev::SpanAlarmClear>),
     /// A `Status` event.
-    Status(ev::Status),
+    Status(Box<ev::Status>),
     /// A `StatusComplete` event.
-    StatusComplete(ev::StatusComplete),
+    StatusComplete(Box<ev::StatusComplete>),
     /// A `SuccessfulAuth` event.
-    SuccessfulAuth(ev::SuccessfulAuth),
+    SuccessfulAuth(Box<ev::SuccessfulAuth>),
     /// A `TransportDetail` event.
-    TransportDetail(ev::TransportDetail),
+    TransportDetail(Box<ev::TransportDetail>),
     /// A `UnexpectedAddress` event.
-    UnexpectedAddress(ev::UnexpectedAddress),
+    UnexpectedAddress(Box<ev::UnexpectedAddress>),
     /// A `Unhold` event.
-    Unhold(ev::Unhold),
+    Unhold(Box<ev::Unhold>),
     /// A `Unload` event.
-    Unload(ev::Unload),
+    Unload(Box<ev::Unload>),
     /// A `UnParkedCall` event.
-    UnParkedCall(ev::UnParkedCall),
+    UnParkedCall(Box<ev::UnParkedCall>),
     /// A `UserEvent` event.
-    UserEvent(ev::UserEvent),
+    UserEvent(Box<ev::UserEvent>),
     /// A `VarSet` event.
-    VarSet(ev::VarSet),
+    VarSet(Box<ev::VarSet>),
     /// A `VoicemailBoxDetailComplete` event.
-    VoicemailBoxDetailComplete(ev::VoicemailBoxDetailComplete),
+    VoicemailBoxDetailComplete(Box<ev::VoicemailBoxDetailComplete>),
     /// A `VoicemailPasswordChange` event.
-    VoicemailPasswordChange(ev::VoicemailPasswordChange),
+    VoicemailPasswordChange(Box<ev::VoicemailPasswordChange>),
     /// A `VoicemailUserDetailComplete` event.
-    VoicemailUserDetailComplete(ev::VoicemailUserDetailComplete),
+    VoicemailUserDetailComplete(Box<ev::VoicemailUserDetailComplete>),
     /// A `VoicemailUserEntryComplete` event.
-    VoicemailUserEntryComplete(ev::VoicemailUserEntryComplete),
+    VoicemailUserEntryComplete(Box<ev::VoicemailUserEntryComplete>),
     /// A `WaitEventComplete` event.
-    WaitEventComplete(ev::WaitEventComplete),
+    WaitEventComplete(Box<ev::WaitEventComplete>),
     /// A `Wink` event.
-    Wink(ev::Wink),
+    Wink(Box<ev::Wink>),
 }
 
 impl AnyEvent {
@@ -1811,462 +1812,526 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
     let name = message.event_name()?;
     let mut buf = crate::ami::events::parse::KeyBuf::new();
     Some(match buf.lower(name) {
-        b"agentcalled" => ev::AgentCalled::from_message(message).map(AnyEvent::AgentCalled),
-        b"agentcomplete" => ev::AgentComplete::from_message(message).map(AnyEvent::AgentComplete),
-        b"agentconnect" => ev::AgentConnect::from_message(message).map(AnyEvent::AgentConnect),
-        b"agentdump" => ev::AgentDump::from_message(message).map(AnyEvent::AgentDump),
-        b"agentlogin" => ev::AgentLogin::from_message(message).map(AnyEvent::AgentLogin),
-        b"agentlogoff" => ev::AgentLogoff::from_message(message).map(AnyEvent::AgentLogoff),
-        b"agentringnoanswer" => {
-            ev::AgentRingNoAnswer::from_message(message).map(AnyEvent::AgentRingNoAnswer)
+        b"agentcalled" => {
+            ev::AgentCalled::from_message(message).map(|e| AnyEvent::AgentCalled(Box::new(e)))
         }
-        b"agents" => ev::Agents::from_message(message).map(AnyEvent::Agents),
+        b"agentcomplete" => {
+            ev::AgentComplete::from_message(message).map(|e| AnyEvent::AgentComplete(Box::new(e)))
+        }
+        b"agentconnect" => {
+            ev::AgentConnect::from_message(message).map(|e| AnyEvent::AgentConnect(Box::new(e)))
+        }
+        b"agentdump" => {
+            ev::AgentDump::from_message(message).map(|e| AnyEvent::AgentDump(Box::new(e)))
+        }
+        b"agentlogin" => {
+            ev::AgentLogin::from_message(message).map(|e| AnyEvent::AgentLogin(Box::new(e)))
+        }
+        b"agentlogoff" => {
+            ev::AgentLogoff::from_message(message).map(|e| AnyEvent::AgentLogoff(Box::new(e)))
+        }
+        b"agentringnoanswer" => ev::AgentRingNoAnswer::from_message(message)
+            .map(|e| AnyEvent::AgentRingNoAnswer(Box::new(e))),
+        b"agents" => ev::Agents::from_message(message).map(|e| AnyEvent::Agents(Box::new(e))),
         b"agentscomplete" => {
-            ev::AgentsComplete::from_message(message).map(AnyEvent::AgentsComplete)
+            ev::AgentsComplete::from_message(message).map(|e| AnyEvent::AgentsComplete(Box::new(e)))
         }
-        b"agiexecend" => ev::AgiExecEnd::from_message(message).map(AnyEvent::AgiExecEnd),
-        b"agiexecstart" => ev::AgiExecStart::from_message(message).map(AnyEvent::AgiExecStart),
-        b"alarm" => ev::Alarm::from_message(message).map(AnyEvent::Alarm),
-        b"alarmclear" => ev::AlarmClear::from_message(message).map(AnyEvent::AlarmClear),
-        b"aoc-d" => ev::AocD::from_message(message).map(AnyEvent::AocD),
-        b"aoc-e" => ev::AocE::from_message(message).map(AnyEvent::AocE),
-        b"aoc-s" => ev::AocS::from_message(message).map(AnyEvent::AocS),
-        b"aordetail" => ev::AorDetail::from_message(message).map(AnyEvent::AorDetail),
-        b"aorlist" => ev::AorList::from_message(message).map(AnyEvent::AorList),
-        b"aorlistcomplete" => {
-            ev::AorListComplete::from_message(message).map(AnyEvent::AorListComplete)
+        b"agiexecend" => {
+            ev::AgiExecEnd::from_message(message).map(|e| AnyEvent::AgiExecEnd(Box::new(e)))
         }
-        b"asyncagi" => ev::AsyncAgi::from_message(message).map(AnyEvent::AsyncAgi),
-        b"asyncagiend" => ev::AsyncAgiEnd::from_message(message).map(AnyEvent::AsyncAgiEnd),
-        b"asyncagiexec" => ev::AsyncAgiExec::from_message(message).map(AnyEvent::AsyncAgiExec),
-        b"asyncagistart" => ev::AsyncAgiStart::from_message(message).map(AnyEvent::AsyncAgiStart),
-        b"attendedtransfer" => {
-            ev::AttendedTransfer::from_message(message).map(AnyEvent::AttendedTransfer)
+        b"agiexecstart" => {
+            ev::AgiExecStart::from_message(message).map(|e| AnyEvent::AgiExecStart(Box::new(e)))
         }
-        b"authdetail" => ev::AuthDetail::from_message(message).map(AnyEvent::AuthDetail),
-        b"authlist" => ev::AuthList::from_message(message).map(AnyEvent::AuthList),
-        b"authlistcomplete" => {
-            ev::AuthListComplete::from_message(message).map(AnyEvent::AuthListComplete)
+        b"alarm" => ev::Alarm::from_message(message).map(|e| AnyEvent::Alarm(Box::new(e))),
+        b"alarmclear" => {
+            ev::AlarmClear::from_message(message).map(|e| AnyEvent::AlarmClear(Box::new(e)))
         }
-        b"authmethodnotallowed" => {
-            ev::AuthMethodNotAllowed::from_message(message).map(AnyEvent::AuthMethodNotAllowed)
+        b"aoc-d" => ev::AocD::from_message(message).map(|e| AnyEvent::AocD(Box::new(e))),
+        b"aoc-e" => ev::AocE::from_message(message).map(|e| AnyEvent::AocE(Box::new(e))),
+        b"aoc-s" => ev::AocS::from_message(message).map(|e| AnyEvent::AocS(Box::new(e))),
+        b"aordetail" => {
+            ev::AorDetail::from_message(message).map(|e| AnyEvent::AorDetail(Box::new(e)))
         }
-        b"blindtransfer" => ev::BlindTransfer::from_message(message).map(AnyEvent::BlindTransfer),
-        b"bridgecreate" => ev::BridgeCreate::from_message(message).map(AnyEvent::BridgeCreate),
-        b"bridgedestroy" => ev::BridgeDestroy::from_message(message).map(AnyEvent::BridgeDestroy),
-        b"bridgeenter" => ev::BridgeEnter::from_message(message).map(AnyEvent::BridgeEnter),
-        b"bridgeinfochannel" => {
-            ev::BridgeInfoChannel::from_message(message).map(AnyEvent::BridgeInfoChannel)
+        b"aorlist" => ev::AorList::from_message(message).map(|e| AnyEvent::AorList(Box::new(e))),
+        b"aorlistcomplete" => ev::AorListComplete::from_message(message)
+            .map(|e| AnyEvent::AorListComplete(Box::new(e))),
+        b"asyncagi" => ev::AsyncAgi::from_message(message).map(|e| AnyEvent::AsyncAgi(Box::new(e))),
+        b"asyncagiend" => {
+            ev::AsyncAgiEnd::from_message(message).map(|e| AnyEvent::AsyncAgiEnd(Box::new(e)))
         }
-        b"bridgeinfocomplete" => {
-            ev::BridgeInfoComplete::from_message(message).map(AnyEvent::BridgeInfoComplete)
+        b"asyncagiexec" => {
+            ev::AsyncAgiExec::from_message(message).map(|e| AnyEvent::AsyncAgiExec(Box::new(e)))
         }
-        b"bridgeleave" => ev::BridgeLeave::from_message(message).map(AnyEvent::BridgeLeave),
-        b"bridgelistcomplete" => {
-            ev::BridgeListComplete::from_message(message).map(AnyEvent::BridgeListComplete)
+        b"asyncagistart" => {
+            ev::AsyncAgiStart::from_message(message).map(|e| AnyEvent::AsyncAgiStart(Box::new(e)))
         }
+        b"attendedtransfer" => ev::AttendedTransfer::from_message(message)
+            .map(|e| AnyEvent::AttendedTransfer(Box::new(e))),
+        b"authdetail" => {
+            ev::AuthDetail::from_message(message).map(|e| AnyEvent::AuthDetail(Box::new(e)))
+        }
+        b"authlist" => ev::AuthList::from_message(message).map(|e| AnyEvent::AuthList(Box::new(e))),
+        b"authlistcomplete" => ev::AuthListComplete::from_message(message)
+            .map(|e| AnyEvent::AuthListComplete(Box::new(e))),
+        b"authmethodnotallowed" => ev::AuthMethodNotAllowed::from_message(message)
+            .map(|e| AnyEvent::AuthMethodNotAllowed(Box::new(e))),
+        b"blindtransfer" => {
+            ev::BlindTransfer::from_message(message).map(|e| AnyEvent::BlindTransfer(Box::new(e)))
+        }
+        b"bridgecreate" => {
+            ev::BridgeCreate::from_message(message).map(|e| AnyEvent::BridgeCreate(Box::new(e)))
+        }
+        b"bridgedestroy" => {
+            ev::BridgeDestroy::from_message(message).map(|e| AnyEvent::BridgeDestroy(Box::new(e)))
+        }
+        b"bridgeenter" => {
+            ev::BridgeEnter::from_message(message).map(|e| AnyEvent::BridgeEnter(Box::new(e)))
+        }
+        b"bridgeinfochannel" => ev::BridgeInfoChannel::from_message(message)
+            .map(|e| AnyEvent::BridgeInfoChannel(Box::new(e))),
+        b"bridgeinfocomplete" => ev::BridgeInfoComplete::from_message(message)
+            .map(|e| AnyEvent::BridgeInfoComplete(Box::new(e))),
+        b"bridgeleave" => {
+            ev::BridgeLeave::from_message(message).map(|e| AnyEvent::BridgeLeave(Box::new(e)))
+        }
+        b"bridgelistcomplete" => ev::BridgeListComplete::from_message(message)
+            .map(|e| AnyEvent::BridgeListComplete(Box::new(e))),
         b"bridgelistitem" => {
-            ev::BridgeListItem::from_message(message).map(AnyEvent::BridgeListItem)
+            ev::BridgeListItem::from_message(message).map(|e| AnyEvent::BridgeListItem(Box::new(e)))
         }
-        b"bridgemerge" => ev::BridgeMerge::from_message(message).map(AnyEvent::BridgeMerge),
+        b"bridgemerge" => {
+            ev::BridgeMerge::from_message(message).map(|e| AnyEvent::BridgeMerge(Box::new(e)))
+        }
         b"bridgetechnologylistcomplete" => ev::BridgeTechnologyListComplete::from_message(message)
-            .map(AnyEvent::BridgeTechnologyListComplete),
+            .map(|e| AnyEvent::BridgeTechnologyListComplete(Box::new(e))),
         b"bridgetechnologylistitem" => ev::BridgeTechnologyListItem::from_message(message)
-            .map(AnyEvent::BridgeTechnologyListItem),
+            .map(|e| AnyEvent::BridgeTechnologyListItem(Box::new(e))),
         b"bridgevideosourceupdate" => ev::BridgeVideoSourceUpdate::from_message(message)
-            .map(AnyEvent::BridgeVideoSourceUpdate),
-        b"cdr" => ev::Cdr::from_message(message).map(AnyEvent::Cdr),
-        b"cel" => ev::Cel::from_message(message).map(AnyEvent::Cel),
+            .map(|e| AnyEvent::BridgeVideoSourceUpdate(Box::new(e))),
+        b"cdr" => ev::Cdr::from_message(message).map(|e| AnyEvent::Cdr(Box::new(e))),
+        b"cel" => ev::Cel::from_message(message).map(|e| AnyEvent::Cel(Box::new(e))),
         b"challengeresponsefailed" => ev::ChallengeResponseFailed::from_message(message)
-            .map(AnyEvent::ChallengeResponseFailed),
-        b"challengesent" => ev::ChallengeSent::from_message(message).map(AnyEvent::ChallengeSent),
-        b"channelhungup" => ev::ChannelHungup::from_message(message).map(AnyEvent::ChannelHungup),
-        b"channeltalkingstart" => {
-            ev::ChannelTalkingStart::from_message(message).map(AnyEvent::ChannelTalkingStart)
+            .map(|e| AnyEvent::ChallengeResponseFailed(Box::new(e))),
+        b"challengesent" => {
+            ev::ChallengeSent::from_message(message).map(|e| AnyEvent::ChallengeSent(Box::new(e)))
         }
-        b"channeltalkingstop" => {
-            ev::ChannelTalkingStop::from_message(message).map(AnyEvent::ChannelTalkingStop)
+        b"channelhungup" => {
+            ev::ChannelHungup::from_message(message).map(|e| AnyEvent::ChannelHungup(Box::new(e)))
         }
-        b"chanspystart" => ev::ChanSpyStart::from_message(message).map(AnyEvent::ChanSpyStart),
-        b"chanspystop" => ev::ChanSpyStop::from_message(message).map(AnyEvent::ChanSpyStop),
-        b"closesession" => ev::CloseSession::from_message(message).map(AnyEvent::CloseSession),
-        b"confbridgeend" => ev::ConfbridgeEnd::from_message(message).map(AnyEvent::ConfbridgeEnd),
+        b"channeltalkingstart" => ev::ChannelTalkingStart::from_message(message)
+            .map(|e| AnyEvent::ChannelTalkingStart(Box::new(e))),
+        b"channeltalkingstop" => ev::ChannelTalkingStop::from_message(message)
+            .map(|e| AnyEvent::ChannelTalkingStop(Box::new(e))),
+        b"chanspystart" => {
+            ev::ChanSpyStart::from_message(message).map(|e| AnyEvent::ChanSpyStart(Box::new(e)))
+        }
+        b"chanspystop" => {
+            ev::ChanSpyStop::from_message(message).map(|e| AnyEvent::ChanSpyStop(Box::new(e)))
+        }
+        b"closesession" => {
+            ev::CloseSession::from_message(message).map(|e| AnyEvent::CloseSession(Box::new(e)))
+        }
+        b"confbridgeend" => {
+            ev::ConfbridgeEnd::from_message(message).map(|e| AnyEvent::ConfbridgeEnd(Box::new(e)))
+        }
         b"confbridgejoin" => {
-            ev::ConfbridgeJoin::from_message(message).map(AnyEvent::ConfbridgeJoin)
+            ev::ConfbridgeJoin::from_message(message).map(|e| AnyEvent::ConfbridgeJoin(Box::new(e)))
         }
-        b"confbridgeleave" => {
-            ev::ConfbridgeLeave::from_message(message).map(AnyEvent::ConfbridgeLeave)
-        }
+        b"confbridgeleave" => ev::ConfbridgeLeave::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeLeave(Box::new(e))),
         b"confbridgelist" => {
-            ev::ConfbridgeList::from_message(message).map(AnyEvent::ConfbridgeList)
+            ev::ConfbridgeList::from_message(message).map(|e| AnyEvent::ConfbridgeList(Box::new(e)))
         }
-        b"confbridgelistcomplete" => {
-            ev::ConfbridgeListComplete::from_message(message).map(AnyEvent::ConfbridgeListComplete)
-        }
-        b"confbridgelistrooms" => {
-            ev::ConfbridgeListRooms::from_message(message).map(AnyEvent::ConfbridgeListRooms)
-        }
+        b"confbridgelistcomplete" => ev::ConfbridgeListComplete::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeListComplete(Box::new(e))),
+        b"confbridgelistrooms" => ev::ConfbridgeListRooms::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeListRooms(Box::new(e))),
         b"confbridgelistroomscomplete" => ev::ConfbridgeListRoomsComplete::from_message(message)
-            .map(AnyEvent::ConfbridgeListRoomsComplete),
+            .map(|e| AnyEvent::ConfbridgeListRoomsComplete(Box::new(e))),
         b"confbridgemute" => {
-            ev::ConfbridgeMute::from_message(message).map(AnyEvent::ConfbridgeMute)
+            ev::ConfbridgeMute::from_message(message).map(|e| AnyEvent::ConfbridgeMute(Box::new(e)))
         }
-        b"confbridgerecord" => {
-            ev::ConfbridgeRecord::from_message(message).map(AnyEvent::ConfbridgeRecord)
+        b"confbridgerecord" => ev::ConfbridgeRecord::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeRecord(Box::new(e))),
+        b"confbridgestart" => ev::ConfbridgeStart::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeStart(Box::new(e))),
+        b"confbridgestoprecord" => ev::ConfbridgeStopRecord::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeStopRecord(Box::new(e))),
+        b"confbridgetalking" => ev::ConfbridgeTalking::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeTalking(Box::new(e))),
+        b"confbridgeunmute" => ev::ConfbridgeUnmute::from_message(message)
+            .map(|e| AnyEvent::ConfbridgeUnmute(Box::new(e))),
+        b"contactlist" => {
+            ev::ContactList::from_message(message).map(|e| AnyEvent::ContactList(Box::new(e)))
         }
-        b"confbridgestart" => {
-            ev::ConfbridgeStart::from_message(message).map(AnyEvent::ConfbridgeStart)
+        b"contactlistcomplete" => ev::ContactListComplete::from_message(message)
+            .map(|e| AnyEvent::ContactListComplete(Box::new(e))),
+        b"contactstatus" => {
+            ev::ContactStatus::from_message(message).map(|e| AnyEvent::ContactStatus(Box::new(e)))
         }
-        b"confbridgestoprecord" => {
-            ev::ConfbridgeStopRecord::from_message(message).map(AnyEvent::ConfbridgeStopRecord)
-        }
-        b"confbridgetalking" => {
-            ev::ConfbridgeTalking::from_message(message).map(AnyEvent::ConfbridgeTalking)
-        }
-        b"confbridgeunmute" => {
-            ev::ConfbridgeUnmute::from_message(message).map(AnyEvent::ConfbridgeUnmute)
-        }
-        b"contactlist" => ev::ContactList::from_message(message).map(AnyEvent::ContactList),
-        b"contactlistcomplete" => {
-            ev::ContactListComplete::from_message(message).map(AnyEvent::ContactListComplete)
-        }
-        b"contactstatus" => ev::ContactStatus::from_message(message).map(AnyEvent::ContactStatus),
-        b"contactstatusdetail" => {
-            ev::ContactStatusDetail::from_message(message).map(AnyEvent::ContactStatusDetail)
-        }
+        b"contactstatusdetail" => ev::ContactStatusDetail::from_message(message)
+            .map(|e| AnyEvent::ContactStatusDetail(Box::new(e))),
         b"contactstatusdetailcomplete" => ev::ContactStatusDetailComplete::from_message(message)
-            .map(AnyEvent::ContactStatusDetailComplete),
-        b"coreshowchannel" => {
-            ev::CoreShowChannel::from_message(message).map(AnyEvent::CoreShowChannel)
-        }
-        b"coreshowchannelmap" => {
-            ev::CoreShowChannelMap::from_message(message).map(AnyEvent::CoreShowChannelMap)
-        }
+            .map(|e| AnyEvent::ContactStatusDetailComplete(Box::new(e))),
+        b"coreshowchannel" => ev::CoreShowChannel::from_message(message)
+            .map(|e| AnyEvent::CoreShowChannel(Box::new(e))),
+        b"coreshowchannelmap" => ev::CoreShowChannelMap::from_message(message)
+            .map(|e| AnyEvent::CoreShowChannelMap(Box::new(e))),
         b"coreshowchannelmapcomplete" => ev::CoreShowChannelMapComplete::from_message(message)
-            .map(AnyEvent::CoreShowChannelMapComplete),
+            .map(|e| AnyEvent::CoreShowChannelMapComplete(Box::new(e))),
         b"coreshowchannelscomplete" => ev::CoreShowChannelsComplete::from_message(message)
-            .map(AnyEvent::CoreShowChannelsComplete),
-        b"dahdichannel" => ev::DahdiChannel::from_message(message).map(AnyEvent::DahdiChannel),
-        b"dahdishowchannels" => {
-            ev::DahdiShowChannels::from_message(message).map(AnyEvent::DahdiShowChannels)
+            .map(|e| AnyEvent::CoreShowChannelsComplete(Box::new(e))),
+        b"dahdichannel" => {
+            ev::DahdiChannel::from_message(message).map(|e| AnyEvent::DahdiChannel(Box::new(e)))
         }
+        b"dahdishowchannels" => ev::DahdiShowChannels::from_message(message)
+            .map(|e| AnyEvent::DahdiShowChannels(Box::new(e))),
         b"dahdishowchannelscomplete" => ev::DahdiShowChannelsComplete::from_message(message)
-            .map(AnyEvent::DahdiShowChannelsComplete),
-        b"dahdishowstatus" => {
-            ev::DahdiShowStatus::from_message(message).map(AnyEvent::DahdiShowStatus)
-        }
+            .map(|e| AnyEvent::DahdiShowChannelsComplete(Box::new(e))),
+        b"dahdishowstatus" => ev::DahdiShowStatus::from_message(message)
+            .map(|e| AnyEvent::DahdiShowStatus(Box::new(e))),
         b"dahdishowstatuscomplete" => ev::DahdiShowStatusComplete::from_message(message)
-            .map(AnyEvent::DahdiShowStatusComplete),
-        b"dbgetcomplete" => ev::DbGetComplete::from_message(message).map(AnyEvent::DbGetComplete),
-        b"dbgetresponse" => ev::DbGetResponse::from_message(message).map(AnyEvent::DbGetResponse),
-        b"dbgettreecomplete" => {
-            ev::DbGetTreeComplete::from_message(message).map(AnyEvent::DbGetTreeComplete)
+            .map(|e| AnyEvent::DahdiShowStatusComplete(Box::new(e))),
+        b"dbgetcomplete" => {
+            ev::DbGetComplete::from_message(message).map(|e| AnyEvent::DbGetComplete(Box::new(e)))
         }
-        b"dbgettreeresponse" => {
-            ev::DbGetTreeResponse::from_message(message).map(AnyEvent::DbGetTreeResponse)
+        b"dbgetresponse" => {
+            ev::DbGetResponse::from_message(message).map(|e| AnyEvent::DbGetResponse(Box::new(e)))
         }
-        b"deadlockstart" => ev::DeadlockStart::from_message(message).map(AnyEvent::DeadlockStart),
-        b"devicestatechange" => {
-            ev::DeviceStateChange::from_message(message).map(AnyEvent::DeviceStateChange)
+        b"dbgettreecomplete" => ev::DbGetTreeComplete::from_message(message)
+            .map(|e| AnyEvent::DbGetTreeComplete(Box::new(e))),
+        b"dbgettreeresponse" => ev::DbGetTreeResponse::from_message(message)
+            .map(|e| AnyEvent::DbGetTreeResponse(Box::new(e))),
+        b"deadlockstart" => {
+            ev::DeadlockStart::from_message(message).map(|e| AnyEvent::DeadlockStart(Box::new(e)))
         }
+        b"devicestatechange" => ev::DeviceStateChange::from_message(message)
+            .map(|e| AnyEvent::DeviceStateChange(Box::new(e))),
         b"devicestatelistcomplete" => ev::DeviceStateListComplete::from_message(message)
-            .map(AnyEvent::DeviceStateListComplete),
-        b"dialbegin" => ev::DialBegin::from_message(message).map(AnyEvent::DialBegin),
-        b"dialend" => ev::DialEnd::from_message(message).map(AnyEvent::DialEnd),
-        b"dialstate" => ev::DialState::from_message(message).map(AnyEvent::DialState),
-        b"dndstate" => ev::DndState::from_message(message).map(AnyEvent::DndState),
-        b"dtmfbegin" => ev::DtmfBegin::from_message(message).map(AnyEvent::DtmfBegin),
-        b"dtmfend" => ev::DtmfEnd::from_message(message).map(AnyEvent::DtmfEnd),
+            .map(|e| AnyEvent::DeviceStateListComplete(Box::new(e))),
+        b"dialbegin" => {
+            ev::DialBegin::from_message(message).map(|e| AnyEvent::DialBegin(Box::new(e)))
+        }
+        b"dialend" => ev::DialEnd::from_message(message).map(|e| AnyEvent::DialEnd(Box::new(e))),
+        b"dialstate" => {
+            ev::DialState::from_message(message).map(|e| AnyEvent::DialState(Box::new(e)))
+        }
+        b"dndstate" => ev::DndState::from_message(message).map(|e| AnyEvent::DndState(Box::new(e))),
+        b"dtmfbegin" => {
+            ev::DtmfBegin::from_message(message).map(|e| AnyEvent::DtmfBegin(Box::new(e)))
+        }
+        b"dtmfend" => ev::DtmfEnd::from_message(message).map(|e| AnyEvent::DtmfEnd(Box::new(e))),
         b"endpointdetail" => {
-            ev::EndpointDetail::from_message(message).map(AnyEvent::EndpointDetail)
+            ev::EndpointDetail::from_message(message).map(|e| AnyEvent::EndpointDetail(Box::new(e)))
         }
-        b"endpointdetailcomplete" => {
-            ev::EndpointDetailComplete::from_message(message).map(AnyEvent::EndpointDetailComplete)
+        b"endpointdetailcomplete" => ev::EndpointDetailComplete::from_message(message)
+            .map(|e| AnyEvent::EndpointDetailComplete(Box::new(e))),
+        b"endpointlist" => {
+            ev::EndpointList::from_message(message).map(|e| AnyEvent::EndpointList(Box::new(e)))
         }
-        b"endpointlist" => ev::EndpointList::from_message(message).map(AnyEvent::EndpointList),
-        b"endpointlistcomplete" => {
-            ev::EndpointListComplete::from_message(message).map(AnyEvent::EndpointListComplete)
-        }
+        b"endpointlistcomplete" => ev::EndpointListComplete::from_message(message)
+            .map(|e| AnyEvent::EndpointListComplete(Box::new(e))),
         b"extensionstatelistcomplete" => ev::ExtensionStateListComplete::from_message(message)
-            .map(AnyEvent::ExtensionStateListComplete),
-        b"extensionstatus" => {
-            ev::ExtensionStatus::from_message(message).map(AnyEvent::ExtensionStatus)
+            .map(|e| AnyEvent::ExtensionStateListComplete(Box::new(e))),
+        b"extensionstatus" => ev::ExtensionStatus::from_message(message)
+            .map(|e| AnyEvent::ExtensionStatus(Box::new(e))),
+        b"failedacl" => {
+            ev::FailedAcl::from_message(message).map(|e| AnyEvent::FailedAcl(Box::new(e)))
         }
-        b"failedacl" => ev::FailedAcl::from_message(message).map(AnyEvent::FailedAcl),
-        b"faxsession" => ev::FaxSession::from_message(message).map(AnyEvent::FaxSession),
-        b"faxsessionscomplete" => {
-            ev::FaxSessionsComplete::from_message(message).map(AnyEvent::FaxSessionsComplete)
+        b"faxsession" => {
+            ev::FaxSession::from_message(message).map(|e| AnyEvent::FaxSession(Box::new(e)))
         }
-        b"faxsessionsentry" => {
-            ev::FaxSessionsEntry::from_message(message).map(AnyEvent::FaxSessionsEntry)
+        b"faxsessionscomplete" => ev::FaxSessionsComplete::from_message(message)
+            .map(|e| AnyEvent::FaxSessionsComplete(Box::new(e))),
+        b"faxsessionsentry" => ev::FaxSessionsEntry::from_message(message)
+            .map(|e| AnyEvent::FaxSessionsEntry(Box::new(e))),
+        b"faxstats" => ev::FaxStats::from_message(message).map(|e| AnyEvent::FaxStats(Box::new(e))),
+        b"faxstatus" => {
+            ev::FaxStatus::from_message(message).map(|e| AnyEvent::FaxStatus(Box::new(e)))
         }
-        b"faxstats" => ev::FaxStats::from_message(message).map(AnyEvent::FaxStats),
-        b"faxstatus" => ev::FaxStatus::from_message(message).map(AnyEvent::FaxStatus),
-        b"flash" => ev::Flash::from_message(message).map(AnyEvent::Flash),
-        b"fullybooted" => ev::FullyBooted::from_message(message).map(AnyEvent::FullyBooted),
-        b"hangup" => ev::Hangup::from_message(message).map(AnyEvent::Hangup),
-        b"hanguphandlerpop" => {
-            ev::HangupHandlerPop::from_message(message).map(AnyEvent::HangupHandlerPop)
+        b"flash" => ev::Flash::from_message(message).map(|e| AnyEvent::Flash(Box::new(e))),
+        b"fullybooted" => {
+            ev::FullyBooted::from_message(message).map(|e| AnyEvent::FullyBooted(Box::new(e)))
         }
-        b"hanguphandlerpush" => {
-            ev::HangupHandlerPush::from_message(message).map(AnyEvent::HangupHandlerPush)
+        b"hangup" => ev::Hangup::from_message(message).map(|e| AnyEvent::Hangup(Box::new(e))),
+        b"hanguphandlerpop" => ev::HangupHandlerPop::from_message(message)
+            .map(|e| AnyEvent::HangupHandlerPop(Box::new(e))),
+        b"hanguphandlerpush" => ev::HangupHandlerPush::from_message(message)
+            .map(|e| AnyEvent::HangupHandlerPush(Box::new(e))),
+        b"hanguphandlerrun" => ev::HangupHandlerRun::from_message(message)
+            .map(|e| AnyEvent::HangupHandlerRun(Box::new(e))),
+        b"hanguprequest" => {
+            ev::HangupRequest::from_message(message).map(|e| AnyEvent::HangupRequest(Box::new(e)))
         }
-        b"hanguphandlerrun" => {
-            ev::HangupHandlerRun::from_message(message).map(AnyEvent::HangupHandlerRun)
-        }
-        b"hanguprequest" => ev::HangupRequest::from_message(message).map(AnyEvent::HangupRequest),
-        b"hold" => ev::Hold::from_message(message).map(AnyEvent::Hold),
+        b"hold" => ev::Hold::from_message(message).map(|e| AnyEvent::Hold(Box::new(e))),
         b"identifydetail" => {
-            ev::IdentifyDetail::from_message(message).map(AnyEvent::IdentifyDetail)
+            ev::IdentifyDetail::from_message(message).map(|e| AnyEvent::IdentifyDetail(Box::new(e)))
         }
         b"inboundregistrationdetail" => ev::InboundRegistrationDetail::from_message(message)
-            .map(AnyEvent::InboundRegistrationDetail),
+            .map(|e| AnyEvent::InboundRegistrationDetail(Box::new(e))),
         b"inboundregistrationdetailcomplete" => {
             ev::InboundRegistrationDetailComplete::from_message(message)
-                .map(AnyEvent::InboundRegistrationDetailComplete)
+                .map(|e| AnyEvent::InboundRegistrationDetailComplete(Box::new(e)))
         }
         b"inboundsubscriptiondetail" => ev::InboundSubscriptionDetail::from_message(message)
-            .map(AnyEvent::InboundSubscriptionDetail),
+            .map(|e| AnyEvent::InboundSubscriptionDetail(Box::new(e))),
         b"inboundsubscriptiondetailcomplete" => {
             ev::InboundSubscriptionDetailComplete::from_message(message)
-                .map(AnyEvent::InboundSubscriptionDetailComplete)
+                .map(|e| AnyEvent::InboundSubscriptionDetailComplete(Box::new(e)))
         }
-        b"invalidaccountid" => {
-            ev::InvalidAccountId::from_message(message).map(AnyEvent::InvalidAccountId)
+        b"invalidaccountid" => ev::InvalidAccountId::from_message(message)
+            .map(|e| AnyEvent::InvalidAccountId(Box::new(e))),
+        b"invalidpassword" => ev::InvalidPassword::from_message(message)
+            .map(|e| AnyEvent::InvalidPassword(Box::new(e))),
+        b"invalidtransport" => ev::InvalidTransport::from_message(message)
+            .map(|e| AnyEvent::InvalidTransport(Box::new(e))),
+        b"jabberstatus" => {
+            ev::JabberStatus::from_message(message).map(|e| AnyEvent::JabberStatus(Box::new(e)))
         }
-        b"invalidpassword" => {
-            ev::InvalidPassword::from_message(message).map(AnyEvent::InvalidPassword)
+        b"listdialplan" => {
+            ev::ListDialplan::from_message(message).map(|e| AnyEvent::ListDialplan(Box::new(e)))
         }
-        b"invalidtransport" => {
-            ev::InvalidTransport::from_message(message).map(AnyEvent::InvalidTransport)
+        b"load" => ev::Load::from_message(message).map(|e| AnyEvent::Load(Box::new(e))),
+        b"loadaveragelimit" => ev::LoadAverageLimit::from_message(message)
+            .map(|e| AnyEvent::LoadAverageLimit(Box::new(e))),
+        b"localbridge" => {
+            ev::LocalBridge::from_message(message).map(|e| AnyEvent::LocalBridge(Box::new(e)))
         }
-        b"jabberstatus" => ev::JabberStatus::from_message(message).map(AnyEvent::JabberStatus),
-        b"listdialplan" => ev::ListDialplan::from_message(message).map(AnyEvent::ListDialplan),
-        b"load" => ev::Load::from_message(message).map(AnyEvent::Load),
-        b"loadaveragelimit" => {
-            ev::LoadAverageLimit::from_message(message).map(AnyEvent::LoadAverageLimit)
+        b"localoptimizationbegin" => ev::LocalOptimizationBegin::from_message(message)
+            .map(|e| AnyEvent::LocalOptimizationBegin(Box::new(e))),
+        b"localoptimizationend" => ev::LocalOptimizationEnd::from_message(message)
+            .map(|e| AnyEvent::LocalOptimizationEnd(Box::new(e))),
+        b"logchannel" => {
+            ev::LogChannel::from_message(message).map(|e| AnyEvent::LogChannel(Box::new(e)))
         }
-        b"localbridge" => ev::LocalBridge::from_message(message).map(AnyEvent::LocalBridge),
-        b"localoptimizationbegin" => {
-            ev::LocalOptimizationBegin::from_message(message).map(AnyEvent::LocalOptimizationBegin)
+        b"mcid" => ev::Mcid::from_message(message).map(|e| AnyEvent::Mcid(Box::new(e))),
+        b"meetmeend" => {
+            ev::MeetmeEnd::from_message(message).map(|e| AnyEvent::MeetmeEnd(Box::new(e)))
         }
-        b"localoptimizationend" => {
-            ev::LocalOptimizationEnd::from_message(message).map(AnyEvent::LocalOptimizationEnd)
+        b"meetmejoin" => {
+            ev::MeetmeJoin::from_message(message).map(|e| AnyEvent::MeetmeJoin(Box::new(e)))
         }
-        b"logchannel" => ev::LogChannel::from_message(message).map(AnyEvent::LogChannel),
-        b"mcid" => ev::Mcid::from_message(message).map(AnyEvent::Mcid),
-        b"meetmeend" => ev::MeetmeEnd::from_message(message).map(AnyEvent::MeetmeEnd),
-        b"meetmejoin" => ev::MeetmeJoin::from_message(message).map(AnyEvent::MeetmeJoin),
-        b"meetmeleave" => ev::MeetmeLeave::from_message(message).map(AnyEvent::MeetmeLeave),
-        b"meetmelist" => ev::MeetmeList::from_message(message).map(AnyEvent::MeetmeList),
-        b"meetmelistcomplete" => {
-            ev::MeetmeListComplete::from_message(message).map(AnyEvent::MeetmeListComplete)
+        b"meetmeleave" => {
+            ev::MeetmeLeave::from_message(message).map(|e| AnyEvent::MeetmeLeave(Box::new(e)))
         }
-        b"meetmelistrooms" => {
-            ev::MeetmeListRooms::from_message(message).map(AnyEvent::MeetmeListRooms)
+        b"meetmelist" => {
+            ev::MeetmeList::from_message(message).map(|e| AnyEvent::MeetmeList(Box::new(e)))
         }
+        b"meetmelistcomplete" => ev::MeetmeListComplete::from_message(message)
+            .map(|e| AnyEvent::MeetmeListComplete(Box::new(e))),
+        b"meetmelistrooms" => ev::MeetmeListRooms::from_message(message)
+            .map(|e| AnyEvent::MeetmeListRooms(Box::new(e))),
         b"meetmelistroomscomplete" => ev::MeetmeListRoomsComplete::from_message(message)
-            .map(AnyEvent::MeetmeListRoomsComplete),
-        b"meetmemute" => ev::MeetmeMute::from_message(message).map(AnyEvent::MeetmeMute),
-        b"meetmetalking" => ev::MeetmeTalking::from_message(message).map(AnyEvent::MeetmeTalking),
-        b"meetmetalkrequest" => {
-            ev::MeetmeTalkRequest::from_message(message).map(AnyEvent::MeetmeTalkRequest)
+            .map(|e| AnyEvent::MeetmeListRoomsComplete(Box::new(e))),
+        b"meetmemute" => {
+            ev::MeetmeMute::from_message(message).map(|e| AnyEvent::MeetmeMute(Box::new(e)))
         }
-        b"memorylimit" => ev::MemoryLimit::from_message(message).map(AnyEvent::MemoryLimit),
+        b"meetmetalking" => {
+            ev::MeetmeTalking::from_message(message).map(|e| AnyEvent::MeetmeTalking(Box::new(e)))
+        }
+        b"meetmetalkrequest" => ev::MeetmeTalkRequest::from_message(message)
+            .map(|e| AnyEvent::MeetmeTalkRequest(Box::new(e))),
+        b"memorylimit" => {
+            ev::MemoryLimit::from_message(message).map(|e| AnyEvent::MemoryLimit(Box::new(e)))
+        }
         b"messagewaiting" => {
-            ev::MessageWaiting::from_message(message).map(AnyEvent::MessageWaiting)
+            ev::MessageWaiting::from_message(message).map(|e| AnyEvent::MessageWaiting(Box::new(e)))
         }
-        b"minivoicemail" => ev::MiniVoiceMail::from_message(message).map(AnyEvent::MiniVoiceMail),
+        b"minivoicemail" => {
+            ev::MiniVoiceMail::from_message(message).map(|e| AnyEvent::MiniVoiceMail(Box::new(e)))
+        }
         b"mixmonitormute" => {
-            ev::MixMonitorMute::from_message(message).map(AnyEvent::MixMonitorMute)
+            ev::MixMonitorMute::from_message(message).map(|e| AnyEvent::MixMonitorMute(Box::new(e)))
         }
-        b"mixmonitorstart" => {
-            ev::MixMonitorStart::from_message(message).map(AnyEvent::MixMonitorStart)
-        }
+        b"mixmonitorstart" => ev::MixMonitorStart::from_message(message)
+            .map(|e| AnyEvent::MixMonitorStart(Box::new(e))),
         b"mixmonitorstop" => {
-            ev::MixMonitorStop::from_message(message).map(AnyEvent::MixMonitorStop)
+            ev::MixMonitorStop::from_message(message).map(|e| AnyEvent::MixMonitorStop(Box::new(e)))
         }
-        b"mobilestatus" => ev::MobileStatus::from_message(message).map(AnyEvent::MobileStatus),
-        b"musiconholdstart" => {
-            ev::MusicOnHoldStart::from_message(message).map(AnyEvent::MusicOnHoldStart)
+        b"mobilestatus" => {
+            ev::MobileStatus::from_message(message).map(|e| AnyEvent::MobileStatus(Box::new(e)))
         }
-        b"musiconholdstop" => {
-            ev::MusicOnHoldStop::from_message(message).map(AnyEvent::MusicOnHoldStop)
-        }
-        b"mwiget" => ev::MwiGet::from_message(message).map(AnyEvent::MwiGet),
+        b"musiconholdstart" => ev::MusicOnHoldStart::from_message(message)
+            .map(|e| AnyEvent::MusicOnHoldStart(Box::new(e))),
+        b"musiconholdstop" => ev::MusicOnHoldStop::from_message(message)
+            .map(|e| AnyEvent::MusicOnHoldStop(Box::new(e))),
+        b"mwiget" => ev::MwiGet::from_message(message).map(|e| AnyEvent::MwiGet(Box::new(e))),
         b"mwigetcomplete" => {
-            ev::MwiGetComplete::from_message(message).map(AnyEvent::MwiGetComplete)
+            ev::MwiGetComplete::from_message(message).map(|e| AnyEvent::MwiGetComplete(Box::new(e)))
         }
         b"newaccountcode" => {
-            ev::NewAccountCode::from_message(message).map(AnyEvent::NewAccountCode)
+            ev::NewAccountCode::from_message(message).map(|e| AnyEvent::NewAccountCode(Box::new(e)))
         }
-        b"newcallerid" => ev::NewCallerid::from_message(message).map(AnyEvent::NewCallerid),
-        b"newchannel" => ev::Newchannel::from_message(message).map(AnyEvent::Newchannel),
-        b"newconnectedline" => {
-            ev::NewConnectedLine::from_message(message).map(AnyEvent::NewConnectedLine)
+        b"newcallerid" => {
+            ev::NewCallerid::from_message(message).map(|e| AnyEvent::NewCallerid(Box::new(e)))
         }
-        b"newexten" => ev::NewExten::from_message(message).map(AnyEvent::NewExten),
-        b"newstate" => ev::Newstate::from_message(message).map(AnyEvent::Newstate),
-        b"originateresponse" => {
-            ev::OriginateResponse::from_message(message).map(AnyEvent::OriginateResponse)
+        b"newchannel" => {
+            ev::Newchannel::from_message(message).map(|e| AnyEvent::Newchannel(Box::new(e)))
         }
+        b"newconnectedline" => ev::NewConnectedLine::from_message(message)
+            .map(|e| AnyEvent::NewConnectedLine(Box::new(e))),
+        b"newexten" => ev::NewExten::from_message(message).map(|e| AnyEvent::NewExten(Box::new(e))),
+        b"newstate" => ev::Newstate::from_message(message).map(|e| AnyEvent::Newstate(Box::new(e))),
+        b"originateresponse" => ev::OriginateResponse::from_message(message)
+            .map(|e| AnyEvent::OriginateResponse(Box::new(e))),
         b"outboundregistrationdetail" => ev::OutboundRegistrationDetail::from_message(message)
-            .map(AnyEvent::OutboundRegistrationDetail),
+            .map(|e| AnyEvent::OutboundRegistrationDetail(Box::new(e))),
         b"outboundregistrationdetailcomplete" => {
             ev::OutboundRegistrationDetailComplete::from_message(message)
-                .map(AnyEvent::OutboundRegistrationDetailComplete)
+                .map(|e| AnyEvent::OutboundRegistrationDetailComplete(Box::new(e)))
         }
         b"outboundsubscriptiondetail" => ev::OutboundSubscriptionDetail::from_message(message)
-            .map(AnyEvent::OutboundSubscriptionDetail),
+            .map(|e| AnyEvent::OutboundSubscriptionDetail(Box::new(e))),
         b"outboundsubscriptiondetailcomplete" => {
             ev::OutboundSubscriptionDetailComplete::from_message(message)
-                .map(AnyEvent::OutboundSubscriptionDetailComplete)
+                .map(|e| AnyEvent::OutboundSubscriptionDetailComplete(Box::new(e)))
         }
-        b"parkedcall" => ev::ParkedCall::from_message(message).map(AnyEvent::ParkedCall),
-        b"parkedcallgiveup" => {
-            ev::ParkedCallGiveUp::from_message(message).map(AnyEvent::ParkedCallGiveUp)
+        b"parkedcall" => {
+            ev::ParkedCall::from_message(message).map(|e| AnyEvent::ParkedCall(Box::new(e)))
         }
-        b"parkedcallscomplete" => {
-            ev::ParkedCallsComplete::from_message(message).map(AnyEvent::ParkedCallsComplete)
-        }
+        b"parkedcallgiveup" => ev::ParkedCallGiveUp::from_message(message)
+            .map(|e| AnyEvent::ParkedCallGiveUp(Box::new(e))),
+        b"parkedcallscomplete" => ev::ParkedCallsComplete::from_message(message)
+            .map(|e| AnyEvent::ParkedCallsComplete(Box::new(e))),
         b"parkedcallswap" => {
-            ev::ParkedCallSwap::from_message(message).map(AnyEvent::ParkedCallSwap)
+            ev::ParkedCallSwap::from_message(message).map(|e| AnyEvent::ParkedCallSwap(Box::new(e)))
         }
-        b"parkedcalltimeout" => {
-            ev::ParkedCallTimeOut::from_message(message).map(AnyEvent::ParkedCallTimeOut)
+        b"parkedcalltimeout" => ev::ParkedCallTimeOut::from_message(message)
+            .map(|e| AnyEvent::ParkedCallTimeOut(Box::new(e))),
+        b"parkinglot" => {
+            ev::Parkinglot::from_message(message).map(|e| AnyEvent::Parkinglot(Box::new(e)))
         }
-        b"parkinglot" => ev::Parkinglot::from_message(message).map(AnyEvent::Parkinglot),
-        b"parkinglotscomplete" => {
-            ev::ParkinglotsComplete::from_message(message).map(AnyEvent::ParkinglotsComplete)
+        b"parkinglotscomplete" => ev::ParkinglotsComplete::from_message(message)
+            .map(|e| AnyEvent::ParkinglotsComplete(Box::new(e))),
+        b"peerentry" => {
+            ev::PeerEntry::from_message(message).map(|e| AnyEvent::PeerEntry(Box::new(e)))
         }
-        b"peerentry" => ev::PeerEntry::from_message(message).map(AnyEvent::PeerEntry),
-        b"peerlistcomplete" => {
-            ev::PeerlistComplete::from_message(message).map(AnyEvent::PeerlistComplete)
+        b"peerlistcomplete" => ev::PeerlistComplete::from_message(message)
+            .map(|e| AnyEvent::PeerlistComplete(Box::new(e))),
+        b"peerstatus" => {
+            ev::PeerStatus::from_message(message).map(|e| AnyEvent::PeerStatus(Box::new(e)))
         }
-        b"peerstatus" => ev::PeerStatus::from_message(message).map(AnyEvent::PeerStatus),
-        b"pickup" => ev::Pickup::from_message(message).map(AnyEvent::Pickup),
-        b"pjsipmaintenancestatus" => {
-            ev::PjsipMaintenanceStatus::from_message(message).map(AnyEvent::PjsipMaintenanceStatus)
-        }
+        b"pickup" => ev::Pickup::from_message(message).map(|e| AnyEvent::Pickup(Box::new(e))),
+        b"pjsipmaintenancestatus" => ev::PjsipMaintenanceStatus::from_message(message)
+            .map(|e| AnyEvent::PjsipMaintenanceStatus(Box::new(e))),
         b"pjsipmaintenancestatuscomplete" => {
             ev::PjsipMaintenanceStatusComplete::from_message(message)
-                .map(AnyEvent::PjsipMaintenanceStatusComplete)
+                .map(|e| AnyEvent::PjsipMaintenanceStatusComplete(Box::new(e)))
         }
-        b"presencestatechange" => {
-            ev::PresenceStateChange::from_message(message).map(AnyEvent::PresenceStateChange)
-        }
+        b"presencestatechange" => ev::PresenceStateChange::from_message(message)
+            .map(|e| AnyEvent::PresenceStateChange(Box::new(e))),
         b"presencestatelistcomplete" => ev::PresenceStateListComplete::from_message(message)
-            .map(AnyEvent::PresenceStateListComplete),
+            .map(|e| AnyEvent::PresenceStateListComplete(Box::new(e))),
         b"presencestatus" => {
-            ev::PresenceStatus::from_message(message).map(AnyEvent::PresenceStatus)
+            ev::PresenceStatus::from_message(message).map(|e| AnyEvent::PresenceStatus(Box::new(e)))
         }
-        b"prishowspanscomplete" => {
-            ev::PriShowSpansComplete::from_message(message).map(AnyEvent::PriShowSpansComplete)
+        b"prishowspanscomplete" => ev::PriShowSpansComplete::from_message(message)
+            .map(|e| AnyEvent::PriShowSpansComplete(Box::new(e))),
+        b"queuecallerabandon" => ev::QueueCallerAbandon::from_message(message)
+            .map(|e| AnyEvent::QueueCallerAbandon(Box::new(e))),
+        b"queuecallerjoin" => ev::QueueCallerJoin::from_message(message)
+            .map(|e| AnyEvent::QueueCallerJoin(Box::new(e))),
+        b"queuecallerleave" => ev::QueueCallerLeave::from_message(message)
+            .map(|e| AnyEvent::QueueCallerLeave(Box::new(e))),
+        b"queueentry" => {
+            ev::QueueEntry::from_message(message).map(|e| AnyEvent::QueueEntry(Box::new(e)))
         }
-        b"queuecallerabandon" => {
-            ev::QueueCallerAbandon::from_message(message).map(AnyEvent::QueueCallerAbandon)
+        b"queuemember" => {
+            ev::QueueMember::from_message(message).map(|e| AnyEvent::QueueMember(Box::new(e)))
         }
-        b"queuecallerjoin" => {
-            ev::QueueCallerJoin::from_message(message).map(AnyEvent::QueueCallerJoin)
+        b"queuememberadded" => ev::QueueMemberAdded::from_message(message)
+            .map(|e| AnyEvent::QueueMemberAdded(Box::new(e))),
+        b"queuememberpause" => ev::QueueMemberPause::from_message(message)
+            .map(|e| AnyEvent::QueueMemberPause(Box::new(e))),
+        b"queuememberpenalty" => ev::QueueMemberPenalty::from_message(message)
+            .map(|e| AnyEvent::QueueMemberPenalty(Box::new(e))),
+        b"queuememberremoved" => ev::QueueMemberRemoved::from_message(message)
+            .map(|e| AnyEvent::QueueMemberRemoved(Box::new(e))),
+        b"queuememberringinuse" => ev::QueueMemberRinginuse::from_message(message)
+            .map(|e| AnyEvent::QueueMemberRinginuse(Box::new(e))),
+        b"queuememberstatus" => ev::QueueMemberStatus::from_message(message)
+            .map(|e| AnyEvent::QueueMemberStatus(Box::new(e))),
+        b"queueparams" => {
+            ev::QueueParams::from_message(message).map(|e| AnyEvent::QueueParams(Box::new(e)))
         }
-        b"queuecallerleave" => {
-            ev::QueueCallerLeave::from_message(message).map(AnyEvent::QueueCallerLeave)
+        b"queuestatuscomplete" => ev::QueueStatusComplete::from_message(message)
+            .map(|e| AnyEvent::QueueStatusComplete(Box::new(e))),
+        b"queuesummary" => {
+            ev::QueueSummary::from_message(message).map(|e| AnyEvent::QueueSummary(Box::new(e)))
         }
-        b"queueentry" => ev::QueueEntry::from_message(message).map(AnyEvent::QueueEntry),
-        b"queuemember" => ev::QueueMember::from_message(message).map(AnyEvent::QueueMember),
-        b"queuememberadded" => {
-            ev::QueueMemberAdded::from_message(message).map(AnyEvent::QueueMemberAdded)
+        b"queuesummarycomplete" => ev::QueueSummaryComplete::from_message(message)
+            .map(|e| AnyEvent::QueueSummaryComplete(Box::new(e))),
+        b"receivefax" => {
+            ev::ReceiveFax::from_message(message).map(|e| AnyEvent::ReceiveFax(Box::new(e)))
         }
-        b"queuememberpause" => {
-            ev::QueueMemberPause::from_message(message).map(AnyEvent::QueueMemberPause)
+        b"registrationscomplete" => ev::RegistrationsComplete::from_message(message)
+            .map(|e| AnyEvent::RegistrationsComplete(Box::new(e))),
+        b"registry" => ev::Registry::from_message(message).map(|e| AnyEvent::Registry(Box::new(e))),
+        b"registryentry" => {
+            ev::RegistryEntry::from_message(message).map(|e| AnyEvent::RegistryEntry(Box::new(e)))
         }
-        b"queuememberpenalty" => {
-            ev::QueueMemberPenalty::from_message(message).map(AnyEvent::QueueMemberPenalty)
-        }
-        b"queuememberremoved" => {
-            ev::QueueMemberRemoved::from_message(message).map(AnyEvent::QueueMemberRemoved)
-        }
-        b"queuememberringinuse" => {
-            ev::QueueMemberRinginuse::from_message(message).map(AnyEvent::QueueMemberRinginuse)
-        }
-        b"queuememberstatus" => {
-            ev::QueueMemberStatus::from_message(message).map(AnyEvent::QueueMemberStatus)
-        }
-        b"queueparams" => ev::QueueParams::from_message(message).map(AnyEvent::QueueParams),
-        b"queuestatuscomplete" => {
-            ev::QueueStatusComplete::from_message(message).map(AnyEvent::QueueStatusComplete)
-        }
-        b"queuesummary" => ev::QueueSummary::from_message(message).map(AnyEvent::QueueSummary),
-        b"queuesummarycomplete" => {
-            ev::QueueSummaryComplete::from_message(message).map(AnyEvent::QueueSummaryComplete)
-        }
-        b"receivefax" => ev::ReceiveFax::from_message(message).map(AnyEvent::ReceiveFax),
-        b"registrationscomplete" => {
-            ev::RegistrationsComplete::from_message(message).map(AnyEvent::RegistrationsComplete)
-        }
-        b"registry" => ev::Registry::from_message(message).map(AnyEvent::Registry),
-        b"registryentry" => ev::RegistryEntry::from_message(message).map(AnyEvent::RegistryEntry),
-        b"reload" => ev::Reload::from_message(message).map(AnyEvent::Reload),
-        b"rename" => ev::Rename::from_message(message).map(AnyEvent::Rename),
-        b"requestbadformat" => {
-            ev::RequestBadFormat::from_message(message).map(AnyEvent::RequestBadFormat)
-        }
-        b"requestnotallowed" => {
-            ev::RequestNotAllowed::from_message(message).map(AnyEvent::RequestNotAllowed)
-        }
-        b"requestnotsupported" => {
-            ev::RequestNotSupported::from_message(message).map(AnyEvent::RequestNotSupported)
-        }
-        b"resourcelistdetail" => {
-            ev::ResourceListDetail::from_message(message).map(AnyEvent::ResourceListDetail)
-        }
+        b"reload" => ev::Reload::from_message(message).map(|e| AnyEvent::Reload(Box::new(e))),
+        b"rename" => ev::Rename::from_message(message).map(|e| AnyEvent::Rename(Box::new(e))),
+        b"requestbadformat" => ev::RequestBadFormat::from_message(message)
+            .map(|e| AnyEvent::RequestBadFormat(Box::new(e))),
+        b"requestnotallowed" => ev::RequestNotAllowed::from_message(message)
+            .map(|e| AnyEvent::RequestNotAllowed(Box::new(e))),
+        b"requestnotsupported" => ev::RequestNotSupported::from_message(message)
+            .map(|e| AnyEvent::RequestNotSupported(Box::new(e))),
+        b"resourcelistdetail" => ev::ResourceListDetail::from_message(message)
+            .map(|e| AnyEvent::ResourceListDetail(Box::new(e))),
         b"resourcelistdetailcomplete" => ev::ResourceListDetailComplete::from_message(message)
-            .map(AnyEvent::ResourceListDetailComplete),
-        b"rtcpreceived" => ev::RtcpReceived::from_message(message).map(AnyEvent::RtcpReceived),
-        b"rtcpsent" => ev::RtcpSent::from_message(message).map(AnyEvent::RtcpSent),
-        b"sendfax" => ev::SendFax::from_message(message).map(AnyEvent::SendFax),
-        b"sessionlimit" => ev::SessionLimit::from_message(message).map(AnyEvent::SessionLimit),
-        b"showdialplancomplete" => {
-            ev::ShowDialPlanComplete::from_message(message).map(AnyEvent::ShowDialPlanComplete)
+            .map(|e| AnyEvent::ResourceListDetailComplete(Box::new(e))),
+        b"rtcpreceived" => {
+            ev::RtcpReceived::from_message(message).map(|e| AnyEvent::RtcpReceived(Box::new(e)))
         }
-        b"shutdown" => ev::Shutdown::from_message(message).map(AnyEvent::Shutdown),
-        b"softhanguprequest" => {
-            ev::SoftHangupRequest::from_message(message).map(AnyEvent::SoftHangupRequest)
+        b"rtcpsent" => ev::RtcpSent::from_message(message).map(|e| AnyEvent::RtcpSent(Box::new(e))),
+        b"sendfax" => ev::SendFax::from_message(message).map(|e| AnyEvent::SendFax(Box::new(e))),
+        b"sessionlimit" => {
+            ev::SessionLimit::from_message(message).map(|e| AnyEvent::SessionLimit(Box::new(e)))
         }
-        b"spanalarm" => ev::SpanAlarm::from_message(message).map(AnyEvent::SpanAlarm),
+        b"showdialplancomplete" => ev::ShowDialPlanComplete::from_message(message)
+            .map(|e| AnyEvent::ShowDialPlanComplete(Box::new(e))),
+        b"shutdown" => ev::Shutdown::from_message(message).map(|e| AnyEvent::Shutdown(Box::new(e))),
+        b"softhanguprequest" => ev::SoftHangupRequest::from_message(message)
+            .map(|e| AnyEvent::SoftHangupRequest(Box::new(e))),
+        b"spanalarm" => {
+            ev::SpanAlarm::from_message(message).map(|e| AnyEvent::SpanAlarm(Box::new(e)))
+        }
         b"spanalarmclear" => {
-            ev::SpanAlarmClear::from_message(message).map(AnyEvent::SpanAlarmClear)
+            ev::SpanAlarmClear::from_message(message).map(|e| AnyEvent::SpanAlarmClear(Box::new(e)))
         }
-        b"status" => ev::Status::from_message(message).map(AnyEvent::Status),
+        b"status" => ev::Status::from_message(message).map(|e| AnyEvent::Status(Box::new(e))),
         b"statuscomplete" => {
-            ev::StatusComplete::from_message(message).map(AnyEvent::StatusComplete)
+            ev::StatusComplete::from_message(message).map(|e| AnyEvent::StatusComplete(Box::new(e)))
         }
         b"successfulauth" => {
-            ev::SuccessfulAuth::from_message(message).map(AnyEvent::SuccessfulAuth)
+            ev::SuccessfulAuth::from_message(message).map(|e| AnyEvent::SuccessfulAuth(Box::new(e)))
         }
-        b"transportdetail" => {
-            ev::TransportDetail::from_message(message).map(AnyEvent::TransportDetail)
+        b"transportdetail" => ev::TransportDetail::from_message(message)
+            .map(|e| AnyEvent::TransportDetail(Box::new(e))),
+        b"unexpectedaddress" => ev::UnexpectedAddress::from_message(message)
+            .map(|e| AnyEvent::UnexpectedAddress(Box::new(e))),
+        b"unhold" => ev::Unhold::from_message(message).map(|e| AnyEvent::Unhold(Box::new(e))),
+        b"unload" => ev::Unload::from_message(message).map(|e| AnyEvent::Unload(Box::new(e))),
+        b"unparkedcall" => {
+            ev::UnParkedCall::from_message(message).map(|e| AnyEvent::UnParkedCall(Box::new(e)))
         }
-        b"unexpectedaddress" => {
-            ev::UnexpectedAddress::from_message(message).map(AnyEvent::UnexpectedAddress)
+        b"userevent" => {
+            ev::UserEvent::from_message(message).map(|e| AnyEvent::UserEvent(Box::new(e)))
         }
-        b"unhold" => ev::Unhold::from_message(message).map(AnyEvent::Unhold),
-        b"unload" => ev::Unload::from_message(message).map(AnyEvent::Unload),
-        b"unparkedcall" => ev::UnParkedCall::from_message(message).map(AnyEvent::UnParkedCall),
-        b"userevent" => ev::UserEvent::from_message(message).map(AnyEvent::UserEvent),
-        b"varset" => ev::VarSet::from_message(message).map(AnyEvent::VarSet),
+        b"varset" => ev::VarSet::from_message(message).map(|e| AnyEvent::VarSet(Box::new(e))),
         b"voicemailboxdetailcomplete" => ev::VoicemailBoxDetailComplete::from_message(message)
-            .map(AnyEvent::VoicemailBoxDetailComplete),
+            .map(|e| AnyEvent::VoicemailBoxDetailComplete(Box::new(e))),
         b"voicemailpasswordchange" => ev::VoicemailPasswordChange::from_message(message)
-            .map(AnyEvent::VoicemailPasswordChange),
+            .map(|e| AnyEvent::VoicemailPasswordChange(Box::new(e))),
         b"voicemailuserdetailcomplete" => ev::VoicemailUserDetailComplete::from_message(message)
-            .map(AnyEvent::VoicemailUserDetailComplete),
+            .map(|e| AnyEvent::VoicemailUserDetailComplete(Box::new(e))),
         b"voicemailuserentrycomplete" => ev::VoicemailUserEntryComplete::from_message(message)
-            .map(AnyEvent::VoicemailUserEntryComplete),
-        b"waiteventcomplete" => {
-            ev::WaitEventComplete::from_message(message).map(AnyEvent::WaitEventComplete)
-        }
-        b"wink" => ev::Wink::from_message(message).map(AnyEvent::Wink),
+            .map(|e| AnyEvent::VoicemailUserEntryComplete(Box::new(e))),
+        b"waiteventcomplete" => ev::WaitEventComplete::from_message(message)
+            .map(|e| AnyEvent::WaitEventComplete(Box::new(e))),
+        b"wink" => ev::Wink::from_message(message).map(|e| AnyEvent::Wink(Box::new(e))),
         _ => return None,
     })
 }

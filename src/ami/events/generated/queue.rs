@@ -559,7 +559,7 @@ pub struct QueueEntry {
     /// The `Position` header, as a number.
     pub position: Option<i64>,
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `Uniqueid` header.
     pub uniqueid: Option<String>,
     /// The `CallerIDNum` header.
@@ -597,7 +597,7 @@ impl Event for QueueEntry {
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut queue = None;
         let mut position = None;
-        let mut channel_header = None;
+        let mut channel = None;
         let mut uniqueid = None;
         let mut caller_id_num = None;
         let mut caller_id_name = None;
@@ -611,7 +611,7 @@ impl Event for QueueEntry {
             match lower_key {
                 b"queue" => set_text(&mut queue, header_value),
                 b"position" => set_number(&mut position, header_value, Self::NAME, "Position")?,
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"uniqueid" => set_text(&mut uniqueid, header_value),
                 b"calleridnum" => set_text(&mut caller_id_num, header_value),
                 b"calleridname" => set_text(&mut caller_id_name, header_value),
@@ -625,7 +625,7 @@ impl Event for QueueEntry {
         Ok(QueueEntry {
             queue,
             position,
-            channel_header,
+            channel,
             uniqueid,
             caller_id_num,
             caller_id_name,

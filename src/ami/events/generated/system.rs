@@ -180,9 +180,8 @@ impl Event for DeadlockStart {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"mutex" => set_text(&mut mutex, header_value),
-                _ => {}
+            if lower_key == b"mutex" {
+                set_text(&mut mutex, header_value);
             }
         }
         Ok(DeadlockStart {
@@ -448,7 +447,7 @@ impl Event for Load {
 #[non_exhaustive]
 pub struct LogChannel {
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `Enabled` header.
     pub enabled: Option<String>,
     /// The `Reason` header.
@@ -463,21 +462,21 @@ impl Event for LogChannel {
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
-        let mut channel_header = None;
+        let mut channel = None;
         let mut enabled = None;
         let mut reason = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"enabled" => set_text(&mut enabled, header_value),
                 b"reason" => set_text(&mut reason, header_value),
                 _ => {}
             }
         }
         Ok(LogChannel {
-            channel_header,
+            channel,
             enabled,
             reason,
             raw: raw_msg.clone(),
@@ -1051,7 +1050,7 @@ impl Event for Unload {
 #[non_exhaustive]
 pub struct ChannelHungup {
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     raw: Message,
 }
 
@@ -1062,17 +1061,16 @@ impl Event for ChannelHungup {
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
-        let mut channel_header = None;
+        let mut channel = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"channel" => set_text(&mut channel_header, header_value),
-                _ => {}
+            if lower_key == b"channel" {
+                set_text(&mut channel, header_value);
             }
         }
         Ok(ChannelHungup {
-            channel_header,
+            channel,
             raw: raw_msg.clone(),
         })
     }
@@ -1105,9 +1103,8 @@ impl Event for CloseSession {
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
-            match lower_key {
-                b"closesession" => set_text(&mut close_session, header_value),
-                _ => {}
+            if lower_key == b"closesession" {
+                set_text(&mut close_session, header_value);
             }
         }
         Ok(CloseSession {
@@ -1129,7 +1126,7 @@ impl Event for CloseSession {
 #[non_exhaustive]
 pub struct CoreShowChannelMap {
     /// The `Channel` header.
-    pub channel_header: Option<String>,
+    pub channel: Option<String>,
     /// The `ConnectedChannel` header.
     pub connected_channel: Option<String>,
     raw: Message,
@@ -1142,19 +1139,19 @@ impl Event for CoreShowChannelMap {
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
-        let mut channel_header = None;
+        let mut channel = None;
         let mut connected_channel = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
-                b"channel" => set_text(&mut channel_header, header_value),
+                b"channel" => set_text(&mut channel, header_value),
                 b"connectedchannel" => set_text(&mut connected_channel, header_value),
                 _ => {}
             }
         }
         Ok(CoreShowChannelMap {
-            channel_header,
+            channel,
             connected_channel,
             raw: raw_msg.clone(),
         })
