@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use astrix::ami::actions::{Command, CoreShowChannels, Getvar, Originate, Ping, Setvar, Status};
 use astrix::ami::codec::{DecodeError, Limits};
-use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent, VarSet};
+use astrix::ami::events::{FullyBooted, Hangup, Newchannel, OriginateResponse, UserEvent};
 use astrix::ami::{
     ActionExt, AmiError, AuthMethod, DisconnectReason, Manager, Message, ProtocolError, RawAction,
 };
@@ -380,21 +380,36 @@ fn typed_event_that_fails_to_parse_still_reaches_name_callbacks() {
     let raw = Arc::new(AtomicUsize::new(0));
     let typed = Arc::new(AtomicUsize::new(0));
     let (r, t) = (raw.clone(), typed.clone());
-    m.on_event("VarSet", move |_| {
+    m.on_event("Hangup", move |_| {
         r.fetch_add(1, Ordering::SeqCst);
     });
-    m.on(move |_: &VarSet| {
+    m.on(move |_: &Hangup| {
         t.fetch_add(1, Ordering::SeqCst);
     });
-    // No Variable header: the typed form fails.
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let rep = reported.clone();
+    m.on_protocol_error(move |e| rep.lock().unwrap().push(e.clone()));
+    // A cause that is not a number: the typed form fails; the message still
+    // reaches the name callback.
     server.push_event(
         Message::new()
-            .with("Event", "VarSet")
-            .with("Channel", "none"),
+            .with("Event", "Hangup")
+            .with("Channel", "PJSIP/1-1")
+            .with("Uniqueid", "1.1")
+            .with("Cause", "sixteen"),
     );
     assert!(wait_until(|| raw.load(Ordering::SeqCst) == 1));
     m.send_action(&Ping).unwrap();
     assert_eq!(typed.load(Ordering::SeqCst), 0);
+    // ... and the failure is reported, with the event.
+    assert!(wait_until(|| reported.lock().unwrap().len() == 1));
+    let first = reported.lock().unwrap()[0].clone();
+    match first {
+        ProtocolError::TypedEvent { message, .. } => {
+            assert_eq!(message.get("Cause"), Some("sixteen"))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -2,8 +2,6 @@
 
 use std::str::FromStr;
 
-use crate::ami::Message;
-
 /// A message that could not be read as the typed event it names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -28,42 +26,91 @@ pub enum EventError {
     },
 }
 
-/// A required string header.
-pub(crate) fn req(
-    m: &Message,
-    event: &'static str,
-    header: &'static str,
-) -> Result<String, EventError> {
-    m.get(header)
-        .map(str::to_owned)
-        .ok_or(EventError::Missing { event, header })
-}
-
-/// An optional string header.
-pub(crate) fn opt(m: &Message, header: &str) -> Option<String> {
-    m.get(header).map(str::to_owned)
-}
-
-/// An optional number: absent or empty is `None`, garbage is an error.
-pub(crate) fn num<T: FromStr>(
-    m: &Message,
-    event: &'static str,
-    header: &'static str,
-) -> Result<Option<T>, EventError> {
-    match m.get(header).map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| EventError::Invalid {
-            event,
-            header,
-            value: v.to_owned(),
-        }),
-    }
-}
-
 /// Splits `NAME=value` (a `ChanVariable:` or `Variable:` value).
+#[inline]
 pub(crate) fn split_var(v: &str) -> (String, String) {
     match v.split_once('=') {
         Some((n, v)) => (n.to_owned(), v.to_owned()),
         None => (v.to_owned(), String::new()),
     }
+}
+
+/// Lower-cases header names into a buffer on the stack, so that typed
+/// events can `match` on them without allocating.
+pub(crate) struct KeyBuf {
+    buf: [u8; 64],
+}
+
+impl KeyBuf {
+    /// An empty buffer.
+    pub(crate) fn new() -> Self {
+        KeyBuf { buf: [0; 64] }
+    }
+
+    /// `name` in ASCII lower case, as bytes (matched against byte-string
+    /// patterns, so no UTF-8 check is needed). A name longer than the
+    /// buffer (no known header is) comes back unchanged, and so matches no
+    /// known header.
+    pub(crate) fn lower<'a>(&'a mut self, name: &'a str) -> &'a [u8] {
+        let b = name.as_bytes();
+        if b.len() > self.buf.len() {
+            return b;
+        }
+        let out = &mut self.buf[..b.len()];
+        for (o, c) in out.iter_mut().zip(b) {
+            *o = c.to_ascii_lowercase();
+        }
+        out
+    }
+}
+
+/// Sets a text field from the first header of that name.
+#[inline]
+pub(crate) fn set_text(slot: &mut Option<String>, value: &str) {
+    if slot.is_none() {
+        *slot = Some(value.to_owned());
+    }
+}
+
+/// Sets a numeric field from the first header of that name: empty is
+/// `None`, anything but a number is [`EventError::Invalid`].
+pub(crate) fn set_number<T: FromStr>(
+    slot: &mut Option<T>,
+    value: &str,
+    event: &'static str,
+    header: &'static str,
+) -> Result<(), EventError> {
+    if slot.is_some() {
+        return Ok(());
+    }
+    match value.trim() {
+        "" => Ok(()),
+        t => {
+            *slot = Some(t.parse().map_err(|_| EventError::Invalid {
+                event,
+                header,
+                value: value.to_owned(),
+            })?);
+            Ok(())
+        }
+    }
+}
+
+/// True when `name` is a header an event with these known headers and
+/// snapshot prefixes maps to a field (`Event` and `Privilege` always are).
+pub(crate) fn known_header(
+    name: &str,
+    headers: &[&str],
+    channel_snapshots: &[&str],
+    bridge_snapshots: &[&str],
+) -> bool {
+    name.eq_ignore_ascii_case("Event")
+        || name.eq_ignore_ascii_case("Privilege")
+        || headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+        || channel_snapshots
+            .iter()
+            .any(|p| super::ChannelSnapshot::is_snapshot_header(name, p))
+        || bridge_snapshots
+            .iter()
+            .any(|p| super::BridgeSnapshot::is_snapshot_header(name, p))
 }

@@ -1,94 +1,65 @@
-//! System-level events: FullyBooted, UserEvent, CoreShowChannel.
+//! `UserEvent`, written by hand: its headers are whatever the sender chose.
 
-use super::channel::ChannelSnapshot;
-use super::parse::{num, opt, req, EventError};
-use super::Event;
+use super::parse::{set_text, EventError, KeyBuf};
+use super::snapshot::ChannelSnapshotBuilder;
+use super::{ChannelSnapshot, Event};
 use crate::ami::Message;
-
-/// `FullyBooted`: Asterisk has finished starting (also sent right after login).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FullyBooted {
-    /// `Status`, normally `Fully Booted`.
-    pub status: Option<String>,
-    /// Seconds since Asterisk started (`Uptime`).
-    pub uptime: Option<u64>,
-    /// Seconds since the last reload (`LastReload`).
-    pub last_reload: Option<u64>,
-}
-
-impl Event for FullyBooted {
-    const NAME: &'static str = "FullyBooted";
-    fn from_message(m: &Message) -> Result<Self, EventError> {
-        Ok(FullyBooted {
-            status: opt(m, "Status"),
-            uptime: num(m, Self::NAME, "Uptime")?,
-            last_reload: num(m, Self::NAME, "LastReload")?,
-        })
-    }
-}
 
 /// `UserEvent`: raised by the dialplan `UserEvent()` application or the
 /// `UserEvent` action. Its own headers are kept in order.
+///
+/// Documented since Asterisk 12.0.0 (and raised since 1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UserEvent {
-    /// The user event's name (`UserEvent:` header).
+    /// The user event's name (`UserEvent:` header; empty if absent).
     pub name: String,
     /// The channel it was raised on, when raised from the dialplan.
     pub channel: Option<ChannelSnapshot>,
     /// Every header other than `Event`, `UserEvent`, `Privilege` and the
     /// channel snapshot, in order.
     pub headers: Vec<(String, String)>,
+    raw: Message,
 }
 
 impl Event for UserEvent {
     const NAME: &'static str = "UserEvent";
+    const HEADERS: &'static [&'static str] = &["UserEvent"];
+    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[""];
+
     fn from_message(m: &Message) -> Result<Self, EventError> {
-        let channel = ChannelSnapshot::optional(m, "")?;
-        let headers = m
-            .iter()
-            .filter(|(n, _)| {
-                !["Event", "UserEvent", "Privilege"]
-                    .iter()
-                    .any(|k| n.eq_ignore_ascii_case(k))
-                    && (channel.is_none() || !ChannelSnapshot::is_snapshot_header(n, ""))
-            })
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect();
+        // Without a `Channel` header there is no snapshot, and headers such
+        // as `Priority` are the sender's own.
+        let has_channel = m.contains("Channel");
+        let mut channel = ChannelSnapshotBuilder::default();
+        let mut name = None;
+        let mut headers = Vec::new();
+        let mut buf = KeyBuf::new();
+        for (n, v) in m.iter() {
+            match buf.lower(n) {
+                b"event" | b"privilege" => {}
+                b"userevent" => set_text(&mut name, v),
+                key => {
+                    if !(has_channel && channel.accept(key, v, Self::NAME)?) {
+                        headers.push((n.to_owned(), v.to_owned()));
+                    }
+                }
+            }
+        }
         Ok(UserEvent {
-            name: req(m, Self::NAME, "UserEvent")?,
-            channel,
+            name: name.unwrap_or_default(),
+            channel: channel.finish(),
             headers,
+            raw: m.clone(),
         })
     }
-}
 
-/// `CoreShowChannel`: one channel in the `CoreShowChannels` list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CoreShowChannel {
-    /// The channel.
-    pub channel: ChannelSnapshot,
-    /// The bridge it is in, if any (`BridgeId`, empty when none).
-    pub bridge_id: Option<String>,
-    /// The application running (`Application`).
-    pub application: Option<String>,
-    /// Its arguments (`ApplicationData`).
-    pub application_data: Option<String>,
-    /// How long the channel has existed, as `HH:MM:SS` (`Duration`).
-    pub duration: Option<String>,
-}
+    fn message(&self) -> &Message {
+        &self.raw
+    }
 
-impl Event for CoreShowChannel {
-    const NAME: &'static str = "CoreShowChannel";
-    fn from_message(m: &Message) -> Result<Self, EventError> {
-        Ok(CoreShowChannel {
-            channel: ChannelSnapshot::from_message(m, Self::NAME)?,
-            bridge_id: opt(m, "BridgeId").filter(|s| !s.is_empty()),
-            application: opt(m, "Application"),
-            application_data: opt(m, "ApplicationData"),
-            duration: opt(m, "Duration"),
-        })
+    /// Every header is held by a field: the snapshot or [`UserEvent::headers`].
+    fn is_known_header(_: &str) -> bool {
+        true
     }
 }

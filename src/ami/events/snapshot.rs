@@ -1,0 +1,376 @@
+//! The channel and bridge snapshots that many events carry, read in one
+//! pass over the message.
+
+use super::parse::{split_var, EventError, KeyBuf};
+use crate::ami::Message;
+
+/// A channel's state, as `ChannelState:` carries it (`ast_channel_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChannelState {
+    /// 0: down and available.
+    Down,
+    /// 1: reserved.
+    Reserved,
+    /// 2: off hook.
+    OffHook,
+    /// 3: digits dialed.
+    Dialing,
+    /// 4: ringing (the line rings at the far end).
+    Ring,
+    /// 5: the remote end is ringing.
+    Ringing,
+    /// 6: answered.
+    Up,
+    /// 7: busy.
+    Busy,
+    /// 8: dialing while off hook.
+    DialingOffhook,
+    /// 9: ring detected before the call is set up.
+    PreRing,
+    /// 10: muted.
+    Mute,
+    /// A value this version does not know.
+    Unknown(u8),
+}
+
+impl ChannelState {
+    /// The state for a numeric `ChannelState:` value.
+    pub fn from_code(code: u8) -> Self {
+        use ChannelState::*;
+        match code {
+            0 => Down,
+            1 => Reserved,
+            2 => OffHook,
+            3 => Dialing,
+            4 => Ring,
+            5 => Ringing,
+            6 => Up,
+            7 => Busy,
+            8 => DialingOffhook,
+            9 => PreRing,
+            10 => Mute,
+            n => Unknown(n),
+        }
+    }
+}
+
+/// The snapshot of a channel that most channel events carry (`Channel`,
+/// `ChannelState`, caller ID, dialplan location, `Uniqueid`, `Linkedid`,
+/// `ChanVariable` headers). Two-channel events carry more than one, whose
+/// header names start with a prefix (`DestChannel`, `TransfereeChannel`, …).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelSnapshot {
+    /// The channel name (`Channel`).
+    pub channel: String,
+    /// The state (`ChannelState`).
+    pub state: Option<ChannelState>,
+    /// The state's text (`ChannelStateDesc`).
+    pub state_desc: Option<String>,
+    /// `CallerIDNum`.
+    pub caller_id_num: Option<String>,
+    /// `CallerIDName`.
+    pub caller_id_name: Option<String>,
+    /// `ConnectedLineNum`.
+    pub connected_line_num: Option<String>,
+    /// `ConnectedLineName`.
+    pub connected_line_name: Option<String>,
+    /// `Language`.
+    pub language: Option<String>,
+    /// `AccountCode`.
+    pub account_code: Option<String>,
+    /// `Context`.
+    pub context: Option<String>,
+    /// `Exten`.
+    pub exten: Option<String>,
+    /// `Priority`.
+    pub priority: Option<i64>,
+    /// `Uniqueid`.
+    pub uniqueid: String,
+    /// `Linkedid`: the Uniqueid of the oldest channel of the call.
+    pub linkedid: Option<String>,
+    /// `Tenantid` (Asterisk 18.21, 20.6, 21.1 and later, when set).
+    pub tenantid: Option<String>,
+    /// `ChanVariable: NAME=value` headers (from manager.conf `channelvars`),
+    /// in order, empty values included.
+    pub variables: Vec<(String, String)>,
+}
+
+/// The snapshot's header names, without prefix, lower case.
+const CHANNEL_FIELDS: [&str; 16] = [
+    "channel",
+    "channelstate",
+    "channelstatedesc",
+    "calleridnum",
+    "calleridname",
+    "connectedlinenum",
+    "connectedlinename",
+    "language",
+    "accountcode",
+    "context",
+    "exten",
+    "priority",
+    "uniqueid",
+    "linkedid",
+    "tenantid",
+    "chanvariable",
+];
+
+/// True when `name` is `prefix` followed by one of `fields` (lower case),
+/// compared without regard to case.
+fn is_prefixed_field(name: &str, prefix: &str, fields: &[&str]) -> bool {
+    name.len() > prefix.len()
+        && name.is_char_boundary(prefix.len())
+        && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+        && fields
+            .iter()
+            .any(|f| name[prefix.len()..].eq_ignore_ascii_case(f))
+}
+
+/// Offers every header of `m` to `accept` once, with the header name in
+/// lower case and `prefix` (lower case) stripped.
+fn read_prefixed(
+    m: &Message,
+    prefix: &str,
+    mut accept: impl FnMut(&[u8], &str) -> Result<bool, EventError>,
+) -> Result<(), EventError> {
+    let mut buf = KeyBuf::new();
+    let mut lower_prefix = KeyBuf::new();
+    let prefix = lower_prefix.lower(prefix);
+    for (name, value) in m.iter() {
+        if let Some(rest) = buf.lower(name).strip_prefix(prefix) {
+            accept(rest, value)?;
+        }
+    }
+    Ok(())
+}
+
+impl ChannelSnapshot {
+    /// Reads the unprefixed snapshot; `Channel` and `Uniqueid` are required.
+    pub fn from_message(m: &Message, event: &'static str) -> Result<Self, EventError> {
+        let mut b = ChannelSnapshotBuilder::default();
+        read_prefixed(m, "", |k, v| b.accept(k, v, event))?;
+        b.finish_required(event)
+    }
+
+    /// Reads the snapshot whose headers start with `prefix` (`"Dest"`), or
+    /// `None` when it has no `…Channel` header.
+    pub fn optional(m: &Message, prefix: &str) -> Result<Option<Self>, EventError> {
+        let mut b = ChannelSnapshotBuilder::default();
+        read_prefixed(m, prefix, |k, v| b.accept(k, v, "snapshot"))?;
+        Ok(b.finish())
+    }
+
+    /// True when header `name` belongs to the snapshot with `prefix`
+    /// (`ChanVariable` headers included).
+    pub fn is_snapshot_header(name: &str, prefix: &str) -> bool {
+        is_prefixed_field(name, prefix, &CHANNEL_FIELDS)
+    }
+}
+
+/// Collects a [`ChannelSnapshot`] while an event's headers are read once.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelSnapshotBuilder {
+    snap: ChannelSnapshot,
+    has_channel: bool,
+    has_uniqueid: bool,
+}
+
+#[inline]
+fn first(slot: &mut Option<String>, v: &str) {
+    if slot.is_none() {
+        *slot = Some(v.to_owned());
+    }
+}
+
+fn number(v: &str, event: &'static str, header: &'static str) -> Result<Option<i64>, EventError> {
+    match v.trim() {
+        "" => Ok(None),
+        t => t.parse().map(Some).map_err(|_| EventError::Invalid {
+            event,
+            header,
+            value: v.to_owned(),
+        }),
+    }
+}
+
+impl ChannelSnapshotBuilder {
+    /// Takes header `key` (lower case, prefix removed) if it belongs to the
+    /// snapshot. The first of repeated headers wins, except `ChanVariable`.
+    pub(crate) fn accept(
+        &mut self,
+        key: &[u8],
+        v: &str,
+        event: &'static str,
+    ) -> Result<bool, EventError> {
+        let s = &mut self.snap;
+        match key {
+            b"channel" => {
+                if !self.has_channel {
+                    self.has_channel = true;
+                    s.channel = v.to_owned();
+                }
+            }
+            b"channelstate" => {
+                if s.state.is_none() {
+                    s.state = number(v, event, "ChannelState")?
+                        .map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
+                }
+            }
+            b"channelstatedesc" => first(&mut s.state_desc, v),
+            b"calleridnum" => first(&mut s.caller_id_num, v),
+            b"calleridname" => first(&mut s.caller_id_name, v),
+            b"connectedlinenum" => first(&mut s.connected_line_num, v),
+            b"connectedlinename" => first(&mut s.connected_line_name, v),
+            b"language" => first(&mut s.language, v),
+            b"accountcode" => first(&mut s.account_code, v),
+            b"context" => first(&mut s.context, v),
+            b"exten" => first(&mut s.exten, v),
+            b"priority" => {
+                if s.priority.is_none() {
+                    s.priority = number(v, event, "Priority")?;
+                }
+            }
+            b"uniqueid" => {
+                if !self.has_uniqueid {
+                    self.has_uniqueid = true;
+                    s.uniqueid = v.to_owned();
+                }
+            }
+            b"linkedid" => first(&mut s.linkedid, v),
+            b"tenantid" => first(&mut s.tenantid, v),
+            b"chanvariable" => s.variables.push(split_var(v)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The snapshot, or `None` when no `Channel` header was seen.
+    pub(crate) fn finish(self) -> Option<ChannelSnapshot> {
+        self.has_channel.then_some(self.snap)
+    }
+
+    /// The snapshot; without `Channel` or `Uniqueid` it is an error.
+    pub(crate) fn finish_required(
+        self,
+        event: &'static str,
+    ) -> Result<ChannelSnapshot, EventError> {
+        if !self.has_channel {
+            return Err(EventError::Missing {
+                event,
+                header: "Channel",
+            });
+        }
+        if !self.has_uniqueid {
+            return Err(EventError::Missing {
+                event,
+                header: "Uniqueid",
+            });
+        }
+        Ok(self.snap)
+    }
+}
+
+/// The snapshot of a bridge that bridge events carry (`BridgeUniqueid`,
+/// `BridgeType`, `BridgeTechnology`, …). `BridgeMerge` carries two, with the
+/// prefixes `To` and `From`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BridgeSnapshot {
+    /// The bridge's unique ID (`BridgeUniqueid`).
+    pub uniqueid: String,
+    /// `BridgeType`, e.g. `basic`.
+    pub bridge_type: Option<String>,
+    /// `BridgeTechnology`, e.g. `simple_bridge`.
+    pub technology: Option<String>,
+    /// `BridgeCreator`: what created the bridge (`<unknown>` when nothing says).
+    pub creator: Option<String>,
+    /// `BridgeName` (`<unknown>` when unnamed).
+    pub name: Option<String>,
+    /// `BridgeNumChannels`: how many channels are in it.
+    pub num_channels: Option<u32>,
+    /// `BridgeVideoSourceMode` (`none`, `talker`, `single`).
+    pub video_source_mode: Option<String>,
+    /// `BridgeVideoSource`: the Uniqueid of the video source, when one is set.
+    pub video_source: Option<String>,
+}
+
+const BRIDGE_FIELDS: [&str; 8] = [
+    "bridgeuniqueid",
+    "bridgetype",
+    "bridgetechnology",
+    "bridgecreator",
+    "bridgename",
+    "bridgenumchannels",
+    "bridgevideosourcemode",
+    "bridgevideosource",
+];
+
+impl BridgeSnapshot {
+    /// Reads the snapshot whose headers start with `prefix` (`""`, `"To"`,
+    /// `"From"`), or `None` when it has no `…BridgeUniqueid` header.
+    pub fn optional(m: &Message, prefix: &str) -> Result<Option<Self>, EventError> {
+        let mut b = BridgeSnapshotBuilder::default();
+        read_prefixed(m, prefix, |k, v| b.accept(k, v, "snapshot"))?;
+        Ok(b.finish())
+    }
+
+    /// True when header `name` belongs to the bridge snapshot with `prefix`.
+    pub fn is_snapshot_header(name: &str, prefix: &str) -> bool {
+        is_prefixed_field(name, prefix, &BRIDGE_FIELDS)
+    }
+}
+
+/// Collects a [`BridgeSnapshot`] while an event's headers are read once.
+#[derive(Debug, Default)]
+pub(crate) struct BridgeSnapshotBuilder {
+    snap: BridgeSnapshot,
+    has_uniqueid: bool,
+}
+
+impl BridgeSnapshotBuilder {
+    /// Takes header `key` (lower case, prefix removed) if it belongs to the
+    /// snapshot; the first of repeated headers wins.
+    pub(crate) fn accept(
+        &mut self,
+        key: &[u8],
+        v: &str,
+        event: &'static str,
+    ) -> Result<bool, EventError> {
+        let s = &mut self.snap;
+        match key {
+            b"bridgeuniqueid" => {
+                if !self.has_uniqueid {
+                    self.has_uniqueid = true;
+                    s.uniqueid = v.to_owned();
+                }
+            }
+            b"bridgetype" => first(&mut s.bridge_type, v),
+            b"bridgetechnology" => first(&mut s.technology, v),
+            b"bridgecreator" => first(&mut s.creator, v),
+            b"bridgename" => first(&mut s.name, v),
+            b"bridgenumchannels" => {
+                if s.num_channels.is_none() {
+                    s.num_channels = match v.trim() {
+                        "" => None,
+                        t => Some(t.parse().map_err(|_| EventError::Invalid {
+                            event,
+                            header: "BridgeNumChannels",
+                            value: v.to_owned(),
+                        })?),
+                    };
+                }
+            }
+            b"bridgevideosourcemode" => first(&mut s.video_source_mode, v),
+            b"bridgevideosource" => first(&mut s.video_source, v),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The snapshot, or `None` when no `BridgeUniqueid` header was seen.
+    pub(crate) fn finish(self) -> Option<BridgeSnapshot> {
+        self.has_uniqueid.then_some(self.snap)
+    }
+}
