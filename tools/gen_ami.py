@@ -622,7 +622,7 @@ def gen_event(ev: Item) -> str:
             a(f"    pub {f}: Option<{t}>,")
         else:
             a(f"    /// The `{header}` header.")
-            a(f"    pub {f}: Option<String>,")
+            a(f"    pub {f}: Option<Text>,")
     a("    raw: Message,")
     a("}")
     a("")
@@ -730,7 +730,10 @@ def gen_event_file(family: str, evs: list[Item]) -> str:
         snaps += ["ChannelSnapshot", "ChannelSnapshotBuilder"]
     if snaps:
         out.append("use crate::ami::events::snapshot::{" + ", ".join(snaps) + "};")
-    out.append("use crate::ami::events::{Event, EventError};")
+    if uses_text:
+        out.append("use crate::ami::events::{Event, EventError, Text};")
+    else:
+        out.append("use crate::ami::events::{Event, EventError};")
     out.append("use crate::ami::Message;")
     out.append("")
     for ev in evs:

@@ -5,6 +5,7 @@
 
 use super::parse::{set_text, EventError, KeyBuf};
 use super::Event;
+use crate::ami::events::Text;
 use crate::ami::Message;
 
 /// `AsyncAGI` (Asterisk 1.6 to 11): an AsyncAGI session started, ran a
@@ -13,15 +14,15 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct AsyncAgi {
     /// `SubEvent`: `Start`, `Exec` or `End`.
-    pub sub_event: Option<String>,
+    pub sub_event: Option<Text>,
     /// `Channel`: the channel running AGI.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// `Env`: the percent-encoded AGI environment (`Start` only).
-    pub env: Option<String>,
+    pub env: Option<Text>,
     /// `CommandID`: the ID given with the `AGI` action (`Exec` only).
-    pub command_id: Option<String>,
+    pub command_id: Option<Text>,
     /// `Result`: the percent-encoded reply line (`Exec` only).
-    pub result: Option<String>,
+    pub result: Option<Text>,
     raw: Message,
 }
 

@@ -4,6 +4,7 @@
 use super::parse::{set_number, set_text, split_var, EventError, KeyBuf};
 use super::snapshot::ChannelSnapshotBuilder;
 use super::{ChannelSnapshot, Event};
+use crate::ami::events::Text;
 use crate::ami::Message;
 
 /// `VarSet`: a variable was set on a channel, or globally (then Asterisk
@@ -16,9 +17,9 @@ pub struct VarSet {
     /// The channel, or `None` for a global variable.
     pub channel: Option<ChannelSnapshot>,
     /// The variable name (`Variable`; empty if absent).
-    pub variable: String,
+    pub variable: Text,
     /// Its new value (`Value`; empty if absent).
-    pub value: String,
+    pub value: Text,
     raw: Message,
 }
 
@@ -63,28 +64,28 @@ impl Event for VarSet {
 #[non_exhaustive]
 pub struct OriginateResponse {
     /// The Originate's ActionID.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// `Success` or `Failure` (`Response`; empty if absent).
-    pub response: String,
+    pub response: Text,
     /// The channel that was dialed.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// `Context`, for an originate to an extension.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// `Exten`, for an originate to an extension.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// `Application`, for an originate to an application.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// `Data`, the application's arguments.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// The dial outcome (`Reason`): 0 no such extension or number, 1 no
     /// answer, 3 ringing then no answer, 4 answered, 5 busy, 8 congestion.
     pub reason: Option<i32>,
     /// The channel's Uniqueid (`Uniqueid`; `<null>` when none was created).
-    pub uniqueid: Option<String>,
+    pub uniqueid: Option<Text>,
     /// `CallerIDNum`.
-    pub caller_id_num: Option<String>,
+    pub caller_id_num: Option<Text>,
     /// `CallerIDName`.
-    pub caller_id_name: Option<String>,
+    pub caller_id_name: Option<Text>,
     /// `ChanVariable(CHANNEL): NAME=value` headers, in order.
     pub variables: Vec<(String, String)>,
     raw: Message,
@@ -120,7 +121,7 @@ impl Event for OriginateResponse {
     fn from_message(m: &Message) -> Result<Self, EventError> {
         let mut e = OriginateResponse {
             action_id: None,
-            response: String::new(),
+            response: Text::default(),
             channel: None,
             context: None,
             exten: None,

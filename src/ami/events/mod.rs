@@ -20,6 +20,7 @@ mod generated;
 pub(crate) mod parse;
 mod snapshot;
 mod system;
+mod text;
 
 pub use agi::AsyncAgi;
 pub use channel::{OriginateResponse, VarSet};
@@ -27,6 +28,7 @@ pub use generated::*;
 pub use parse::EventError;
 pub use snapshot::{BridgeSnapshot, ChannelSnapshot, ChannelState};
 pub use system::UserEvent;
+pub use text::Text;
 
 use super::message::Message;
 

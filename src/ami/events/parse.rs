@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use super::text::Text;
+
 /// A message that could not be read as the typed event it names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -66,9 +68,9 @@ impl KeyBuf {
 
 /// Sets a text field from the first header of that name.
 #[inline]
-pub(crate) fn set_text(slot: &mut Option<String>, value: &str) {
+pub(crate) fn set_text(slot: &mut Option<Text>, value: &str) {
     if slot.is_none() {
-        *slot = Some(value.to_owned());
+        *slot = Some(Text::from(value));
     }
 }
 

@@ -1,7 +1,8 @@
 //! The channel and bridge snapshots that many events carry, read in one
 //! pass over the message.
 
-use super::parse::{split_var, EventError, KeyBuf};
+use super::parse::{set_text, split_var, EventError, KeyBuf};
+use super::text::Text;
 use crate::ami::Message;
 
 /// A channel's state, as `ChannelState:` carries it (`ast_channel_state`).
@@ -63,35 +64,35 @@ impl ChannelState {
 #[non_exhaustive]
 pub struct ChannelSnapshot {
     /// The channel name (`Channel`).
-    pub channel: String,
+    pub channel: Text,
     /// The state (`ChannelState`).
     pub state: Option<ChannelState>,
     /// The state's text (`ChannelStateDesc`).
-    pub state_desc: Option<String>,
+    pub state_desc: Option<Text>,
     /// `CallerIDNum`.
-    pub caller_id_num: Option<String>,
+    pub caller_id_num: Option<Text>,
     /// `CallerIDName`.
-    pub caller_id_name: Option<String>,
+    pub caller_id_name: Option<Text>,
     /// `ConnectedLineNum`.
-    pub connected_line_num: Option<String>,
+    pub connected_line_num: Option<Text>,
     /// `ConnectedLineName`.
-    pub connected_line_name: Option<String>,
+    pub connected_line_name: Option<Text>,
     /// `Language`.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// `AccountCode`.
-    pub account_code: Option<String>,
+    pub account_code: Option<Text>,
     /// `Context`.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// `Exten`.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// `Priority`.
     pub priority: Option<i64>,
     /// `Uniqueid`.
-    pub uniqueid: String,
+    pub uniqueid: Text,
     /// `Linkedid`: the Uniqueid of the oldest channel of the call.
-    pub linkedid: Option<String>,
+    pub linkedid: Option<Text>,
     /// `Tenantid` (Asterisk 18.21, 20.6, 21.1 and later, when set).
-    pub tenantid: Option<String>,
+    pub tenantid: Option<Text>,
     /// `ChanVariable: NAME=value` headers (from manager.conf `channelvars`),
     /// in order, empty values included.
     pub variables: Vec<(String, String)>,
@@ -177,13 +178,6 @@ pub(crate) struct ChannelSnapshotBuilder {
     has_uniqueid: bool,
 }
 
-#[inline]
-fn first(slot: &mut Option<String>, v: &str) {
-    if slot.is_none() {
-        *slot = Some(v.to_owned());
-    }
-}
-
 fn number(v: &str, event: &'static str, header: &'static str) -> Result<Option<i64>, EventError> {
     match v.trim() {
         "" => Ok(None),
@@ -209,7 +203,7 @@ impl ChannelSnapshotBuilder {
             b"channel" => {
                 if !self.has_channel {
                     self.has_channel = true;
-                    s.channel = v.to_owned();
+                    s.channel = Text::from(v);
                 }
             }
             b"channelstate" => {
@@ -218,15 +212,15 @@ impl ChannelSnapshotBuilder {
                         .map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
                 }
             }
-            b"channelstatedesc" => first(&mut s.state_desc, v),
-            b"calleridnum" => first(&mut s.caller_id_num, v),
-            b"calleridname" => first(&mut s.caller_id_name, v),
-            b"connectedlinenum" => first(&mut s.connected_line_num, v),
-            b"connectedlinename" => first(&mut s.connected_line_name, v),
-            b"language" => first(&mut s.language, v),
-            b"accountcode" => first(&mut s.account_code, v),
-            b"context" => first(&mut s.context, v),
-            b"exten" => first(&mut s.exten, v),
+            b"channelstatedesc" => set_text(&mut s.state_desc, v),
+            b"calleridnum" => set_text(&mut s.caller_id_num, v),
+            b"calleridname" => set_text(&mut s.caller_id_name, v),
+            b"connectedlinenum" => set_text(&mut s.connected_line_num, v),
+            b"connectedlinename" => set_text(&mut s.connected_line_name, v),
+            b"language" => set_text(&mut s.language, v),
+            b"accountcode" => set_text(&mut s.account_code, v),
+            b"context" => set_text(&mut s.context, v),
+            b"exten" => set_text(&mut s.exten, v),
             b"priority" => {
                 if s.priority.is_none() {
                     s.priority = number(v, event, "Priority")?;
@@ -235,11 +229,11 @@ impl ChannelSnapshotBuilder {
             b"uniqueid" => {
                 if !self.has_uniqueid {
                     self.has_uniqueid = true;
-                    s.uniqueid = v.to_owned();
+                    s.uniqueid = Text::from(v);
                 }
             }
-            b"linkedid" => first(&mut s.linkedid, v),
-            b"tenantid" => first(&mut s.tenantid, v),
+            b"linkedid" => set_text(&mut s.linkedid, v),
+            b"tenantid" => set_text(&mut s.tenantid, v),
             b"chanvariable" => s.variables.push(split_var(v)),
             _ => return Ok(false),
         }
@@ -279,21 +273,21 @@ impl ChannelSnapshotBuilder {
 #[non_exhaustive]
 pub struct BridgeSnapshot {
     /// The bridge's unique ID (`BridgeUniqueid`).
-    pub uniqueid: String,
+    pub uniqueid: Text,
     /// `BridgeType`, e.g. `basic`.
-    pub bridge_type: Option<String>,
+    pub bridge_type: Option<Text>,
     /// `BridgeTechnology`, e.g. `simple_bridge`.
-    pub technology: Option<String>,
+    pub technology: Option<Text>,
     /// `BridgeCreator`: what created the bridge (`<unknown>` when nothing says).
-    pub creator: Option<String>,
+    pub creator: Option<Text>,
     /// `BridgeName` (`<unknown>` when unnamed).
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// `BridgeNumChannels`: how many channels are in it.
     pub num_channels: Option<u32>,
     /// `BridgeVideoSourceMode` (`none`, `talker`, `single`).
-    pub video_source_mode: Option<String>,
+    pub video_source_mode: Option<Text>,
     /// `BridgeVideoSource`: the Uniqueid of the video source, when one is set.
-    pub video_source: Option<String>,
+    pub video_source: Option<Text>,
 }
 
 const BRIDGE_FIELDS: [&str; 8] = [
@@ -343,13 +337,13 @@ impl BridgeSnapshotBuilder {
             b"bridgeuniqueid" => {
                 if !self.has_uniqueid {
                     self.has_uniqueid = true;
-                    s.uniqueid = v.to_owned();
+                    s.uniqueid = Text::from(v);
                 }
             }
-            b"bridgetype" => first(&mut s.bridge_type, v),
-            b"bridgetechnology" => first(&mut s.technology, v),
-            b"bridgecreator" => first(&mut s.creator, v),
-            b"bridgename" => first(&mut s.name, v),
+            b"bridgetype" => set_text(&mut s.bridge_type, v),
+            b"bridgetechnology" => set_text(&mut s.technology, v),
+            b"bridgecreator" => set_text(&mut s.creator, v),
+            b"bridgename" => set_text(&mut s.name, v),
             b"bridgenumchannels" => {
                 if s.num_channels.is_none() {
                     s.num_channels = match v.trim() {
@@ -362,8 +356,8 @@ impl BridgeSnapshotBuilder {
                     };
                 }
             }
-            b"bridgevideosourcemode" => first(&mut s.video_source_mode, v),
-            b"bridgevideosource" => first(&mut s.video_source, v),
+            b"bridgevideosourcemode" => set_text(&mut s.video_source_mode, v),
+            b"bridgevideosource" => set_text(&mut s.video_source, v),
             _ => return Ok(false),
         }
         Ok(true)

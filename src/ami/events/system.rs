@@ -3,6 +3,7 @@
 use super::parse::{set_text, EventError, KeyBuf};
 use super::snapshot::ChannelSnapshotBuilder;
 use super::{ChannelSnapshot, Event};
+use crate::ami::events::Text;
 use crate::ami::Message;
 
 /// `UserEvent`: raised by the dialplan `UserEvent()` application or the
@@ -13,7 +14,7 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct UserEvent {
     /// The user event's name (`UserEvent:` header; empty if absent).
-    pub name: String,
+    pub name: Text,
     /// The channel it was raised on, when raised from the dialplan.
     pub channel: Option<ChannelSnapshot>,
     /// Every header other than `Event`, `UserEvent`, `Privilege` and the

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `Agents` event.
@@ -16,17 +16,17 @@ pub struct Agents {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Agent` header.
-    pub agent: Option<String>,
+    pub agent: Option<Text>,
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `TalkingToChan` header.
-    pub talking_to_chan: Option<String>,
+    pub talking_to_chan: Option<Text>,
     /// The `CallStarted` header.
-    pub call_started: Option<String>,
+    pub call_started: Option<Text>,
     /// The `LoggedInTime` header.
-    pub logged_in_time: Option<String>,
+    pub logged_in_time: Option<Text>,
     raw: Message,
 }
 
@@ -92,7 +92,7 @@ impl Event for Agents {
 #[non_exhaustive]
 pub struct AgentsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AGIExecEnd` event.
@@ -17,13 +17,13 @@ pub struct AgiExecEnd {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Command` header.
-    pub command: Option<String>,
+    pub command: Option<Text>,
     /// The `CommandId` header.
-    pub command_id: Option<String>,
+    pub command_id: Option<Text>,
     /// The `ResultCode` header.
-    pub result_code: Option<String>,
+    pub result_code: Option<Text>,
     /// The `Result` header.
-    pub result: Option<String>,
+    pub result: Option<Text>,
     raw: Message,
 }
 
@@ -78,9 +78,9 @@ pub struct AgiExecStart {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Command` header.
-    pub command: Option<String>,
+    pub command: Option<Text>,
     /// The `CommandId` header.
-    pub command_id: Option<String>,
+    pub command_id: Option<Text>,
     raw: Message,
 }
 
@@ -166,9 +166,9 @@ pub struct AsyncAgiExec {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `CommandID` header.
-    pub command_id: Option<String>,
+    pub command_id: Option<Text>,
     /// The `Result` header.
-    pub result: Option<String>,
+    pub result: Option<Text>,
     raw: Message,
 }
 
@@ -217,7 +217,7 @@ pub struct AsyncAgiStart {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Env` header.
-    pub env: Option<String>,
+    pub env: Option<Text>,
     raw: Message,
 }
 

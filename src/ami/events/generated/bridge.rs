@@ -5,7 +5,7 @@ use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{
     BridgeSnapshot, BridgeSnapshotBuilder, ChannelSnapshot, ChannelSnapshotBuilder,
 };
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AttendedTransfer` event.
@@ -33,15 +33,15 @@ pub struct AttendedTransfer {
     /// The bridge whose headers start with `Second` (`SecondBridgeUniqueid`, …), when sent.
     pub second_bridge: Option<BridgeSnapshot>,
     /// The `Result` header.
-    pub result: Option<String>,
+    pub result: Option<Text>,
     /// The `DestType` header.
-    pub dest_type: Option<String>,
+    pub dest_type: Option<Text>,
     /// The `DestBridgeUniqueid` header.
-    pub dest_bridge_uniqueid: Option<String>,
+    pub dest_bridge_uniqueid: Option<Text>,
     /// The `DestApp` header.
-    pub dest_app: Option<String>,
+    pub dest_app: Option<Text>,
     /// The `DestTransfererChannel` header.
-    pub dest_transferer_channel: Option<String>,
+    pub dest_transferer_channel: Option<Text>,
     raw: Message,
 }
 
@@ -168,13 +168,13 @@ pub struct BlindTransfer {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Result` header.
-    pub result: Option<String>,
+    pub result: Option<Text>,
     /// The `IsExternal` header.
-    pub is_external: Option<String>,
+    pub is_external: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Extension` header.
-    pub extension: Option<String>,
+    pub extension: Option<Text>,
     raw: Message,
 }
 
@@ -319,7 +319,7 @@ pub struct BridgeEnter {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `SwapUniqueid` header.
-    pub swap_uniqueid: Option<String>,
+    pub swap_uniqueid: Option<Text>,
     raw: Message,
 }
 
@@ -405,7 +405,7 @@ pub struct BridgeInfoComplete {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -549,7 +549,7 @@ pub struct BridgeVideoSourceUpdate {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `BridgePreviousVideoSource` header.
-    pub bridge_previous_video_source: Option<String>,
+    pub bridge_previous_video_source: Option<Text>,
     raw: Message,
 }
 
@@ -594,7 +594,7 @@ impl Event for BridgeVideoSourceUpdate {
 #[non_exhaustive]
 pub struct BridgeListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -674,7 +674,7 @@ impl Event for BridgeListItem {
 #[non_exhaustive]
 pub struct BridgeTechnologyListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -718,13 +718,13 @@ impl Event for BridgeTechnologyListComplete {
 #[non_exhaustive]
 pub struct BridgeTechnologyListItem {
     /// The `BridgeTechnology` header.
-    pub bridge_technology: Option<String>,
+    pub bridge_technology: Option<Text>,
     /// The `BridgeType` header.
-    pub bridge_type: Option<String>,
+    pub bridge_type: Option<Text>,
     /// The `BridgePriority` header.
-    pub bridge_priority: Option<String>,
+    pub bridge_priority: Option<Text>,
     /// The `BridgeSuspended` header.
-    pub bridge_suspended: Option<String>,
+    pub bridge_suspended: Option<Text>,
     raw: Message,
 }
 

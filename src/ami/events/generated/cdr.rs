@@ -2,7 +2,7 @@
 //! Typed `cdr` events.
 
 use crate::ami::events::parse::{set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `CEL` event.
@@ -13,45 +13,45 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct Cel {
     /// The `EventName` header.
-    pub event_name: Option<String>,
+    pub event_name: Option<Text>,
     /// The `AccountCode` header.
-    pub account_code: Option<String>,
+    pub account_code: Option<Text>,
     /// The `CallerIDnum` header.
-    pub caller_i_dnum: Option<String>,
+    pub caller_i_dnum: Option<Text>,
     /// The `CallerIDname` header.
-    pub caller_i_dname: Option<String>,
+    pub caller_i_dname: Option<Text>,
     /// The `CallerIDani` header.
-    pub caller_i_dani: Option<String>,
+    pub caller_i_dani: Option<Text>,
     /// The `CallerIDrdnis` header.
-    pub caller_i_drdnis: Option<String>,
+    pub caller_i_drdnis: Option<Text>,
     /// The `CallerIDdnid` header.
-    pub caller_i_ddnid: Option<String>,
+    pub caller_i_ddnid: Option<Text>,
     /// The `Exten` header.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Application` header.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// The `AppData` header.
-    pub app_data: Option<String>,
+    pub app_data: Option<Text>,
     /// The `EventTime` header.
-    pub event_time: Option<String>,
+    pub event_time: Option<Text>,
     /// The `AMAFlags` header.
-    pub ama_flags: Option<String>,
+    pub ama_flags: Option<Text>,
     /// The `UniqueID` header.
-    pub unique_id: Option<String>,
+    pub unique_id: Option<Text>,
     /// The `LinkedID` header.
-    pub linked_id: Option<String>,
+    pub linked_id: Option<Text>,
     /// The `UserField` header.
-    pub user_field: Option<String>,
+    pub user_field: Option<Text>,
     /// The `Peer` header.
-    pub peer: Option<String>,
+    pub peer: Option<Text>,
     /// The `PeerAccount` header.
-    pub peer_account: Option<String>,
+    pub peer_account: Option<Text>,
     /// The `Extra` header.
-    pub extra: Option<String>,
+    pub extra: Option<Text>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     raw: Message,
 }
 
@@ -168,41 +168,41 @@ impl Event for Cel {
 #[non_exhaustive]
 pub struct Cdr {
     /// The `AccountCode` header.
-    pub account_code: Option<String>,
+    pub account_code: Option<Text>,
     /// The `Source` header.
-    pub source: Option<String>,
+    pub source: Option<Text>,
     /// The `Destination` header.
-    pub destination: Option<String>,
+    pub destination: Option<Text>,
     /// The `DestinationContext` header.
-    pub destination_context: Option<String>,
+    pub destination_context: Option<Text>,
     /// The `CallerID` header.
-    pub caller_id: Option<String>,
+    pub caller_id: Option<Text>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `DestinationChannel` header.
-    pub destination_channel: Option<String>,
+    pub destination_channel: Option<Text>,
     /// The `LastApplication` header.
-    pub last_application: Option<String>,
+    pub last_application: Option<Text>,
     /// The `LastData` header.
-    pub last_data: Option<String>,
+    pub last_data: Option<Text>,
     /// The `StartTime` header.
-    pub start_time: Option<String>,
+    pub start_time: Option<Text>,
     /// The `AnswerTime` header.
-    pub answer_time: Option<String>,
+    pub answer_time: Option<Text>,
     /// The `EndTime` header.
-    pub end_time: Option<String>,
+    pub end_time: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     /// The `BillableSeconds` header.
-    pub billable_seconds: Option<String>,
+    pub billable_seconds: Option<Text>,
     /// The `Disposition` header.
-    pub disposition: Option<String>,
+    pub disposition: Option<Text>,
     /// The `AMAFlags` header.
-    pub ama_flags: Option<String>,
+    pub ama_flags: Option<Text>,
     /// The `UniqueID` header.
-    pub unique_id: Option<String>,
+    pub unique_id: Option<Text>,
     /// The `UserField` header.
-    pub user_field: Option<String>,
+    pub user_field: Option<Text>,
     raw: Message,
 }
 

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AOC-D` event.
@@ -17,27 +17,27 @@ pub struct AocD {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Charge` header.
-    pub charge: Option<String>,
+    pub charge: Option<Text>,
     /// The `Type` header.
-    pub type_: Option<String>,
+    pub type_: Option<Text>,
     /// The `BillingID` header.
-    pub billing_id: Option<String>,
+    pub billing_id: Option<Text>,
     /// The `TotalType` header.
-    pub total_type: Option<String>,
+    pub total_type: Option<Text>,
     /// The `Currency` header.
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `Cost` header.
-    pub cost: Option<String>,
+    pub cost: Option<Text>,
     /// The `Multiplier` header.
-    pub multiplier: Option<String>,
+    pub multiplier: Option<Text>,
     /// The `Units` header.
-    pub units: Option<String>,
+    pub units: Option<Text>,
     /// The `NumberOf` header.
-    pub number_of: Option<String>,
+    pub number_of: Option<Text>,
     /// The `TypeOf` header.
-    pub type_of: Option<String>,
+    pub type_of: Option<Text>,
     raw: Message,
 }
 
@@ -125,35 +125,35 @@ pub struct AocE {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `ChargingAssociation` header.
-    pub charging_association: Option<String>,
+    pub charging_association: Option<Text>,
     /// The `Number` header.
-    pub number: Option<String>,
+    pub number: Option<Text>,
     /// The `Plan` header.
-    pub plan: Option<String>,
+    pub plan: Option<Text>,
     /// The `ID` header.
-    pub id: Option<String>,
+    pub id: Option<Text>,
     /// The `Charge` header.
-    pub charge: Option<String>,
+    pub charge: Option<Text>,
     /// The `Type` header.
-    pub type_: Option<String>,
+    pub type_: Option<Text>,
     /// The `BillingID` header.
-    pub billing_id: Option<String>,
+    pub billing_id: Option<Text>,
     /// The `TotalType` header.
-    pub total_type: Option<String>,
+    pub total_type: Option<Text>,
     /// The `Currency` header.
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `Cost` header.
-    pub cost: Option<String>,
+    pub cost: Option<Text>,
     /// The `Multiplier` header.
-    pub multiplier: Option<String>,
+    pub multiplier: Option<Text>,
     /// The `Units` header.
-    pub units: Option<String>,
+    pub units: Option<Text>,
     /// The `NumberOf` header.
-    pub number_of: Option<String>,
+    pub number_of: Option<Text>,
     /// The `TypeOf` header.
-    pub type_of: Option<String>,
+    pub type_of: Option<Text>,
     raw: Message,
 }
 
@@ -257,31 +257,31 @@ pub struct AocS {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Chargeable` header.
-    pub chargeable: Option<String>,
+    pub chargeable: Option<Text>,
     /// The `RateType` header.
-    pub rate_type: Option<String>,
+    pub rate_type: Option<Text>,
     /// The `Currency` header.
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `Cost` header.
-    pub cost: Option<String>,
+    pub cost: Option<Text>,
     /// The `Multiplier` header.
-    pub multiplier: Option<String>,
+    pub multiplier: Option<Text>,
     /// The `ChargingType` header.
-    pub charging_type: Option<String>,
+    pub charging_type: Option<Text>,
     /// The `StepFunction` header.
-    pub step_function: Option<String>,
+    pub step_function: Option<Text>,
     /// The `Granularity` header.
-    pub granularity: Option<String>,
+    pub granularity: Option<Text>,
     /// The `Length` header.
-    pub length: Option<String>,
+    pub length: Option<Text>,
     /// The `Scale` header.
-    pub scale: Option<String>,
+    pub scale: Option<Text>,
     /// The `Unit` header.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// The `SpecialCode` header.
-    pub special_code: Option<String>,
+    pub special_code: Option<Text>,
     raw: Message,
 }
 
@@ -377,7 +377,7 @@ pub struct AgentLogin {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Agent` header.
-    pub agent: Option<String>,
+    pub agent: Option<Text>,
     raw: Message,
 }
 
@@ -423,9 +423,9 @@ pub struct AgentLogoff {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Agent` header.
-    pub agent: Option<String>,
+    pub agent: Option<Text>,
     /// The `Logintime` header.
-    pub logintime: Option<String>,
+    pub logintime: Option<Text>,
     raw: Message,
 }
 
@@ -611,7 +611,7 @@ pub struct ChannelTalkingStop {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     raw: Message,
 }
 
@@ -654,15 +654,15 @@ impl Event for ChannelTalkingStop {
 #[non_exhaustive]
 pub struct ContactStatus {
     /// The `URI` header.
-    pub uri: Option<String>,
+    pub uri: Option<Text>,
     /// The `ContactStatus` header.
-    pub contact_status: Option<String>,
+    pub contact_status: Option<Text>,
     /// The `AOR` header.
-    pub aor: Option<String>,
+    pub aor: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     /// The `RoundtripUsec` header.
-    pub roundtrip_usec: Option<String>,
+    pub roundtrip_usec: Option<Text>,
     raw: Message,
 }
 
@@ -722,9 +722,9 @@ pub struct DtmfBegin {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Digit` header.
-    pub digit: Option<String>,
+    pub digit: Option<Text>,
     /// The `Direction` header.
-    pub direction: Option<String>,
+    pub direction: Option<Text>,
     raw: Message,
 }
 
@@ -773,11 +773,11 @@ pub struct DtmfEnd {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Digit` header.
-    pub digit: Option<String>,
+    pub digit: Option<Text>,
     /// The `DurationMs` header.
-    pub duration_ms: Option<String>,
+    pub duration_ms: Option<Text>,
     /// The `Direction` header.
-    pub direction: Option<String>,
+    pub direction: Option<Text>,
     raw: Message,
 }
 
@@ -831,7 +831,7 @@ pub struct DialBegin {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `DialString` header.
-    pub dial_string: Option<String>,
+    pub dial_string: Option<Text>,
     raw: Message,
 }
 
@@ -886,9 +886,9 @@ pub struct DialEnd {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `DialStatus` header.
-    pub dial_status: Option<String>,
+    pub dial_status: Option<Text>,
     /// The `Forward` header.
-    pub forward: Option<String>,
+    pub forward: Option<Text>,
     raw: Message,
 }
 
@@ -945,9 +945,9 @@ pub struct DialState {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `DialStatus` header.
-    pub dial_status: Option<String>,
+    pub dial_status: Option<Text>,
     /// The `Forward` header.
-    pub forward: Option<String>,
+    pub forward: Option<Text>,
     raw: Message,
 }
 
@@ -1000,7 +1000,7 @@ impl Event for DialState {
 #[non_exhaustive]
 pub struct ExtensionStateListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -1046,13 +1046,13 @@ pub struct FaxStatus {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Operation` header.
-    pub operation: Option<String>,
+    pub operation: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `LocalStationID` header.
-    pub local_station_id: Option<String>,
+    pub local_station_id: Option<Text>,
     /// The `FileName` header.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     raw: Message,
 }
 
@@ -1145,7 +1145,7 @@ pub struct Hangup {
     /// The `Cause` header, as a number.
     pub cause: Option<i32>,
     /// The `Cause-txt` header.
-    pub cause_txt: Option<String>,
+    pub cause_txt: Option<Text>,
     /// The `TechCause` header, as a number.
     pub tech_cause: Option<i32>,
     raw: Message,
@@ -1199,7 +1199,7 @@ pub struct HangupHandlerPop {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Handler` header.
-    pub handler: Option<String>,
+    pub handler: Option<Text>,
     raw: Message,
 }
 
@@ -1245,7 +1245,7 @@ pub struct HangupHandlerPush {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Handler` header.
-    pub handler: Option<String>,
+    pub handler: Option<Text>,
     raw: Message,
 }
 
@@ -1290,7 +1290,7 @@ pub struct HangupHandlerRun {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Handler` header.
-    pub handler: Option<String>,
+    pub handler: Option<Text>,
     raw: Message,
 }
 
@@ -1382,7 +1382,7 @@ pub struct Hold {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `MusicClass` header.
-    pub music_class: Option<String>,
+    pub music_class: Option<Text>,
     raw: Message,
 }
 
@@ -1429,11 +1429,11 @@ pub struct LocalBridge {
     /// The channel whose headers start with `LocalTwo` (`LocalTwoChannel`, …), when sent.
     pub local_two: Option<ChannelSnapshot>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Exten` header.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// The `LocalOptimization` header.
-    pub local_optimization: Option<String>,
+    pub local_optimization: Option<Text>,
     raw: Message,
 }
 
@@ -1500,9 +1500,9 @@ pub struct LocalOptimizationBegin {
     /// The channel whose headers start with `Source` (`SourceChannel`, …), when sent.
     pub source: Option<ChannelSnapshot>,
     /// The `DestUniqueId` header.
-    pub dest_unique_id: Option<String>,
+    pub dest_unique_id: Option<Text>,
     /// The `Id` header.
-    pub id: Option<String>,
+    pub id: Option<Text>,
     raw: Message,
 }
 
@@ -1571,9 +1571,9 @@ pub struct LocalOptimizationEnd {
     /// The channel whose headers start with `LocalTwo` (`LocalTwoChannel`, …), when sent.
     pub local_two: Option<ChannelSnapshot>,
     /// The `Success` header.
-    pub success: Option<String>,
+    pub success: Option<Text>,
     /// The `Id` header.
-    pub id: Option<String>,
+    pub id: Option<Text>,
     raw: Message,
 }
 
@@ -1633,7 +1633,7 @@ pub struct MusicOnHoldStart {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Class` header.
-    pub class: Option<String>,
+    pub class: Option<Text>,
     raw: Message,
 }
 
@@ -1715,7 +1715,7 @@ pub struct NewAccountCode {
     /// The channel the event is about (`Channel`, `Uniqueid`, …).
     pub channel: ChannelSnapshot,
     /// The `OldAccountCode` header.
-    pub old_account_code: Option<String>,
+    pub old_account_code: Option<Text>,
     raw: Message,
 }
 
@@ -1760,7 +1760,7 @@ pub struct NewCallerid {
     /// The channel the event is about (`Channel`, `Uniqueid`, …).
     pub channel: ChannelSnapshot,
     /// The `CID-CallingPres` header.
-    pub cid_calling_pres: Option<String>,
+    pub cid_calling_pres: Option<Text>,
     raw: Message,
 }
 
@@ -1841,11 +1841,11 @@ pub struct NewExten {
     /// The channel the event is about (`Channel`, `Uniqueid`, …).
     pub channel: ChannelSnapshot,
     /// The `Extension` header.
-    pub extension: Option<String>,
+    pub extension: Option<Text>,
     /// The `Application` header.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// The `AppData` header.
-    pub app_data: Option<String>,
+    pub app_data: Option<Text>,
     raw: Message,
 }
 
@@ -1968,19 +1968,19 @@ impl Event for Newstate {
 #[non_exhaustive]
 pub struct PeerStatus {
     /// The `ChannelType` header.
-    pub channel_type: Option<String>,
+    pub channel_type: Option<Text>,
     /// The `Peer` header.
-    pub peer: Option<String>,
+    pub peer: Option<Text>,
     /// The `PeerStatus` header.
-    pub peer_status: Option<String>,
+    pub peer_status: Option<Text>,
     /// The `Cause` header.
-    pub cause: Option<String>,
+    pub cause: Option<Text>,
     /// The `Address` header.
-    pub address: Option<String>,
+    pub address: Option<Text>,
     /// The `Port` header.
-    pub port: Option<String>,
+    pub port: Option<Text>,
     /// The `Time` header.
-    pub time: Option<String>,
+    pub time: Option<Text>,
     raw: Message,
 }
 
@@ -2093,23 +2093,23 @@ pub struct RtcpReceived {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `SSRC` header.
-    pub ssrc: Option<String>,
+    pub ssrc: Option<Text>,
     /// The `PT` header.
-    pub pt: Option<String>,
+    pub pt: Option<Text>,
     /// The `From` header.
-    pub from: Option<String>,
+    pub from: Option<Text>,
     /// The `RTT` header.
-    pub rtt: Option<String>,
+    pub rtt: Option<Text>,
     /// The `ReportCount` header.
-    pub report_count: Option<String>,
+    pub report_count: Option<Text>,
     /// The `SentNTP` header.
-    pub sent_ntp: Option<String>,
+    pub sent_ntp: Option<Text>,
     /// The `SentRTP` header.
-    pub sent_rtp: Option<String>,
+    pub sent_rtp: Option<Text>,
     /// The `SentPackets` header.
-    pub sent_packets: Option<String>,
+    pub sent_packets: Option<Text>,
     /// The `SentOctets` header.
-    pub sent_octets: Option<String>,
+    pub sent_octets: Option<Text>,
     raw: Message,
 }
 
@@ -2189,37 +2189,37 @@ pub struct RtcpSent {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `SSRC` header.
-    pub ssrc: Option<String>,
+    pub ssrc: Option<Text>,
     /// The `PT` header.
-    pub pt: Option<String>,
+    pub pt: Option<Text>,
     /// The `To` header.
-    pub to: Option<String>,
+    pub to: Option<Text>,
     /// The `ReportCount` header.
-    pub report_count: Option<String>,
+    pub report_count: Option<Text>,
     /// The `SentNTP` header.
-    pub sent_ntp: Option<String>,
+    pub sent_ntp: Option<Text>,
     /// The `SentRTP` header.
-    pub sent_rtp: Option<String>,
+    pub sent_rtp: Option<Text>,
     /// The `SentPackets` header.
-    pub sent_packets: Option<String>,
+    pub sent_packets: Option<Text>,
     /// The `SentOctets` header.
-    pub sent_octets: Option<String>,
+    pub sent_octets: Option<Text>,
     /// The `ReportXSourceSSRC` header.
-    pub report_x_source_ssrc: Option<String>,
+    pub report_x_source_ssrc: Option<Text>,
     /// The `ReportXFractionLost` header.
-    pub report_x_fraction_lost: Option<String>,
+    pub report_x_fraction_lost: Option<Text>,
     /// The `ReportXCumulativeLost` header.
-    pub report_x_cumulative_lost: Option<String>,
+    pub report_x_cumulative_lost: Option<Text>,
     /// The `ReportXHighestSequence` header.
-    pub report_x_highest_sequence: Option<String>,
+    pub report_x_highest_sequence: Option<Text>,
     /// The `ReportXSequenceNumberCycles` header.
-    pub report_x_sequence_number_cycles: Option<String>,
+    pub report_x_sequence_number_cycles: Option<Text>,
     /// The `ReportXIAJitter` header.
-    pub report_xia_jitter: Option<String>,
+    pub report_xia_jitter: Option<Text>,
     /// The `ReportXLSR` header.
-    pub report_xlsr: Option<String>,
+    pub report_xlsr: Option<Text>,
     /// The `ReportXDLSR` header.
-    pub report_xdlsr: Option<String>,
+    pub report_xdlsr: Option<Text>,
     raw: Message,
 }
 
@@ -2328,17 +2328,17 @@ pub struct ReceiveFax {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `LocalStationID` header.
-    pub local_station_id: Option<String>,
+    pub local_station_id: Option<Text>,
     /// The `RemoteStationID` header.
-    pub remote_station_id: Option<String>,
+    pub remote_station_id: Option<Text>,
     /// The `PagesTransferred` header.
-    pub pages_transferred: Option<String>,
+    pub pages_transferred: Option<Text>,
     /// The `Resolution` header.
-    pub resolution: Option<String>,
+    pub resolution: Option<Text>,
     /// The `TransferRate` header.
-    pub transfer_rate: Option<String>,
+    pub transfer_rate: Option<Text>,
     /// The `FileName` header.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     raw: Message,
 }
 
@@ -2436,17 +2436,17 @@ pub struct SendFax {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `LocalStationID` header.
-    pub local_station_id: Option<String>,
+    pub local_station_id: Option<Text>,
     /// The `RemoteStationID` header.
-    pub remote_station_id: Option<String>,
+    pub remote_station_id: Option<Text>,
     /// The `PagesTransferred` header.
-    pub pages_transferred: Option<String>,
+    pub pages_transferred: Option<Text>,
     /// The `Resolution` header.
-    pub resolution: Option<String>,
+    pub resolution: Option<Text>,
     /// The `TransferRate` header.
-    pub transfer_rate: Option<String>,
+    pub transfer_rate: Option<Text>,
     /// The `FileName` header.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     raw: Message,
 }
 
@@ -2630,25 +2630,25 @@ impl Event for Wink {
 #[non_exhaustive]
 pub struct ListDialplan {
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Extension` header.
-    pub extension: Option<String>,
+    pub extension: Option<Text>,
     /// The `ExtensionLabel` header.
-    pub extension_label: Option<String>,
+    pub extension_label: Option<Text>,
     /// The `Priority` header.
-    pub priority: Option<String>,
+    pub priority: Option<Text>,
     /// The `Application` header.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// The `AppData` header.
-    pub app_data: Option<String>,
+    pub app_data: Option<Text>,
     /// The `Registrar` header.
-    pub registrar: Option<String>,
+    pub registrar: Option<Text>,
     /// The `IncludeContext` header.
-    pub include_context: Option<String>,
+    pub include_context: Option<Text>,
     /// The `IgnorePattern` header.
-    pub ignore_pattern: Option<String>,
+    pub ignore_pattern: Option<Text>,
     /// The `Switch` header.
-    pub switch: Option<String>,
+    pub switch: Option<Text>,
     raw: Message,
 }
 
@@ -2725,15 +2725,15 @@ impl Event for ListDialplan {
 #[non_exhaustive]
 pub struct ShowDialPlanComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     /// The `ListExtensions` header.
-    pub list_extensions: Option<String>,
+    pub list_extensions: Option<Text>,
     /// The `ListPriorities` header.
-    pub list_priorities: Option<String>,
+    pub list_priorities: Option<Text>,
     /// The `ListContexts` header.
-    pub list_contexts: Option<String>,
+    pub list_contexts: Option<Text>,
     raw: Message,
 }
 

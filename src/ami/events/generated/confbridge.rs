@@ -5,7 +5,7 @@ use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{
     BridgeSnapshot, BridgeSnapshotBuilder, ChannelSnapshot, ChannelSnapshotBuilder,
 };
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `ConfbridgeEnd` event.
@@ -19,7 +19,7 @@ pub struct ConfbridgeEnd {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     raw: Message,
 }
 
@@ -67,11 +67,11 @@ pub struct ConfbridgeJoin {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     /// The `Muted` header.
-    pub muted: Option<String>,
+    pub muted: Option<Text>,
     raw: Message,
 }
 
@@ -130,9 +130,9 @@ pub struct ConfbridgeLeave {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     raw: Message,
 }
 
@@ -185,25 +185,25 @@ pub struct ConfbridgeList {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     /// The `MarkedUser` header.
-    pub marked_user: Option<String>,
+    pub marked_user: Option<Text>,
     /// The `WaitMarked` header.
-    pub wait_marked: Option<String>,
+    pub wait_marked: Option<Text>,
     /// The `EndMarked` header.
-    pub end_marked: Option<String>,
+    pub end_marked: Option<Text>,
     /// The `Waiting` header.
-    pub waiting: Option<String>,
+    pub waiting: Option<Text>,
     /// The `Muted` header.
-    pub muted: Option<String>,
+    pub muted: Option<Text>,
     /// The `Talking` header.
-    pub talking: Option<String>,
+    pub talking: Option<Text>,
     /// The `AnsweredTime` header.
-    pub answered_time: Option<String>,
+    pub answered_time: Option<Text>,
     /// The `EndMarkedAny` header.
-    pub end_marked_any: Option<String>,
+    pub end_marked_any: Option<Text>,
     raw: Message,
 }
 
@@ -284,15 +284,15 @@ impl Event for ConfbridgeList {
 #[non_exhaustive]
 pub struct ConfbridgeListRooms {
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Parties` header.
-    pub parties: Option<String>,
+    pub parties: Option<Text>,
     /// The `Marked` header.
-    pub marked: Option<String>,
+    pub marked: Option<Text>,
     /// The `Locked` header.
-    pub locked: Option<String>,
+    pub locked: Option<Text>,
     /// The `Muted` header.
-    pub muted: Option<String>,
+    pub muted: Option<Text>,
     raw: Message,
 }
 
@@ -349,9 +349,9 @@ pub struct ConfbridgeMute {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     raw: Message,
 }
 
@@ -405,7 +405,7 @@ pub struct ConfbridgeRecord {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     raw: Message,
 }
 
@@ -451,7 +451,7 @@ pub struct ConfbridgeStart {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     raw: Message,
 }
 
@@ -497,7 +497,7 @@ pub struct ConfbridgeStopRecord {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     raw: Message,
 }
 
@@ -544,11 +544,11 @@ pub struct ConfbridgeTalking {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `TalkingStatus` header.
-    pub talking_status: Option<String>,
+    pub talking_status: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     raw: Message,
 }
 
@@ -607,9 +607,9 @@ pub struct ConfbridgeUnmute {
     /// The bridge the event is about (`BridgeUniqueid`, …), when sent.
     pub bridge: Option<BridgeSnapshot>,
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     raw: Message,
 }
 
@@ -660,7 +660,7 @@ impl Event for ConfbridgeUnmute {
 #[non_exhaustive]
 pub struct ConfbridgeListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -704,7 +704,7 @@ impl Event for ConfbridgeListComplete {
 #[non_exhaustive]
 pub struct ConfbridgeListRoomsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `Alarm` event.
@@ -14,9 +14,9 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct Alarm {
     /// The `DAHDIChannel` header.
-    pub dahdi_channel: Option<String>,
+    pub dahdi_channel: Option<Text>,
     /// The `Alarm` header.
-    pub alarm: Option<String>,
+    pub alarm: Option<Text>,
     raw: Message,
 }
 
@@ -58,7 +58,7 @@ impl Event for Alarm {
 #[non_exhaustive]
 pub struct AlarmClear {
     /// The `DAHDIChannel` header.
-    pub dahdi_channel: Option<String>,
+    pub dahdi_channel: Option<Text>,
     raw: Message,
 }
 
@@ -98,11 +98,11 @@ pub struct DahdiChannel {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `DAHDIGroup` header.
-    pub dahdi_group: Option<String>,
+    pub dahdi_group: Option<Text>,
     /// The `DAHDISpan` header.
-    pub dahdi_span: Option<String>,
+    pub dahdi_span: Option<Text>,
     /// The `DAHDIChannel` header.
-    pub dahdi_channel: Option<String>,
+    pub dahdi_channel: Option<Text>,
     raw: Message,
 }
 
@@ -151,9 +151,9 @@ impl Event for DahdiChannel {
 #[non_exhaustive]
 pub struct DndState {
     /// The `DAHDIChannel` header.
-    pub dahdi_channel: Option<String>,
+    pub dahdi_channel: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -197,57 +197,57 @@ pub struct Mcid {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `MCallerIDNumValid` header.
-    pub m_caller_id_num_valid: Option<String>,
+    pub m_caller_id_num_valid: Option<Text>,
     /// The `MCallerIDNum` header.
-    pub m_caller_id_num: Option<String>,
+    pub m_caller_id_num: Option<Text>,
     /// The `MCallerIDton` header.
-    pub m_caller_i_dton: Option<String>,
+    pub m_caller_i_dton: Option<Text>,
     /// The `MCallerIDNumPlan` header.
-    pub m_caller_id_num_plan: Option<String>,
+    pub m_caller_id_num_plan: Option<Text>,
     /// The `MCallerIDNumPres` header.
-    pub m_caller_id_num_pres: Option<String>,
+    pub m_caller_id_num_pres: Option<Text>,
     /// The `MCallerIDNameValid` header.
-    pub m_caller_id_name_valid: Option<String>,
+    pub m_caller_id_name_valid: Option<Text>,
     /// The `MCallerIDName` header.
-    pub m_caller_id_name: Option<String>,
+    pub m_caller_id_name: Option<Text>,
     /// The `MCallerIDNameCharSet` header.
-    pub m_caller_id_name_char_set: Option<String>,
+    pub m_caller_id_name_char_set: Option<Text>,
     /// The `MCallerIDNamePres` header.
-    pub m_caller_id_name_pres: Option<String>,
+    pub m_caller_id_name_pres: Option<Text>,
     /// The `MCallerIDSubaddr` header.
-    pub m_caller_id_subaddr: Option<String>,
+    pub m_caller_id_subaddr: Option<Text>,
     /// The `MCallerIDSubaddrType` header.
-    pub m_caller_id_subaddr_type: Option<String>,
+    pub m_caller_id_subaddr_type: Option<Text>,
     /// The `MCallerIDSubaddrOdd` header.
-    pub m_caller_id_subaddr_odd: Option<String>,
+    pub m_caller_id_subaddr_odd: Option<Text>,
     /// The `MCallerIDPres` header.
-    pub m_caller_id_pres: Option<String>,
+    pub m_caller_id_pres: Option<Text>,
     /// The `MConnectedIDNumValid` header.
-    pub m_connected_id_num_valid: Option<String>,
+    pub m_connected_id_num_valid: Option<Text>,
     /// The `MConnectedIDNum` header.
-    pub m_connected_id_num: Option<String>,
+    pub m_connected_id_num: Option<Text>,
     /// The `MConnectedIDton` header.
-    pub m_connected_i_dton: Option<String>,
+    pub m_connected_i_dton: Option<Text>,
     /// The `MConnectedIDNumPlan` header.
-    pub m_connected_id_num_plan: Option<String>,
+    pub m_connected_id_num_plan: Option<Text>,
     /// The `MConnectedIDNumPres` header.
-    pub m_connected_id_num_pres: Option<String>,
+    pub m_connected_id_num_pres: Option<Text>,
     /// The `MConnectedIDNameValid` header.
-    pub m_connected_id_name_valid: Option<String>,
+    pub m_connected_id_name_valid: Option<Text>,
     /// The `MConnectedIDName` header.
-    pub m_connected_id_name: Option<String>,
+    pub m_connected_id_name: Option<Text>,
     /// The `MConnectedIDNameCharSet` header.
-    pub m_connected_id_name_char_set: Option<String>,
+    pub m_connected_id_name_char_set: Option<Text>,
     /// The `MConnectedIDNamePres` header.
-    pub m_connected_id_name_pres: Option<String>,
+    pub m_connected_id_name_pres: Option<Text>,
     /// The `MConnectedIDSubaddr` header.
-    pub m_connected_id_subaddr: Option<String>,
+    pub m_connected_id_subaddr: Option<Text>,
     /// The `MConnectedIDSubaddrType` header.
-    pub m_connected_id_subaddr_type: Option<String>,
+    pub m_connected_id_subaddr_type: Option<Text>,
     /// The `MConnectedIDSubaddrOdd` header.
-    pub m_connected_id_subaddr_odd: Option<String>,
+    pub m_connected_id_subaddr_odd: Option<Text>,
     /// The `MConnectedIDPres` header.
-    pub m_connected_id_pres: Option<String>,
+    pub m_connected_id_pres: Option<Text>,
     raw: Message,
 }
 
@@ -398,9 +398,9 @@ impl Event for Mcid {
 #[non_exhaustive]
 pub struct SpanAlarm {
     /// The `Span` header.
-    pub span: Option<String>,
+    pub span: Option<Text>,
     /// The `Alarm` header.
-    pub alarm: Option<String>,
+    pub alarm: Option<Text>,
     raw: Message,
 }
 
@@ -442,7 +442,7 @@ impl Event for SpanAlarm {
 #[non_exhaustive]
 pub struct SpanAlarmClear {
     /// The `Span` header.
-    pub span: Option<String>,
+    pub span: Option<Text>,
     raw: Message,
 }
 
@@ -480,25 +480,25 @@ impl Event for SpanAlarmClear {
 #[non_exhaustive]
 pub struct DahdiShowChannels {
     /// The `DAHDIChannel` header.
-    pub dahdi_channel: Option<String>,
+    pub dahdi_channel: Option<Text>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `Uniqueid` header.
-    pub uniqueid: Option<String>,
+    pub uniqueid: Option<Text>,
     /// The `AccountCode` header.
-    pub account_code: Option<String>,
+    pub account_code: Option<Text>,
     /// The `Signalling` header.
-    pub signalling: Option<String>,
+    pub signalling: Option<Text>,
     /// The `SignallingCode` header.
-    pub signalling_code: Option<String>,
+    pub signalling_code: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `DND` header.
-    pub dnd: Option<String>,
+    pub dnd: Option<Text>,
     /// The `Alarm` header.
-    pub alarm: Option<String>,
+    pub alarm: Option<Text>,
     /// The `Description` header.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     raw: Message,
 }
 
@@ -575,7 +575,7 @@ impl Event for DahdiShowChannels {
 #[non_exhaustive]
 pub struct DahdiShowChannelsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -619,25 +619,25 @@ impl Event for DahdiShowChannelsComplete {
 #[non_exhaustive]
 pub struct DahdiShowStatus {
     /// The `Span` header.
-    pub span: Option<String>,
+    pub span: Option<Text>,
     /// The `Description` header.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     /// The `Alarms` header.
-    pub alarms: Option<String>,
+    pub alarms: Option<Text>,
     /// The `IRQ` header.
-    pub irq: Option<String>,
+    pub irq: Option<Text>,
     /// The `bpviol` header.
-    pub bpviol: Option<String>,
+    pub bpviol: Option<Text>,
     /// The `CRC` header.
-    pub crc: Option<String>,
+    pub crc: Option<Text>,
     /// The `Framing` header.
-    pub framing: Option<String>,
+    pub framing: Option<Text>,
     /// The `Coding` header.
-    pub coding: Option<String>,
+    pub coding: Option<Text>,
     /// The `Options` header.
-    pub options: Option<String>,
+    pub options: Option<Text>,
     /// The `LBO` header.
-    pub lbo: Option<String>,
+    pub lbo: Option<Text>,
     raw: Message,
 }
 
@@ -714,7 +714,7 @@ impl Event for DahdiShowStatus {
 #[non_exhaustive]
 pub struct DahdiShowStatusComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -758,7 +758,7 @@ impl Event for DahdiShowStatusComplete {
 #[non_exhaustive]
 pub struct PriShowSpansComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

@@ -2,7 +2,7 @@
 //! Typed `db` events.
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `DBGetComplete` event.
@@ -13,7 +13,7 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct DbGetComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -57,11 +57,11 @@ impl Event for DbGetComplete {
 #[non_exhaustive]
 pub struct DbGetResponse {
     /// The `Family` header.
-    pub family: Option<String>,
+    pub family: Option<Text>,
     /// The `Key` header.
-    pub key: Option<String>,
+    pub key: Option<Text>,
     /// The `Val` header.
-    pub val: Option<String>,
+    pub val: Option<Text>,
     raw: Message,
 }
 
@@ -106,7 +106,7 @@ impl Event for DbGetResponse {
 #[non_exhaustive]
 pub struct DbGetTreeComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -150,9 +150,9 @@ impl Event for DbGetTreeComplete {
 #[non_exhaustive]
 pub struct DbGetTreeResponse {
     /// The `Key` header.
-    pub key: Option<String>,
+    pub key: Option<Text>,
     /// The `Val` header.
-    pub val: Option<String>,
+    pub val: Option<Text>,
     raw: Message,
 }
 

@@ -2,7 +2,7 @@
 //! Typed `fax` events.
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `FAXSession` event.
@@ -13,29 +13,29 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct FaxSession {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `SessionNumber` header.
-    pub session_number: Option<String>,
+    pub session_number: Option<Text>,
     /// The `Operation` header.
-    pub operation: Option<String>,
+    pub operation: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// The `ErrorCorrectionMode` header.
-    pub error_correction_mode: Option<String>,
+    pub error_correction_mode: Option<Text>,
     /// The `DataRate` header.
-    pub data_rate: Option<String>,
+    pub data_rate: Option<Text>,
     /// The `ImageResolution` header.
-    pub image_resolution: Option<String>,
+    pub image_resolution: Option<Text>,
     /// The `PageNumber` header.
-    pub page_number: Option<String>,
+    pub page_number: Option<Text>,
     /// The `FileName` header.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     /// The `PagesTransmitted` header.
-    pub pages_transmitted: Option<String>,
+    pub pages_transmitted: Option<Text>,
     /// The `PagesReceived` header.
-    pub pages_received: Option<String>,
+    pub pages_received: Option<Text>,
     /// The `TotalBadLines` header.
-    pub total_bad_lines: Option<String>,
+    pub total_bad_lines: Option<Text>,
     raw: Message,
 }
 
@@ -120,11 +120,11 @@ impl Event for FaxSession {
 #[non_exhaustive]
 pub struct FaxSessionsComplete {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `Total` header.
-    pub total: Option<String>,
+    pub total: Option<Text>,
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -174,21 +174,21 @@ impl Event for FaxSessionsComplete {
 #[non_exhaustive]
 pub struct FaxSessionsEntry {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `Technology` header.
-    pub technology: Option<String>,
+    pub technology: Option<Text>,
     /// The `SessionNumber` header.
-    pub session_number: Option<String>,
+    pub session_number: Option<Text>,
     /// The `SessionType` header.
-    pub session_type: Option<String>,
+    pub session_type: Option<Text>,
     /// The `Operation` header.
-    pub operation: Option<String>,
+    pub operation: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// The `Files` header.
-    pub files: Option<String>,
+    pub files: Option<Text>,
     raw: Message,
 }
 
@@ -257,19 +257,19 @@ impl Event for FaxSessionsEntry {
 #[non_exhaustive]
 pub struct FaxStats {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `CurrentSessions` header.
-    pub current_sessions: Option<String>,
+    pub current_sessions: Option<Text>,
     /// The `ReservedSessions` header.
-    pub reserved_sessions: Option<String>,
+    pub reserved_sessions: Option<Text>,
     /// The `TransmitAttempts` header.
-    pub transmit_attempts: Option<String>,
+    pub transmit_attempts: Option<Text>,
     /// The `ReceiveAttempts` header.
-    pub receive_attempts: Option<String>,
+    pub receive_attempts: Option<Text>,
     /// The `CompletedFAXes` header.
-    pub completed_fa_xes: Option<String>,
+    pub completed_fa_xes: Option<Text>,
     /// The `FailedFAXes` header.
-    pub failed_fa_xes: Option<String>,
+    pub failed_fa_xes: Option<Text>,
     raw: Message,
 }
 

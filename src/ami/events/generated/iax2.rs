@@ -2,7 +2,7 @@
 //! Typed `iax2` events.
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `PeerEntry` event.
@@ -13,9 +13,9 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct PeerEntry {
     /// The `Channeltype` header.
-    pub channeltype: Option<String>,
+    pub channeltype: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     raw: Message,
 }
 
@@ -57,7 +57,7 @@ impl Event for PeerEntry {
 #[non_exhaustive]
 pub struct PeerlistComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -101,7 +101,7 @@ impl Event for PeerlistComplete {
 #[non_exhaustive]
 pub struct RegistrationsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -145,17 +145,17 @@ impl Event for RegistrationsComplete {
 #[non_exhaustive]
 pub struct RegistryEntry {
     /// The `Host` header.
-    pub host: Option<String>,
+    pub host: Option<Text>,
     /// The `DNSmanager` header.
-    pub dn_smanager: Option<String>,
+    pub dn_smanager: Option<Text>,
     /// The `Username` header.
-    pub username: Option<String>,
+    pub username: Option<Text>,
     /// The `Perceived` header.
-    pub perceived: Option<String>,
+    pub perceived: Option<Text>,
     /// The `Refresh` header.
-    pub refresh: Option<String>,
+    pub refresh: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     raw: Message,
 }
 

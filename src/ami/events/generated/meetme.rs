@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `MeetmeEnd` event.
@@ -15,7 +15,7 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct MeetmeEnd {
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     raw: Message,
 }
 
@@ -56,9 +56,9 @@ pub struct MeetmeJoin {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     /// The `User` header.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     raw: Message,
 }
 
@@ -107,11 +107,11 @@ pub struct MeetmeLeave {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     /// The `User` header.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     raw: Message,
 }
 
@@ -160,29 +160,29 @@ impl Event for MeetmeLeave {
 #[non_exhaustive]
 pub struct MeetmeList {
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `UserNumber` header.
-    pub user_number: Option<String>,
+    pub user_number: Option<Text>,
     /// The `CallerIDNum` header.
-    pub caller_id_num: Option<String>,
+    pub caller_id_num: Option<Text>,
     /// The `CallerIDName` header.
-    pub caller_id_name: Option<String>,
+    pub caller_id_name: Option<Text>,
     /// The `ConnectedLineNum` header.
-    pub connected_line_num: Option<String>,
+    pub connected_line_num: Option<Text>,
     /// The `ConnectedLineName` header.
-    pub connected_line_name: Option<String>,
+    pub connected_line_name: Option<Text>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `Admin` header.
-    pub admin: Option<String>,
+    pub admin: Option<Text>,
     /// The `Role` header.
-    pub role: Option<String>,
+    pub role: Option<Text>,
     /// The `MarkedUser` header.
-    pub marked_user: Option<String>,
+    pub marked_user: Option<Text>,
     /// The `Muted` header.
-    pub muted: Option<String>,
+    pub muted: Option<Text>,
     /// The `Talking` header.
-    pub talking: Option<String>,
+    pub talking: Option<Text>,
     raw: Message,
 }
 
@@ -267,17 +267,17 @@ impl Event for MeetmeList {
 #[non_exhaustive]
 pub struct MeetmeListRooms {
     /// The `Conference` header.
-    pub conference: Option<String>,
+    pub conference: Option<Text>,
     /// The `Parties` header.
-    pub parties: Option<String>,
+    pub parties: Option<Text>,
     /// The `Marked` header.
-    pub marked: Option<String>,
+    pub marked: Option<Text>,
     /// The `Activity` header.
-    pub activity: Option<String>,
+    pub activity: Option<Text>,
     /// The `Creation` header.
-    pub creation: Option<String>,
+    pub creation: Option<Text>,
     /// The `Locked` header.
-    pub locked: Option<String>,
+    pub locked: Option<Text>,
     raw: Message,
 }
 
@@ -340,13 +340,13 @@ pub struct MeetmeMute {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     /// The `User` header.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -400,13 +400,13 @@ pub struct MeetmeTalkRequest {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     /// The `User` header.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -460,13 +460,13 @@ pub struct MeetmeTalking {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Meetme` header.
-    pub meetme: Option<String>,
+    pub meetme: Option<Text>,
     /// The `User` header.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -518,7 +518,7 @@ impl Event for MeetmeTalking {
 #[non_exhaustive]
 pub struct MeetmeListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -562,7 +562,7 @@ impl Event for MeetmeListComplete {
 #[non_exhaustive]
 pub struct MeetmeListRoomsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

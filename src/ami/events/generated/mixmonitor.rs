@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `MixMonitorMute` event.
@@ -16,9 +16,9 @@ pub struct MixMonitorMute {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Direction` header.
-    pub direction: Option<String>,
+    pub direction: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     raw: Message,
 }
 

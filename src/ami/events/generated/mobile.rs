@@ -2,7 +2,7 @@
 //! Typed `mobile` events.
 
 use crate::ami::events::parse::{set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `MobileStatus` event.
@@ -13,9 +13,9 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct MobileStatus {
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Device` header.
-    pub device: Option<String>,
+    pub device: Option<Text>,
     raw: Message,
 }
 

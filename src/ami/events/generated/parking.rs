@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `ParkedCall` event.
@@ -16,15 +16,15 @@ pub struct ParkedCall {
     /// The channel whose headers start with `Parkee` (`ParkeeChannel`, …), when sent.
     pub parkee: Option<ChannelSnapshot>,
     /// The `ParkerDialString` header.
-    pub parker_dial_string: Option<String>,
+    pub parker_dial_string: Option<Text>,
     /// The `Parkinglot` header.
-    pub parkinglot: Option<String>,
+    pub parkinglot: Option<Text>,
     /// The `ParkingSpace` header.
-    pub parking_space: Option<String>,
+    pub parking_space: Option<Text>,
     /// The `ParkingTimeout` header.
-    pub parking_timeout: Option<String>,
+    pub parking_timeout: Option<Text>,
     /// The `ParkingDuration` header.
-    pub parking_duration: Option<String>,
+    pub parking_duration: Option<Text>,
     raw: Message,
 }
 
@@ -93,15 +93,15 @@ pub struct ParkedCallGiveUp {
     /// The channel whose headers start with `Parker` (`ParkerChannel`, …), when sent.
     pub parker: Option<ChannelSnapshot>,
     /// The `ParkerDialString` header.
-    pub parker_dial_string: Option<String>,
+    pub parker_dial_string: Option<Text>,
     /// The `Parkinglot` header.
-    pub parkinglot: Option<String>,
+    pub parkinglot: Option<Text>,
     /// The `ParkingSpace` header.
-    pub parking_space: Option<String>,
+    pub parking_space: Option<Text>,
     /// The `ParkingTimeout` header.
-    pub parking_timeout: Option<String>,
+    pub parking_timeout: Option<Text>,
     /// The `ParkingDuration` header.
-    pub parking_duration: Option<String>,
+    pub parking_duration: Option<Text>,
     raw: Message,
 }
 
@@ -177,15 +177,15 @@ pub struct ParkedCallSwap {
     /// The channel whose headers start with `Parker` (`ParkerChannel`, …), when sent.
     pub parker: Option<ChannelSnapshot>,
     /// The `ParkerDialString` header.
-    pub parker_dial_string: Option<String>,
+    pub parker_dial_string: Option<Text>,
     /// The `Parkinglot` header.
-    pub parkinglot: Option<String>,
+    pub parkinglot: Option<Text>,
     /// The `ParkingSpace` header.
-    pub parking_space: Option<String>,
+    pub parking_space: Option<Text>,
     /// The `ParkingTimeout` header.
-    pub parking_timeout: Option<String>,
+    pub parking_timeout: Option<Text>,
     /// The `ParkingDuration` header.
-    pub parking_duration: Option<String>,
+    pub parking_duration: Option<Text>,
     raw: Message,
 }
 
@@ -261,15 +261,15 @@ pub struct ParkedCallTimeOut {
     /// The channel whose headers start with `Parker` (`ParkerChannel`, …), when sent.
     pub parker: Option<ChannelSnapshot>,
     /// The `ParkerDialString` header.
-    pub parker_dial_string: Option<String>,
+    pub parker_dial_string: Option<Text>,
     /// The `Parkinglot` header.
-    pub parkinglot: Option<String>,
+    pub parkinglot: Option<Text>,
     /// The `ParkingSpace` header.
-    pub parking_space: Option<String>,
+    pub parking_space: Option<Text>,
     /// The `ParkingTimeout` header.
-    pub parking_timeout: Option<String>,
+    pub parking_timeout: Option<Text>,
     /// The `ParkingDuration` header.
-    pub parking_duration: Option<String>,
+    pub parking_duration: Option<Text>,
     raw: Message,
 }
 
@@ -347,15 +347,15 @@ pub struct UnParkedCall {
     /// The channel whose headers start with `Retriever` (`RetrieverChannel`, …), when sent.
     pub retriever: Option<ChannelSnapshot>,
     /// The `ParkerDialString` header.
-    pub parker_dial_string: Option<String>,
+    pub parker_dial_string: Option<Text>,
     /// The `Parkinglot` header.
-    pub parkinglot: Option<String>,
+    pub parkinglot: Option<Text>,
     /// The `ParkingSpace` header.
-    pub parking_space: Option<String>,
+    pub parking_space: Option<Text>,
     /// The `ParkingTimeout` header.
-    pub parking_timeout: Option<String>,
+    pub parking_timeout: Option<Text>,
     /// The `ParkingDuration` header.
-    pub parking_duration: Option<String>,
+    pub parking_duration: Option<Text>,
     raw: Message,
 }
 
@@ -434,7 +434,7 @@ impl Event for UnParkedCall {
 #[non_exhaustive]
 pub struct ParkedCallsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -478,13 +478,13 @@ impl Event for ParkedCallsComplete {
 #[non_exhaustive]
 pub struct Parkinglot {
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `StartSpace` header.
-    pub start_space: Option<String>,
+    pub start_space: Option<Text>,
     /// The `StopSpace` header.
-    pub stop_space: Option<String>,
+    pub stop_space: Option<Text>,
     /// The `Timeout` header.
-    pub timeout: Option<String>,
+    pub timeout: Option<Text>,
     raw: Message,
 }
 
@@ -532,7 +532,7 @@ impl Event for Parkinglot {
 #[non_exhaustive]
 pub struct ParkinglotsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

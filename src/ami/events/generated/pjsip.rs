@@ -2,7 +2,7 @@
 //! Typed `pjsip` events.
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AorDetail` event.
@@ -13,45 +13,45 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct AorDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `MinimumExpiration` header.
-    pub minimum_expiration: Option<String>,
+    pub minimum_expiration: Option<Text>,
     /// The `MaximumExpiration` header.
-    pub maximum_expiration: Option<String>,
+    pub maximum_expiration: Option<Text>,
     /// The `DefaultExpiration` header.
-    pub default_expiration: Option<String>,
+    pub default_expiration: Option<Text>,
     /// The `QualifyFrequency` header.
-    pub qualify_frequency: Option<String>,
+    pub qualify_frequency: Option<Text>,
     /// The `AuthenticateQualify` header.
-    pub authenticate_qualify: Option<String>,
+    pub authenticate_qualify: Option<Text>,
     /// The `MaxContacts` header.
-    pub max_contacts: Option<String>,
+    pub max_contacts: Option<Text>,
     /// The `RemoveExisting` header.
-    pub remove_existing: Option<String>,
+    pub remove_existing: Option<Text>,
     /// The `RemoveUnavailable` header.
-    pub remove_unavailable: Option<String>,
+    pub remove_unavailable: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `SupportPath` header.
-    pub support_path: Option<String>,
+    pub support_path: Option<Text>,
     /// The `Qualify2xxOnly` header.
-    pub qualify2xx_only: Option<String>,
+    pub qualify2xx_only: Option<Text>,
     /// The `QualifyTimeout` header.
-    pub qualify_timeout: Option<String>,
+    pub qualify_timeout: Option<Text>,
     /// The `VoicemailExtension` header.
-    pub voicemail_extension: Option<String>,
+    pub voicemail_extension: Option<Text>,
     /// The `Contacts` header.
-    pub contacts: Option<String>,
+    pub contacts: Option<Text>,
     /// The `TotalContacts` header.
-    pub total_contacts: Option<String>,
+    pub total_contacts: Option<Text>,
     /// The `ContactsRegistered` header.
-    pub contacts_registered: Option<String>,
+    pub contacts_registered: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     raw: Message,
 }
 
@@ -168,39 +168,39 @@ impl Event for AorDetail {
 #[non_exhaustive]
 pub struct AorList {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `MinimumExpiration` header.
-    pub minimum_expiration: Option<String>,
+    pub minimum_expiration: Option<Text>,
     /// The `MaximumExpiration` header.
-    pub maximum_expiration: Option<String>,
+    pub maximum_expiration: Option<Text>,
     /// The `DefaultExpiration` header.
-    pub default_expiration: Option<String>,
+    pub default_expiration: Option<Text>,
     /// The `QualifyFrequency` header.
-    pub qualify_frequency: Option<String>,
+    pub qualify_frequency: Option<Text>,
     /// The `QualifyTimeout` header.
-    pub qualify_timeout: Option<String>,
+    pub qualify_timeout: Option<Text>,
     /// The `Qualify2xxOnly` header.
-    pub qualify2xx_only: Option<String>,
+    pub qualify2xx_only: Option<Text>,
     /// The `AuthenticateQualify` header.
-    pub authenticate_qualify: Option<String>,
+    pub authenticate_qualify: Option<Text>,
     /// The `MaxContacts` header.
-    pub max_contacts: Option<String>,
+    pub max_contacts: Option<Text>,
     /// The `RemoveExisting` header.
-    pub remove_existing: Option<String>,
+    pub remove_existing: Option<Text>,
     /// The `RemoveUnavailable` header.
-    pub remove_unavailable: Option<String>,
+    pub remove_unavailable: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     /// The `VoicemailExtension` header.
-    pub voicemail_extension: Option<String>,
+    pub voicemail_extension: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `SupportPath` header.
-    pub support_path: Option<String>,
+    pub support_path: Option<Text>,
     /// The `Contacts` header.
-    pub contacts: Option<String>,
+    pub contacts: Option<Text>,
     raw: Message,
 }
 
@@ -305,7 +305,7 @@ impl Event for AorList {
 #[non_exhaustive]
 pub struct AorListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -349,35 +349,35 @@ impl Event for AorListComplete {
 #[non_exhaustive]
 pub struct AuthDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Username` header.
-    pub username: Option<String>,
+    pub username: Option<Text>,
     /// The `Password` header.
-    pub password: Option<String>,
+    pub password: Option<Text>,
     /// The `Md5Cred` header.
-    pub md5_cred: Option<String>,
+    pub md5_cred: Option<Text>,
     /// The `Realm` header.
-    pub realm: Option<String>,
+    pub realm: Option<Text>,
     /// The `NonceLifetime` header.
-    pub nonce_lifetime: Option<String>,
+    pub nonce_lifetime: Option<Text>,
     /// The `AuthType` header.
-    pub auth_type: Option<String>,
+    pub auth_type: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     /// The `OauthClientid` header.
-    pub oauth_clientid: Option<String>,
+    pub oauth_clientid: Option<Text>,
     /// The `OauthSecret` header.
-    pub oauth_secret: Option<String>,
+    pub oauth_secret: Option<Text>,
     /// The `PasswordDigest` header.
-    pub password_digest: Option<String>,
+    pub password_digest: Option<Text>,
     /// The `RefreshToken` header.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Text>,
     /// The `SupportedAlgorithmsUac` header.
-    pub supported_algorithms_uac: Option<String>,
+    pub supported_algorithms_uac: Option<Text>,
     /// The `SupportedAlgorithmsUas` header.
-    pub supported_algorithms_uas: Option<String>,
+    pub supported_algorithms_uas: Option<Text>,
     raw: Message,
 }
 
@@ -474,33 +474,33 @@ impl Event for AuthDetail {
 #[non_exhaustive]
 pub struct AuthList {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Username` header.
-    pub username: Option<String>,
+    pub username: Option<Text>,
     /// The `Md5Cred` header.
-    pub md5_cred: Option<String>,
+    pub md5_cred: Option<Text>,
     /// The `Realm` header.
-    pub realm: Option<String>,
+    pub realm: Option<Text>,
     /// The `AuthType` header.
-    pub auth_type: Option<String>,
+    pub auth_type: Option<Text>,
     /// The `Password` header.
-    pub password: Option<String>,
+    pub password: Option<Text>,
     /// The `NonceLifetime` header.
-    pub nonce_lifetime: Option<String>,
+    pub nonce_lifetime: Option<Text>,
     /// The `OauthClientid` header.
-    pub oauth_clientid: Option<String>,
+    pub oauth_clientid: Option<Text>,
     /// The `OauthSecret` header.
-    pub oauth_secret: Option<String>,
+    pub oauth_secret: Option<Text>,
     /// The `PasswordDigest` header.
-    pub password_digest: Option<String>,
+    pub password_digest: Option<Text>,
     /// The `RefreshToken` header.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Text>,
     /// The `SupportedAlgorithmsUac` header.
-    pub supported_algorithms_uac: Option<String>,
+    pub supported_algorithms_uac: Option<Text>,
     /// The `SupportedAlgorithmsUas` header.
-    pub supported_algorithms_uas: Option<String>,
+    pub supported_algorithms_uas: Option<Text>,
     raw: Message,
 }
 
@@ -593,7 +593,7 @@ impl Event for AuthList {
 #[non_exhaustive]
 pub struct AuthListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -637,43 +637,43 @@ impl Event for AuthListComplete {
 #[non_exhaustive]
 pub struct ContactList {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `ViaAddr` header.
-    pub via_addr: Option<String>,
+    pub via_addr: Option<Text>,
     /// The `ViaPort` header.
-    pub via_port: Option<String>,
+    pub via_port: Option<Text>,
     /// The `QualifyTimeout` header.
-    pub qualify_timeout: Option<String>,
+    pub qualify_timeout: Option<Text>,
     /// The `CallId` header.
-    pub call_id: Option<String>,
+    pub call_id: Option<Text>,
     /// The `RegServer` header.
-    pub reg_server: Option<String>,
+    pub reg_server: Option<Text>,
     /// The `PruneOnBoot` header.
-    pub prune_on_boot: Option<String>,
+    pub prune_on_boot: Option<Text>,
     /// The `Path` header.
-    pub path: Option<String>,
+    pub path: Option<Text>,
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `AuthenticateQualify` header.
-    pub authenticate_qualify: Option<String>,
+    pub authenticate_qualify: Option<Text>,
     /// The `Uri` header.
-    pub uri: Option<String>,
+    pub uri: Option<Text>,
     /// The `QualifyFrequency` header.
-    pub qualify_frequency: Option<String>,
+    pub qualify_frequency: Option<Text>,
     /// The `UserAgent` header.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Text>,
     /// The `ExpirationTime` header.
-    pub expiration_time: Option<String>,
+    pub expiration_time: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `RoundtripUsec` header.
-    pub roundtrip_usec: Option<String>,
+    pub roundtrip_usec: Option<Text>,
     /// The `Qualify2xxOnly` header.
-    pub qualify2xx_only: Option<String>,
+    pub qualify2xx_only: Option<Text>,
     raw: Message,
 }
 
@@ -786,7 +786,7 @@ impl Event for ContactList {
 #[non_exhaustive]
 pub struct ContactListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -830,37 +830,37 @@ impl Event for ContactListComplete {
 #[non_exhaustive]
 pub struct ContactStatusDetail {
     /// The `AOR` header.
-    pub aor: Option<String>,
+    pub aor: Option<Text>,
     /// The `URI` header.
-    pub uri: Option<String>,
+    pub uri: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `RoundtripUsec` header.
-    pub roundtrip_usec: Option<String>,
+    pub roundtrip_usec: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     /// The `UserAgent` header.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Text>,
     /// The `RegExpire` header.
-    pub reg_expire: Option<String>,
+    pub reg_expire: Option<Text>,
     /// The `ViaAddress` header.
-    pub via_address: Option<String>,
+    pub via_address: Option<Text>,
     /// The `CallID` header.
-    pub call_id: Option<String>,
+    pub call_id: Option<Text>,
     /// The `ID` header.
-    pub id: Option<String>,
+    pub id: Option<Text>,
     /// The `AuthenticateQualify` header.
-    pub authenticate_qualify: Option<String>,
+    pub authenticate_qualify: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `Path` header.
-    pub path: Option<String>,
+    pub path: Option<Text>,
     /// The `QualifyFrequency` header.
-    pub qualify_frequency: Option<String>,
+    pub qualify_frequency: Option<Text>,
     /// The `QualifyTimeout` header.
-    pub qualify_timeout: Option<String>,
+    pub qualify_timeout: Option<Text>,
     /// The `Qualify2xxOnly` header.
-    pub qualify2xx_only: Option<String>,
+    pub qualify2xx_only: Option<Text>,
     raw: Message,
 }
 
@@ -961,285 +961,285 @@ impl Event for ContactStatusDetail {
 #[non_exhaustive]
 pub struct EndpointDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Allow` header.
-    pub allow: Option<String>,
+    pub allow: Option<Text>,
     /// The `DtmfMode` header.
-    pub dtmf_mode: Option<String>,
+    pub dtmf_mode: Option<Text>,
     /// The `RtpIpv6` header.
-    pub rtp_ipv6: Option<String>,
+    pub rtp_ipv6: Option<Text>,
     /// The `RtpSymmetric` header.
-    pub rtp_symmetric: Option<String>,
+    pub rtp_symmetric: Option<Text>,
     /// The `IceSupport` header.
-    pub ice_support: Option<String>,
+    pub ice_support: Option<Text>,
     /// The `UsePtime` header.
-    pub use_ptime: Option<String>,
+    pub use_ptime: Option<Text>,
     /// The `ForceRport` header.
-    pub force_rport: Option<String>,
+    pub force_rport: Option<Text>,
     /// The `RewriteContact` header.
-    pub rewrite_contact: Option<String>,
+    pub rewrite_contact: Option<Text>,
     /// The `Transport` header.
-    pub transport: Option<String>,
+    pub transport: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `MohSuggest` header.
-    pub moh_suggest: Option<String>,
+    pub moh_suggest: Option<Text>,
     /// The `Timers` header.
-    pub timers: Option<String>,
+    pub timers: Option<Text>,
     /// The `TimersMinSe` header.
-    pub timers_min_se: Option<String>,
+    pub timers_min_se: Option<Text>,
     /// The `TimersSessExpires` header.
-    pub timers_sess_expires: Option<String>,
+    pub timers_sess_expires: Option<Text>,
     /// The `Auth` header.
-    pub auth: Option<String>,
+    pub auth: Option<Text>,
     /// The `OutboundAuth` header.
-    pub outbound_auth: Option<String>,
+    pub outbound_auth: Option<Text>,
     /// The `Aors` header.
-    pub aors: Option<String>,
+    pub aors: Option<Text>,
     /// The `MediaAddress` header.
-    pub media_address: Option<String>,
+    pub media_address: Option<Text>,
     /// The `IdentifyBy` header.
-    pub identify_by: Option<String>,
+    pub identify_by: Option<Text>,
     /// The `DirectMedia` header.
-    pub direct_media: Option<String>,
+    pub direct_media: Option<Text>,
     /// The `DirectMediaMethod` header.
-    pub direct_media_method: Option<String>,
+    pub direct_media_method: Option<Text>,
     /// The `TrustConnectedLine` header.
-    pub trust_connected_line: Option<String>,
+    pub trust_connected_line: Option<Text>,
     /// The `SendConnectedLine` header.
-    pub send_connected_line: Option<String>,
+    pub send_connected_line: Option<Text>,
     /// The `ConnectedLineMethod` header.
-    pub connected_line_method: Option<String>,
+    pub connected_line_method: Option<Text>,
     /// The `DirectMediaGlareMitigation` header.
-    pub direct_media_glare_mitigation: Option<String>,
+    pub direct_media_glare_mitigation: Option<Text>,
     /// The `DisableDirectMediaOnNat` header.
-    pub disable_direct_media_on_nat: Option<String>,
+    pub disable_direct_media_on_nat: Option<Text>,
     /// The `Callerid` header.
-    pub callerid: Option<String>,
+    pub callerid: Option<Text>,
     /// The `CalleridPrivacy` header.
-    pub callerid_privacy: Option<String>,
+    pub callerid_privacy: Option<Text>,
     /// The `CalleridTag` header.
-    pub callerid_tag: Option<String>,
+    pub callerid_tag: Option<Text>,
     /// The `TrustIdInbound` header.
-    pub trust_id_inbound: Option<String>,
+    pub trust_id_inbound: Option<Text>,
     /// The `TrustIdOutbound` header.
-    pub trust_id_outbound: Option<String>,
+    pub trust_id_outbound: Option<Text>,
     /// The `SendPai` header.
-    pub send_pai: Option<String>,
+    pub send_pai: Option<Text>,
     /// The `SendRpid` header.
-    pub send_rpid: Option<String>,
+    pub send_rpid: Option<Text>,
     /// The `SendDiversion` header.
-    pub send_diversion: Option<String>,
+    pub send_diversion: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     /// The `AggregateMwi` header.
-    pub aggregate_mwi: Option<String>,
+    pub aggregate_mwi: Option<Text>,
     /// The `MediaEncryption` header.
-    pub media_encryption: Option<String>,
+    pub media_encryption: Option<Text>,
     /// The `MediaEncryptionOptimistic` header.
-    pub media_encryption_optimistic: Option<String>,
+    pub media_encryption_optimistic: Option<Text>,
     /// The `UseAvpf` header.
-    pub use_avpf: Option<String>,
+    pub use_avpf: Option<Text>,
     /// The `ForceAvp` header.
-    pub force_avp: Option<String>,
+    pub force_avp: Option<Text>,
     /// The `MediaUseReceivedTransport` header.
-    pub media_use_received_transport: Option<String>,
+    pub media_use_received_transport: Option<Text>,
     /// The `OneTouchRecording` header.
-    pub one_touch_recording: Option<String>,
+    pub one_touch_recording: Option<Text>,
     /// The `InbandProgress` header.
-    pub inband_progress: Option<String>,
+    pub inband_progress: Option<Text>,
     /// The `CallGroup` header.
-    pub call_group: Option<String>,
+    pub call_group: Option<Text>,
     /// The `PickupGroup` header.
-    pub pickup_group: Option<String>,
+    pub pickup_group: Option<Text>,
     /// The `NamedCallGroup` header.
-    pub named_call_group: Option<String>,
+    pub named_call_group: Option<Text>,
     /// The `NamedPickupGroup` header.
-    pub named_pickup_group: Option<String>,
+    pub named_pickup_group: Option<Text>,
     /// The `DeviceStateBusyAt` header.
-    pub device_state_busy_at: Option<String>,
+    pub device_state_busy_at: Option<Text>,
     /// The `T38Udptl` header.
-    pub t38_udptl: Option<String>,
+    pub t38_udptl: Option<Text>,
     /// The `T38UdptlEc` header.
-    pub t38_udptl_ec: Option<String>,
+    pub t38_udptl_ec: Option<Text>,
     /// The `T38UdptlMaxdatagram` header.
-    pub t38_udptl_maxdatagram: Option<String>,
+    pub t38_udptl_maxdatagram: Option<Text>,
     /// The `FaxDetect` header.
-    pub fax_detect: Option<String>,
+    pub fax_detect: Option<Text>,
     /// The `T38UdptlNat` header.
-    pub t38_udptl_nat: Option<String>,
+    pub t38_udptl_nat: Option<Text>,
     /// The `T38UdptlIpv6` header.
-    pub t38_udptl_ipv6: Option<String>,
+    pub t38_udptl_ipv6: Option<Text>,
     /// The `T38BindUdptlToMediaAddress` header.
-    pub t38_bind_udptl_to_media_address: Option<String>,
+    pub t38_bind_udptl_to_media_address: Option<Text>,
     /// The `ToneZone` header.
-    pub tone_zone: Option<String>,
+    pub tone_zone: Option<Text>,
     /// The `Language` header.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// The `RecordOnFeature` header.
-    pub record_on_feature: Option<String>,
+    pub record_on_feature: Option<Text>,
     /// The `RecordOffFeature` header.
-    pub record_off_feature: Option<String>,
+    pub record_off_feature: Option<Text>,
     /// The `AllowTransfer` header.
-    pub allow_transfer: Option<String>,
+    pub allow_transfer: Option<Text>,
     /// The `UserEqPhone` header.
-    pub user_eq_phone: Option<String>,
+    pub user_eq_phone: Option<Text>,
     /// The `MohPassthrough` header.
-    pub moh_passthrough: Option<String>,
+    pub moh_passthrough: Option<Text>,
     /// The `SdpOwner` header.
-    pub sdp_owner: Option<String>,
+    pub sdp_owner: Option<Text>,
     /// The `SdpSession` header.
-    pub sdp_session: Option<String>,
+    pub sdp_session: Option<Text>,
     /// The `TosAudio` header.
-    pub tos_audio: Option<String>,
+    pub tos_audio: Option<Text>,
     /// The `TosVideo` header.
-    pub tos_video: Option<String>,
+    pub tos_video: Option<Text>,
     /// The `CosAudio` header.
-    pub cos_audio: Option<String>,
+    pub cos_audio: Option<Text>,
     /// The `CosVideo` header.
-    pub cos_video: Option<String>,
+    pub cos_video: Option<Text>,
     /// The `AllowSubscribe` header.
-    pub allow_subscribe: Option<String>,
+    pub allow_subscribe: Option<Text>,
     /// The `SubMinExpiry` header.
-    pub sub_min_expiry: Option<String>,
+    pub sub_min_expiry: Option<Text>,
     /// The `FromUser` header.
-    pub from_user: Option<String>,
+    pub from_user: Option<Text>,
     /// The `FromDomain` header.
-    pub from_domain: Option<String>,
+    pub from_domain: Option<Text>,
     /// The `MwiFromUser` header.
-    pub mwi_from_user: Option<String>,
+    pub mwi_from_user: Option<Text>,
     /// The `RtpEngine` header.
-    pub rtp_engine: Option<String>,
+    pub rtp_engine: Option<Text>,
     /// The `DtlsVerify` header.
-    pub dtls_verify: Option<String>,
+    pub dtls_verify: Option<Text>,
     /// The `DtlsRekey` header.
-    pub dtls_rekey: Option<String>,
+    pub dtls_rekey: Option<Text>,
     /// The `DtlsCertFile` header.
-    pub dtls_cert_file: Option<String>,
+    pub dtls_cert_file: Option<Text>,
     /// The `DtlsPrivateKey` header.
-    pub dtls_private_key: Option<String>,
+    pub dtls_private_key: Option<Text>,
     /// The `DtlsCipher` header.
-    pub dtls_cipher: Option<String>,
+    pub dtls_cipher: Option<Text>,
     /// The `DtlsCaFile` header.
-    pub dtls_ca_file: Option<String>,
+    pub dtls_ca_file: Option<Text>,
     /// The `DtlsCaPath` header.
-    pub dtls_ca_path: Option<String>,
+    pub dtls_ca_path: Option<Text>,
     /// The `DtlsSetup` header.
-    pub dtls_setup: Option<String>,
+    pub dtls_setup: Option<Text>,
     /// The `SrtpTag32` header.
-    pub srtp_tag32: Option<String>,
+    pub srtp_tag32: Option<Text>,
     /// The `RedirectMethod` header.
-    pub redirect_method: Option<String>,
+    pub redirect_method: Option<Text>,
     /// The `SetVar` header.
-    pub set_var: Option<String>,
+    pub set_var: Option<Text>,
     /// The `MessageContext` header.
-    pub message_context: Option<String>,
+    pub message_context: Option<Text>,
     /// The `Accountcode` header.
-    pub accountcode: Option<String>,
+    pub accountcode: Option<Text>,
     /// The `PreferredCodecOnly` header.
-    pub preferred_codec_only: Option<String>,
+    pub preferred_codec_only: Option<Text>,
     /// The `DeviceState` header.
-    pub device_state: Option<String>,
+    pub device_state: Option<Text>,
     /// The `ActiveChannels` header.
-    pub active_channels: Option<String>,
+    pub active_channels: Option<Text>,
     /// The `SubscribeContext` header.
-    pub subscribe_context: Option<String>,
+    pub subscribe_context: Option<Text>,
     /// The `AllowOverlap` header.
-    pub allow_overlap: Option<String>,
+    pub allow_overlap: Option<Text>,
     /// The `OverlapContext` header.
-    pub overlap_context: Option<String>,
+    pub overlap_context: Option<Text>,
     /// The `AcceptMultipleSdpAnswers` header.
-    pub accept_multiple_sdp_answers: Option<String>,
+    pub accept_multiple_sdp_answers: Option<Text>,
     /// The `Acl` header.
-    pub acl: Option<String>,
+    pub acl: Option<Text>,
     /// The `AllowUnauthenticatedOptions` header.
-    pub allow_unauthenticated_options: Option<String>,
+    pub allow_unauthenticated_options: Option<Text>,
     /// The `AsymmetricRtpCodec` header.
-    pub asymmetric_rtp_codec: Option<String>,
+    pub asymmetric_rtp_codec: Option<Text>,
     /// The `BindRtpToMediaAddress` header.
-    pub bind_rtp_to_media_address: Option<String>,
+    pub bind_rtp_to_media_address: Option<Text>,
     /// The `Bundle` header.
-    pub bundle: Option<String>,
+    pub bundle: Option<Text>,
     /// The `CodecPrefsIncomingAnswer` header.
-    pub codec_prefs_incoming_answer: Option<String>,
+    pub codec_prefs_incoming_answer: Option<Text>,
     /// The `CodecPrefsIncomingOffer` header.
-    pub codec_prefs_incoming_offer: Option<String>,
+    pub codec_prefs_incoming_offer: Option<Text>,
     /// The `CodecPrefsOutgoingAnswer` header.
-    pub codec_prefs_outgoing_answer: Option<String>,
+    pub codec_prefs_outgoing_answer: Option<Text>,
     /// The `CodecPrefsOutgoingOffer` header.
-    pub codec_prefs_outgoing_offer: Option<String>,
+    pub codec_prefs_outgoing_offer: Option<Text>,
     /// The `ContactAcl` header.
-    pub contact_acl: Option<String>,
+    pub contact_acl: Option<Text>,
     /// The `DtlsAutoGenerateCert` header.
-    pub dtls_auto_generate_cert: Option<String>,
+    pub dtls_auto_generate_cert: Option<Text>,
     /// The `DtlsFingerprint` header.
-    pub dtls_fingerprint: Option<String>,
+    pub dtls_fingerprint: Option<Text>,
     /// The `FaxDetectTimeout` header.
-    pub fax_detect_timeout: Option<String>,
+    pub fax_detect_timeout: Option<Text>,
     /// The `FollowEarlyMediaFork` header.
-    pub follow_early_media_fork: Option<String>,
+    pub follow_early_media_fork: Option<Text>,
     /// The `G726NonStandard` header.
-    pub g726_non_standard: Option<String>,
+    pub g726_non_standard: Option<Text>,
     /// The `GeolocIncomingCallProfile` header.
-    pub geoloc_incoming_call_profile: Option<String>,
+    pub geoloc_incoming_call_profile: Option<Text>,
     /// The `GeolocOutgoingCallProfile` header.
-    pub geoloc_outgoing_call_profile: Option<String>,
+    pub geoloc_outgoing_call_profile: Option<Text>,
     /// The `Ignore183WithoutSdp` header.
-    pub ignore183_without_sdp: Option<String>,
+    pub ignore183_without_sdp: Option<Text>,
     /// The `IncomingCallOfferPref` header.
-    pub incoming_call_offer_pref: Option<String>,
+    pub incoming_call_offer_pref: Option<Text>,
     /// The `IncomingMwiMailbox` header.
-    pub incoming_mwi_mailbox: Option<String>,
+    pub incoming_mwi_mailbox: Option<Text>,
     /// The `MaxAudioStreams` header.
-    pub max_audio_streams: Option<String>,
+    pub max_audio_streams: Option<Text>,
     /// The `MaxVideoStreams` header.
-    pub max_video_streams: Option<String>,
+    pub max_video_streams: Option<Text>,
     /// The `MwiSubscribeReplacesUnsolicited` header.
-    pub mwi_subscribe_replaces_unsolicited: Option<String>,
+    pub mwi_subscribe_replaces_unsolicited: Option<Text>,
     /// The `NotifyEarlyInuseRinging` header.
-    pub notify_early_inuse_ringing: Option<String>,
+    pub notify_early_inuse_ringing: Option<Text>,
     /// The `OutgoingCallOfferPref` header.
-    pub outgoing_call_offer_pref: Option<String>,
+    pub outgoing_call_offer_pref: Option<Text>,
     /// The `ReferBlindProgress` header.
-    pub refer_blind_progress: Option<String>,
+    pub refer_blind_progress: Option<Text>,
     /// The `RpidImmediate` header.
-    pub rpid_immediate: Option<String>,
+    pub rpid_immediate: Option<Text>,
     /// The `RtcpMux` header.
-    pub rtcp_mux: Option<String>,
+    pub rtcp_mux: Option<Text>,
     /// The `RtpKeepalive` header.
-    pub rtp_keepalive: Option<String>,
+    pub rtp_keepalive: Option<Text>,
     /// The `RtpTimeout` header.
-    pub rtp_timeout: Option<String>,
+    pub rtp_timeout: Option<Text>,
     /// The `RtpTimeoutHold` header.
-    pub rtp_timeout_hold: Option<String>,
+    pub rtp_timeout_hold: Option<Text>,
     /// The `RtpPortStart` header.
-    pub rtp_port_start: Option<String>,
+    pub rtp_port_start: Option<Text>,
     /// The `RtpPortEnd` header.
-    pub rtp_port_end: Option<String>,
+    pub rtp_port_end: Option<Text>,
     /// The `SecurityNegotiation` header.
-    pub security_negotiation: Option<String>,
+    pub security_negotiation: Option<Text>,
     /// The `SendAoc` header.
-    pub send_aoc: Option<String>,
+    pub send_aoc: Option<Text>,
     /// The `SendHistoryInfo` header.
-    pub send_history_info: Option<String>,
+    pub send_history_info: Option<Text>,
     /// The `StirShaken` header.
-    pub stir_shaken: Option<String>,
+    pub stir_shaken: Option<Text>,
     /// The `StirShakenProfile` header.
-    pub stir_shaken_profile: Option<String>,
+    pub stir_shaken_profile: Option<Text>,
     /// The `SuppressMohOnSendonly` header.
-    pub suppress_moh_on_sendonly: Option<String>,
+    pub suppress_moh_on_sendonly: Option<Text>,
     /// The `SuppressQ850ReasonHeaders` header.
-    pub suppress_q850_reason_headers: Option<String>,
+    pub suppress_q850_reason_headers: Option<Text>,
     /// The `Tenantid` header.
-    pub tenantid: Option<String>,
+    pub tenantid: Option<Text>,
     /// The `VoicemailExtension` header.
-    pub voicemail_extension: Option<String>,
+    pub voicemail_extension: Option<Text>,
     /// The `Webrtc` header.
-    pub webrtc: Option<String>,
+    pub webrtc: Option<Text>,
     raw: Message,
 }
 
@@ -1868,7 +1868,7 @@ impl Event for EndpointDetail {
 #[non_exhaustive]
 pub struct EndpointDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -1912,23 +1912,23 @@ impl Event for EndpointDetailComplete {
 #[non_exhaustive]
 pub struct EndpointList {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Transport` header.
-    pub transport: Option<String>,
+    pub transport: Option<Text>,
     /// The `Aor` header.
-    pub aor: Option<String>,
+    pub aor: Option<Text>,
     /// The `Auths` header.
-    pub auths: Option<String>,
+    pub auths: Option<Text>,
     /// The `OutboundAuths` header.
-    pub outbound_auths: Option<String>,
+    pub outbound_auths: Option<Text>,
     /// The `DeviceState` header.
-    pub device_state: Option<String>,
+    pub device_state: Option<Text>,
     /// The `ActiveChannels` header.
-    pub active_channels: Option<String>,
+    pub active_channels: Option<Text>,
     /// The `Contacts` header.
-    pub contacts: Option<String>,
+    pub contacts: Option<Text>,
     raw: Message,
 }
 
@@ -2001,7 +2001,7 @@ impl Event for EndpointList {
 #[non_exhaustive]
 pub struct EndpointListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -2045,21 +2045,21 @@ impl Event for EndpointListComplete {
 #[non_exhaustive]
 pub struct IdentifyDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `SrvLookups` header.
-    pub srv_lookups: Option<String>,
+    pub srv_lookups: Option<Text>,
     /// The `Match` header.
-    pub match_: Option<String>,
+    pub match_: Option<Text>,
     /// The `MatchHeader` header.
-    pub match_header: Option<String>,
+    pub match_header: Option<Text>,
     /// The `MatchRequestUri` header.
-    pub match_request_uri: Option<String>,
+    pub match_request_uri: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     raw: Message,
 }
 
@@ -2128,41 +2128,41 @@ impl Event for IdentifyDetail {
 #[non_exhaustive]
 pub struct InboundRegistrationDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `MinimumExpiration` header.
-    pub minimum_expiration: Option<String>,
+    pub minimum_expiration: Option<Text>,
     /// The `DefaultExpiration` header.
-    pub default_expiration: Option<String>,
+    pub default_expiration: Option<Text>,
     /// The `QualifyTimeout` header.
-    pub qualify_timeout: Option<String>,
+    pub qualify_timeout: Option<Text>,
     /// The `Qualify2xxOnly` header.
-    pub qualify2xx_only: Option<String>,
+    pub qualify2xx_only: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     /// The `SupportPath` header.
-    pub support_path: Option<String>,
+    pub support_path: Option<Text>,
     /// The `RemoveUnavailable` header.
-    pub remove_unavailable: Option<String>,
+    pub remove_unavailable: Option<Text>,
     /// The `VoicemailExtension` header.
-    pub voicemail_extension: Option<String>,
+    pub voicemail_extension: Option<Text>,
     /// The `MaxContacts` header.
-    pub max_contacts: Option<String>,
+    pub max_contacts: Option<Text>,
     /// The `AuthenticateQualify` header.
-    pub authenticate_qualify: Option<String>,
+    pub authenticate_qualify: Option<Text>,
     /// The `MaximumExpiration` header.
-    pub maximum_expiration: Option<String>,
+    pub maximum_expiration: Option<Text>,
     /// The `QualifyFrequency` header.
-    pub qualify_frequency: Option<String>,
+    pub qualify_frequency: Option<Text>,
     /// The `RemoveExisting` header.
-    pub remove_existing: Option<String>,
+    pub remove_existing: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `Contacts` header.
-    pub contacts: Option<String>,
+    pub contacts: Option<Text>,
     /// The `Contact` header.
-    pub contact: Option<String>,
+    pub contact: Option<Text>,
     raw: Message,
 }
 
@@ -2271,23 +2271,23 @@ impl Event for InboundRegistrationDetail {
 #[non_exhaustive]
 pub struct InboundSubscriptionDetail {
     /// The `Role` header.
-    pub role: Option<String>,
+    pub role: Option<Text>,
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `Callid` header.
-    pub callid: Option<String>,
+    pub callid: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// The `Callerid` header.
-    pub callerid: Option<String>,
+    pub callerid: Option<Text>,
     /// The `SubscriptionType` header.
-    pub subscription_type: Option<String>,
+    pub subscription_type: Option<Text>,
     /// The `Extension` header.
-    pub extension: Option<String>,
+    pub extension: Option<Text>,
     /// The `ExtensionStates` header.
-    pub extension_states: Option<String>,
+    pub extension_states: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     raw: Message,
 }
 
@@ -2360,53 +2360,53 @@ impl Event for InboundSubscriptionDetail {
 #[non_exhaustive]
 pub struct OutboundRegistrationDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `MaxRetries` header.
-    pub max_retries: Option<String>,
+    pub max_retries: Option<Text>,
     /// The `ClientUri` header.
-    pub client_uri: Option<String>,
+    pub client_uri: Option<Text>,
     /// The `SecurityNegotiation` header.
-    pub security_negotiation: Option<String>,
+    pub security_negotiation: Option<Text>,
     /// The `AuthRejectionPermanent` header.
-    pub auth_rejection_permanent: Option<String>,
+    pub auth_rejection_permanent: Option<Text>,
     /// The `ServerUri` header.
-    pub server_uri: Option<String>,
+    pub server_uri: Option<Text>,
     /// The `MaxRandomInitialDelay` header.
-    pub max_random_initial_delay: Option<String>,
+    pub max_random_initial_delay: Option<Text>,
     /// The `SupportPath` header.
-    pub support_path: Option<String>,
+    pub support_path: Option<Text>,
     /// The `RetryInterval` header.
-    pub retry_interval: Option<String>,
+    pub retry_interval: Option<Text>,
     /// The `ContactHeaderParams` header.
-    pub contact_header_params: Option<String>,
+    pub contact_header_params: Option<Text>,
     /// The `Expiration` header.
-    pub expiration: Option<String>,
+    pub expiration: Option<Text>,
     /// The `Transport` header.
-    pub transport: Option<String>,
+    pub transport: Option<Text>,
     /// The `Line` header.
-    pub line: Option<String>,
+    pub line: Option<Text>,
     /// The `ContactUser` header.
-    pub contact_user: Option<String>,
+    pub contact_user: Option<Text>,
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `UserAgent` header.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Text>,
     /// The `ForbiddenRetryInterval` header.
-    pub forbidden_retry_interval: Option<String>,
+    pub forbidden_retry_interval: Option<Text>,
     /// The `OutboundAuth` header.
-    pub outbound_auth: Option<String>,
+    pub outbound_auth: Option<Text>,
     /// The `OutboundProxy` header.
-    pub outbound_proxy: Option<String>,
+    pub outbound_proxy: Option<Text>,
     /// The `FatalRetryInterval` header.
-    pub fatal_retry_interval: Option<String>,
+    pub fatal_retry_interval: Option<Text>,
     /// The `SupportOutbound` header.
-    pub support_outbound: Option<String>,
+    pub support_outbound: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `NextReg` header.
-    pub next_reg: Option<String>,
+    pub next_reg: Option<Text>,
     raw: Message,
 }
 
@@ -2539,23 +2539,23 @@ impl Event for OutboundRegistrationDetail {
 #[non_exhaustive]
 pub struct OutboundSubscriptionDetail {
     /// The `Role` header.
-    pub role: Option<String>,
+    pub role: Option<Text>,
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `Callid` header.
-    pub callid: Option<String>,
+    pub callid: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// The `Callerid` header.
-    pub callerid: Option<String>,
+    pub callerid: Option<Text>,
     /// The `SubscriptionType` header.
-    pub subscription_type: Option<String>,
+    pub subscription_type: Option<Text>,
     /// The `Extension` header.
-    pub extension: Option<String>,
+    pub extension: Option<Text>,
     /// The `ExtensionStates` header.
-    pub extension_states: Option<String>,
+    pub extension_states: Option<Text>,
     /// The `Mailboxes` header.
-    pub mailboxes: Option<String>,
+    pub mailboxes: Option<Text>,
     raw: Message,
 }
 
@@ -2628,9 +2628,9 @@ impl Event for OutboundSubscriptionDetail {
 #[non_exhaustive]
 pub struct PjsipMaintenanceStatus {
     /// The `Endpoint` header.
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -2672,17 +2672,17 @@ impl Event for PjsipMaintenanceStatus {
 #[non_exhaustive]
 pub struct ResourceListDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `FullState` header.
-    pub full_state: Option<String>,
+    pub full_state: Option<Text>,
     /// The `ListItem` header.
-    pub list_item: Option<String>,
+    pub list_item: Option<Text>,
     /// The `NotificationBatchInterval` header.
-    pub notification_batch_interval: Option<String>,
+    pub notification_batch_interval: Option<Text>,
     /// The `ResourceDisplayName` header.
-    pub resource_display_name: Option<String>,
+    pub resource_display_name: Option<Text>,
     raw: Message,
 }
 
@@ -2745,67 +2745,67 @@ impl Event for ResourceListDetail {
 #[non_exhaustive]
 pub struct TransportDetail {
     /// The `ObjectType` header.
-    pub object_type: Option<String>,
+    pub object_type: Option<Text>,
     /// The `ObjectName` header.
-    pub object_name: Option<String>,
+    pub object_name: Option<Text>,
     /// The `Protocol` header.
-    pub protocol: Option<String>,
+    pub protocol: Option<Text>,
     /// The `Bind` header.
-    pub bind: Option<String>,
+    pub bind: Option<Text>,
     /// The `AsycOperations` header.
-    pub asyc_operations: Option<String>,
+    pub asyc_operations: Option<Text>,
     /// The `CaListFile` header.
-    pub ca_list_file: Option<String>,
+    pub ca_list_file: Option<Text>,
     /// The `CaListPath` header.
-    pub ca_list_path: Option<String>,
+    pub ca_list_path: Option<Text>,
     /// The `CertFile` header.
-    pub cert_file: Option<String>,
+    pub cert_file: Option<Text>,
     /// The `PrivKeyFile` header.
-    pub priv_key_file: Option<String>,
+    pub priv_key_file: Option<Text>,
     /// The `Password` header.
-    pub password: Option<String>,
+    pub password: Option<Text>,
     /// The `ExternalSignalingAddress` header.
-    pub external_signaling_address: Option<String>,
+    pub external_signaling_address: Option<Text>,
     /// The `ExternalSignalingPort` header.
-    pub external_signaling_port: Option<String>,
+    pub external_signaling_port: Option<Text>,
     /// The `ExternalMediaAddress` header.
-    pub external_media_address: Option<String>,
+    pub external_media_address: Option<Text>,
     /// The `Domain` header.
-    pub domain: Option<String>,
+    pub domain: Option<Text>,
     /// The `VerifyServer` header.
-    pub verify_server: Option<String>,
+    pub verify_server: Option<Text>,
     /// The `VerifyClient` header.
-    pub verify_client: Option<String>,
+    pub verify_client: Option<Text>,
     /// The `RequireClientCert` header.
-    pub require_client_cert: Option<String>,
+    pub require_client_cert: Option<Text>,
     /// The `Method` header.
-    pub method: Option<String>,
+    pub method: Option<Text>,
     /// The `Cipher` header.
-    pub cipher: Option<String>,
+    pub cipher: Option<Text>,
     /// The `LocalNet` header.
-    pub local_net: Option<String>,
+    pub local_net: Option<Text>,
     /// The `Tos` header.
-    pub tos: Option<String>,
+    pub tos: Option<Text>,
     /// The `Cos` header.
-    pub cos: Option<String>,
+    pub cos: Option<Text>,
     /// The `WebsocketWriteTimeout` header.
-    pub websocket_write_timeout: Option<String>,
+    pub websocket_write_timeout: Option<Text>,
     /// The `AllowReload` header.
-    pub allow_reload: Option<String>,
+    pub allow_reload: Option<Text>,
     /// The `AllowWildcardCerts` header.
-    pub allow_wildcard_certs: Option<String>,
+    pub allow_wildcard_certs: Option<Text>,
     /// The `SymmetricTransport` header.
-    pub symmetric_transport: Option<String>,
+    pub symmetric_transport: Option<Text>,
     /// The `TcpKeepaliveEnable` header.
-    pub tcp_keepalive_enable: Option<String>,
+    pub tcp_keepalive_enable: Option<Text>,
     /// The `TcpKeepaliveIdleTime` header.
-    pub tcp_keepalive_idle_time: Option<String>,
+    pub tcp_keepalive_idle_time: Option<Text>,
     /// The `TcpKeepaliveIntervalTime` header.
-    pub tcp_keepalive_interval_time: Option<String>,
+    pub tcp_keepalive_interval_time: Option<Text>,
     /// The `TcpKeepaliveProbeCount` header.
-    pub tcp_keepalive_probe_count: Option<String>,
+    pub tcp_keepalive_probe_count: Option<Text>,
     /// The `EndpointName` header.
-    pub endpoint_name: Option<String>,
+    pub endpoint_name: Option<Text>,
     raw: Message,
 }
 
@@ -2970,7 +2970,7 @@ impl Event for TransportDetail {
 #[non_exhaustive]
 pub struct ContactStatusDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3014,7 +3014,7 @@ impl Event for ContactStatusDetailComplete {
 #[non_exhaustive]
 pub struct InboundRegistrationDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3058,7 +3058,7 @@ impl Event for InboundRegistrationDetailComplete {
 #[non_exhaustive]
 pub struct InboundSubscriptionDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3102,7 +3102,7 @@ impl Event for InboundSubscriptionDetailComplete {
 #[non_exhaustive]
 pub struct OutboundRegistrationDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3146,7 +3146,7 @@ impl Event for OutboundRegistrationDetailComplete {
 #[non_exhaustive]
 pub struct OutboundSubscriptionDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3190,7 +3190,7 @@ impl Event for OutboundSubscriptionDetailComplete {
 #[non_exhaustive]
 pub struct PjsipMaintenanceStatusComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -3234,7 +3234,7 @@ impl Event for PjsipMaintenanceStatusComplete {
 #[non_exhaustive]
 pub struct ResourceListDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AgentCalled` event.
@@ -19,11 +19,11 @@ pub struct AgentCalled {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     raw: Message,
 }
 
@@ -84,17 +84,17 @@ pub struct AgentComplete {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `HoldTime` header, as a number.
     pub hold_time: Option<i64>,
     /// The `TalkTime` header, as a number.
     pub talk_time: Option<i64>,
     /// The `Reason` header.
-    pub reason: Option<String>,
+    pub reason: Option<Text>,
     raw: Message,
 }
 
@@ -171,11 +171,11 @@ pub struct AgentConnect {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `RingTime` header, as a number.
     pub ring_time: Option<i64>,
     /// The `HoldTime` header, as a number.
@@ -247,11 +247,11 @@ pub struct AgentDump {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     raw: Message,
 }
 
@@ -312,13 +312,13 @@ pub struct AgentRingNoAnswer {
     /// The channel whose headers start with `Dest` (`DestChannel`, …), when sent.
     pub dest: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `RingTime` header.
-    pub ring_time: Option<String>,
+    pub ring_time: Option<Text>,
     raw: Message,
 }
 
@@ -379,7 +379,7 @@ pub struct QueueCallerAbandon {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `Position` header, as a number.
     pub position: Option<i64>,
     /// The `OriginalPosition` header, as a number.
@@ -445,7 +445,7 @@ pub struct QueueCallerJoin {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `Position` header, as a number.
     pub position: Option<i64>,
     /// The `Count` header, as a number.
@@ -501,7 +501,7 @@ pub struct QueueCallerLeave {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `Count` header, as a number.
     pub count: Option<i64>,
     /// The `Position` header, as a number.
@@ -555,25 +555,25 @@ impl Event for QueueCallerLeave {
 #[non_exhaustive]
 pub struct QueueEntry {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `Position` header, as a number.
     pub position: Option<i64>,
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `Uniqueid` header.
-    pub uniqueid: Option<String>,
+    pub uniqueid: Option<Text>,
     /// The `CallerIDNum` header.
-    pub caller_id_num: Option<String>,
+    pub caller_id_num: Option<Text>,
     /// The `CallerIDName` header.
-    pub caller_id_name: Option<String>,
+    pub caller_id_name: Option<Text>,
     /// The `ConnectedLineNum` header.
-    pub connected_line_num: Option<String>,
+    pub connected_line_num: Option<Text>,
     /// The `ConnectedLineName` header.
-    pub connected_line_name: Option<String>,
+    pub connected_line_name: Option<Text>,
     /// The `Wait` header, as a number.
     pub wait: Option<i64>,
     /// The `Priority` header.
-    pub priority: Option<String>,
+    pub priority: Option<Text>,
     raw: Message,
 }
 
@@ -651,37 +651,37 @@ impl Event for QueueEntry {
 #[non_exhaustive]
 pub struct QueueMemberAdded {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -782,37 +782,37 @@ impl Event for QueueMemberAdded {
 #[non_exhaustive]
 pub struct QueueMemberPause {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -913,37 +913,37 @@ impl Event for QueueMemberPause {
 #[non_exhaustive]
 pub struct QueueMemberPenalty {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -1045,37 +1045,37 @@ impl Event for QueueMemberPenalty {
 #[non_exhaustive]
 pub struct QueueMemberRemoved {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -1176,37 +1176,37 @@ impl Event for QueueMemberRemoved {
 #[non_exhaustive]
 pub struct QueueMemberRinginuse {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -1307,37 +1307,37 @@ impl Event for QueueMemberRinginuse {
 #[non_exhaustive]
 pub struct QueueMemberStatus {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `MemberName` header.
-    pub member_name: Option<String>,
+    pub member_name: Option<Text>,
     /// The `Interface` header.
-    pub interface: Option<String>,
+    pub interface: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header.
-    pub penalty: Option<String>,
+    pub penalty: Option<Text>,
     /// The `CallsTaken` header.
-    pub calls_taken: Option<String>,
+    pub calls_taken: Option<Text>,
     /// The `LastCall` header.
-    pub last_call: Option<String>,
+    pub last_call: Option<Text>,
     /// The `LastPause` header.
-    pub last_pause: Option<String>,
+    pub last_pause: Option<Text>,
     /// The `LoginTime` header.
-    pub login_time: Option<String>,
+    pub login_time: Option<Text>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Ringinuse` header.
-    pub ringinuse: Option<String>,
+    pub ringinuse: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -1441,7 +1441,7 @@ pub struct QueueParams {
     /// The `Max` header, as a number.
     pub max: Option<i64>,
     /// The `Strategy` header.
-    pub strategy: Option<String>,
+    pub strategy: Option<Text>,
     /// The `Calls` header, as a number.
     pub calls: Option<i64>,
     /// The `Holdtime` header, as a number.
@@ -1453,11 +1453,11 @@ pub struct QueueParams {
     /// The `Abandoned` header, as a number.
     pub abandoned: Option<i64>,
     /// The `ServiceLevelPerf` header.
-    pub service_level_perf: Option<String>,
+    pub service_level_perf: Option<Text>,
     /// The `ServiceLevelPerf2` header.
-    pub service_level_perf2: Option<String>,
+    pub service_level_perf2: Option<Text>,
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `ServiceLevel` header, as a number.
     pub service_level: Option<i64>,
     /// The `Weight` header, as a number.
@@ -1548,15 +1548,15 @@ impl Event for QueueParams {
 #[non_exhaustive]
 pub struct QueueMember {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `Name` header.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// The `Location` header.
-    pub location: Option<String>,
+    pub location: Option<Text>,
     /// The `StateInterface` header.
-    pub state_interface: Option<String>,
+    pub state_interface: Option<Text>,
     /// The `Membership` header.
-    pub membership: Option<String>,
+    pub membership: Option<Text>,
     /// The `Penalty` header, as a number.
     pub penalty: Option<i64>,
     /// The `CallsTaken` header, as a number.
@@ -1568,15 +1568,15 @@ pub struct QueueMember {
     /// The `LoginTime` header, as a number.
     pub login_time: Option<i64>,
     /// The `InCall` header.
-    pub in_call: Option<String>,
+    pub in_call: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Paused` header.
-    pub paused: Option<String>,
+    pub paused: Option<Text>,
     /// The `PausedReason` header.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Text>,
     /// The `Wrapuptime` header.
-    pub wrapuptime: Option<String>,
+    pub wrapuptime: Option<Text>,
     raw: Message,
 }
 
@@ -1675,7 +1675,7 @@ impl Event for QueueMember {
 #[non_exhaustive]
 pub struct QueueStatusComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -1719,7 +1719,7 @@ impl Event for QueueStatusComplete {
 #[non_exhaustive]
 pub struct QueueSummary {
     /// The `Queue` header.
-    pub queue: Option<String>,
+    pub queue: Option<Text>,
     /// The `LoggedIn` header, as a number.
     pub logged_in: Option<i64>,
     /// The `Available` header, as a number.
@@ -1801,7 +1801,7 @@ impl Event for QueueSummary {
 #[non_exhaustive]
 pub struct QueueSummaryComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

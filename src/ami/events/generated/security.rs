@@ -2,7 +2,7 @@
 //! Typed `security` events.
 
 use crate::ami::events::parse::{set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `AuthMethodNotAllowed` event.
@@ -13,27 +13,27 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct AuthMethodNotAllowed {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `AuthMethod` header.
-    pub auth_method: Option<String>,
+    pub auth_method: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -114,31 +114,31 @@ impl Event for AuthMethodNotAllowed {
 #[non_exhaustive]
 pub struct ChallengeResponseFailed {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Challenge` header.
-    pub challenge: Option<String>,
+    pub challenge: Option<Text>,
     /// The `Response` header.
-    pub response: Option<String>,
+    pub response: Option<Text>,
     /// The `ExpectedResponse` header.
-    pub expected_response: Option<String>,
+    pub expected_response: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -227,27 +227,27 @@ impl Event for ChallengeResponseFailed {
 #[non_exhaustive]
 pub struct ChallengeSent {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Challenge` header.
-    pub challenge: Option<String>,
+    pub challenge: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -328,27 +328,27 @@ impl Event for ChallengeSent {
 #[non_exhaustive]
 pub struct FailedAcl {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `ACLName` header.
-    pub acl_name: Option<String>,
+    pub acl_name: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -429,25 +429,25 @@ impl Event for FailedAcl {
 #[non_exhaustive]
 pub struct InvalidAccountId {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -524,31 +524,31 @@ impl Event for InvalidAccountId {
 #[non_exhaustive]
 pub struct InvalidPassword {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     /// The `Challenge` header.
-    pub challenge: Option<String>,
+    pub challenge: Option<Text>,
     /// The `ReceivedChallenge` header.
-    pub received_challenge: Option<String>,
+    pub received_challenge: Option<Text>,
     /// The `ReceivedHash` header.
-    pub received_hash: Option<String>,
+    pub received_hash: Option<Text>,
     raw: Message,
 }
 
@@ -637,27 +637,27 @@ impl Event for InvalidPassword {
 #[non_exhaustive]
 pub struct InvalidTransport {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `AttemptedTransport` header.
-    pub attempted_transport: Option<String>,
+    pub attempted_transport: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -738,25 +738,25 @@ impl Event for InvalidTransport {
 #[non_exhaustive]
 pub struct LoadAverageLimit {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -833,25 +833,25 @@ impl Event for LoadAverageLimit {
 #[non_exhaustive]
 pub struct MemoryLimit {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -928,29 +928,29 @@ impl Event for MemoryLimit {
 #[non_exhaustive]
 pub struct RequestBadFormat {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `RequestType` header.
-    pub request_type: Option<String>,
+    pub request_type: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     /// The `RequestParams` header.
-    pub request_params: Option<String>,
+    pub request_params: Option<Text>,
     raw: Message,
 }
 
@@ -1035,29 +1035,29 @@ impl Event for RequestBadFormat {
 #[non_exhaustive]
 pub struct RequestNotAllowed {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `RequestType` header.
-    pub request_type: Option<String>,
+    pub request_type: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     /// The `RequestParams` header.
-    pub request_params: Option<String>,
+    pub request_params: Option<Text>,
     raw: Message,
 }
 
@@ -1142,27 +1142,27 @@ impl Event for RequestNotAllowed {
 #[non_exhaustive]
 pub struct RequestNotSupported {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `RequestType` header.
-    pub request_type: Option<String>,
+    pub request_type: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -1243,25 +1243,25 @@ impl Event for RequestNotSupported {
 #[non_exhaustive]
 pub struct SessionLimit {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -1338,27 +1338,27 @@ impl Event for SessionLimit {
 #[non_exhaustive]
 pub struct SuccessfulAuth {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `UsingPassword` header.
-    pub using_password: Option<String>,
+    pub using_password: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 
@@ -1439,27 +1439,27 @@ impl Event for SuccessfulAuth {
 #[non_exhaustive]
 pub struct UnexpectedAddress {
     /// The `EventTV` header.
-    pub event_tv: Option<String>,
+    pub event_tv: Option<Text>,
     /// The `Severity` header.
-    pub severity: Option<String>,
+    pub severity: Option<Text>,
     /// The `Service` header.
-    pub service: Option<String>,
+    pub service: Option<Text>,
     /// The `EventVersion` header.
-    pub event_version: Option<String>,
+    pub event_version: Option<Text>,
     /// The `AccountID` header.
-    pub account_id: Option<String>,
+    pub account_id: Option<Text>,
     /// The `SessionID` header.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// The `LocalAddress` header.
-    pub local_address: Option<String>,
+    pub local_address: Option<Text>,
     /// The `RemoteAddress` header.
-    pub remote_address: Option<String>,
+    pub remote_address: Option<Text>,
     /// The `ExpectedAddress` header.
-    pub expected_address: Option<String>,
+    pub expected_address: Option<Text>,
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `SessionTV` header.
-    pub session_tv: Option<String>,
+    pub session_tv: Option<Text>,
     raw: Message,
 }
 

@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `CoreShowChannel` event.
@@ -17,13 +17,13 @@ pub struct CoreShowChannel {
     /// The channel the event is about (`Channel`, `Uniqueid`, …).
     pub channel: ChannelSnapshot,
     /// The `BridgeId` header.
-    pub bridge_id: Option<String>,
+    pub bridge_id: Option<Text>,
     /// The `Application` header.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// The `ApplicationData` header.
-    pub application_data: Option<String>,
+    pub application_data: Option<Text>,
     /// The `Duration` header.
-    pub duration: Option<String>,
+    pub duration: Option<Text>,
     raw: Message,
 }
 
@@ -76,7 +76,7 @@ impl Event for CoreShowChannel {
 #[non_exhaustive]
 pub struct CoreShowChannelMapComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -121,7 +121,7 @@ impl Event for CoreShowChannelMapComplete {
 #[non_exhaustive]
 pub struct CoreShowChannelsComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -165,7 +165,7 @@ impl Event for CoreShowChannelsComplete {
 #[non_exhaustive]
 pub struct DeadlockStart {
     /// The `Mutex` header.
-    pub mutex: Option<String>,
+    pub mutex: Option<Text>,
     raw: Message,
 }
 
@@ -204,9 +204,9 @@ impl Event for DeadlockStart {
 #[non_exhaustive]
 pub struct DeviceStateChange {
     /// The `Device` header.
-    pub device: Option<String>,
+    pub device: Option<Text>,
     /// The `State` header.
-    pub state: Option<String>,
+    pub state: Option<Text>,
     raw: Message,
 }
 
@@ -248,7 +248,7 @@ impl Event for DeviceStateChange {
 #[non_exhaustive]
 pub struct DeviceStateListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -293,15 +293,15 @@ impl Event for DeviceStateListComplete {
 #[non_exhaustive]
 pub struct ExtensionStatus {
     /// The `Exten` header.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Hint` header.
-    pub hint: Option<String>,
+    pub hint: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `StatusText` header.
-    pub status_text: Option<String>,
+    pub status_text: Option<Text>,
     raw: Message,
 }
 
@@ -352,7 +352,7 @@ impl Event for ExtensionStatus {
 #[non_exhaustive]
 pub struct FullyBooted {
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Uptime` header, as a number.
     pub uptime: Option<u64>,
     /// The `LastReload` header, as a number.
@@ -403,9 +403,9 @@ impl Event for FullyBooted {
 #[non_exhaustive]
 pub struct Load {
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -447,11 +447,11 @@ impl Event for Load {
 #[non_exhaustive]
 pub struct LogChannel {
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `Enabled` header.
-    pub enabled: Option<String>,
+    pub enabled: Option<Text>,
     /// The `Reason` header.
-    pub reason: Option<String>,
+    pub reason: Option<Text>,
     raw: Message,
 }
 
@@ -497,13 +497,13 @@ impl Event for LogChannel {
 #[non_exhaustive]
 pub struct PresenceStateChange {
     /// The `Presentity` header.
-    pub presentity: Option<String>,
+    pub presentity: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Subtype` header.
-    pub subtype: Option<String>,
+    pub subtype: Option<Text>,
     /// The `Message` header.
-    pub message: Option<String>,
+    pub message: Option<Text>,
     raw: Message,
 }
 
@@ -551,7 +551,7 @@ impl Event for PresenceStateChange {
 #[non_exhaustive]
 pub struct PresenceStateListComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -596,17 +596,17 @@ impl Event for PresenceStateListComplete {
 #[non_exhaustive]
 pub struct PresenceStatus {
     /// The `Exten` header.
-    pub exten: Option<String>,
+    pub exten: Option<Text>,
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Hint` header.
-    pub hint: Option<String>,
+    pub hint: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Subtype` header.
-    pub subtype: Option<String>,
+    pub subtype: Option<Text>,
     /// The `Message` header.
-    pub message: Option<String>,
+    pub message: Option<Text>,
     raw: Message,
 }
 
@@ -661,15 +661,15 @@ impl Event for PresenceStatus {
 #[non_exhaustive]
 pub struct Registry {
     /// The `ChannelType` header.
-    pub channel_type: Option<String>,
+    pub channel_type: Option<Text>,
     /// The `Username` header.
-    pub username: Option<String>,
+    pub username: Option<Text>,
     /// The `Domain` header.
-    pub domain: Option<String>,
+    pub domain: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Cause` header.
-    pub cause: Option<String>,
+    pub cause: Option<Text>,
     raw: Message,
 }
 
@@ -721,9 +721,9 @@ impl Event for Registry {
 #[non_exhaustive]
 pub struct Reload {
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -765,9 +765,9 @@ impl Event for Reload {
 #[non_exhaustive]
 pub struct Shutdown {
     /// The `Shutdown` header.
-    pub shutdown: Option<String>,
+    pub shutdown: Option<Text>,
     /// The `Restart` header.
-    pub restart: Option<String>,
+    pub restart: Option<Text>,
     raw: Message,
 }
 
@@ -811,39 +811,39 @@ pub struct Status {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `Type` header.
-    pub type_: Option<String>,
+    pub type_: Option<Text>,
     /// The `DNID` header.
-    pub dnid: Option<String>,
+    pub dnid: Option<Text>,
     /// The `EffectiveConnectedLineNum` header.
-    pub effective_connected_line_num: Option<String>,
+    pub effective_connected_line_num: Option<Text>,
     /// The `EffectiveConnectedLineName` header.
-    pub effective_connected_line_name: Option<String>,
+    pub effective_connected_line_name: Option<Text>,
     /// The `TimeToHangup` header.
-    pub time_to_hangup: Option<String>,
+    pub time_to_hangup: Option<Text>,
     /// The `BridgeID` header.
-    pub bridge_id: Option<String>,
+    pub bridge_id: Option<Text>,
     /// The `Application` header.
-    pub application: Option<String>,
+    pub application: Option<Text>,
     /// The `Data` header.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// The `Nativeformats` header.
-    pub nativeformats: Option<String>,
+    pub nativeformats: Option<Text>,
     /// The `Readformat` header.
-    pub readformat: Option<String>,
+    pub readformat: Option<Text>,
     /// The `Readtrans` header.
-    pub readtrans: Option<String>,
+    pub readtrans: Option<Text>,
     /// The `Writeformat` header.
-    pub writeformat: Option<String>,
+    pub writeformat: Option<Text>,
     /// The `Writetrans` header.
-    pub writetrans: Option<String>,
+    pub writetrans: Option<Text>,
     /// The `Callgroup` header.
-    pub callgroup: Option<String>,
+    pub callgroup: Option<Text>,
     /// The `Pickupgroup` header.
-    pub pickupgroup: Option<String>,
+    pub pickupgroup: Option<Text>,
     /// The `Seconds` header.
-    pub seconds: Option<String>,
+    pub seconds: Option<Text>,
     raw: Message,
 }
 
@@ -957,9 +957,9 @@ impl Event for Status {
 #[non_exhaustive]
 pub struct StatusComplete {
     /// The `Items` header.
-    pub items: Option<String>,
+    pub items: Option<Text>,
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -1006,9 +1006,9 @@ impl Event for StatusComplete {
 #[non_exhaustive]
 pub struct Unload {
     /// The `Module` header.
-    pub module: Option<String>,
+    pub module: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     raw: Message,
 }
 
@@ -1050,7 +1050,7 @@ impl Event for Unload {
 #[non_exhaustive]
 pub struct ChannelHungup {
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     raw: Message,
 }
 
@@ -1088,7 +1088,7 @@ impl Event for ChannelHungup {
 #[non_exhaustive]
 pub struct CloseSession {
     /// The `CloseSession` header.
-    pub close_session: Option<String>,
+    pub close_session: Option<Text>,
     raw: Message,
 }
 
@@ -1126,9 +1126,9 @@ impl Event for CloseSession {
 #[non_exhaustive]
 pub struct CoreShowChannelMap {
     /// The `Channel` header.
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     /// The `ConnectedChannel` header.
-    pub connected_channel: Option<String>,
+    pub connected_channel: Option<Text>,
     raw: Message,
 }
 

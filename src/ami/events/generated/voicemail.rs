@@ -3,7 +3,7 @@
 
 use crate::ami::events::parse::{set_number, set_text, KeyBuf};
 use crate::ami::events::snapshot::{ChannelSnapshot, ChannelSnapshotBuilder};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `MWIGet` event.
@@ -14,13 +14,13 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct MwiGet {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `Mailbox` header.
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Text>,
     /// The `OldMessages` header.
-    pub old_messages: Option<String>,
+    pub old_messages: Option<Text>,
     /// The `NewMessages` header.
-    pub new_messages: Option<String>,
+    pub new_messages: Option<Text>,
     raw: Message,
 }
 
@@ -69,9 +69,9 @@ impl Event for MwiGet {
 #[non_exhaustive]
 pub struct MwiGetComplete {
     /// The `ActionID` header.
-    pub action_id: Option<String>,
+    pub action_id: Option<Text>,
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -120,13 +120,13 @@ pub struct MessageWaiting {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Mailbox` header.
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Text>,
     /// The `Waiting` header.
-    pub waiting: Option<String>,
+    pub waiting: Option<Text>,
     /// The `New` header.
-    pub new: Option<String>,
+    pub new: Option<Text>,
     /// The `Old` header.
-    pub old: Option<String>,
+    pub old: Option<Text>,
     raw: Message,
 }
 
@@ -180,11 +180,11 @@ pub struct MiniVoiceMail {
     /// The channel the event is about (`Channel`, `Uniqueid`, …), when sent.
     pub channel: Option<ChannelSnapshot>,
     /// The `Action` header.
-    pub action: Option<String>,
+    pub action: Option<Text>,
     /// The `Mailbox` header.
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Text>,
     /// The `Counter` header.
-    pub counter: Option<String>,
+    pub counter: Option<Text>,
     raw: Message,
 }
 
@@ -233,11 +233,11 @@ impl Event for MiniVoiceMail {
 #[non_exhaustive]
 pub struct VoicemailPasswordChange {
     /// The `Context` header.
-    pub context: Option<String>,
+    pub context: Option<Text>,
     /// The `Mailbox` header.
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Text>,
     /// The `NewPassword` header.
-    pub new_password: Option<String>,
+    pub new_password: Option<Text>,
     raw: Message,
 }
 
@@ -282,7 +282,7 @@ impl Event for VoicemailPasswordChange {
 #[non_exhaustive]
 pub struct VoicemailBoxDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -326,7 +326,7 @@ impl Event for VoicemailBoxDetailComplete {
 #[non_exhaustive]
 pub struct VoicemailUserDetailComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,
@@ -370,7 +370,7 @@ impl Event for VoicemailUserDetailComplete {
 #[non_exhaustive]
 pub struct VoicemailUserEntryComplete {
     /// The `EventList` header.
-    pub event_list: Option<String>,
+    pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
     raw: Message,

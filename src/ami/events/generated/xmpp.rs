@@ -2,7 +2,7 @@
 //! Typed `xmpp` events.
 
 use crate::ami::events::parse::{set_text, KeyBuf};
-use crate::ami::events::{Event, EventError};
+use crate::ami::events::{Event, EventError, Text};
 use crate::ami::Message;
 
 /// The `JabberStatus` event.
@@ -13,17 +13,17 @@ use crate::ami::Message;
 #[non_exhaustive]
 pub struct JabberStatus {
     /// The `Account` header.
-    pub account: Option<String>,
+    pub account: Option<Text>,
     /// The `JID` header.
-    pub jid: Option<String>,
+    pub jid: Option<Text>,
     /// The `Resource` header.
-    pub resource: Option<String>,
+    pub resource: Option<Text>,
     /// The `Status` header.
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// The `Priority` header.
-    pub priority: Option<String>,
+    pub priority: Option<Text>,
     /// The `Description` header.
-    pub description: Option<String>,
+    pub description: Option<Text>,
     raw: Message,
 }
 
