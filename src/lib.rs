@@ -35,10 +35,12 @@
 
 pub mod agi;
 pub mod ami;
+mod channel_state;
 pub mod config;
 mod secret;
 pub mod testing;
 
+pub use channel_state::ChannelState;
 pub use secret::Secret;
 
 /// The README's examples, compiled and run as doctests.

@@ -3,6 +3,7 @@
 
 use crate::agi::command::{expect_ok, int, non_negative, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
+pub use crate::ChannelState;
 
 /// `ANSWER`: answers the channel. Fails with [`AgiError::AppError`] on
 /// `result=-1`.
@@ -32,53 +33,6 @@ impl AgiCommand for AsyncAgiBreak {
     }
     fn parse(&self, r: &Response) -> Result<(), AgiError> {
         expect_ok(Self::NAME, r)
-    }
-}
-
-/// A channel's state as `CHANNEL STATUS` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ChannelState {
-    /// 0: down and available.
-    Down,
-    /// 1: down but reserved.
-    Reserved,
-    /// 2: off hook.
-    OffHook,
-    /// 3: digits dialed.
-    Dialing,
-    /// 4: ringing (the remote end).
-    Ring,
-    /// 5: the line is ringing.
-    Ringing,
-    /// 6: up (answered).
-    Up,
-    /// 7: busy.
-    Busy,
-    /// 8: dialing while off hook.
-    DialingOffHook,
-    /// 9: pre-ring.
-    PreRing,
-    /// Another number.
-    Other(i64),
-}
-
-impl ChannelState {
-    /// The state for Asterisk's number.
-    pub fn from_code(code: i64) -> ChannelState {
-        match code {
-            0 => ChannelState::Down,
-            1 => ChannelState::Reserved,
-            2 => ChannelState::OffHook,
-            3 => ChannelState::Dialing,
-            4 => ChannelState::Ring,
-            5 => ChannelState::Ringing,
-            6 => ChannelState::Up,
-            7 => ChannelState::Busy,
-            8 => ChannelState::DialingOffHook,
-            9 => ChannelState::PreRing,
-            n => ChannelState::Other(n),
-        }
     }
 }
 

@@ -22,11 +22,12 @@ mod snapshot;
 mod system;
 mod text;
 
+pub use crate::ChannelState;
 pub use agi::AsyncAgi;
 pub use channel::{OriginateResponse, VarSet};
 pub use generated::*;
 pub use parse::EventError;
-pub use snapshot::{BridgeSnapshot, ChannelSnapshot, ChannelState};
+pub use snapshot::{BridgeSnapshot, ChannelSnapshot};
 pub use system::UserEvent;
 pub use text::Text;
 

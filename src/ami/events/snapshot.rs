@@ -4,57 +4,7 @@
 use super::parse::{set_text, split_var, EventError, KeyBuf};
 use super::text::Text;
 use crate::ami::Message;
-
-/// A channel's state, as `ChannelState:` carries it (`ast_channel_state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChannelState {
-    /// 0: down and available.
-    Down,
-    /// 1: reserved.
-    Reserved,
-    /// 2: off hook.
-    OffHook,
-    /// 3: digits dialed.
-    Dialing,
-    /// 4: ringing (the line rings at the far end).
-    Ring,
-    /// 5: the remote end is ringing.
-    Ringing,
-    /// 6: answered.
-    Up,
-    /// 7: busy.
-    Busy,
-    /// 8: dialing while off hook.
-    DialingOffhook,
-    /// 9: ring detected before the call is set up.
-    PreRing,
-    /// 10: muted.
-    Mute,
-    /// A value this version does not know.
-    Unknown(u8),
-}
-
-impl ChannelState {
-    /// The state for a numeric `ChannelState:` value.
-    pub fn from_code(code: u8) -> Self {
-        use ChannelState::*;
-        match code {
-            0 => Down,
-            1 => Reserved,
-            2 => OffHook,
-            3 => Dialing,
-            4 => Ring,
-            5 => Ringing,
-            6 => Up,
-            7 => Busy,
-            8 => DialingOffhook,
-            9 => PreRing,
-            10 => Mute,
-            n => Unknown(n),
-        }
-    }
-}
+use crate::ChannelState;
 
 /// The snapshot of a channel that most channel events carry (`Channel`,
 /// `ChannelState`, caller ID, dialplan location, `Uniqueid`, `Linkedid`,
@@ -208,8 +158,7 @@ impl ChannelSnapshotBuilder {
             }
             b"channelstate" => {
                 if s.state.is_none() {
-                    s.state = number(v, event, "ChannelState")?
-                        .map(|c| ChannelState::from_code(c.clamp(0, 255) as u8));
+                    s.state = number(v, event, "ChannelState")?.map(ChannelState::from_code);
                 }
             }
             b"channelstatedesc" => set_text(&mut s.state_desc, v),
