@@ -8,23 +8,35 @@ use super::limits::Limits;
 /// One `name: value` line of the environment, in the order received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
-    name: String,
-    value: String,
+    /// The name followed by the value: one allocation per variable.
+    text: String,
+    name_len: usize,
     raw: Option<Vec<u8>>,
 }
 
 impl EnvVar {
+    fn new(name: &str, value: &str, raw: Option<Vec<u8>>) -> EnvVar {
+        let mut text = String::with_capacity(name.len() + value.len());
+        text.push_str(name);
+        text.push_str(value);
+        EnvVar {
+            text,
+            name_len: name.len(),
+            raw,
+        }
+    }
+
     /// The variable's name, e.g. `agi_channel`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.text[..self.name_len]
     }
     /// The value; non-UTF-8 bytes are replaced by U+FFFD (see [`EnvVar::raw`]).
     pub fn value(&self) -> &str {
-        &self.value
+        &self.text[self.name_len..]
     }
     /// The value's bytes exactly as received.
     pub fn raw(&self) -> &[u8] {
-        self.raw.as_deref().unwrap_or(self.value.as_bytes())
+        self.raw.as_deref().unwrap_or(self.value().as_bytes())
     }
     /// True when the value was not valid UTF-8 (and [`EnvVar::value`] is lossy).
     pub fn is_lossy(&self) -> bool {
@@ -185,11 +197,7 @@ impl Environment {
     {
         let vars = pairs
             .into_iter()
-            .map(|(k, v)| EnvVar {
-                name: k.into(),
-                value: v.into(),
-                raw: None,
-            })
+            .map(|(k, v)| EnvVar::new(&k.into(), &v.into(), None))
             .collect();
         Environment::finish(vars)
     }
@@ -198,19 +206,15 @@ impl Environment {
         let mut numbered: Vec<(u32, String)> = vars
             .iter()
             .filter_map(|v| {
-                v.name
+                v.name()
                     .strip_prefix("agi_arg_")
                     .and_then(|n| n.parse::<u32>().ok())
-                    .map(|n| (n, v.value.clone()))
+                    .map(|n| (n, v.value().to_owned()))
             })
             .collect();
         numbered.sort_by_key(|(n, _)| *n);
         let args = numbered.into_iter().map(|(_, v)| v).collect();
-        let find = |name: &str| {
-            vars.iter()
-                .find(|v| v.name == name)
-                .map(|v| v.value.as_str())
-        };
+        let find = |name: &str| vars.iter().find(|v| v.name() == name).map(|v| v.value());
         let script = match find("agi_network_script").or_else(|| find("agi_request")) {
             Some(s) => ScriptRequest::parse(s),
             None => ScriptRequest::default(),
@@ -221,15 +225,15 @@ impl Environment {
     /// The value of the variable `name` (e.g. `"agi_channel"`); the `agi_`
     /// prefix may be left out.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.var(name).map(|v| v.value.as_str())
+        self.var(name).map(|v| v.value())
     }
 
     /// The variable `name` with its raw bytes (see [`Environment::get`]).
     pub fn var(&self, name: &str) -> Option<&EnvVar> {
-        self.vars.iter().find(|v| v.name == name).or_else(|| {
+        self.vars.iter().find(|v| v.name() == name).or_else(|| {
             self.vars
                 .iter()
-                .find(|v| v.name.strip_prefix("agi_") == Some(name))
+                .find(|v| v.name().strip_prefix("agi_") == Some(name))
         })
     }
 
@@ -240,9 +244,7 @@ impl Environment {
 
     /// `(name, value)` pairs in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars
-            .iter()
-            .map(|v| (v.name.as_str(), v.value.as_str()))
+        self.vars.iter().map(|v| (v.name(), v.value()))
     }
 
     /// The positional arguments (`agi_arg_1`, `agi_arg_2`, …).
@@ -399,18 +401,18 @@ impl EnvParser {
             value = &value[1..];
         }
         // The name is ASCII, checked above.
-        let name = String::from_utf8_lossy(name).into_owned();
-        let (value, raw) = match std::str::from_utf8(value) {
-            Ok(v) => (v.to_owned(), None),
+        let name = std::str::from_utf8(name).unwrap_or_default();
+        let var = match std::str::from_utf8(value) {
+            Ok(v) => EnvVar::new(name, v, None),
             Err(_) => {
                 log::warn!("AGI environment variable {name} is not UTF-8; kept lossily");
-                (
-                    String::from_utf8_lossy(value).into_owned(),
-                    Some(value.to_vec()),
-                )
+                EnvVar::new(name, &String::from_utf8_lossy(value), Some(value.to_vec()))
             }
         };
-        self.vars.push(EnvVar { name, value, raw });
+        if self.vars.capacity() == 0 {
+            self.vars.reserve(32);
+        }
+        self.vars.push(var);
         Ok(None)
     }
 }

@@ -37,7 +37,30 @@ struct Shared {
     idle: Condvar,
     config: Config,
     local_addr: SocketAddr,
+    workers: Workers,
 }
+
+/// Threads that finished a call and wait a while for the next one, so a
+/// busy server does not start a thread (and warm its allocator) per call.
+/// Each call still has a thread to itself, and threads never outnumber
+/// the connection cap.
+struct Workers {
+    /// Idle workers, and the hand-off channel; the count and the sends
+    /// change under this lock so that no connection is left unclaimed.
+    idle: Mutex<usize>,
+    tx: crossbeam_channel::Sender<Job>,
+    rx: crossbeam_channel::Receiver<Job>,
+}
+
+/// A connection to handle, with the guard that counts it as active.
+struct Job {
+    stream: TcpStream,
+    peer: SocketAddr,
+    guard: ActiveGuard,
+}
+
+/// How long an idle worker waits for another call before it ends.
+const WORKER_IDLE: Duration = Duration::from_secs(10);
 
 /// Settings of a [`FastAgiServer`], then [`FastAgiServerBuilder::bind`].
 #[derive(Debug, Clone)]
@@ -104,6 +127,14 @@ impl FastAgiServerBuilder {
                 idle: Condvar::new(),
                 config: self.config,
                 local_addr,
+                workers: {
+                    let (tx, rx) = crossbeam_channel::unbounded();
+                    Workers {
+                        idle: Mutex::new(0),
+                        tx,
+                        rx,
+                    }
+                },
             }),
         })
     }
@@ -379,6 +410,9 @@ impl Drop for ActiveGuard {
 }
 
 fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    if shared.shutdown.load(Ordering::Acquire) {
+        return;
+    }
     {
         let mut active = shared.active.lock();
         if *active >= shared.config.max_connections {
@@ -391,15 +425,72 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         }
         *active += 1;
     }
-    let guard = ActiveGuard(Arc::clone(shared));
+    let job = Job {
+        stream,
+        peer,
+        guard: ActiveGuard(Arc::clone(shared)),
+    };
+    // An idle worker takes it if there is one.
+    let job = {
+        let mut idle = shared.workers.idle.lock();
+        if *idle > 0 {
+            match shared.workers.tx.send(job) {
+                Ok(()) => {
+                    *idle -= 1;
+                    return;
+                }
+                Err(crossbeam_channel::SendError(job)) => job,
+            }
+        } else {
+            job
+        }
+    };
     let shared = Arc::clone(shared);
-    let spawned = thread::Builder::new().spawn(move || {
-        let _guard = guard;
-        run_call(&shared, stream, peer);
-    });
+    let spawned = thread::Builder::new().spawn(move || worker(&shared, job));
     if let Err(e) = spawned {
-        // The closure (and the guard in it) was dropped: the count is right.
+        // The closure (and the job's guard in it) was dropped: the count
+        // is right.
         log::error!("FastAGI: can't start a thread for {peer}: {e}");
+    }
+}
+
+/// Runs calls one after another: the first, then those handed over while
+/// it waits idle, until it has waited [`WORKER_IDLE`] or the server stops.
+fn worker(shared: &Shared, first: Job) {
+    let mut job = first;
+    loop {
+        let Job {
+            stream,
+            peer,
+            guard,
+        } = job;
+        run_call(shared, stream, peer);
+        drop(guard);
+        *shared.workers.idle.lock() += 1;
+        let deadline = Instant::now() + WORKER_IDLE;
+        let next = loop {
+            match shared.workers.rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(j) => break Some(j),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout)
+                    if Instant::now() < deadline && !shared.shutdown.load(Ordering::Acquire) => {}
+                Err(_) => {
+                    // Leave, unless a call was handed over meanwhile (the
+                    // sender already counted this worker as busy).
+                    let mut idle = shared.workers.idle.lock();
+                    match shared.workers.rx.try_recv() {
+                        Ok(j) => break Some(j),
+                        Err(_) => {
+                            *idle = idle.saturating_sub(1);
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        match next {
+            Some(j) => job = j,
+            None => return,
+        }
     }
 }
 
@@ -430,10 +521,15 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
         }
     };
     match config.reply_timeout {
-        // No reply timeout: keep the socket's environment timeout (saving a
-        // system call per call) and let the session wait through it.
-        None => agi.retry_on_timeout(true),
-        Some(_) if config.reply_timeout == config.environment_timeout => {}
+        _ if config.reply_timeout == config.environment_timeout => {}
+        // No reply timeout: clear the environment timeout, so that blocking
+        // reads need no kernel timer.
+        None => {
+            if let Err(e) = agi.writer().set_read_timeout(None) {
+                log::warn!("FastAGI {peer}: can't clear the read timeout: {e}");
+                agi.retry_on_timeout(true);
+            }
+        }
         Some(_) => {
             if let Err(e) = agi.writer().set_read_timeout(config.reply_timeout) {
                 log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
