@@ -191,7 +191,8 @@ pub(crate) struct Shared {
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
     pub(crate) logging_off: AtomicBool,
-    writer: Mutex<TcpStream>,
+    /// A std mutex: see `Pending::lock`.
+    writer: std::sync::Mutex<TcpStream>,
     /// A sender into the dispatcher queue for other threads; the reader
     /// clears it when it stops so the dispatcher can finish.
     pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
@@ -348,7 +349,7 @@ impl Manager {
             booted: Booted::default(),
             closing: AtomicBool::new(false),
             logging_off: AtomicBool::new(false),
-            writer: Mutex::new(writer),
+            writer: std::sync::Mutex::new(writer),
             side_tx: Mutex::new(None),
             ids: ActionId::new(),
             dispatcher_id: Mutex::new(None),
@@ -454,9 +455,13 @@ impl Manager {
         let mut bytes = Vec::with_capacity(msg.text_len() + 64);
         encode_message(&msg, &mut bytes)?;
 
-        let (tx, rx) = bounded(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         shared.pending.register(&id, action.expects_list(), tx)?;
-        let written = shared.writer.lock().write_all(&bytes);
+        let written = shared
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_all(&bytes);
         if let Err(e) = written {
             shared.pending.cancel(&id);
             // Part of the action may be on the wire: the stream is no
@@ -475,7 +480,7 @@ impl Manager {
         };
         match rx.recv_timeout(timeout) {
             Ok(r) => to_response(r),
-            Err(RecvTimeoutError::Timeout) => {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(partial) = shared.pending.cancel(&id) {
                     log::warn!(
                         "{} (ActionID {id}) timed out mid-list; {} messages go to the orphan handler",
@@ -493,7 +498,7 @@ impl Manager {
                     }),
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => Err(AmiError::Disconnected(
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(AmiError::Disconnected(
                 shared
                     .pending
                     .closed_reason()

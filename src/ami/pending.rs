@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crossbeam_channel::Sender;
-use parking_lot::Mutex;
+use std::sync::mpsc::SyncSender as Sender;
+use std::sync::{Mutex, MutexGuard};
 
 use super::error::{AmiError, DisconnectReason};
 use super::message::Message;
@@ -45,6 +45,13 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    /// The table, locked. A std mutex: it sleeps in the kernel at once
+    /// under contention instead of yielding, which is cheaper with more
+    /// callers than cores. No code panics while holding it.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Registers a caller before its action is written.
     pub(crate) fn register(
         &self,
@@ -52,7 +59,7 @@ impl Pending {
         expects_list: bool,
         tx: Sender<Reply>,
     ) -> Result<(), AmiError> {
-        let mut g = self.inner.lock();
+        let mut g = self.lock();
         if let Some(r) = &g.closed {
             return Err(AmiError::Disconnected(r.clone()));
         }
@@ -74,7 +81,7 @@ impl Pending {
     /// Removes a caller (timeout or write error). Returns the events of a
     /// list it was collecting, so they are not lost.
     pub(crate) fn cancel(&self, id: &str) -> Option<Vec<Message>> {
-        let slot = self.inner.lock().slots.remove(id)?;
+        let slot = self.lock().slots.remove(id)?;
         self.waiting.fetch_sub(1, Ordering::Release);
         slot.list.map(|(r, events)| {
             let mut v = vec![r];
@@ -93,7 +100,7 @@ impl Pending {
         let Some(id) = m.action_id() else {
             return Routed::NotMine(m);
         };
-        let mut g = self.inner.lock();
+        let mut g = self.lock();
         let Some(slot) = g.slots.get_mut(id) else {
             return Routed::NotMine(m);
         };
@@ -122,7 +129,7 @@ impl Pending {
         let Some(id) = m.action_id() else {
             return Routed::NotMine(m);
         };
-        let mut g = self.inner.lock();
+        let mut g = self.lock();
         let Some(slot) = g.slots.get_mut(id) else {
             return Routed::NotMine(m);
         };
@@ -155,7 +162,7 @@ impl Pending {
 
     /// Gives a decode error to the caller whose ActionID it carries.
     pub(crate) fn route_error(&self, id: &str, err: AmiError) -> bool {
-        let slot = self.inner.lock().slots.remove(id);
+        let slot = self.lock().slots.remove(id);
         match slot {
             Some(s) => {
                 self.waiting.fetch_sub(1, Ordering::Release);
@@ -169,7 +176,7 @@ impl Pending {
     /// Fails every waiting caller with `reason` and refuses new ones.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let slots: Vec<Slot> = {
-            let mut g = self.inner.lock();
+            let mut g = self.lock();
             if g.closed.is_none() {
                 g.closed = Some(reason.clone());
             }
@@ -183,6 +190,6 @@ impl Pending {
 
     /// The reason the connection ended, once it has.
     pub(crate) fn closed_reason(&self) -> Option<DisconnectReason> {
-        self.inner.lock().closed.clone()
+        self.lock().closed.clone()
     }
 }
