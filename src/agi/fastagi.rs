@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+// std's mutexes sleep in the kernel at once under contention; parking_lot's
+// spin and yield, which costs more with many call threads on few cores.
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use super::router::Router;
 use regex::Regex;
@@ -45,11 +48,22 @@ struct Shared {
 /// Each call still has a thread to itself, and threads never outnumber
 /// the connection cap.
 struct Workers {
-    /// Idle workers, and the hand-off channel; the count and the sends
-    /// change under this lock so that no connection is left unclaimed.
-    idle: Mutex<usize>,
-    tx: crossbeam_channel::Sender<Job>,
-    rx: crossbeam_channel::Receiver<Job>,
+    /// Idle workers and the calls handed to them; both change under this
+    /// lock so that no connection is left unclaimed.
+    state: Mutex<WorkerState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct WorkerState {
+    idle: usize,
+    queue: VecDeque<Job>,
+}
+
+/// Locks a std mutex; no code panics while holding these locks, and the
+/// state stays valid even if one did.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A connection to handle, with the guard that counts it as active.
@@ -127,13 +141,9 @@ impl FastAgiServerBuilder {
                 idle: Condvar::new(),
                 config: self.config,
                 local_addr,
-                workers: {
-                    let (tx, rx) = crossbeam_channel::unbounded();
-                    Workers {
-                        idle: Mutex::new(0),
-                        tx,
-                        rx,
-                    }
+                workers: Workers {
+                    state: Mutex::new(WorkerState::default()),
+                    ready: Condvar::new(),
                 },
             }),
         })
@@ -257,7 +267,7 @@ impl FastAgiServer {
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *self.shared.active.lock()
+        *lock(&self.shared.active)
     }
 
     /// Accepts and handles calls (each on its own thread) until
@@ -377,23 +387,23 @@ impl ShutdownHandle {
     /// Waits up to `timeout` for running calls to end; true if none runs.
     pub fn wait(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let mut active = self.shared.active.lock();
+        let mut active = lock(&self.shared.active);
         while *active > 0 {
-            if self
-                .shared
-                .idle
-                .wait_until(&mut active, deadline)
-                .timed_out()
-            {
-                return *active == 0;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
             }
+            active = match self.shared.idle.wait_timeout(active, left) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
         }
         true
     }
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *self.shared.active.lock()
+        *lock(&self.shared.active)
     }
 }
 
@@ -401,7 +411,7 @@ struct ActiveGuard(Arc<Shared>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        let mut active = self.0.active.lock();
+        let mut active = lock(&self.0.active);
         *active = active.saturating_sub(1);
         if *active == 0 {
             self.0.idle.notify_all();
@@ -414,7 +424,7 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         return;
     }
     {
-        let mut active = shared.active.lock();
+        let mut active = lock(&shared.active);
         if *active >= shared.config.max_connections {
             log::warn!(
                 "FastAGI: {} calls running (the cap); closing the connection from {peer}",
@@ -431,26 +441,50 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         guard: ActiveGuard(Arc::clone(shared)),
     };
     // An idle worker takes it if there is one.
-    let job = {
-        let mut idle = shared.workers.idle.lock();
-        if *idle > 0 {
-            match shared.workers.tx.send(job) {
-                Ok(()) => {
-                    *idle -= 1;
-                    return;
-                }
-                Err(crossbeam_channel::SendError(job)) => job,
-            }
-        } else {
-            job
+    {
+        let mut st = lock(&shared.workers.state);
+        if st.idle > 0 {
+            st.idle -= 1;
+            st.queue.push_back(job);
+            drop(st);
+            shared.workers.ready.notify_one();
+            return;
         }
-    };
+    }
     let shared = Arc::clone(shared);
     let spawned = thread::Builder::new().spawn(move || worker(&shared, job));
     if let Err(e) = spawned {
         // The closure (and the job's guard in it) was dropped: the count
         // is right.
         log::error!("FastAGI: can't start a thread for {peer}: {e}");
+    }
+}
+
+/// Waits idle for a call handed over by [`spawn_call`]; `None` after
+/// [`WORKER_IDLE`] without one, or once the server stops.
+fn next_job(shared: &Shared) -> Option<Job> {
+    let deadline = Instant::now() + WORKER_IDLE;
+    let mut st = lock(&shared.workers.state);
+    st.idle += 1;
+    loop {
+        // A queued call was counted against the idle workers when it was
+        // handed over: whoever takes it, the count is right.
+        if let Some(job) = st.queue.pop_front() {
+            return Some(job);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || shared.shutdown.load(Ordering::Acquire) {
+            st.idle = st.idle.saturating_sub(1);
+            return None;
+        }
+        st = match shared
+            .workers
+            .ready
+            .wait_timeout(st, left.min(Duration::from_millis(250)))
+        {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
     }
 }
 
@@ -466,27 +500,7 @@ fn worker(shared: &Shared, first: Job) {
         } = job;
         run_call(shared, stream, peer);
         drop(guard);
-        *shared.workers.idle.lock() += 1;
-        let deadline = Instant::now() + WORKER_IDLE;
-        let next = loop {
-            match shared.workers.rx.recv_timeout(Duration::from_millis(250)) {
-                Ok(j) => break Some(j),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout)
-                    if Instant::now() < deadline && !shared.shutdown.load(Ordering::Acquire) => {}
-                Err(_) => {
-                    // Leave, unless a call was handed over meanwhile (the
-                    // sender already counted this worker as busy).
-                    let mut idle = shared.workers.idle.lock();
-                    match shared.workers.rx.try_recv() {
-                        Ok(j) => break Some(j),
-                        Err(_) => {
-                            *idle = idle.saturating_sub(1);
-                            break None;
-                        }
-                    }
-                }
-            }
-        };
+        let next = next_job(shared);
         match next {
             Some(j) => job = j,
             None => return,
