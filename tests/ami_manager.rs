@@ -747,3 +747,24 @@ fn a_message_cut_off_by_eof_is_reported() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    use astrix::ami::actions::Login;
+    let plain = format!("{:?}", Login::plain("admin", "hunter2".into()));
+    let md5 = format!(
+        "{:?}",
+        Login::md5("admin", "81747ab95460087032d274a6c998314b")
+    );
+    assert!(!plain.contains("hunter2"), "{plain}");
+    assert!(!md5.contains("81747ab9"), "{md5}");
+    let sent = Message::new()
+        .with("Action", "Login")
+        .with("Secret", "hunter2")
+        .with("Key", "81747ab9");
+    let dbg = format!("{sent:?}");
+    assert!(
+        !dbg.contains("hunter2") && !dbg.contains("81747ab9"),
+        "{dbg}"
+    );
+}

@@ -18,7 +18,8 @@ pub struct Login {
 #[derive(Clone, Debug)]
 enum LoginAuth {
     Plain(Secret),
-    Md5Key(String),
+    /// The key is as good as the secret for this challenge: redacted too.
+    Md5Key(Secret),
 }
 
 impl Login {
@@ -35,7 +36,7 @@ impl Login {
     pub fn md5(username: impl Into<String>, key: impl Into<String>) -> Self {
         Login {
             username: username.into(),
-            auth: LoginAuth::Md5Key(key.into()),
+            auth: LoginAuth::Md5Key(Secret::new(key)),
             events: None,
         }
     }
@@ -61,7 +62,7 @@ impl Action for Login {
             LoginAuth::Md5Key(k) => {
                 h.push("AuthType", "MD5");
                 h.push("Username", &self.username);
-                h.push("Key", k);
+                h.push("Key", k.expose());
             }
         }
         if let Some(e) = &self.events {
