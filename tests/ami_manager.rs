@@ -768,3 +768,34 @@ fn secrets_never_show_in_debug_output() {
         "{dbg}"
     );
 }
+
+#[test]
+fn keepalive_pings_and_detects_a_peer_that_stopped_answering() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .keepalive(Duration::from_millis(50))
+        .action_timeout(Duration::from_millis(300))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let pings = || {
+        server
+            .actions()
+            .iter()
+            .filter(|a| a.get("Action") == Some("Ping"))
+            .count()
+    };
+    assert!(wait_until(|| pings() >= 3));
+    assert!(m.is_connected());
+    // The peer stays connected but stops answering.
+    server.on_action("Ping", |_| Reply::none());
+    assert!(wait_until(|| !m.is_connected()));
+    assert!(
+        matches!(
+            m.disconnect_reason(),
+            Some(DisconnectReason::KeepaliveTimeout)
+        ),
+        "{:?}",
+        m.disconnect_reason()
+    );
+}

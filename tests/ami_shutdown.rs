@@ -92,5 +92,31 @@ fn no_thread_is_left_behind() {
     server.push_event(Message::new().with("Event", "UserEvent"));
     assert_eq!(settle(), 0, "after the last handle dropped in a callback");
 
+    // With a keepalive thread, dropped at once and dropped mid-Ping.
+    drop(
+        Manager::builder(server.addr())
+            .keepalive(Duration::from_millis(20))
+            .connect()
+            .unwrap(),
+    );
+    assert_eq!(settle(), 0, "after drop with keepalive");
+    server.on_action("Ping", |_| {
+        Reply::none()
+            .delay(Duration::from_millis(100))
+            .then(Reply::success())
+    });
+    let m = Manager::builder(server.addr())
+        .keepalive(Duration::from_millis(20))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    drop(m);
+    assert_eq!(
+        settle(),
+        0,
+        "after drop while the keepalive waits for its Ping"
+    );
+
     assert!(t0.elapsed() < Duration::from_secs(20));
 }

@@ -21,6 +21,10 @@ pub enum DisconnectReason {
     /// The server closed the connection.
     #[error("connection closed by the server")]
     Eof,
+    /// A keepalive Ping went unanswered (see
+    /// [`crate::ami::ManagerBuilder::keepalive`]).
+    #[error("no answer to the keepalive Ping")]
+    KeepaliveTimeout,
     /// Reading or writing the socket failed.
     #[error("connection I/O error: {0}")]
     Io(#[source] Arc<io::Error>),

@@ -44,9 +44,19 @@ pub struct ManagerBuilder {
     limits: Limits,
     event_queue: usize,
     close_timeout: Duration,
+    keepalive: Option<Duration>,
 }
 
 impl ManagerBuilder {
+    /// Sends `Ping` every `interval`; a Ping unanswered within the action
+    /// timeout ends the connection with
+    /// [`DisconnectReason::KeepaliveTimeout`], so a peer that vanished
+    /// without closing is noticed. Off by default.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = Some(interval).filter(|d| !d.is_zero());
+        self
+    }
+
     /// How long to wait for the TCP connection and the banner (default 10 s).
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
@@ -198,6 +208,14 @@ pub(crate) struct Shared {
     pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
     ids: ActionId,
     dispatcher_id: Mutex<Option<ThreadId>>,
+    /// Set when a keepalive Ping went unanswered.
+    pub(crate) keepalive_failed: AtomicBool,
+}
+
+/// The keepalive thread and the sender whose drop stops it.
+struct Keepalive {
+    thread: JoinHandle<()>,
+    _stop: Sender<()>,
 }
 
 struct Threads {
@@ -214,6 +232,7 @@ struct Inner {
     banner: String,
     action_timeout: Duration,
     close_timeout: Duration,
+    keepalive: Mutex<Option<Keepalive>>,
 }
 
 impl Drop for Inner {
@@ -226,6 +245,14 @@ impl Inner {
     fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.shutdown.shutdown(Shutdown::Both);
+        if let Some(k) = self.keepalive.lock().take() {
+            let Keepalive { thread: t, _stop } = k;
+            drop(_stop);
+            // The last handle may be dropped on the keepalive thread itself.
+            if t.thread().id() != thread::current().id() && t.join().is_err() {
+                log::error!("AMI keepalive thread panicked");
+            }
+        }
         let Some(t) = self.threads.lock().take() else {
             return;
         };
@@ -315,6 +342,7 @@ impl Manager {
             limits: Limits::default(),
             event_queue: 50_000,
             close_timeout: Duration::from_secs(5),
+            keepalive: None,
         }
     }
 
@@ -353,6 +381,7 @@ impl Manager {
             side_tx: Mutex::new(None),
             ids: ActionId::new(),
             dispatcher_id: Mutex::new(None),
+            keepalive_failed: AtomicBool::new(false),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
         *shared.side_tx.lock() = Some(tx.clone());
@@ -380,7 +409,7 @@ impl Manager {
             .name("astrix-ami-reader".into())
             .spawn(move || run_reader(r_shared, stream, decoder, tx))
             .map_err(io_err)?;
-        Ok(Manager {
+        let manager = Manager {
             inner: Arc::new(Inner {
                 shared,
                 threads: Mutex::new(Some(Threads {
@@ -392,8 +421,51 @@ impl Manager {
                 banner,
                 action_timeout: cfg.action_timeout,
                 close_timeout: cfg.close_timeout,
+                keepalive: Mutex::new(None),
             }),
-        })
+        };
+        if let Some(interval) = cfg.keepalive {
+            manager.start_keepalive(interval).map_err(io_err)?;
+        }
+        Ok(manager)
+    }
+
+    fn start_keepalive(&self, interval: Duration) -> io::Result<()> {
+        let (stop, stopped) = bounded::<()>(0);
+        let weak = self.downgrade();
+        let thread = thread::Builder::new()
+            .name("astrix-ami-keepalive".into())
+            .spawn(move || loop {
+                match stopped.recv_timeout(interval) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                let Some(m) = weak.upgrade() else { return };
+                if !m.is_connected() {
+                    return;
+                }
+                match m.send_action(&super::actions::Ping) {
+                    Ok(_) => {}
+                    Err(e) if e.is_timeout() => {
+                        log::warn!("AMI keepalive: {e}; closing the connection");
+                        m.inner
+                            .shared
+                            .keepalive_failed
+                            .store(true, Ordering::Release);
+                        let _ = m.inner.shutdown.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    Err(e) => {
+                        log::debug!("AMI keepalive stops: {e}");
+                        return;
+                    }
+                }
+            })?;
+        *self.inner.keepalive.lock() = Some(Keepalive {
+            thread,
+            _stop: stop,
+        });
+        Ok(())
     }
 
     /// The AMI version from the banner (`11.0.0` for Asterisk 22).

@@ -44,7 +44,9 @@ pub(crate) fn run_reader(
             Err(e) => break DisconnectReason::Io(Arc::new(e)),
         }
     };
-    let reason = if shared.logging_off.load(Ordering::Acquire) {
+    let reason = if shared.keepalive_failed.load(Ordering::Acquire) {
+        DisconnectReason::KeepaliveTimeout
+    } else if shared.logging_off.load(Ordering::Acquire) {
         DisconnectReason::LoggedOff
     } else if shared.closing.load(Ordering::Acquire) {
         DisconnectReason::Closed
