@@ -118,5 +118,21 @@ fn no_thread_is_left_behind() {
         "after drop while the keepalive waits for its Ping"
     );
 
+    // Reconnecting: closed while waiting to connect again.
+    server.clear_action("Ping");
+    let m = Manager::builder(server.addr())
+        .reconnect(astrix::ami::ReconnectPolicy::new().initial_delay(Duration::from_secs(30)))
+        .keepalive(Duration::from_millis(20))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    server.close_connections();
+    let t1 = Instant::now();
+    while m.is_connected() && t1.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(m);
+    assert_eq!(settle(), 0, "after drop during a reconnect backoff");
+
     assert!(t0.elapsed() < Duration::from_secs(20));
 }

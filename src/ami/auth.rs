@@ -65,5 +65,6 @@ pub(crate) fn login(
     };
     manager.send_action(&action).map_err(auth_error)?;
     log::debug!("AMI login accepted for {username}");
+    manager.remember_login(username, secret, method);
     Ok(())
 }

@@ -9,6 +9,7 @@ use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 use super::codec::DecodeError;
+use super::error::DisconnectReason;
 use super::events::{Event, EventError};
 use super::message::Message;
 
@@ -20,6 +21,7 @@ type MessageFn = dyn Fn(&Message) + Send + Sync + 'static;
 /// Name callbacks may fail to read the event as their type.
 type NameFn = dyn Fn(&Message) -> Result<(), EventError> + Send + Sync + 'static;
 type ErrorFn = dyn Fn(&ProtocolError) + Send + Sync + 'static;
+type StateFn = dyn Fn(&ConnectionState) + Send + Sync + 'static;
 
 /// Input from Asterisk that could not be read as intended. Reported to
 /// [`crate::ami::Manager::on_protocol_error`] callbacks (and logged), never
@@ -41,6 +43,21 @@ pub enum ProtocolError {
     },
 }
 
+/// A change in the state of a [`crate::ami::Manager`]'s connection, given to
+/// [`crate::ami::Manager::on_connection_state`] callbacks in order with the
+/// events.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// The connection was lost; waiting callers got this reason. With a
+    /// reconnect policy, attempts follow.
+    Lost(DisconnectReason),
+    /// A new connection is up and logged in again (credentials of the last
+    /// login, `Filter`/`Events` actions replayed). Resynchronise here: events
+    /// of the gap are gone.
+    Reconnected,
+}
+
 /// What the reader hands to the dispatcher.
 #[derive(Debug)]
 pub(crate) enum Dispatch {
@@ -50,6 +67,8 @@ pub(crate) enum Dispatch {
     Orphan(Message),
     /// A message the decoder refused that belonged to no waiting caller.
     Error(DecodeError),
+    /// The connection went down or came back.
+    State(ConnectionState),
 }
 
 #[derive(Clone, Default)]
@@ -59,6 +78,7 @@ struct Registry {
     any: Vec<(CallbackId, Arc<MessageFn>)>,
     orphan: Vec<(CallbackId, Arc<MessageFn>)>,
     error: Vec<(CallbackId, Arc<ErrorFn>)>,
+    state: Vec<(CallbackId, Arc<StateFn>)>,
 }
 
 impl Registry {
@@ -77,7 +97,10 @@ impl Registry {
         }
         let n = self.error.len();
         self.error.retain(|(i, _)| *i != id);
-        found | (self.error.len() != n)
+        found |= self.error.len() != n;
+        let n = self.state.len();
+        self.state.retain(|(i, _)| *i != id);
+        found | (self.state.len() != n)
     }
 }
 
@@ -116,6 +139,10 @@ impl Callbacks {
 
     pub(crate) fn on_error(&self, f: Arc<ErrorFn>) -> CallbackId {
         self.update(|r, id| r.error.push((id, f)))
+    }
+
+    pub(crate) fn on_state(&self, f: Arc<StateFn>) -> CallbackId {
+        self.update(|r, id| r.state.push((id, f)))
     }
 
     pub(crate) fn on_typed<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
@@ -211,6 +238,12 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
             }
         }
         Dispatch::Error(e) => report(reg, &ProtocolError::Decode(e.clone())),
+        Dispatch::State(st) => {
+            log::info!("AMI connection: {st:?}");
+            for (_, f) in &reg.state {
+                guarded("connection state", || f(st));
+            }
+        }
     }
 }
 

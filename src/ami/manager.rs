@@ -1,6 +1,8 @@
 //! [`Manager`]: a threaded AMI client with blocking actions and event
 //! callbacks.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -13,7 +15,9 @@ use parking_lot::{Condvar, Mutex};
 
 use super::action::{Action, ActionId};
 use super::auth;
-use super::callbacks::{run_dispatcher, CallbackId, Callbacks, Dispatch, ProtocolError};
+use super::callbacks::{
+    run_dispatcher, CallbackId, Callbacks, ConnectionState, Dispatch, ProtocolError,
+};
 use super::codec::{encode_message, DecodeError, Decoder, Frame, Limits};
 use super::error::{AmiError, DisconnectReason};
 use super::events::Event;
@@ -45,9 +49,23 @@ pub struct ManagerBuilder {
     event_queue: usize,
     close_timeout: Duration,
     keepalive: Option<Duration>,
+    reconnect: Option<ReconnectPolicy>,
 }
 
 impl ManagerBuilder {
+    /// Connects again, with backoff, when the connection is lost (not after
+    /// `close()` or `logoff()`). Each new connection logs in with the
+    /// credentials of the last successful login and replays the `Filter`
+    /// and `Events` actions that succeeded; callbacks stay registered.
+    /// Callers waiting when the connection was lost get
+    /// [`AmiError::Disconnected`] at once, and so do calls made while it is
+    /// down. [`Manager::on_connection_state`] tells the application when to
+    /// resynchronise. Off by default.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
     /// Sends `Ping` every `interval`; a Ping unanswered within the action
     /// timeout ends the connection with
     /// [`DisconnectReason::KeepaliveTimeout`], so a peer that vanished
@@ -104,7 +122,7 @@ impl ManagerBuilder {
     }
 }
 
-fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError> {
+pub(crate) fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError> {
     let err = |e: io::Error| AmiError::Connect {
         addr: addr.to_owned(),
         source: Arc::new(e),
@@ -122,7 +140,7 @@ fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError> {
     Err(err(last))
 }
 
-fn read_banner(
+pub(crate) fn read_banner(
     stream: &TcpStream,
     limits: Limits,
     timeout: Duration,
@@ -201,8 +219,22 @@ pub(crate) struct Shared {
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
     pub(crate) logging_off: AtomicBool,
-    /// A std mutex: see `Pending::lock`.
-    writer: std::sync::Mutex<TcpStream>,
+    /// A std mutex: see `Pending::lock`. Replaced on a reconnect.
+    pub(crate) writer: std::sync::Mutex<TcpStream>,
+    /// A handle on the current socket, to shut it down from any thread;
+    /// replaced on a reconnect (under this lock, which `close` takes too).
+    pub(crate) socket: Mutex<TcpStream>,
+    /// The AMI version of the current connection's banner.
+    pub(crate) banner: Mutex<String>,
+    /// Where and how to connect again.
+    pub(crate) dial: Dial,
+    /// The last successful login, replayed after a reconnect.
+    pub(crate) credentials: Mutex<Option<(String, Secret, AuthMethod)>>,
+    /// `Filter` and `Events` actions that succeeded, replayed after a
+    /// reconnect.
+    pub(crate) replay: Mutex<Vec<Message>>,
+    /// Wakes a reconnect backoff when the manager closes.
+    pub(crate) wake: (Mutex<()>, Condvar),
     /// A sender into the dispatcher queue for other threads; the reader
     /// clears it when it stops so the dispatcher can finish.
     pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
@@ -210,6 +242,107 @@ pub(crate) struct Shared {
     dispatcher_id: Mutex<Option<ThreadId>>,
     /// Set when a keepalive Ping went unanswered.
     pub(crate) keepalive_failed: AtomicBool,
+}
+
+/// Connection settings kept for reconnecting.
+#[derive(Clone, Debug)]
+pub(crate) struct Dial {
+    pub(crate) addr: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) reconnect: Option<ReconnectPolicy>,
+}
+
+impl Shared {
+    /// Shuts the current socket down (wakes the reader).
+    pub(crate) fn shutdown_socket(&self) {
+        let _ = self.socket.lock().shutdown(Shutdown::Both);
+    }
+}
+
+/// When and how often a [`Manager`] tries to connect again after losing its
+/// connection; see [`ManagerBuilder::reconnect`]. The delay starts at
+/// `initial_delay`, grows by `multiplier` per failed attempt up to
+/// `max_delay`, and each wait is shortened at random by up to `jitter`
+/// (a fraction) so that many clients do not come back in step.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReconnectPolicy {
+    /// The first wait (default 500 ms).
+    pub initial_delay: Duration,
+    /// The longest wait (default 30 s).
+    pub max_delay: Duration,
+    /// Growth per failed attempt (default 2).
+    pub multiplier: f64,
+    /// Random fraction taken off each wait, 0 to 1 (default 0.2).
+    pub jitter: f64,
+    /// Give up after this many failed attempts (default: never).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: 0.2,
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The default policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the first wait.
+    pub fn initial_delay(mut self, d: Duration) -> Self {
+        self.initial_delay = d;
+        self
+    }
+
+    /// Sets the longest wait.
+    pub fn max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// Sets the growth per failed attempt (at least 1).
+    pub fn multiplier(mut self, m: f64) -> Self {
+        self.multiplier = if m.is_finite() { m.max(1.0) } else { 1.0 };
+        self
+    }
+
+    /// Sets the random fraction taken off each wait (clamped to 0..=1).
+    pub fn jitter(mut self, j: f64) -> Self {
+        self.jitter = if j.is_finite() {
+            j.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Gives up after `n` failed attempts.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+
+    /// The wait before attempt `attempt` (0 for the first).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self.initial_delay.as_secs_f64()
+            * self.multiplier.max(1.0).powi(attempt.min(64) as i32);
+        let capped = base.min(self.max_delay.as_secs_f64());
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        let r = (h.finish() % 10_000) as f64 / 10_000.0;
+        let secs = capped * (1.0 - self.jitter.clamp(0.0, 1.0) * r);
+        Duration::from_secs_f64(secs.max(0.0))
+    }
 }
 
 /// The keepalive thread and the sender whose drop stops it.
@@ -228,8 +361,6 @@ struct Threads {
 struct Inner {
     shared: Arc<Shared>,
     threads: Mutex<Option<Threads>>,
-    shutdown: TcpStream,
-    banner: String,
     action_timeout: Duration,
     close_timeout: Duration,
     keepalive: Mutex<Option<Keepalive>>,
@@ -244,7 +375,11 @@ impl Drop for Inner {
 impl Inner {
     fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
-        let _ = self.shutdown.shutdown(Shutdown::Both);
+        self.shared.shutdown_socket();
+        {
+            let _g = self.shared.wake.0.lock();
+            self.shared.wake.1.notify_all();
+        }
         if let Some(k) = self.keepalive.lock().take() {
             let Keepalive { thread: t, _stop } = k;
             drop(_stop);
@@ -326,7 +461,7 @@ impl WeakManager {
 impl std::fmt::Debug for Manager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Manager")
-            .field("banner", &self.inner.banner)
+            .field("banner", &*self.inner.shared.banner.lock())
             .field("closed", &self.inner.shared.pending.closed_reason())
             .finish()
     }
@@ -343,6 +478,7 @@ impl Manager {
             event_queue: 50_000,
             close_timeout: Duration::from_secs(5),
             keepalive: None,
+            reconnect: None,
         }
     }
 
@@ -363,7 +499,7 @@ impl Manager {
         writer
             .set_write_timeout(Some(cfg.action_timeout))
             .map_err(io_err)?;
-        let shutdown = stream.try_clone().map_err(io_err)?;
+        let socket = stream.try_clone().map_err(io_err)?;
         let shared = Arc::new(Shared {
             pending: Default::default(),
             callbacks: Default::default(),
@@ -382,6 +518,17 @@ impl Manager {
             ids: ActionId::new(),
             dispatcher_id: Mutex::new(None),
             keepalive_failed: AtomicBool::new(false),
+            socket: Mutex::new(socket),
+            banner: Mutex::new(banner),
+            dial: Dial {
+                addr: cfg.addr.clone(),
+                connect_timeout: cfg.connect_timeout,
+                limits: cfg.limits,
+                reconnect: cfg.reconnect.clone(),
+            },
+            credentials: Mutex::new(None),
+            replay: Mutex::new(Vec::new()),
+            wake: (Mutex::new(()), Condvar::new()),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
         *shared.side_tx.lock() = Some(tx.clone());
@@ -417,8 +564,6 @@ impl Manager {
                     dispatcher,
                     dispatcher_done: done_rx,
                 })),
-                shutdown,
-                banner,
                 action_timeout: cfg.action_timeout,
                 close_timeout: cfg.close_timeout,
                 keepalive: Mutex::new(None),
@@ -441,24 +586,24 @@ impl Manager {
                     _ => return,
                 }
                 let Some(m) = weak.upgrade() else { return };
-                if !m.is_connected() {
+                let shared = &m.inner.shared;
+                if shared.closing.load(Ordering::Acquire) {
                     return;
                 }
+                if !m.is_connected() {
+                    // Down: without a reconnect policy for good.
+                    if shared.dial.reconnect.is_none() {
+                        return;
+                    }
+                    continue;
+                }
                 match m.send_action(&super::actions::Ping) {
-                    Ok(_) => {}
                     Err(e) if e.is_timeout() => {
-                        log::warn!("AMI keepalive: {e}; closing the connection");
-                        m.inner
-                            .shared
-                            .keepalive_failed
-                            .store(true, Ordering::Release);
-                        let _ = m.inner.shutdown.shutdown(Shutdown::Both);
-                        return;
+                        log::warn!("AMI keepalive: {e}; dropping the connection");
+                        shared.keepalive_failed.store(true, Ordering::Release);
+                        shared.shutdown_socket();
                     }
-                    Err(e) => {
-                        log::debug!("AMI keepalive stops: {e}");
-                        return;
-                    }
+                    Ok(_) | Err(_) => {}
                 }
             })?;
         *self.inner.keepalive.lock() = Some(Keepalive {
@@ -469,8 +614,17 @@ impl Manager {
     }
 
     /// The AMI version from the banner (`11.0.0` for Asterisk 22).
-    pub fn ami_version(&self) -> &str {
-        &self.inner.banner
+    pub fn ami_version(&self) -> String {
+        self.inner.shared.banner.lock().clone()
+    }
+
+    /// Calls `f` when the connection is lost or, with a reconnect policy,
+    /// comes back ([`ConnectionState`]), in order with the events.
+    pub fn on_connection_state(
+        &self,
+        f: impl Fn(&ConnectionState) + Send + Sync + 'static,
+    ) -> CallbackId {
+        self.inner.shared.callbacks.on_state(Arc::new(f))
     }
 
     /// A handle that does not keep the connection open.
@@ -511,6 +665,15 @@ impl Manager {
         if response.is_error() {
             return Err(AmiError::ActionFailed(Box::new(response)));
         }
+        if ["Filter", "Events"]
+            .iter()
+            .any(|n| action.name().eq_ignore_ascii_case(n))
+        {
+            let mut m = Message::new();
+            m.push("Action", action.name());
+            action.write_headers(&mut m);
+            self.inner.shared.replay.lock().push(m);
+        }
         action.parse_response(response)
     }
 
@@ -539,7 +702,7 @@ impl Manager {
             // Part of the action may be on the wire: the stream is no
             // longer in step, so the connection ends here for everyone.
             log::warn!("AMI write failed, closing the connection: {e}");
-            let _ = self.inner.shutdown.shutdown(Shutdown::Both);
+            self.inner.shared.shutdown_socket();
             return Err(AmiError::Disconnected(
                 shared
                     .pending
@@ -612,6 +775,10 @@ impl Manager {
         method: AuthMethod,
     ) -> Result<(), AmiError> {
         auth::login(self, username, secret, method)
+    }
+
+    pub(crate) fn remember_login(&self, username: &str, secret: &Secret, method: AuthMethod) {
+        *self.inner.shared.credentials.lock() = Some((username.to_owned(), secret.clone(), method));
     }
 
     /// Waits until `FullyBooted` has arrived (Asterisk sends it right after

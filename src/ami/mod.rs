@@ -23,10 +23,10 @@ mod response;
 
 pub use action::{Action, ActionExt, ActionId, RawAction, WithActionId};
 pub use auth::md5_key;
-pub use callbacks::{CallbackId, ProtocolError};
+pub use callbacks::{CallbackId, ConnectionState, ProtocolError};
 pub use error::{AmiError, DisconnectReason};
 pub use events::Event;
-pub use manager::{AuthMethod, Manager, ManagerBuilder, WeakManager};
+pub use manager::{AuthMethod, Manager, ManagerBuilder, ReconnectPolicy, WeakManager};
 pub use message::{Message, MessageKind};
 pub use originate::{Call, CallEnd, CallError, CallManager, CallState};
 pub use response::Response;

@@ -25,7 +25,8 @@ struct Slot {
 #[derive(Default)]
 struct Inner {
     slots: HashMap<String, Slot>,
-    closed: Option<DisconnectReason>,
+    /// Set while the connection is down (for good, or until a reconnect).
+    down: Option<DisconnectReason>,
 }
 
 /// What became of a message offered to the waiting callers.
@@ -60,7 +61,7 @@ impl Pending {
         tx: Sender<Reply>,
     ) -> Result<(), AmiError> {
         let mut g = self.lock();
-        if let Some(r) = &g.closed {
+        if let Some(r) = &g.down {
             return Err(AmiError::Disconnected(r.clone()));
         }
         if g.slots.contains_key(id) {
@@ -173,12 +174,13 @@ impl Pending {
         }
     }
 
-    /// Fails every waiting caller with `reason` and refuses new ones.
+    /// Fails every waiting caller with `reason` and refuses new ones until
+    /// [`Pending::set_up`].
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let slots: Vec<Slot> = {
             let mut g = self.lock();
-            if g.closed.is_none() {
-                g.closed = Some(reason.clone());
+            if g.down.is_none() {
+                g.down = Some(reason.clone());
             }
             g.slots.drain().map(|(_, s)| s).collect()
         };
@@ -188,8 +190,13 @@ impl Pending {
         }
     }
 
-    /// The reason the connection ended, once it has.
+    /// Accepts callers again (after a reconnect).
+    pub(crate) fn set_up(&self) {
+        self.lock().down = None;
+    }
+
+    /// Why the connection is down, while it is.
     pub(crate) fn closed_reason(&self) -> Option<DisconnectReason> {
-        self.lock().closed.clone()
+        self.lock().down.clone()
     }
 }

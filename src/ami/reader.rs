@@ -1,22 +1,25 @@
 //! The reader thread: frames the stream, hands responses to waiting callers
 //! and events to the dispatcher.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::callbacks::Dispatch;
-use super::codec::{DecodeError, Decoder, Frame};
+use super::auth::md5_key;
+use super::callbacks::{ConnectionState, Dispatch};
+use super::codec::{encode_message, DecodeError, Decoder, Frame};
 use super::error::{AmiError, DisconnectReason};
 use super::manager::Shared;
+use super::manager::{open, read_banner, AuthMethod};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
 
-/// Reads until the connection ends, then fails every waiting caller.
+/// Reads until the connection ends; then, with a reconnect policy, connects
+/// again and goes on; otherwise fails every waiting caller and stops.
 pub(crate) fn run_reader(
     shared: Arc<Shared>,
     mut stream: TcpStream,
@@ -28,44 +31,249 @@ pub(crate) fn run_reader(
         tx,
         batch: Vec::with_capacity(256),
     };
-    // Frames already buffered while the banner was read.
-    reader.drain(&mut decoder);
-    reader.flush();
     let mut buf = vec![0u8; 128 * 1024];
-    let reason = loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break DisconnectReason::Eof,
-            Ok(n) => {
-                decoder.feed(&buf[..n]);
-                reader.drain(&mut decoder);
+    loop {
+        let reason = read_connection(&mut reader, &mut stream, &mut decoder, &mut buf);
+        let reason = if shared.keepalive_failed.swap(false, Ordering::AcqRel) {
+            DisconnectReason::KeepaliveTimeout
+        } else if shared.logging_off.load(Ordering::Acquire) {
+            DisconnectReason::LoggedOff
+        } else if shared.closing.load(Ordering::Acquire) {
+            DisconnectReason::Closed
+        } else {
+            reason
+        };
+        if let Err(e) = decoder.finish() {
+            // A caller waiting for the cut message gets the disconnect
+            // error; the bytes themselves go to the decode-error callbacks.
+            log::warn!("AMI connection ended: {e}");
+            reader.batch.push(Dispatch::Error(e));
+        }
+        log::debug!("AMI connection ends: {reason}");
+        shared.pending.close(reason.clone());
+        reader
+            .batch
+            .push(Dispatch::State(ConnectionState::Lost(reason.clone())));
+        reader.flush();
+        let again = shared.dial.reconnect.is_some()
+            && !matches!(
+                reason,
+                DisconnectReason::Closed | DisconnectReason::LoggedOff
+            );
+        if !again {
+            break;
+        }
+        match reconnect(&mut reader) {
+            Some((s, d)) => {
+                stream = s;
+                decoder = d;
+                shared.pending.set_up();
+                reader
+                    .batch
+                    .push(Dispatch::State(ConnectionState::Reconnected));
                 reader.flush();
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break DisconnectReason::Io(Arc::new(e)),
+            None => break,
         }
-    };
-    let reason = if shared.keepalive_failed.load(Ordering::Acquire) {
-        DisconnectReason::KeepaliveTimeout
-    } else if shared.logging_off.load(Ordering::Acquire) {
-        DisconnectReason::LoggedOff
-    } else if shared.closing.load(Ordering::Acquire) {
-        DisconnectReason::Closed
-    } else {
-        reason
-    };
-    if let Err(e) = decoder.finish() {
-        // A caller waiting for the cut message gets the disconnect error
-        // below; the bytes themselves go to the decode-error callbacks.
-        log::warn!("AMI connection ended: {e}");
-        reader.batch.push(Dispatch::Error(e));
-        reader.flush();
     }
-    log::debug!("AMI reader stops: {reason}");
-    shared.pending.close(reason);
     shared.booted.notify();
     shared.side_tx.lock().take();
     // Dropping `reader` drops the dispatcher's sender: it finishes the
     // queued events and stops.
+}
+
+/// Reads one connection until it ends; answers why.
+fn read_connection(
+    reader: &mut Reader<'_>,
+    stream: &mut TcpStream,
+    decoder: &mut Decoder,
+    buf: &mut [u8],
+) -> DisconnectReason {
+    // Frames already buffered while the banner (and login) were read.
+    reader.drain(decoder);
+    reader.flush();
+    loop {
+        match stream.read(buf) {
+            Ok(0) => return DisconnectReason::Eof,
+            Ok(n) => {
+                decoder.feed(&buf[..n]);
+                reader.drain(decoder);
+                reader.flush();
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return DisconnectReason::Io(Arc::new(e)),
+        }
+    }
+}
+
+/// Connects again with backoff, logs in, replays filters. `None` once the
+/// manager closes or the policy gives up.
+fn reconnect(reader: &mut Reader<'_>) -> Option<(TcpStream, Decoder)> {
+    let shared = reader.shared;
+    let policy = shared.dial.reconnect.clone()?;
+    let mut attempt = 0u32;
+    loop {
+        if policy.max_attempts.is_some_and(|n| attempt >= n) {
+            log::error!("AMI: giving up reconnecting after {attempt} attempts");
+            return None;
+        }
+        let wait = policy.delay(attempt);
+        {
+            let (lock, cond) = &shared.wake;
+            let mut g = lock.lock();
+            let deadline = Instant::now() + wait;
+            while !shared.closing.load(Ordering::Acquire) {
+                if cond.wait_until(&mut g, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        if shared.closing.load(Ordering::Acquire) {
+            return None;
+        }
+        attempt += 1;
+        match connect_again(reader) {
+            Ok(conn) => {
+                log::info!(
+                    "AMI reconnected to {} (attempt {attempt})",
+                    shared.dial.addr
+                );
+                return Some(conn);
+            }
+            Err(e) => log::warn!(
+                "AMI reconnect attempt {attempt} to {} failed: {e}",
+                shared.dial.addr
+            ),
+        }
+    }
+}
+
+/// One attempt: connect, banner, login, replay; the new socket is put in
+/// place for writers and `close`.
+fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiError> {
+    let shared = reader.shared;
+    let dial = &shared.dial;
+    let stream = open(&dial.addr, dial.connect_timeout)?;
+    let (banner, mut decoder) = read_banner(&stream, dial.limits, dial.connect_timeout)?;
+    let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+    {
+        // Under the lock `close` takes: a close that came meanwhile wins.
+        let mut socket = shared.socket.lock();
+        if shared.closing.load(Ordering::Acquire) {
+            let _ = stream.shutdown(Shutdown::Both);
+            return Err(AmiError::Disconnected(DisconnectReason::Closed));
+        }
+        *socket = stream.try_clone().map_err(io_err)?;
+    }
+    *shared.writer.lock().unwrap_or_else(|e| e.into_inner()) =
+        stream.try_clone().map_err(io_err)?;
+    *shared.banner.lock() = banner;
+    stream
+        .set_read_timeout(Some(dial.connect_timeout))
+        .map_err(io_err)?;
+    let mut hs = Handshake {
+        reader,
+        stream: &stream,
+        decoder: &mut decoder,
+        seq: 0,
+    };
+    let creds = shared.credentials.lock().clone();
+    if let Some((user, secret, method)) = creds {
+        let challenge = match method {
+            AuthMethod::Plain => None,
+            _ => {
+                let r = hs.exchange(
+                    Message::new()
+                        .with("Action", "Challenge")
+                        .with("AuthType", "MD5"),
+                )?;
+                r.get("Challenge").map(str::to_owned)
+            }
+        };
+        let login = match challenge {
+            Some(c) => Message::new()
+                .with("Action", "Login")
+                .with("AuthType", "MD5")
+                .with("Username", &user)
+                .with("Key", &md5_key(&c, &secret)),
+            None => Message::new()
+                .with("Action", "Login")
+                .with("Username", &user)
+                .with("Secret", secret.expose()),
+        };
+        let r = hs.exchange(login)?;
+        if !r
+            .response()
+            .is_some_and(|v| v.eq_ignore_ascii_case("Success"))
+        {
+            return Err(AmiError::Authentication {
+                message: r.message_text().unwrap_or("refused").to_owned(),
+            });
+        }
+    }
+    let replay = shared.replay.lock().clone();
+    for m in replay {
+        let r = hs.exchange(m)?;
+        if !r
+            .response()
+            .is_some_and(|v| v.eq_ignore_ascii_case("Success"))
+        {
+            log::warn!(
+                "AMI: replayed action refused after reconnect: {:?}",
+                r.message_text()
+            );
+        }
+    }
+    stream.set_read_timeout(None).map_err(io_err)?;
+    Ok((stream, decoder))
+}
+
+/// The login and replay of a new connection, driven by the reader thread
+/// itself (no caller can wait on a reader that is busy here).
+struct Handshake<'r, 'a, 's> {
+    reader: &'r mut Reader<'a>,
+    stream: &'s TcpStream,
+    decoder: &'s mut Decoder,
+    seq: u64,
+}
+
+impl Handshake<'_, '_, '_> {
+    /// Sends `action` with an ActionID of its own and reads until its
+    /// response; events met on the way are dispatched as usual.
+    fn exchange(&mut self, mut action: Message) -> Result<Message, AmiError> {
+        self.seq += 1;
+        let id = format!("astrix-reconnect-{}-{}", std::process::id(), self.seq);
+        action.set("ActionID", &id);
+        let mut bytes = Vec::new();
+        encode_message(&action, &mut bytes)?;
+        let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+        let mut w = self.stream;
+        w.write_all(&bytes).map_err(io_err)?;
+        let mut buf = [0u8; 16 * 1024];
+        let mut r = self.stream;
+        loop {
+            loop {
+                match self.decoder.decode() {
+                    Ok(Some(Frame::Message(m))) => {
+                        if !m.is_event() && m.action_id() == Some(id.as_str()) {
+                            self.reader.flush();
+                            return Ok(m);
+                        }
+                        self.reader.route(m);
+                    }
+                    Ok(Some(Frame::Banner(_))) => {}
+                    Ok(None) => break,
+                    Err(e) => self.reader.refused(e),
+                }
+            }
+            match r.read(&mut buf) {
+                Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
+                Ok(n) => self.decoder.feed(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+    }
 }
 
 struct Reader<'a> {

@@ -123,6 +123,7 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "hangup" => hangup(&get("Channel"), world),
         "status" => status(world),
         "agi" => agi(action, world),
+        "filter" => Reply::success_with("Filter Added Successfully"),
         "userevent" => {
             let mut ev = Message::new()
                 .with("Event", "UserEvent")

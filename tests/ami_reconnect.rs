@@ -1,0 +1,199 @@
+//! Reconnection: the `Manager` connects again after the server goes away,
+//! logs in again, replays filters, keeps its callbacks and tells the
+//! application.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use astrix::ami::actions::Ping;
+use astrix::ami::{
+    AmiError, ConnectionState, DisconnectReason, Manager, Message, RawAction, ReconnectPolicy,
+};
+use astrix::testing::{AmiServer, Reply};
+
+const T: Duration = Duration::from_secs(10);
+
+fn wait_until(f: impl Fn() -> bool) -> bool {
+    let end = Instant::now() + T;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+fn fast() -> ReconnectPolicy {
+    ReconnectPolicy::new()
+        .initial_delay(Duration::from_millis(20))
+        .max_delay(Duration::from_millis(100))
+}
+
+fn count(server: &AmiServer, name: &str) -> usize {
+    server
+        .actions()
+        .iter()
+        .filter(|a| {
+            a.get("Action")
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
+#[test]
+fn reconnects_logs_in_again_replays_filters_and_keeps_callbacks() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(fast())
+        .action_timeout(Duration::from_secs(5))
+        .connect()
+        .unwrap();
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let s = states.clone();
+    m.on_connection_state(move |st| s.lock().unwrap().push(format!("{st:?}")));
+    let events = Arc::new(AtomicUsize::new(0));
+    let e = events.clone();
+    m.on_event("UserEvent", move |_| {
+        e.fetch_add(1, Ordering::SeqCst);
+    });
+    m.login("admin", "wordpass").unwrap();
+    m.send_action(
+        &RawAction::new("Filter")
+            .header("Operation", "Add")
+            .header("Filter", "Event: UserEvent"),
+    )
+    .unwrap();
+    assert_eq!(count(&server, "Login"), 1);
+
+    server.close_connections();
+    assert!(
+        wait_until(|| states.lock().unwrap().len() == 2),
+        "{:?}",
+        states.lock().unwrap()
+    );
+    let st = states.lock().unwrap().clone();
+    assert!(st[0].starts_with("Lost(Eof"), "{st:?}");
+    assert_eq!(st[1], "Reconnected");
+    assert!(m.is_connected());
+    // Logged in again (with MD5, as the first time) and the filter replayed.
+    assert_eq!(count(&server, "Login"), 2);
+    let logins: Vec<Message> = server
+        .actions()
+        .into_iter()
+        .filter(|a| a.get("Action") == Some("Login"))
+        .collect();
+    assert_eq!(logins[1].get("AuthType"), Some("MD5"));
+    assert_eq!(count(&server, "Filter"), 2);
+    // Actions and callbacks work on the new connection.
+    m.send_action(&Ping).unwrap();
+    server.push_event(
+        Message::new()
+            .with("Event", "UserEvent")
+            .with("UserEvent", "after"),
+    );
+    assert!(wait_until(|| events.load(Ordering::SeqCst) == 1));
+    m.close();
+    assert!(matches!(
+        m.disconnect_reason(),
+        Some(DisconnectReason::Closed)
+    ));
+}
+
+#[test]
+fn in_flight_and_downtime_calls_fail_at_once() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(
+            ReconnectPolicy::new()
+                .initial_delay(Duration::from_millis(400))
+                .jitter(0.0),
+        )
+        .action_timeout(Duration::from_secs(30))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    server.on_action("Ping", |_| Reply::none());
+    let m2 = m.clone();
+    let waiter = std::thread::spawn(move || m2.send_action(&Ping));
+    assert!(wait_until(|| count(&server, "Ping") == 1));
+    let t0 = Instant::now();
+    server.close_connections();
+    let r = waiter.join().unwrap();
+    assert!(
+        matches!(r, Err(AmiError::Disconnected(DisconnectReason::Eof))),
+        "{r:?}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    // While it is down, a call fails at once.
+    let t1 = Instant::now();
+    let r = m.send_action(&Ping);
+    assert!(matches!(r, Err(AmiError::Disconnected(_))), "{r:?}");
+    assert!(t1.elapsed() < Duration::from_millis(300));
+    server.clear_action("Ping");
+    assert!(wait_until(|| m.is_connected()));
+    m.send_action(&Ping).unwrap();
+}
+
+#[test]
+fn close_during_backoff_returns_at_once() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(ReconnectPolicy::new().initial_delay(Duration::from_secs(30)))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    server.close_connections();
+    assert!(wait_until(|| !m.is_connected()));
+    let t0 = Instant::now();
+    m.close();
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert!(matches!(
+        m.disconnect_reason(),
+        Some(DisconnectReason::Eof | DisconnectReason::Closed)
+    ));
+}
+
+#[test]
+fn gives_up_after_max_attempts() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(fast().max_attempts(3))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let lost = Arc::new(AtomicUsize::new(0));
+    let l = lost.clone();
+    m.on_connection_state(move |st| {
+        if matches!(st, ConnectionState::Lost(_)) {
+            l.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    drop(server); // nobody listens any more
+    assert!(wait_until(|| lost.load(Ordering::SeqCst) == 1));
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(!m.is_connected());
+    assert!(matches!(
+        m.send_action(&Ping),
+        Err(AmiError::Disconnected(_))
+    ));
+    m.close();
+}
+
+#[test]
+fn a_logoff_is_not_followed_by_a_reconnect() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(fast())
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    m.logoff().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&server, "Login"), 1);
+    assert!(matches!(
+        m.disconnect_reason(),
+        Some(DisconnectReason::LoggedOff)
+    ));
+}
