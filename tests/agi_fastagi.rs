@@ -427,3 +427,29 @@ fn reply_timeout() {
     assert_eq!(rx.recv_timeout(T).unwrap(), Err(true));
     stop(handle, thread);
 }
+
+#[test]
+fn only_allowed_peers_are_served() {
+    use std::net::{IpAddr, Ipv4Addr};
+    for (allowed, served) in [
+        (IpAddr::V4(Ipv4Addr::LOCALHOST), true),
+        (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), false),
+    ] {
+        let server = FastAgiServer::builder()
+            .allowed_peers([allowed])
+            .bind("127.0.0.1:0")
+            .unwrap();
+        server
+            .register_script_handler("", |req| req.execute(&Noop))
+            .unwrap();
+        let (addr, handle, thread) = serve(server);
+        let t = client().run(addr).unwrap();
+        if served {
+            assert_eq!(t.commands, ["NOOP"]);
+        } else {
+            assert!(t.commands.is_empty());
+            assert!(t.closed_by_peer);
+        }
+        stop(handle, thread);
+    }
+}

@@ -3,7 +3,7 @@
 mod request;
 
 use std::io::{self, BufReader};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,6 +31,7 @@ struct Config {
     environment_timeout: Option<Duration>,
     reply_timeout: Option<Duration>,
     limits: Limits,
+    allowed_peers: Option<Vec<IpAddr>>,
 }
 
 struct Shared {
@@ -90,6 +91,7 @@ impl Default for FastAgiServerBuilder {
                 environment_timeout: Some(Duration::from_secs(10)),
                 reply_timeout: None,
                 limits: Limits::default(),
+                allowed_peers: None,
             },
         }
     }
@@ -102,6 +104,15 @@ impl FastAgiServerBuilder {
     /// instead of calls queueing without bound.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.config.max_connections = n.max(1);
+        self
+    }
+
+    /// Serves only connections from these addresses (your Asterisk
+    /// servers); any other peer is closed at once, with a warning logged.
+    /// Default: every peer (bind to loopback, as the examples do, unless
+    /// Asterisk runs elsewhere).
+    pub fn allowed_peers(mut self, peers: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.config.allowed_peers = Some(peers.into_iter().collect());
         self
     }
 
@@ -422,6 +433,17 @@ impl Drop for ActiveGuard {
 fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     if shared.shutdown.load(Ordering::Acquire) {
         return;
+    }
+    if let Some(allowed) = &shared.config.allowed_peers {
+        let ip = match peer.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        if !allowed.contains(&ip) {
+            log::warn!("FastAGI: connection from {peer} refused: not an allowed peer");
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
     }
     {
         let mut active = lock(&shared.active);
