@@ -474,7 +474,9 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         }
     }
     let shared = Arc::clone(shared);
-    let spawned = thread::Builder::new().spawn(move || worker(&shared, job));
+    let spawned = thread::Builder::new()
+        .name("astrix-fastagi".into())
+        .spawn(move || worker(&shared, job));
     if let Err(e) = spawned {
         // The closure (and the job's guard in it) was dropped: the count
         // is right.
