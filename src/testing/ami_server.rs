@@ -227,6 +227,12 @@ impl AmiServer {
         self.shared.actions.lock().clone()
     }
 
+    /// Forgets the actions received so far (a long-running test keeps its
+    /// memory flat this way).
+    pub fn clear_actions(&self) {
+        self.shared.actions.lock().clear();
+    }
+
     /// Waits until an action called `name` has been received (counting
     /// those received before), up to `timeout`; returns the latest one.
     pub fn wait_for_action(&self, name: &str, timeout: Duration) -> Option<Message> {
