@@ -316,6 +316,18 @@ impl Decoder {
                         if self.bad_line.is_none() {
                             self.bad_line = Some(lossy(&self.buf[begin..end]));
                         }
+                        // The line stays buffered until the message ends:
+                        // count it (with its line ending) against the size
+                        // limit, or `x\n` repeated for ever grows the buffer
+                        // without bound.
+                        self.message_len += self.line_start - begin;
+                        if self.message_len > self.limits.max_message_len {
+                            let partial = self.partial_message();
+                            return Err(self.refuse(
+                                |limit| DecodeError::MessageTooLarge { limit, partial },
+                                1,
+                            ));
+                        }
                         continue;
                     };
                     self.push_line(begin, end, Some(colon))?;
