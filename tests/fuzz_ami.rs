@@ -166,7 +166,7 @@ fn is_follows(m: &Message) -> bool {
 }
 
 /// The oracle: each encodable message decodes back to itself.
-fn reencode(out: &Outcome, l: Limits) {
+fn reencode(out: &[Result<Frame, DecodeError>], l: Limits) {
     for r in out {
         let Ok(Frame::Message(m)) = r else { continue };
         if is_follows(m) {
@@ -340,4 +340,46 @@ fn regression_colonless_lines_are_bounded() {
         matches!(out.last(), Some(Ok(Frame::Message(m))) if m.event_name() == Some("Y")),
         "{out:?}"
     );
+}
+
+/// A header right after legacy command output (`--END COMMAND--` without
+/// its blank line) left the decoder swallowing the next blank line as the
+/// output's: it moved the message start under the lines already read, and
+/// the next message was read out of bounds (a panic) or garbled.
+#[test]
+fn regression_header_right_after_command_output() {
+    let data: &[u8] =
+        b"Response: Follows\n--END COMMAND--\nLong: aaa\n\n\nResponse: Follows\nX: y\n--END COMMAND--\n\nEvent: X\n\nEvent: Y\n\n";
+    let whole = decode(Decoder::without_banner(SMALL), &[data], true);
+    assert!(
+        matches!(&whole[1], Ok(Frame::Message(m)) if m.get("Long") == Some("aaa") && m.len() == 1),
+        "{whole:?}"
+    );
+    assert_eq!(whole.len(), 5, "{whole:?}");
+    for at in 0..=data.len() {
+        let (a, b) = data.split_at(at);
+        assert_eq!(decode(Decoder::without_banner(SMALL), &[a, b], true), whole, "split at {at}");
+    }
+}
+
+/// A header name that was not UTF-8 was neither trimmed nor kept whole
+/// (cut at 200 bytes) when the message took the slow path, unlike the
+/// same name in an all-UTF-8 message.
+#[test]
+fn regression_non_utf8_header_name_is_trimmed() {
+    let mut d = Decoder::without_banner(Limits::default());
+    d.feed(b" \xff\tName \t: v\r\n\r\n");
+    let Ok(Some(Frame::Message(m))) = d.decode() else {
+        panic!()
+    };
+    assert_eq!(m.header(0), Some(("\u{FFFD}\tName", "v")));
+    let long = [b'\xff'; 300];
+    let mut d = Decoder::without_banner(Limits::default());
+    d.feed(&long);
+    d.feed(b": v\r\n\r\n");
+    let Ok(Some(Frame::Message(m))) = d.decode() else {
+        panic!()
+    };
+    assert_eq!(m.header(0).unwrap().0.chars().count(), 300);
+    reencode(&[Ok(Frame::Message(m))], Limits::default());
 }

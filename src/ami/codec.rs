@@ -412,6 +412,10 @@ impl Decoder {
                 break;
             }
             self.message_len += len;
+            // A header after `--END COMMAND--` starts a message: the blank
+            // line that ends it must not be swallowed as the one after the
+            // command output (that reset `start` under the lines read).
+            self.after_follows = false;
             self.lines.push(Line {
                 start: (begin - self.start) as u32,
                 end: (end - self.start) as u32,
@@ -576,9 +580,13 @@ fn push_line_to(m: &mut Message, base: &[u8], l: &Line) {
             if let Some(v) = value.strip_prefix(b" ") {
                 value = v;
             }
+            // Trim as `fast_message` does (spaces and tabs), whole and
+            // trimmed whatever the encoding: the name must not depend on
+            // which path read the message.
+            let name = trim_value(name);
             match std::str::from_utf8(name) {
-                Ok(n) => m.push_bytes(n.trim(), value),
-                Err(_) => m.push_bytes(&lossy(name), value),
+                Ok(n) => m.push_bytes(n, value),
+                Err(_) => m.push_bytes(&String::from_utf8_lossy(name), value),
             }
         }
         // Only legacy command output is kept without a colon.
