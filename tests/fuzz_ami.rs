@@ -76,14 +76,20 @@ fn check_message(m: &Message, l: Limits, what: &str) {
     let wire: usize = (0..m.len())
         .map(|i| m.value_bytes(i).unwrap().len())
         .sum::<usize>()
-        + m.iter().filter(|(n, _)| n.is_ascii()).map(|(n, _)| n.len()).sum::<usize>();
+        + m.iter()
+            .filter(|(n, _)| n.is_ascii())
+            .map(|(n, _)| n.len())
+            .sum::<usize>();
     assert!(
         wire <= l.max_message_len,
         "{what}: {wire} bytes > {}",
         l.max_message_len
     );
     // Non-UTF-8 bytes are widened (Latin-1, or U+FFFD in names): at most 3x.
-    assert!(m.text_len() <= 3 * l.max_message_len, "{what}: text too long");
+    assert!(
+        m.text_len() <= 3 * l.max_message_len,
+        "{what}: text too long"
+    );
     for i in 0..m.len() {
         let v = m.value_bytes(i).unwrap();
         assert!(v.len() <= l.max_line_len, "{what}: line past max_line_len");
@@ -226,7 +232,9 @@ fn case(rng: &mut Rng, thorough: bool) {
 #[test]
 fn fuzz_ami_decoder_mutations() {
     let n = cases(3000);
-    mutate::run("ami decoder", 0xA11, n, |rng| case(rng, !mutate::long_run()));
+    mutate::run("ami decoder", 0xA11, n, |rng| {
+        case(rng, !mutate::long_run())
+    });
 }
 
 #[test]
@@ -245,7 +253,11 @@ fn unmutated_fixtures_split_anywhere_decode_the_same() {
         mutate::run("ami fixture split", k as u64, n / FIXTURES.len(), |rng| {
             let at = rng.range(0, fx.len());
             let (a, b) = fx.split_at(at);
-            assert_eq!(decode(Decoder::new(), &[a, b], true), whole, "split at {at}");
+            assert_eq!(
+                decode(Decoder::new(), &[a, b], true),
+                whole,
+                "split at {at}"
+            );
         });
     }
 }
@@ -358,7 +370,11 @@ fn regression_header_right_after_command_output() {
     assert_eq!(whole.len(), 5, "{whole:?}");
     for at in 0..=data.len() {
         let (a, b) = data.split_at(at);
-        assert_eq!(decode(Decoder::without_banner(SMALL), &[a, b], true), whole, "split at {at}");
+        assert_eq!(
+            decode(Decoder::without_banner(SMALL), &[a, b], true),
+            whole,
+            "split at {at}"
+        );
     }
 }
 

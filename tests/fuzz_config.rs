@@ -45,7 +45,10 @@ z=\\;${V}\n[c](+)\nw=\n[d](!,tpl,c)\nexten => s,1,NoOp()\n same => n,Hangup()\n"
 
 fn resolver(files: &[(String, Vec<u8>)]) -> MemoryResolver {
     let mut r = MemoryResolver::new()
-        .with_file("/etc/asterisk/inc.conf", b"[inc]\nq=1\n#include main.conf\n".to_vec())
+        .with_file(
+            "/etc/asterisk/inc.conf",
+            b"[inc]\nq=1\n#include main.conf\n".to_vec(),
+        )
         .with_file("/etc/asterisk/a.conf", b"[a]\n#include b.conf\n".to_vec())
         .with_file("/etc/asterisk/b.conf", b"[b](a)\nk=v\n".to_vec())
         .with_file("/etc/asterisk/sub/x.conf", b"x=1\n[sub]\n".to_vec())
@@ -82,7 +85,11 @@ fn check_config(cfg: &Config, input_len: usize) {
     for w in cfg.warnings() {
         let _ = format!("{w:?}");
     }
-    let _ = (cfg.files(), cfg.get("general", "x"), cfg.categories().count());
+    let _ = (
+        cfg.files(),
+        cfg.get("general", "x"),
+        cfg.categories().count(),
+    );
 }
 
 fn parse_case(bytes: &[u8], files: &[(String, Vec<u8>)], rng: &mut Rng) {
@@ -114,8 +121,21 @@ const NAMES: &[&str] = &[
     "k]", "tpl", "c", "d", "\u{e9}", "k\nv", "(!)",
 ];
 const VALUES: &[&str] = &[
-    "1", "", " v", "v ", "v;c", "\\;", "${X}", "a\nb", "=> x", "\u{e9}", "s,1,NoOp()", "--;",
-    ";--", "[x]", "#include y",
+    "1",
+    "",
+    " v",
+    "v ",
+    "v;c",
+    "\\;",
+    "${X}",
+    "a\nb",
+    "=> x",
+    "\u{e9}",
+    "s,1,NoOp()",
+    "--;",
+    ";--",
+    "[x]",
+    "#include y",
 ];
 
 fn edit_case(bytes: &[u8], rng: &mut Rng) {
@@ -139,7 +159,9 @@ fn edit_case(bytes: &[u8], rng: &mut Rng) {
             3 => doc.delete(&cat, key),
             4 => doc.add_category(key).map(|_| 0),
             5 => doc.add_template(key).map(|_| 0),
-            6 => doc.add_category_from(key, rng.one_in(2), &[cat.as_str()]).map(|_| 0),
+            6 => doc
+                .add_category_from(key, rng.one_in(2), &[cat.as_str()])
+                .map(|_| 0),
             7 => doc.delete_category(&cat).map(|_| 0),
             _ => doc.rename_category(&cat, key).map(|_| 0),
         };
@@ -151,7 +173,11 @@ fn edit_case(bytes: &[u8], rng: &mut Rng) {
             }
             Err(e) => {
                 let _ = e.to_string();
-                assert_eq!(doc.as_bytes(), &before[..], "a failed edit changed the text");
+                assert_eq!(
+                    doc.as_bytes(),
+                    &before[..],
+                    "a failed edit changed the text"
+                );
             }
         }
     }

@@ -97,7 +97,8 @@ impl Rng {
 }
 
 /// Bytes that steer line-oriented parsers.
-pub const INTERESTING_BYTES: &[u8] = b"\r\n\r\n:: \t=;%+?&/[]()!,\"'<>#\\-0123456789\x00\x7f\x80\xc3\xa9\xff\xfe";
+pub const INTERESTING_BYTES: &[u8] =
+    b"\r\n\r\n:: \t=;%+?&/[]()!,\"'<>#\\-0123456789\x00\x7f\x80\xc3\xa9\xff\xfe";
 
 /// Tokens that steer the Asterisk parsers.
 pub const TOKENS: &[&[u8]] = &[
