@@ -379,7 +379,7 @@ fn fuzz_agi_environment() {
     for e in &env {
         env_case(e, &Limits::default());
     }
-    mutate::run("agi environment", 0xE11, cases(4000), |rng| {
+    mutate::run("agi environment", 0xE11, cases(20_000), |rng| {
         let buf = mutate::input(rng, &env, 4096, 8192);
         let l = limits(rng);
         env_case(&buf, &l);
@@ -391,7 +391,7 @@ fn fuzz_agi_replies() {
     let c = corpus();
     let replies = refs(&c.replies);
     let long = mutate::long_run();
-    mutate::run("agi replies", 0x4E9, cases(4000), |rng| {
+    mutate::run("agi replies", 0x4E9, cases(20_000), |rng| {
         let buf = mutate::input(rng, &replies, 4096, 8192);
         let l = limits(rng);
         let commands = !long || rng.one_in(16);
@@ -403,7 +403,7 @@ fn fuzz_agi_replies() {
 fn fuzz_agi_requests() {
     let c = corpus();
     let requests = refs(&c.requests);
-    mutate::run("agi request/URI", 0x0E1, cases(6000), |rng| {
+    mutate::run("agi request/URI", 0x0E1, cases(20_000), |rng| {
         let buf = mutate::input(rng, &requests, 512, 2048);
         let s = String::from_utf8_lossy(&buf);
         request_case(&s, rng);

@@ -231,7 +231,7 @@ fn case(rng: &mut Rng, thorough: bool) {
 
 #[test]
 fn fuzz_ami_decoder_mutations() {
-    let n = cases(3000);
+    let n = cases(12_000);
     mutate::run("ami decoder", 0xA11, n, |rng| {
         case(rng, !mutate::long_run())
     });

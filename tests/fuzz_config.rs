@@ -194,7 +194,7 @@ fn fuzz_config_parser() {
             check_config(&cfg, b.len());
         }
     }
-    mutate::run("config parser", 0xC0F, cases(3000), |rng| {
+    mutate::run("config parser", 0xC0F, cases(20_000), |rng| {
         let bytes = mutate::input(rng, &corpus, 4096, 16 * 1024);
         parse_case(&bytes, &files, rng);
     });
@@ -204,7 +204,7 @@ fn fuzz_config_parser() {
 fn fuzz_config_document_edits() {
     let files = etc();
     let corpus: Vec<&[u8]> = files.iter().map(|(_, b)| b.as_slice()).collect();
-    mutate::run("config document edits", 0xD0C, cases(1500), |rng| {
+    mutate::run("config document edits", 0xD0C, cases(10_000), |rng| {
         let bytes = if rng.one_in(3) {
             rng.pick(&corpus).to_vec()
         } else {
