@@ -32,7 +32,8 @@ pub const BANNER_PREFIX: &str = "Asterisk Call Manager/";
 pub struct Limits {
     /// Longest line, in bytes, without its line ending.
     pub max_line_len: usize,
-    /// Largest message, in bytes of its lines.
+    /// Largest message, in bytes of its lines (a line without a colon,
+    /// kept until the message ends, counts with its line ending).
     pub max_message_len: usize,
     /// Most headers (or output lines) in one message.
     pub max_headers: usize,
