@@ -60,7 +60,13 @@ impl ScriptRequest {
     pub fn parse(request: &str) -> ScriptRequest {
         let mut rest = request;
         for scheme in ["agi://", "hagi://"] {
-            if rest.len() >= scheme.len() && rest[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            // Compare bytes: `rest` may hold a multi-byte character where
+            // the scheme would end, and slicing the `str` there panics.
+            if rest
+                .as_bytes()
+                .get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme.as_bytes()))
+            {
                 let after = &rest[scheme.len()..];
                 rest = match after.find('/') {
                     Some(i) => &after[i + 1..],

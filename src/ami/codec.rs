@@ -32,7 +32,8 @@ pub const BANNER_PREFIX: &str = "Asterisk Call Manager/";
 pub struct Limits {
     /// Longest line, in bytes, without its line ending.
     pub max_line_len: usize,
-    /// Largest message, in bytes of its lines.
+    /// Largest message, in bytes of its lines (a line without a colon,
+    /// kept until the message ends, counts with its line ending).
     pub max_message_len: usize,
     /// Most headers (or output lines) in one message.
     pub max_headers: usize,
@@ -316,6 +317,18 @@ impl Decoder {
                         if self.bad_line.is_none() {
                             self.bad_line = Some(lossy(&self.buf[begin..end]));
                         }
+                        // The line stays buffered until the message ends:
+                        // count it (with its line ending) against the size
+                        // limit, or `x\n` repeated for ever grows the buffer
+                        // without bound.
+                        self.message_len += self.line_start - begin;
+                        if self.message_len > self.limits.max_message_len {
+                            let partial = self.partial_message();
+                            return Err(self.refuse(
+                                |limit| DecodeError::MessageTooLarge { limit, partial },
+                                1,
+                            ));
+                        }
                         continue;
                     };
                     self.push_line(begin, end, Some(colon))?;
@@ -400,6 +413,10 @@ impl Decoder {
                 break;
             }
             self.message_len += len;
+            // A header after `--END COMMAND--` starts a message: the blank
+            // line that ends it must not be swallowed as the one after the
+            // command output (that reset `start` under the lines read).
+            self.after_follows = false;
             self.lines.push(Line {
                 start: (begin - self.start) as u32,
                 end: (end - self.start) as u32,
@@ -564,9 +581,13 @@ fn push_line_to(m: &mut Message, base: &[u8], l: &Line) {
             if let Some(v) = value.strip_prefix(b" ") {
                 value = v;
             }
+            // Trim as `fast_message` does (spaces and tabs), whole and
+            // trimmed whatever the encoding: the name must not depend on
+            // which path read the message.
+            let name = trim_value(name);
             match std::str::from_utf8(name) {
-                Ok(n) => m.push_bytes(n.trim(), value),
-                Err(_) => m.push_bytes(&lossy(name), value),
+                Ok(n) => m.push_bytes(n, value),
+                Err(_) => m.push_bytes(&String::from_utf8_lossy(name), value),
             }
         }
         // Only legacy command output is kept without a colon.

@@ -2,6 +2,8 @@
 //! recorded transcripts of `../shared/fixtures/asterisk-22/*.txt`.
 #![allow(dead_code)]
 
+pub mod mutate;
+
 use std::path::PathBuf;
 
 /// The folder of the recordings of a real Asterisk 22.
