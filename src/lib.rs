@@ -39,6 +39,7 @@ mod channel_state;
 pub mod config;
 mod secret;
 pub mod testing;
+mod util;
 
 pub use channel_state::ChannelState;
 pub use secret::Secret;

@@ -168,13 +168,4 @@ impl From<io::Error> for AgiError {
     }
 }
 
-/// Shortens and lossily decodes bytes for an error message.
-pub(crate) fn excerpt(bytes: &[u8]) -> String {
-    const MAX: usize = 200;
-    let cut = &bytes[..bytes.len().min(MAX)];
-    let mut s = String::from_utf8_lossy(cut).into_owned();
-    if bytes.len() > MAX {
-        s.push('…');
-    }
-    s
-}
+pub(crate) use crate::util::excerpt;

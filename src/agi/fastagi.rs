@@ -11,9 +11,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
-// std's mutexes sleep in the kernel at once under contention; parking_lot's
-// spin and yield, which costs more with many call threads on few cores.
-use std::sync::{Condvar, Mutex, MutexGuard};
+// std's locks, not parking_lot's: see `crate::util::lock`.
+use std::sync::{Condvar, Mutex};
+
+use crate::util::lock;
 
 use super::router::Router;
 use regex::Regex;
@@ -59,12 +60,6 @@ struct Workers {
 struct WorkerState {
     idle: usize,
     queue: VecDeque<Job>,
-}
-
-/// Locks a std mutex; no code panics while holding these locks, and the
-/// state stays valid even if one did.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A connection to handle, with the guard that counts it as active.

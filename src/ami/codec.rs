@@ -22,6 +22,7 @@
 use memchr::{memchr, memmem};
 
 use super::message::{Message, Span};
+use crate::util::excerpt;
 
 /// The prefix of the line Asterisk sends when a client connects.
 pub const BANNER_PREFIX: &str = "Asterisk Call Manager/";
@@ -66,7 +67,7 @@ pub enum DecodeError {
     /// The first line was not `Asterisk Call Manager/…`.
     #[error("not an AMI banner: {line:?}")]
     BadBanner {
-        /// The line received instead (lossily decoded, at most 200 bytes).
+        /// The line received instead (lossily decoded, cut to 200 bytes).
         line: String,
     },
     /// A line exceeded [`Limits::max_line_len`].
@@ -104,7 +105,7 @@ pub enum DecodeError {
     /// A header line had no `:`. The rest of the message is kept.
     #[error("header line without a colon: {line:?}")]
     MissingColon {
-        /// The offending line (lossily decoded, at most 200 bytes).
+        /// The offending line (lossily decoded, cut to 200 bytes).
         line: String,
         /// Every well-formed header of the message.
         partial: Message,
@@ -291,8 +292,10 @@ impl Decoder {
                     }
                     self.state = State::Headers;
                     return match line.strip_prefix(BANNER_PREFIX.as_bytes()) {
-                        Some(v) => Ok(Some(Frame::Banner(lossy(v)))),
-                        None => Err(DecodeError::BadBanner { line: lossy(line) }),
+                        Some(v) => Ok(Some(Frame::Banner(excerpt(v)))),
+                        None => Err(DecodeError::BadBanner {
+                            line: excerpt(line),
+                        }),
                     };
                 }
                 State::Skipping => {
@@ -315,7 +318,7 @@ impl Decoder {
                     self.after_follows = false;
                     let Some(colon) = memchr(b':', &self.buf[begin..end]) else {
                         if self.bad_line.is_none() {
-                            self.bad_line = Some(lossy(&self.buf[begin..end]));
+                            self.bad_line = Some(excerpt(&self.buf[begin..end]));
                         }
                         // The line stays buffered until the message ends:
                         // count it (with its line ending) against the size
@@ -629,11 +632,6 @@ fn trim_value(v: &[u8]) -> &[u8] {
         v = rest;
     }
     v
-}
-
-fn lossy(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(200)];
-    String::from_utf8_lossy(cut).into_owned()
 }
 
 /// A header name or value that cannot be put on the wire.

@@ -219,7 +219,7 @@ pub(crate) struct Shared {
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
     pub(crate) logging_off: AtomicBool,
-    /// A std mutex: see `Pending::lock`. Replaced on a reconnect.
+    /// A std mutex (see `crate::util::lock`). Replaced on a reconnect.
     pub(crate) writer: std::sync::Mutex<TcpStream>,
     /// A handle on the current socket, to shut it down from any thread;
     /// replaced on a reconnect (under this lock, which `close` takes too).
@@ -692,11 +692,7 @@ impl Manager {
 
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         shared.pending.register(&id, action.expects_list(), tx)?;
-        let written = shared
-            .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write_all(&bytes);
+        let written = crate::util::lock(&shared.writer).write_all(&bytes);
         if let Err(e) = written {
             shared.pending.cancel(&id);
             // Part of the action may be on the wire: the stream is no

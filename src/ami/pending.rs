@@ -46,11 +46,9 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// The table, locked. A std mutex: it sleeps in the kernel at once
-    /// under contention instead of yielding, which is cheaper with more
-    /// callers than cores. No code panics while holding it.
+    /// The table, locked (a std mutex; see `crate::util::lock`).
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::util::lock(&self.inner)
     }
 
     /// Registers a caller before its action is written.

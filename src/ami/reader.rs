@@ -165,8 +165,7 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiErr
         }
         *socket = stream.try_clone().map_err(io_err)?;
     }
-    *shared.writer.lock().unwrap_or_else(|e| e.into_inner()) =
-        stream.try_clone().map_err(io_err)?;
+    *crate::util::lock(&shared.writer) = stream.try_clone().map_err(io_err)?;
     *shared.banner.lock() = banner;
     stream
         .set_read_timeout(Some(dial.connect_timeout))
