@@ -59,12 +59,16 @@ fn reconnects_logs_in_again_replays_filters_and_keeps_callbacks() {
         e.fetch_add(1, Ordering::SeqCst);
     });
     m.login("admin", "wordpass").unwrap();
-    m.send_action(
-        &RawAction::new("Filter")
-            .header("Operation", "Add")
-            .header("Filter", "Event: UserEvent"),
-    )
-    .unwrap();
+    for _ in 0..2 {
+        m.send_action(
+            &RawAction::new("Filter")
+                .header("Operation", "Add")
+                .header("Filter", "Event: UserEvent"),
+        )
+        .unwrap();
+    }
+    m.send_action(&astrix::ami::actions::Events::off()).unwrap();
+    m.send_action(&astrix::ami::actions::Events::on()).unwrap();
     assert_eq!(count(&server, "Login"), 1);
 
     server.close_connections();
@@ -85,7 +89,16 @@ fn reconnects_logs_in_again_replays_filters_and_keeps_callbacks() {
         .filter(|a| a.get("Action") == Some("Login"))
         .collect();
     assert_eq!(logins[1].get("AuthType"), Some("MD5"));
-    assert_eq!(count(&server, "Filter"), 2);
+    // Each filter once, and only the last Events mask.
+    assert_eq!(count(&server, "Filter"), 3);
+    assert_eq!(count(&server, "Events"), 3);
+    let last_events = server
+        .actions()
+        .into_iter()
+        .rev()
+        .find(|a| a.get("Action") == Some("Events"))
+        .unwrap();
+    assert_eq!(last_events.get("EventMask"), Some("on"));
     // Actions and callbacks work on the new connection.
     m.send_action(&Ping).unwrap();
     server.push_event(

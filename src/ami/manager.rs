@@ -665,14 +665,23 @@ impl Manager {
         if response.is_error() {
             return Err(AmiError::ActionFailed(Box::new(response)));
         }
-        if ["Filter", "Events"]
-            .iter()
-            .any(|n| action.name().eq_ignore_ascii_case(n))
-        {
+        let is_events = action.name().eq_ignore_ascii_case("Events");
+        if is_events || action.name().eq_ignore_ascii_case("Filter") {
+            // Kept for a reconnect: only the last Events mask matters, and
+            // a filter added twice is replayed once.
             let mut m = Message::new();
             m.push("Action", action.name());
             action.write_headers(&mut m);
-            self.inner.shared.replay.lock().push(m);
+            let mut replay = self.inner.shared.replay.lock();
+            if is_events {
+                replay.retain(|r| {
+                    !r.get("Action")
+                        .is_some_and(|a| a.eq_ignore_ascii_case("Events"))
+                });
+            }
+            if !replay.contains(&m) {
+                replay.push(m);
+            }
         }
         action.parse_response(response)
     }
