@@ -35,6 +35,8 @@
 
 pub mod agi;
 pub mod ami;
+#[cfg(feature = "ari")]
+pub mod ari;
 mod channel_state;
 pub mod config;
 mod secret;

@@ -1,5 +1,6 @@
 //! Small helpers shared by the protocol modules.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard};
 
 /// Locks a std mutex. The hot paths use std's mutexes because they sleep in
@@ -21,4 +22,17 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+/// Runs a user callback, logging instead of propagating a panic: one bad
+/// callback must not take a dispatcher thread (and every later event) down.
+pub(crate) fn guarded(protocol: &str, what: &str, f: impl FnOnce()) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".into());
+        log::error!("{protocol} {what} callback panicked: {msg}");
+    }
 }

@@ -1,7 +1,6 @@
 //! Event callbacks: the registry and the dispatcher thread that runs them.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use super::codec::DecodeError;
 use super::error::DisconnectReason;
 use super::events::{Event, EventError};
 use super::message::Message;
+use crate::util::guarded;
 
 /// Identifies a registered callback, for [`crate::ami::Manager::remove_callback`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,17 +176,6 @@ impl Callbacks {
     }
 }
 
-fn guarded(what: &str, f: impl FnOnce()) {
-    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic".into());
-        log::error!("AMI {what} callback panicked: {msg}");
-    }
-}
-
 fn lowercase_key<'b>(name: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
     let b = name.as_bytes();
     let dst = buf.get_mut(..b.len())?;
@@ -209,7 +198,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                     };
                     for (_, f) in list.into_iter().flatten() {
                         let mut failed = None;
-                        guarded("event", || failed = f(m).err());
+                        guarded("AMI", "event", || failed = f(m).err());
                         if let Some(error) = failed {
                             report(
                                 reg,
@@ -223,7 +212,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                 }
             }
             for (_, f) in &reg.any {
-                guarded("catch-all", || f(m));
+                guarded("AMI", "catch-all", || f(m));
             }
         }
         Dispatch::Orphan(m) => {
@@ -234,14 +223,14 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                 );
             }
             for (_, f) in &reg.orphan {
-                guarded("orphan", || f(m));
+                guarded("AMI", "orphan", || f(m));
             }
         }
         Dispatch::Error(e) => report(reg, &ProtocolError::Decode(e.clone())),
         Dispatch::State(st) => {
             log::info!("AMI connection: {st:?}");
             for (_, f) in &reg.state {
-                guarded("connection state", || f(st));
+                guarded("AMI", "connection state", || f(st));
             }
         }
     }
@@ -250,7 +239,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
 fn report(reg: &Registry, e: &ProtocolError) {
     log::warn!("AMI: {e}");
     for (_, f) in &reg.error {
-        guarded("protocol error", || f(e));
+        guarded("AMI", "protocol error", || f(e));
     }
 }
 

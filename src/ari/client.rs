@@ -1,0 +1,471 @@
+//! The ARI client: REST requests over HTTP, and the event WebSocket with
+//! its reader and dispatcher threads.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+use serde::de::DeserializeOwned;
+
+use super::dispatch::{ConnectionState, Item, ObjectKey, Registry, SubscriptionId};
+use super::error::AriError;
+use super::events::{AriEvent, Event};
+use super::http::{self, Http, Request};
+use super::objects::ObjectRef;
+use super::url::BaseUrl;
+use super::websocket::{self, WsConfig, WsShared};
+use crate::ami::ReconnectPolicy;
+use crate::Secret;
+
+/// How many events may wait for the dispatcher before the reader stops
+/// reading (and TCP pushes back on Asterisk).
+const QUEUE: usize = 4096;
+
+/// Configures and opens a [`Client`].
+///
+/// ```no_run
+/// use astrix::ari::Client;
+///
+/// let client = Client::builder("http://127.0.0.1:8088")
+///     .credentials("hey", "peekaboo")
+///     .app("hello")
+///     .connect()?;
+/// # Ok::<(), astrix::ari::AriError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "call .connect() to open the client"]
+pub struct ClientBuilder {
+    url: String,
+    username: String,
+    password: Secret,
+    apps: Vec<String>,
+    subscribe_all: bool,
+    timeout: Duration,
+    connect_timeout: Duration,
+    keepalive: Option<Duration>,
+    reconnect: Option<ReconnectPolicy>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
+}
+
+impl ClientBuilder {
+    /// Sets the ARI user and password (`ari.conf`).
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<Secret>) -> Self {
+        self.username = username.into();
+        self.password = password.into();
+        self
+    }
+
+    /// Adds a Stasis application to register: the client opens the event
+    /// WebSocket for it. Without any application the client makes REST
+    /// calls only.
+    pub fn app(mut self, name: impl Into<String>) -> Self {
+        self.apps.push(name.into());
+        self
+    }
+
+    /// Subscribes the applications to every event of the system
+    /// (`subscribeAll=true`), not only those of their own objects.
+    pub fn subscribe_all(mut self, yes: bool) -> Self {
+        self.subscribe_all = yes;
+        self
+    }
+
+    /// The longest a REST request may take, connection included (default
+    /// 30 s).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// The longest opening the WebSocket may take (default 10 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Pings Asterisk over the WebSocket after `interval` of silence, and
+    /// declares the connection dead when a second interval passes without
+    /// an answer (default: off).
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = Some(interval.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// Reopens a WebSocket that dies, with this backoff, and registers the
+    /// applications again (default: off; a dead WebSocket then ends the
+    /// events and [`Client::wait_closed`] returns the error).
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Verifies `https://` and `wss://` servers with this configuration
+    /// (a private CA, say) instead of the public roots.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Opens the client: checks the URL and, if applications were given,
+    /// opens the event WebSocket (an error here is the server's refusal:
+    /// 401 for bad credentials, a refused connection…) and starts the
+    /// reader and dispatcher threads.
+    pub fn connect(self) -> Result<Client, AriError> {
+        let base = BaseUrl::parse(&self.url)?;
+        let authorization = http::basic_auth(&self.username, self.password.expose());
+        if authorization.contains(['\r', '\n']) {
+            return Err(AriError::Invalid("credentials contain CR or LF".into()));
+        }
+        #[cfg(not(feature = "tls"))]
+        if base.is_tls() {
+            return Err(AriError::Url {
+                url: self.url,
+                reason: "https needs the `tls` feature".into(),
+            });
+        }
+        #[cfg(feature = "tls")]
+        let http_tls = match (&self.tls, base.is_tls()) {
+            (Some(t), true) => Some(t.ureq_config()),
+            _ => None,
+        };
+        let http = Http::new(
+            base.rest_base(),
+            authorization.clone(),
+            self.timeout,
+            #[cfg(feature = "tls")]
+            http_tls,
+        );
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(0xA51);
+        let inner = Arc::new(Inner {
+            http,
+            registry: Arc::new(Registry::default()),
+            events: Mutex::new(None),
+            id_prefix: format!("{:08x}", h.finish() as u32),
+            next_id: AtomicU64::new(1),
+            done: Arc::new(Done::default()),
+        });
+        if self.apps.is_empty() {
+            return Ok(Client { inner });
+        }
+        if let Some(bad) = self.apps.iter().find(|a| a.is_empty() || a.contains(',')) {
+            return Err(AriError::Invalid(format!(
+                "invalid application name {bad:?}"
+            )));
+        }
+        let cfg = WsConfig {
+            base,
+            apps: self.apps,
+            subscribe_all: self.subscribe_all,
+            authorization,
+            connect_timeout: self.connect_timeout,
+            keepalive: self.keepalive,
+            reconnect: self.reconnect,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        };
+        let ws = websocket::open(&cfg)?;
+        start_threads(&inner, cfg, ws)?;
+        Ok(Client { inner })
+    }
+}
+
+fn start_threads(
+    inner: &Arc<Inner>,
+    cfg: WsConfig,
+    ws: tungstenite::WebSocket<websocket::Stream>,
+) -> Result<(), AriError> {
+    let (tx, rx): (Sender<Item>, Receiver<Item>) = crossbeam_channel::bounded(QUEUE);
+    let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
+    let shared = Arc::new(WsShared::default());
+    let spawn_err = |e: std::io::Error| AriError::WebSocket(format!("cannot start a thread: {e}"));
+
+    let reader_shared = shared.clone();
+    let done = inner.done.clone();
+    let reader = thread::Builder::new()
+        .name("astrix-ari-reader".into())
+        .spawn(move || {
+            let result = websocket::run(cfg, reader_shared, ws, tx, wake_rx);
+            done.finish(result);
+        })
+        .map_err(spawn_err)?;
+
+    let weak = Arc::downgrade(inner);
+    let registry = inner.registry.clone();
+    let dispatcher = thread::Builder::new()
+        .name("astrix-ari-dispatch".into())
+        .spawn(move || dispatch_loop(weak, registry, rx))
+        .map_err(|e| {
+            shared.close();
+            spawn_err(e)
+        })?;
+    *inner.events.lock() = Some(EventThreads {
+        shared,
+        wake: wake_tx,
+        dispatcher_id: dispatcher.thread().id(),
+        reader: Some(reader),
+        dispatcher: Some(dispatcher),
+    });
+    Ok(())
+}
+
+fn dispatch_loop(client: Weak<Inner>, registry: Arc<Registry>, rx: Receiver<Item>) {
+    for item in rx.iter() {
+        // A strong reference only while callbacks run: dropping the last
+        // user handle still closes the client.
+        let Some(inner) = client.upgrade() else { break };
+        let client = Client { inner };
+        match item {
+            Item::Event(event) => registry.dispatch_event(&client, &event),
+            Item::Error(e) => registry.dispatch_error(&e),
+            Item::State(s) => registry.dispatch_state(&s),
+        }
+    }
+}
+
+/// How the events ended, for `wait_closed`.
+#[derive(Default)]
+struct Done {
+    /// `Some(None)`: closed; `Some(Some(reason))`: died.
+    state: Mutex<Option<Option<String>>>,
+    cond: Condvar,
+}
+
+impl Done {
+    fn finish(&self, result: Option<AriError>) {
+        let reason = result.map(|e| match e {
+            AriError::WebSocket(m) => m,
+            other => other.to_string(),
+        });
+        *self.state.lock() = Some(reason);
+        self.cond.notify_all();
+    }
+}
+
+struct EventThreads {
+    shared: Arc<WsShared>,
+    wake: Sender<()>,
+    dispatcher_id: ThreadId,
+    reader: Option<JoinHandle<()>>,
+    dispatcher: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    http: Http,
+    registry: Arc<Registry>,
+    events: Mutex<Option<EventThreads>>,
+    id_prefix: String,
+    next_id: AtomicU64,
+    done: Arc<Done>,
+}
+
+impl Inner {
+    fn close(&self) {
+        let threads = self.events.lock().take();
+        if let Some(mut t) = threads {
+            t.shared.close();
+            let _ = t.wake.try_send(());
+            if let Some(r) = t.reader.take() {
+                let _ = r.join();
+            }
+            // The reader dropped its sender: the dispatcher drains and
+            // ends. It may be this very thread (a callback closing or
+            // dropping the client): then it ends when the callback returns.
+            if let Some(d) = t.dispatcher.take() {
+                if thread::current().id() != t.dispatcher_id {
+                    let _ = d.join();
+                }
+            }
+        } else {
+            self.done.finish(None);
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// An ARI client: REST operations through repositories
+/// (`client.channels()`, `client.bridges()`…) and domain objects
+/// (`channel.answer()`), and events from the WebSocket delivered to
+/// callbacks on a dispatcher thread.
+///
+/// Cheap to clone; all clones share one connection. The event threads stop
+/// when [`close`](Client::close) is called or the last clone is dropped.
+/// Callbacks receive a `&Client` to make calls with: capturing a clone in a
+/// callback would keep the client open until `close()`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.http.base())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder for a client of the Asterisk HTTP server at `url`
+    /// (`http://HOST:8088`; `https://` with the `tls` feature).
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            url: url.into(),
+            username: String::new(),
+            password: Secret::new(""),
+            apps: Vec::new(),
+            subscribe_all: false,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            keepalive: None,
+            reconnect: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// A REST-only client (no application, no WebSocket).
+    pub fn new(url: &str, username: &str, password: &str) -> Result<Client, AriError> {
+        Client::builder(url)
+            .credentials(username, password)
+            .connect()
+    }
+
+    /// A fresh id, unique to this client, for `channel_id`, `bridge_id`,
+    /// `playback_id`… so that a subscription can be made before the object
+    /// exists.
+    pub fn new_id(&self) -> String {
+        let n = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("astrix-{}-{n}", self.inner.id_prefix)
+    }
+
+    /// Runs `callback` for each event of type `event_type` (`"StasisStart"`;
+    /// `"*"` for every event). Callbacks run one at a time on the
+    /// dispatcher thread, in the order events arrived; they may make REST
+    /// calls.
+    pub fn on_event<F>(&self, event_type: &str, callback: F) -> SubscriptionId
+    where
+        F: Fn(&Client, &Event) + Send + Sync + 'static,
+    {
+        self.inner.registry.on_event(event_type, Arc::new(callback))
+    }
+
+    /// Runs `callback` for each event of type `E`, typed:
+    /// `client.on(|client, e: &StasisStart| …)`.
+    pub fn on<E, F>(&self, callback: F) -> SubscriptionId
+    where
+        E: AriEvent + 'static,
+        F: Fn(&Client, &E) + Send + Sync + 'static,
+    {
+        self.on_event(E::TYPE, move |client, event| {
+            if let Some(e) = E::from_event(event) {
+                callback(client, e);
+            }
+        })
+    }
+
+    /// Runs `callback` for every event.
+    pub fn on_any_event<F>(&self, callback: F) -> SubscriptionId
+    where
+        F: Fn(&Client, &Event) + Send + Sync + 'static,
+    {
+        self.on_event("*", callback)
+    }
+
+    /// Runs `callback` when the WebSocket connects, dies, reconnects or
+    /// reconnecting is given up.
+    pub fn on_connection_state<F>(&self, callback: F) -> SubscriptionId
+    where
+        F: Fn(&ConnectionState) + Send + Sync + 'static,
+    {
+        self.inner.registry.on_state(Arc::new(callback))
+    }
+
+    /// Runs `callback` for a frame that is not a JSON object (the event is
+    /// lost to the typed callbacks, so it is reported here; without an
+    /// error callback it is logged).
+    pub fn on_error<F>(&self, callback: F) -> SubscriptionId
+    where
+        F: Fn(&AriError) + Send + Sync + 'static,
+    {
+        self.inner.registry.on_error(Arc::new(callback))
+    }
+
+    /// Removes a callback; false if it was already gone.
+    pub fn remove(&self, id: SubscriptionId) -> bool {
+        self.inner.registry.remove(id)
+    }
+
+    pub(crate) fn subscribe_object<F>(
+        &self,
+        key: ObjectKey,
+        event_type: &str,
+        f: F,
+    ) -> SubscriptionId
+    where
+        F: Fn(&Client, ObjectRef<'_>, &Event) + Send + Sync + 'static,
+    {
+        self.inner.registry.on_object(key, event_type, Arc::new(f))
+    }
+
+    /// The number of live per-object subscriptions (they end with their
+    /// object; see [`Channel::on_event`](super::Channel::on_event)).
+    pub fn object_subscriptions(&self) -> usize {
+        self.inner.registry.object_subscriptions()
+    }
+
+    /// Closes the event WebSocket and stops the threads (waiting for a
+    /// running callback to return, unless called from one). REST calls
+    /// keep working. Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Blocks until the events end: `Ok` after [`close`](Client::close),
+    /// the error when the WebSocket died and no reconnect policy (or its
+    /// last attempt) brought it back. Returns at once for a REST-only
+    /// client.
+    pub fn wait_closed(&self) -> Result<(), AriError> {
+        let mut state = self.inner.done.state.lock();
+        loop {
+            if let Some(result) = state.as_ref() {
+                return match result {
+                    None => Ok(()),
+                    Some(reason) => Err(AriError::WebSocket(reason.clone())),
+                };
+            }
+            if self.inner.events.lock().is_none() {
+                return Ok(());
+            }
+            self.inner
+                .done
+                .cond
+                .wait_for(&mut state, Duration::from_millis(200));
+        }
+    }
+
+    pub(crate) fn execute_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, AriError> {
+        let (_, body) = self.inner.http.execute(&req)?;
+        http::decode(&req, &body)
+    }
+
+    pub(crate) fn execute_unit(&self, req: Request) -> Result<(), AriError> {
+        self.inner.http.execute(&req).map(|_| ())
+    }
+
+    pub(crate) fn execute_bytes(&self, req: Request) -> Result<Vec<u8>, AriError> {
+        self.inner.http.execute(&req).map(|(_, body)| body)
+    }
+}

@@ -1,0 +1,295 @@
+//! Event callbacks: the registry, and the dispatcher thread that runs them
+//! off the WebSocket reader, so that a callback can make REST calls (or
+//! block) without stalling the socket or deadlocking.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::client::Client;
+use super::error::AriError;
+use super::events::Event;
+use super::objects::ObjectRef;
+use crate::util::guarded;
+
+/// Identifies a registered callback, for [`Client::remove`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(u64);
+
+/// The state of the event WebSocket, reported to
+/// [`Client::on_connection_state`] callbacks.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// The WebSocket is open and the applications are registered.
+    Connected,
+    /// The WebSocket died (the reason says how). With a reconnect policy,
+    /// attempts follow; without one, the client's events end here and
+    /// [`Client::wait_closed`] returns the error.
+    Lost(String),
+    /// A new WebSocket is open and the applications are registered again.
+    /// Events of the gap are gone: resynchronise here (list channels and
+    /// bridges).
+    Reconnected,
+    /// Reconnecting was given up after the policy's `max_attempts`.
+    GaveUp(String),
+}
+
+/// The kind of object a per-object callback is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ObjectKind {
+    Channel,
+    Bridge,
+    Playback,
+    LiveRecording,
+    Endpoint,
+}
+
+/// An object's kind and id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ObjectKey {
+    kind: ObjectKind,
+    id: String,
+}
+
+impl ObjectKey {
+    pub(crate) fn new(kind: ObjectKind, id: &str) -> ObjectKey {
+        ObjectKey {
+            kind,
+            id: id.to_owned(),
+        }
+    }
+}
+
+/// What the reader hands to the dispatcher.
+pub(crate) enum Item {
+    Event(Box<Event>),
+    Error(AriError),
+    State(ConnectionState),
+}
+
+type EventFn = Arc<dyn Fn(&Client, &Event) + Send + Sync>;
+type ObjectFn = Arc<dyn Fn(&Client, ObjectRef<'_>, &Event) + Send + Sync>;
+type StateFn = Arc<dyn Fn(&ConnectionState) + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(&AriError) + Send + Sync>;
+
+/// How long a channel's callbacks outlive its `StasisEnd` (it may still
+/// report `ChannelDestroyed`, or come back into the application).
+const LEAVE_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct Tables {
+    by_type: HashMap<String, Vec<(u64, EventFn)>>,
+    any: Vec<(u64, EventFn)>,
+    objects: HashMap<ObjectKey, Vec<(u64, String, ObjectFn)>>,
+    /// Which object each per-object subscription belongs to.
+    object_of: HashMap<u64, ObjectKey>,
+    states: Vec<(u64, StateFn)>,
+    errors: Vec<(u64, ErrorFn)>,
+    /// Channels that left the application, and when.
+    leaving: Vec<(ObjectKey, Instant)>,
+}
+
+/// The callbacks of one client.
+#[derive(Default)]
+pub(crate) struct Registry {
+    next: AtomicU64,
+    tables: Mutex<Tables>,
+}
+
+impl Registry {
+    fn id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn on_event(&self, event_type: &str, f: EventFn) -> SubscriptionId {
+        let id = self.id();
+        let mut t = self.tables.lock();
+        if event_type == "*" {
+            t.any.push((id, f));
+        } else {
+            t.by_type
+                .entry(event_type.to_owned())
+                .or_default()
+                .push((id, f));
+        }
+        SubscriptionId(id)
+    }
+
+    pub(crate) fn on_object(
+        &self,
+        key: ObjectKey,
+        event_type: &str,
+        f: ObjectFn,
+    ) -> SubscriptionId {
+        let id = self.id();
+        let mut t = self.tables.lock();
+        t.leaving.retain(|(k, _)| *k != key);
+        t.object_of.insert(id, key.clone());
+        t.objects
+            .entry(key)
+            .or_default()
+            .push((id, event_type.to_owned(), f));
+        SubscriptionId(id)
+    }
+
+    pub(crate) fn on_state(&self, f: StateFn) -> SubscriptionId {
+        let id = self.id();
+        self.tables.lock().states.push((id, f));
+        SubscriptionId(id)
+    }
+
+    pub(crate) fn on_error(&self, f: ErrorFn) -> SubscriptionId {
+        let id = self.id();
+        self.tables.lock().errors.push((id, f));
+        SubscriptionId(id)
+    }
+
+    /// Removes one callback; false if it was not registered (any more).
+    pub(crate) fn remove(&self, sub: SubscriptionId) -> bool {
+        let id = sub.0;
+        let mut t = self.tables.lock();
+        if let Some(key) = t.object_of.remove(&id) {
+            if let Some(list) = t.objects.get_mut(&key) {
+                list.retain(|(i, _, _)| *i != id);
+                if list.is_empty() {
+                    t.objects.remove(&key);
+                }
+            }
+            return true;
+        }
+        let mut found = false;
+        for list in t.by_type.values_mut() {
+            let before = list.len();
+            list.retain(|(i, _)| *i != id);
+            found |= list.len() != before;
+        }
+        t.by_type.retain(|_, l| !l.is_empty());
+        let before = t.any.len() + t.states.len() + t.errors.len();
+        t.any.retain(|(i, _)| *i != id);
+        t.states.retain(|(i, _)| *i != id);
+        t.errors.retain(|(i, _)| *i != id);
+        found || t.any.len() + t.states.len() + t.errors.len() != before
+    }
+
+    /// The number of per-object subscriptions held (for tests of their
+    /// cleanup).
+    pub(crate) fn object_subscriptions(&self) -> usize {
+        self.tables.lock().object_of.len()
+    }
+
+    fn drop_object(t: &mut Tables, key: &ObjectKey) {
+        if let Some(list) = t.objects.remove(key) {
+            for (id, _, _) in list {
+                t.object_of.remove(&id);
+            }
+        }
+        t.leaving.retain(|(k, _)| k != key);
+    }
+
+    /// Runs the callbacks for one event, then forgets the objects the
+    /// event ends.
+    pub(crate) fn dispatch_event(&self, client: &Client, event: &Event) {
+        let kind = event.event_type();
+        let objects = event.objects();
+        let mut keys: Vec<ObjectKey> = Vec::with_capacity(objects.len());
+        let mut calls: Vec<(EventFn,)> = Vec::new();
+        let mut object_calls: Vec<(ObjectFn, usize)> = Vec::new();
+        {
+            let t = self.tables.lock();
+            if let Some(list) = t.by_type.get(kind) {
+                calls.extend(list.iter().map(|(_, f)| (f.clone(),)));
+            }
+            calls.extend(t.any.iter().map(|(_, f)| (f.clone(),)));
+            if !t.objects.is_empty() {
+                for (i, obj) in objects.iter().enumerate() {
+                    let key = obj.key();
+                    if keys.contains(&key) {
+                        continue;
+                    }
+                    if let Some(list) = t.objects.get(&key) {
+                        for (_, ty, f) in list {
+                            if ty == "*" || ty == kind {
+                                object_calls.push((f.clone(), i));
+                            }
+                        }
+                    }
+                    keys.push(key);
+                }
+            }
+        }
+        for (f,) in calls {
+            guarded("ARI", kind, || f(client, event));
+        }
+        for (f, i) in object_calls {
+            guarded("ARI", kind, || f(client, objects[i], event));
+        }
+        self.after_event(kind, &objects);
+    }
+
+    fn after_event(&self, kind: &str, objects: &[ObjectRef<'_>]) {
+        let first = match objects.first() {
+            Some(o) => o.key(),
+            None => return,
+        };
+        let mut t = self.tables.lock();
+        let now = Instant::now();
+        match kind {
+            "ChannelDestroyed" | "BridgeDestroyed" | "PlaybackFinished" | "RecordingFinished"
+            | "RecordingFailed" => Self::drop_object(&mut t, &first),
+            "StasisEnd" => {
+                if t.objects.contains_key(&first) {
+                    t.leaving.push((first, now));
+                }
+            }
+            "StasisStart" => t.leaving.retain(|(k, _)| *k != first),
+            _ => {}
+        }
+        if t.leaving
+            .first()
+            .is_some_and(|(_, at)| now.duration_since(*at) > LEAVE_GRACE)
+        {
+            let expired: Vec<ObjectKey> = t
+                .leaving
+                .iter()
+                .filter(|(_, at)| now.duration_since(*at) > LEAVE_GRACE)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in expired {
+                Self::drop_object(&mut t, &key);
+            }
+        }
+    }
+
+    pub(crate) fn dispatch_state(&self, state: &ConnectionState) {
+        let calls: Vec<StateFn> = self
+            .tables
+            .lock()
+            .states
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for f in calls {
+            guarded("ARI", "connection state", || f(state));
+        }
+    }
+
+    pub(crate) fn dispatch_error(&self, error: &AriError) {
+        let calls: Vec<ErrorFn> = self
+            .tables
+            .lock()
+            .errors
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        if calls.is_empty() {
+            log::warn!("ARI: {error}");
+        }
+        for f in calls {
+            guarded("ARI", "error", || f(error));
+        }
+    }
+}

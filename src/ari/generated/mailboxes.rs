@@ -1,0 +1,1 @@
+//! Placeholder until tools/gen_ari.py's output lands.

@@ -1,0 +1,334 @@
+//! The event WebSocket (`/ari/events?app=…`): opening it, the reader thread
+//! that turns frames into events for the dispatcher, keepalive pings, and
+//! reconnection with backoff.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{HandshakeError, Message, WebSocket};
+
+use super::dispatch::{ConnectionState, Item};
+use super::error::AriError;
+use super::events::Event;
+use super::url::BaseUrl;
+use crate::ami::ReconnectPolicy;
+
+/// The largest event accepted (Asterisk's are a few kB).
+const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// How to open the event WebSocket.
+#[derive(Clone)]
+pub(crate) struct WsConfig {
+    pub(crate) base: BaseUrl,
+    pub(crate) apps: Vec<String>,
+    pub(crate) subscribe_all: bool,
+    /// `Basic …`; never logged.
+    pub(crate) authorization: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) reconnect: Option<ReconnectPolicy>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
+}
+
+/// A plain or TLS byte stream under the WebSocket.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// State shared between the client and its reader thread.
+#[derive(Default)]
+pub(crate) struct WsShared {
+    pub(crate) closing: AtomicBool,
+    /// A clone of the current socket, to shut it down from `close()`.
+    socket: Mutex<Option<TcpStream>>,
+}
+
+impl WsShared {
+    /// Makes the reader stop: no reconnection, and the socket shut down so
+    /// that a blocked read returns at once.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        if let Some(s) = self.socket.lock().take() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+}
+
+/// Opens the WebSocket and registers the applications.
+pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
+    let ws_err = |m: String| AriError::WebSocket(m);
+    let (host, port) = (cfg.base.host(), cfg.base.port());
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| ws_err(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let mut last = None;
+    let mut tcp = None;
+    for a in &addrs {
+        match TcpStream::connect_timeout(a, cfg.connect_timeout) {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tcp = match tcp {
+        Some(s) => s,
+        None => {
+            let why = last.map_or_else(|| "no address".to_owned(), |e| e.to_string());
+            return Err(ws_err(format!("cannot connect to {host}:{port}: {why}")));
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    tcp.set_read_timeout(Some(cfg.connect_timeout))
+        .and_then(|()| tcp.set_write_timeout(Some(cfg.connect_timeout)))
+        .map_err(|e| ws_err(e.to_string()))?;
+    let stream = wrap(cfg, tcp)?;
+
+    let mut path = format!("{}/ari/events?app=", cfg.base.ws_prefix());
+    path.push_str(&super::encode::percent(&cfg.apps.join(",")));
+    if cfg.subscribe_all {
+        path.push_str("&subscribeAll=true");
+    }
+    let mut request = path
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ws_err(format!("bad WebSocket URL: {e}")))?;
+    let auth = tungstenite::http::HeaderValue::from_str(&cfg.authorization)
+        .map_err(|_| AriError::Invalid("credentials contain a control character".into()))?;
+    request.headers_mut().insert("Authorization", auth);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    match tungstenite::client::client_with_config(request, stream, Some(config)) {
+        Ok((ws, _response)) => {
+            let tcp = ws.get_ref().tcp();
+            tcp.set_read_timeout(cfg.keepalive)
+                .and_then(|()| {
+                    tcp.set_write_timeout(Some(cfg.connect_timeout.max(Duration::from_secs(5))))
+                })
+                .map_err(|e| ws_err(e.to_string()))?;
+            Ok(ws)
+        }
+        Err(HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+            let status = response.status().as_u16();
+            let body = response.body().as_deref().unwrap_or_default();
+            Err(AriError::Status {
+                status,
+                message: super::http::error_message(body),
+                method: "GET",
+                path: "/ari/events".to_owned(),
+            })
+        }
+        Err(HandshakeError::Failure(e)) => Err(ws_err(format!("handshake failed: {e}"))),
+        Err(HandshakeError::Interrupted(_)) => Err(ws_err("handshake timed out".to_owned())),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
+    if cfg.base.is_tls() {
+        return Err(AriError::Url {
+            url: cfg.base.to_string(),
+            reason: "https needs the `tls` feature".into(),
+        });
+    }
+    Ok(Stream::Plain(tcp))
+}
+
+#[cfg(feature = "tls")]
+fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
+    if !cfg.base.is_tls() {
+        return Ok(Stream::Plain(tcp));
+    }
+    let tls = cfg.tls.clone().unwrap_or_default();
+    let name = tls
+        .server_name_for(cfg.base.host())
+        .map_err(|e| AriError::WebSocket(e.to_string()))?;
+    let conn = rustls::ClientConnection::new(tls.client_config(), name)
+        .map_err(|e| AriError::WebSocket(format!("TLS: {e}")))?;
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    while s.conn.is_handshaking() {
+        s.conn
+            .complete_io(&mut s.sock)
+            .map_err(|e| AriError::WebSocket(format!("TLS handshake failed: {e}")))?;
+    }
+    Ok(Stream::Tls(Box::new(s)))
+}
+
+/// The reader thread: reads frames until the socket dies, then reconnects
+/// (if a policy says so) until closed or given up. Returns the error that
+/// ended the events, if any.
+pub(crate) fn run(
+    cfg: WsConfig,
+    shared: Arc<WsShared>,
+    mut ws: WebSocket<Stream>,
+    tx: Sender<Item>,
+    wake: Receiver<()>,
+) -> Option<AriError> {
+    let _ = tx.send(Item::State(ConnectionState::Connected));
+    loop {
+        *shared.socket.lock() = ws.get_ref().tcp().try_clone().ok();
+        if shared.is_closing() {
+            // close() ran before the clone was stored.
+            let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
+        }
+        let reason = read_frames(&mut ws, &cfg, &shared, &tx);
+        shared.socket.lock().take();
+        if shared.is_closing() {
+            let _ = ws.close(None);
+            return None;
+        }
+        log::warn!("ARI WebSocket lost: {reason}");
+        let _ = tx.send(Item::State(ConnectionState::Lost(reason.clone())));
+        let policy = match &cfg.reconnect {
+            Some(p) => p,
+            None => return Some(AriError::WebSocket(reason)),
+        };
+        let mut attempt = 0u32;
+        ws = loop {
+            if policy.max_attempts.is_some_and(|max| attempt >= max) {
+                let why = format!("gave up after {attempt} attempts: {reason}");
+                let _ = tx.send(Item::State(ConnectionState::GaveUp(why.clone())));
+                return Some(AriError::WebSocket(why));
+            }
+            // Sleep, but wake at once on close().
+            let _ = wake.recv_timeout(policy.delay(attempt));
+            if shared.is_closing() {
+                return None;
+            }
+            match open(&cfg) {
+                Ok(ws) => break ws,
+                Err(e) => {
+                    log::info!(
+                        "ARI WebSocket reconnect attempt {} failed: {e}",
+                        attempt + 1
+                    );
+                    attempt += 1;
+                }
+            }
+        };
+        let _ = tx.send(Item::State(ConnectionState::Reconnected));
+    }
+}
+
+/// Reads frames until the socket fails; returns why.
+fn read_frames(
+    ws: &mut WebSocket<Stream>,
+    cfg: &WsConfig,
+    shared: &WsShared,
+    tx: &Sender<Item>,
+) -> String {
+    let mut last_heard = Instant::now();
+    let mut ping_sent = false;
+    loop {
+        match ws.read() {
+            Ok(msg) => {
+                last_heard = Instant::now();
+                ping_sent = false;
+                let text = match msg {
+                    Message::Text(t) => t,
+                    Message::Binary(b) => match tungstenite::Utf8Bytes::try_from(b) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            let e = AriError::Json {
+                                context: "event".into(),
+                                message: "binary frame that is not UTF-8".into(),
+                                excerpt: String::new(),
+                            };
+                            let _ = tx.send(Item::Error(e));
+                            continue;
+                        }
+                    },
+                    Message::Close(frame) => {
+                        return match frame {
+                            Some(f) => format!("closed by Asterisk ({} {})", f.code, f.reason),
+                            None => "closed by Asterisk".to_owned(),
+                        }
+                    }
+                    _ => continue,
+                };
+                let item = match Event::parse(text.as_str()) {
+                    Ok(event) => Item::Event(Box::new(event)),
+                    Err(e) => Item::Error(e),
+                };
+                if tx.send(item).is_err() {
+                    return "dispatcher gone".to_owned();
+                }
+            }
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && !shared.is_closing() =>
+            {
+                // The keepalive interval passed in silence.
+                let interval = cfg.keepalive.unwrap_or(Duration::from_secs(30));
+                if ping_sent && last_heard.elapsed() >= interval * 2 {
+                    return format!("no answer to a ping within {interval:?}");
+                }
+                if !ping_sent {
+                    if let Err(e) = ws.send(Message::Ping(Vec::new().into())) {
+                        return format!("ping failed: {e}");
+                    }
+                    ping_sent = true;
+                }
+            }
+            Err(tungstenite::Error::ConnectionClosed) => return "closed".to_owned(),
+            Err(e) => return e.to_string(),
+        }
+    }
+}
