@@ -71,6 +71,12 @@ impl Request {
         self.body = Some(value);
     }
 
+    /// The JSON body, if any.
+    #[cfg(test)]
+    pub(crate) fn body_json(&self) -> Option<&serde_json::Value> {
+        self.body.as_ref()
+    }
+
     /// The path with its query string.
     pub(crate) fn path_and_query(&self) -> String {
         format!("{}{}", self.path, self.query)

@@ -38,6 +38,9 @@ mod objects;
 mod url;
 mod websocket;
 
+#[cfg(test)]
+mod generated_tests;
+
 #[path = "generated/applications.rs"]
 pub mod applications;
 #[path = "generated/asterisk.rs"]
