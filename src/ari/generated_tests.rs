@@ -414,3 +414,108 @@ fn builders_encode_path_segments_and_queries() {
     assert_eq!(bridges::IfExists::Append.to_string(), "append");
     assert_eq!(playbacks::Operation::Forward.as_str(), "forward");
 }
+
+/// The requests a test server saw: request line (without `/ari`) and body.
+type Seen = std::sync::Arc<parking_lot::Mutex<Vec<(String, String)>>>;
+
+/// A one-request-per-connection HTTP server answering from `routes`
+/// (`"METHOD /path?query"` → status and body); returns its URL and the
+/// requests it saw (request line and body).
+fn serve(routes: Vec<(&'static str, u16, Vec<u8>)>) -> (String, Seen) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let target = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            let target = target.replacen(" /ari/", " /", 1);
+            log.lock()
+                .push((target.clone(), String::from_utf8(body).unwrap()));
+            let (status, reply) = routes
+                .iter()
+                .find(|(r, _, _)| *r == target)
+                .map(|(_, s, b)| (*s, b.clone()))
+                .unwrap_or((404, br#"{"message":"Resource not found"}"#.to_vec()));
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                reply.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&reply).unwrap();
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn responses_become_handles_models_bytes_and_errors() {
+    let chan = channel("c/1").to_string().into_bytes();
+    let list = format!("[{},{}]", channel("a"), channel("b")).into_bytes();
+    let (url, seen) = serve(vec![
+        ("POST /channels?endpoint=PJSIP%2F100&app=hello", 200, chan),
+        ("GET /channels", 200, list),
+        ("POST /channels/c%2F1/answer", 204, Vec::new()),
+        (
+            "GET /channels/c%2F1/variable?variable=X",
+            200,
+            br#"{"value":"1"}"#.to_vec(),
+        ),
+        ("GET /recordings/stored/r/file", 200, b"RIFF\0\x01".to_vec()),
+        (
+            "POST /channels/c%2F1/play?media=sound%3Abeep",
+            201,
+            br#"{"id":"p1","media_uri":"sound:beep","target_uri":"channel:c/1","state":"queued"}"#
+                .to_vec(),
+        ),
+        ("POST /bridges/b/addChannel?channel=c%2F1", 204, Vec::new()),
+    ]);
+    let c = Client::new(&url, "u", "p").unwrap();
+    let ch = c
+        .channels()
+        .originate("PJSIP/100")
+        .app("hello")
+        .variable("V", "1")
+        .send()
+        .unwrap();
+    assert_eq!(ch.id(), "c/1");
+    assert_eq!(ch.data().unwrap().name, "PJSIP/c/1");
+    let all = c.channels().list().unwrap();
+    assert_eq!(all.iter().map(|c| c.id()).collect::<Vec<_>>(), ["a", "b"]);
+    ch.answer().unwrap();
+    assert_eq!(ch.get_channel_var("X").unwrap().value, "1");
+    assert_eq!(c.stored_recording("r").get_file().unwrap(), b"RIFF\0\x01");
+    let playback = ch.play("sound:beep").send().unwrap();
+    assert_eq!(
+        (playback.id(), playback.data().unwrap().state.as_str()),
+        ("p1", "queued")
+    );
+    c.bridge("b").add_channel(&ch).send().unwrap();
+    let err = c.bridges().destroy("nope").unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    let seen = seen.lock();
+    assert_eq!(seen[0].1, r#"{"variables":{"V":"1"}}"#);
+    assert!(
+        seen[1..].iter().all(|(_, body)| body.is_empty()),
+        "{seen:?}"
+    );
+}
