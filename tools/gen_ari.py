@@ -153,7 +153,6 @@ OPTIONAL_OVERRIDES = {
         "without a timestamp (it inherits Event's required one in events.json)",
 }
 
-# Doc text of the fields every event inherits from `Message` and `Event`.
 RUST_KEYWORDS = {
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false",
     "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
@@ -1117,7 +1116,7 @@ def query_name_doc(p: Param) -> str:
     return f"`{p.name}` {where}"
 
 
-def op_doc(o: Operation, handle: str | None = None) -> list[str]:
+def op_doc(o: Operation) -> list[str]:
     """Doc blocks of a repository method (or of a builder type)."""
     summary = sentence(o.summary) or f"The `{o.nickname}` operation."
     parts = [summary] + paragraphs(o.notes)
@@ -1217,7 +1216,7 @@ def gen_setter(o: Operation, name: str, p: Param) -> str:
             "        }\n"
             "        self\n    }\n")
     if p.kind == "body":
-        return doc([f"The body: {sentence(p.description)}", *paragraphs(o.notes)[:0]], 4) + (
+        return doc([f"The body: {sentence(p.description)}"], 4) + (
             f"    pub fn {name}(mut self, {name}: Value) -> Self {{\n"
             f"        self.{p.ident} = Some({name});\n        self\n    }}\n")
     t = field_type(p)
@@ -1357,7 +1356,6 @@ def gen_operation(o: Operation) -> tuple[str, str]:
     out += (f"    pub fn send(self) -> Result<{ty}, AriError> {{\n"
             f"        let req = self.request();\n{execute(o, 'self.client')}\n    }}\n")
     out += "}\n"
-    # Path params stored as String are passed as &self.x to segment().
     return method, out
 
 
@@ -1402,7 +1400,6 @@ def gen_repository(res: str, ops: list[Operation], version: str, header: bool = 
     enums = assign_enums(res, ops, taken)
     if len([o.builder for o in ops if o.builder]) != len({o.builder for o in ops if o.builder}):
         raise SystemExit(f"{res}: builder name clash")
-    text_all = ""
     methods = ""
     builders = ""
     for o in ops:
@@ -1497,7 +1494,6 @@ def gen_object_methods(ops: dict[str, list[Operation]], version: str) -> tuple[s
     ], kind="//!")
     body = ""
     count = 0
-    used_mods = set()
     used_handles = set()
     for handle, res, prefix, id_params, id_exprs in HANDLES:
         mod = MODULES[res]
@@ -1542,10 +1538,7 @@ def gen_object_methods(ops: dict[str, list[Operation]], version: str) -> tuple[s
             if o.builder:
                 ret = f"{mod}::{o.builder}<'_>"
             else:
-                ty, kind = return_type(o)
-                if "models::" in ty:
-                    pass
-                ret = f"Result<{ty}, AriError>"
+                ret = f"Result<{return_type(o)[0]}, AriError>"
             methods += f"    pub fn {name}{gen}({sig}) -> {ret} {{\n        {call}\n    }}\n"
             count += 1
             used_handles.add(handle)
@@ -1562,7 +1555,6 @@ def gen_object_methods(ops: dict[str, list[Operation]], version: str) -> tuple[s
         uses.append("use crate::ari::models;")
     objs = sorted(used_handles | ({"ListParam"} if "ListParam" in body else set()))
     uses.append(f"use crate::ari::objects::{{{', '.join(objs)}}};")
-    enum_uses = sorted(set(re.findall(r"\b([a-z_]+)::([A-Z]\w+)\b(?!<)", body)))
     out += "\n".join(uses) + "\n" + body
     return out, count
 
