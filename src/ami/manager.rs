@@ -249,6 +249,8 @@ pub(crate) struct Shared {
 pub(crate) struct Dial {
     pub(crate) addr: String,
     pub(crate) connect_timeout: Duration,
+    /// The socket's write timeout (the action timeout).
+    pub(crate) write_timeout: Duration,
     pub(crate) limits: Limits,
     pub(crate) reconnect: Option<ReconnectPolicy>,
 }
@@ -523,6 +525,7 @@ impl Manager {
             dial: Dial {
                 addr: cfg.addr.clone(),
                 connect_timeout: cfg.connect_timeout,
+                write_timeout: cfg.action_timeout,
                 limits: cfg.limits,
                 reconnect: cfg.reconnect.clone(),
             },

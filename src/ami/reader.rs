@@ -165,6 +165,10 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiErr
         }
         *socket = stream.try_clone().map_err(io_err)?;
     }
+    // A server that stops reading must not hang a caller in write().
+    stream
+        .set_write_timeout(Some(dial.write_timeout))
+        .map_err(io_err)?;
     *crate::util::lock(&shared.writer) = stream.try_clone().map_err(io_err)?;
     *shared.banner.lock() = banner;
     stream
