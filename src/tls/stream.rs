@@ -354,3 +354,108 @@ impl Write for TlsStream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::thread;
+
+    use super::*;
+    use crate::testing::tls_server::ServerTls;
+    use crate::tls::TlsConfig;
+
+    const T: Duration = Duration::from_secs(20);
+    const CHUNK: usize = 64 * 1024;
+    const CHUNKS: usize = 128; // 8 MB each way: far more than socket buffers
+
+    /// A TLS pair over loopback: (client, server).
+    fn pair() -> (TlsStream, TlsStream) {
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let (pem, key) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        let server = ServerTls::from_pem(pem.as_bytes(), key.as_bytes()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accept = thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            server.accept(s, T).unwrap()
+        });
+        let connector = TlsConfig::with_ca_pem(pem.as_bytes())
+            .unwrap()
+            .connector("127.0.0.1")
+            .unwrap();
+        let client = connector
+            .connect(TcpStream::connect(addr).unwrap(), T)
+            .unwrap();
+        let server = accept.join().unwrap();
+        for s in [&client, &server] {
+            s.tcp().set_read_timeout(Some(T)).unwrap();
+            s.tcp().set_write_timeout(Some(T)).unwrap();
+        }
+        (client, server)
+    }
+
+    fn read_n(s: &mut TlsStream, n: usize) -> usize {
+        let mut buf = vec![0u8; CHUNK];
+        let mut got = 0;
+        while got < n {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => {
+                    assert!(buf[..k].iter().all(|&b| b == b'x'));
+                    got += k;
+                }
+                Err(e) => panic!("read failed after {got} bytes: {e}"),
+            }
+        }
+        got
+    }
+
+    /// The peer sends 8 MB and reads nothing until it has sent them all;
+    /// meanwhile our writer is blocked on a full socket. Our reader must go
+    /// on (it would deadlock if the writer held the TLS state while
+    /// blocked).
+    #[test]
+    fn a_blocked_writer_does_not_stop_the_reader() {
+        let (mut client, mut server) = pair();
+        let peer = thread::spawn(move || {
+            let chunk = vec![b'x'; CHUNK];
+            for _ in 0..CHUNKS {
+                server.send(&chunk).unwrap();
+            }
+            read_n(&mut server, CHUNK * CHUNKS)
+        });
+        let writer = client.try_clone().unwrap();
+        let w = thread::spawn(move || {
+            let chunk = vec![b'x'; CHUNK];
+            for _ in 0..CHUNKS {
+                writer.send(&chunk).unwrap();
+            }
+        });
+        assert_eq!(read_n(&mut client, CHUNK * CHUNKS), CHUNK * CHUNKS);
+        w.join().unwrap();
+        assert_eq!(peer.join().unwrap(), CHUNK * CHUNKS);
+    }
+
+    /// A close_notify, a cut without one, and a shutdown from another
+    /// handle all end a blocked read with `Ok(0)`.
+    #[test]
+    fn every_kind_of_end_reads_as_eof() {
+        let (mut client, server) = pair();
+        server.send(b"xx").unwrap();
+        server.close_notify();
+        assert_eq!(read_n(&mut client, 3), 2);
+        assert_eq!(client.read(&mut [0u8; 8]).unwrap(), 0);
+
+        let (mut client, server) = pair();
+        server.send(b"x").unwrap();
+        server.tcp().shutdown(std::net::Shutdown::Both).unwrap();
+        assert_eq!(read_n(&mut client, 2), 1);
+
+        let (mut client, _server) = pair();
+        let other = client.try_clone().unwrap();
+        let t = thread::spawn(move || client.read(&mut [0u8; 8]).unwrap());
+        thread::sleep(Duration::from_millis(50));
+        other.tcp().shutdown(std::net::Shutdown::Both).unwrap();
+        assert_eq!(t.join().unwrap(), 0);
+    }
+}
