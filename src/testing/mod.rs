@@ -7,6 +7,8 @@
 mod ami_defaults;
 mod ami_reply;
 mod ami_server;
+#[cfg(feature = "tls")]
+pub(crate) mod tls_server;
 
 pub use ami_reply::Reply;
 pub use ami_server::{AmiServer, AmiServerBuilder};
