@@ -123,6 +123,10 @@ pub struct TlsConfig {
     roots: Arc<RootCertStore>,
     mozilla: bool,
     private_cas: usize,
+    /// The private CAs as given (DER), for clients that build their own
+    /// verifier (ARI's HTTP client).
+    #[cfg_attr(not(feature = "ari"), allow(dead_code))]
+    private_ders: Arc<Vec<CertificateDer<'static>>>,
     server_name: Option<String>,
 }
 
@@ -152,6 +156,7 @@ impl TlsConfig {
             )),
             mozilla: true,
             private_cas: 0,
+            private_ders: Arc::default(),
             server_name: None,
         }
     }
@@ -201,6 +206,7 @@ impl TlsConfig {
             roots: Arc::new(RootCertStore::empty()),
             mozilla: false,
             private_cas: 0,
+            private_ders: Arc::default(),
             server_name: None,
         }
     }
@@ -209,8 +215,9 @@ impl TlsConfig {
         let roots = Arc::make_mut(&mut self.roots);
         for c in certs {
             roots
-                .add(c)
+                .add(c.clone())
                 .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+            Arc::make_mut(&mut self.private_ders).push(c);
             self.private_cas += 1;
         }
         Ok(self)
@@ -239,6 +246,36 @@ impl TlsConfig {
             .and_then(|n| n.strip_suffix(']'))
             .unwrap_or(name);
         ServerName::try_from(bare.to_owned()).map_err(|_| TlsError::InvalidServerName(name.into()))
+    }
+
+    /// The same trust for ureq (ARI's REST calls). ureq takes either
+    /// Mozilla's roots or a list of certificates, and checks the URL's
+    /// host: private CAs added to Mozilla's roots, and a
+    /// [`server_name`](TlsConfig::server_name) override, cannot be
+    /// expressed and are refused rather than silently weakened or ignored.
+    #[cfg(feature = "ari")]
+    pub(crate) fn ureq_config(&self) -> Result<ureq::tls::TlsConfig, TlsError> {
+        use ureq::tls::{Certificate, RootCerts};
+        if self.server_name.is_some() {
+            return Err(TlsError::Config(
+                "ARI over https checks the URL's host; put the certificate's name in the URL instead of server_name()".into(),
+            ));
+        }
+        let roots = match (self.mozilla, self.private_ders.is_empty()) {
+            (true, true) => RootCerts::WebPki,
+            (false, _) => RootCerts::Specific(Arc::new(
+                self.private_ders.iter().map(|c| Certificate::from_der(c).to_owned()).collect(),
+            )),
+            (true, false) => {
+                return Err(TlsError::Config(
+                    "ARI over https takes either Mozilla's roots or private CAs, not both; use TlsConfig::with_ca_pem".into(),
+                ))
+            }
+        };
+        Ok(ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(roots)
+            .build())
     }
 
     /// A [`Connector`] for `host`: the client configuration and the name
