@@ -630,11 +630,13 @@ fn keep_alive_and_malformed_requests() {
         .as_bytes(),
     )
     .unwrap();
-    assert!(read_response(&mut s).starts_with("HTTP/1.1 204 No Content\r\n"));
-    let r = read_response(&mut s);
-    assert!(r.contains("Connection: close\r\n"), "{r}");
-    assert!(r.ends_with(r#"{"value":"1"}"#), "{r}");
-    assert_eq!(s.read(&mut [0u8; 16]).unwrap_or(0), 0);
+    // Both answers, then the server closes.
+    let mut rest = String::new();
+    s.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 204 No Content\r\n"), "{rest}");
+    let second = &rest[rest.find("HTTP/1.1 200").unwrap()..];
+    assert!(second.contains("Connection: close\r\n"), "{rest}");
+    assert!(second.ends_with(r#"{"value":"1"}"#), "{rest}");
 
     for bad in [
         &b"NONSENSE\r\n\r\n"[..],
@@ -648,6 +650,10 @@ fn keep_alive_and_malformed_requests() {
         let r = read_response(&mut s);
         assert!(r.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{r}");
     }
+    let mut s = TcpStream::connect(server.socket_addr()).unwrap();
+    s.write_all(b"PATCH /ari/channels HTTP/1.1\r\n\r\n")
+        .unwrap();
+    assert!(read_response(&mut s).starts_with("HTTP/1.1 501 Not Implemented\r\n"));
     let mut s = TcpStream::connect(server.socket_addr()).unwrap();
     s.write_all(format!("GET /ari/x HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000)).as_bytes())
         .unwrap();
@@ -698,7 +704,11 @@ fn scripted_answers_and_faults() {
     assert_eq!(ev.next_message().unwrap(), Message::text("{not json"));
     server.cut_websockets_mid_frame();
     assert!(ev.next_message().is_err());
-    assert!(server.wait_for_websockets(0, Duration::from_secs(5)));
+    let end = Instant::now() + Duration::from_secs(5);
+    while server.websocket_count() > 0 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.websocket_count(), 0);
     assert!(server
         .wait_for_request(|r| r.path == "/ari/bridges", Duration::ZERO)
         .is_some());
@@ -706,7 +716,8 @@ fn scripted_answers_and_faults() {
     let mut ev = Events::open(&server, "hello");
     assert!(server.wait_for_websockets(1, Duration::from_secs(5)));
     server.close_websockets();
-    assert!(matches!(ev.next_message(), Ok(Message::Close(_))));
+    let m = ev.next_message();
+    assert!(matches!(m, Ok(Message::Close(_))), "{m:?}");
 }
 
 #[test]
@@ -770,4 +781,128 @@ fn websocket_upgrade_errors() {
     assert!(tungstenite::client(url, stream).is_err());
     let r = Http::new(&server).get("/ari/events?app=hello");
     assert_eq!(r.status, 426);
+}
+
+#[test]
+fn create_dial_move_user_events_and_subscriptions() {
+    let server = AriServer::builder()
+        .answer_delay(Duration::from_millis(20))
+        .start()
+        .unwrap();
+    let http = Http::new(&server);
+    let mut ev = Events::open(&server, "hello,other");
+    let mut all = Events::open(&server, "watcher&subscribeAll=true");
+    assert!(server.wait_for_websockets(2, Duration::from_secs(5)));
+
+    // channels/create: in Stasis at once, Down; dial rings then answers.
+    let r = http.post("/ari/channels/create?endpoint=PJSIP/bob&app=hello&appArgs=c");
+    assert_eq!(r.status, 200);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let e = ev.next();
+    assert_eq!(
+        (e["type"].as_str(), e["channel"]["state"].as_str()),
+        (Some("StasisStart"), Some("Down"))
+    );
+    let r = http.post(&format!("/ari/channels/{id}/answer"));
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (412, r#"{"message":"Channel in invalid state"}"#)
+    );
+    assert_eq!(http.post(&format!("/ari/channels/{id}/dial")).status, 204);
+    let states: Vec<Value> = ev
+        .types(2)
+        .iter()
+        .map(|e| e["channel"]["state"].clone())
+        .collect();
+    assert_eq!(states, [json!("Ringing"), json!("Up")]);
+    let r = http.post(&format!("/ari/channels/{id}/dial"));
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (409, r#"{"message":"Channel is not in the 'Down' state"}"#)
+    );
+
+    // Several variables at once.
+    let r = http.post_json(
+        &format!("/ari/channels/{id}/variables"),
+        &json!({"variables": {"A": "1", "B": "2"}}),
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(kinds(&ev.types(2)), ["ChannelVarset", "ChannelVarset"]);
+    let r = http.get(&format!(
+        "/ari/channels/{id}/variables?variables=A,B,CALLERID(num)"
+    ));
+    assert_eq!(
+        r.json(),
+        json!({"variables": {"A": "1", "B": "2", "CALLERID(num)": ""}})
+    );
+
+    // DTMF from the caller, a user event, a move to another application.
+    assert!(server.dtmf(&id, '5'));
+    let e = ev.next();
+    assert_eq!(
+        (e["type"].as_str(), e["digit"].as_str()),
+        (Some("ChannelDtmfReceived"), Some("5"))
+    );
+    let r = http.post_json(
+        &format!("/ari/events/user/MyEvent?application=hello&source=channel:{id}"),
+        &json!({"variables": {"k": "v"}}),
+    );
+    assert_eq!(r.status, 204);
+    let e = ev.next();
+    assert_eq!(e["type"], "ChannelUserevent");
+    assert_eq!(e["userevent"], json!({"eventname": "MyEvent", "k": "v"}));
+    assert_eq!(e["channel"]["id"], id.as_str());
+    let r = http.post("/ari/events/user/X?application=nosuchapp");
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        http.post(&format!("/ari/channels/{id}/move?app=other&appArgs=m"))
+            .status,
+        204
+    );
+    let evs = ev.types(2);
+    assert_eq!(kinds(&evs), ["StasisEnd", "StasisStart"]);
+    assert_eq!(
+        (evs[1]["application"].as_str(), evs[1]["args"].clone()),
+        (Some("other"), json!(["m"]))
+    );
+
+    // A dialplan originate reaches no application until one subscribes.
+    let r = http.post("/ari/channels?endpoint=PJSIP/carol&extension=100&context=internal");
+    assert_eq!(r.status, 200);
+    let carol = r.json()["id"].as_str().unwrap().to_owned();
+    let r = http.post(&format!(
+        "/ari/applications/hello/subscription?eventSource=channel:{carol}"
+    ));
+    assert_eq!(r.json()["channel_ids"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        http.post("/ari/applications/hello/subscription?eventSource=channel:nope")
+            .status,
+        422
+    );
+    assert_eq!(
+        http.post("/ari/applications/hello/subscription?eventSource=foo:x")
+            .status,
+        400
+    );
+    assert!(server.hangup(&carol));
+    assert_eq!(
+        kinds(&ev.types(2)),
+        ["ChannelHangupRequest", "ChannelDestroyed"]
+    );
+
+    // The subscribeAll socket saw everything, BridgeCreated included.
+    http.post("/ari/bridges?bridgeId=b1");
+    let mut seen = Vec::new();
+    while !seen.iter().any(|t| t == "BridgeCreated") {
+        seen.push(all.next()["type"].as_str().unwrap_or("").to_owned());
+    }
+    assert!(seen.iter().any(|t| t == "ChannelDtmfReceived"));
+    assert!(ev.quiet());
+    assert_eq!(
+        http.get("/ari/applications")
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
 }

@@ -75,6 +75,14 @@ impl World {
         self.emit(&to, ev);
     }
 
+    /// Emits `StasisStart` or `StasisEnd` to `app` alone.
+    pub fn emit_stasis(&mut self, id: &str, app: &str, kind: &str, fields: Value) {
+        let Some(c) = self.channel(id) else { return };
+        let mut ev = event(kind, fields);
+        ev["channel"] = c.json();
+        self.emit_exactly([app.to_owned()], ev);
+    }
+
     /// Subscribes `app` to a channel's events.
     pub fn subscribe_channel(&mut self, id: &str, app: &str, sticky: bool) {
         if let Some(c) = self.channel_mut(id) {
@@ -126,7 +134,7 @@ impl World {
         if status_var {
             self.set_var(id, "STASISSTATUS", "");
         }
-        self.emit_channel(id, "StasisStart", json!({ "args": args }));
+        self.emit_stasis(id, app, "StasisStart", json!({ "args": args }));
     }
 
     /// The channel leaves its application (continue, move, hangup): it
@@ -135,14 +143,14 @@ impl World {
     /// Stasis. Passing subscriptions end, unless the channel is being hung
     /// up (its `ChannelDestroyed` still reaches the application).
     pub fn leave_stasis(&mut self, id: &str, hanging_up: bool) {
-        if !self.channel(id).is_some_and(|c| c.stasis.is_some()) {
+        let Some(app) = self.channel(id).and_then(|c| c.stasis.clone()) else {
             return;
-        }
+        };
         if let Some(b) = self.channel(id).and_then(|c| c.bridge.clone()) {
             self.remove_from_bridge(&b, id);
         }
         self.stop_playbacks_on(&format!("channel:{id}"));
-        self.emit_channel(id, "StasisEnd", json!({}));
+        self.emit_stasis(id, &app, "StasisEnd", json!({}));
         let sticky = self
             .channel(id)
             .is_some_and(|c| c.watchers.values().any(|s| *s));

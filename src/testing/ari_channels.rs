@@ -316,7 +316,9 @@ fn continue_in_dialplan(w: &mut World, id: &str, p: &Params) -> Answer {
     } else {
         match p.int("priority", 0) {
             Ok(n) if n != 0 => n,
-            _ if p.text("context").is_empty() && p.text("extension").is_empty() => c.priority + 1,
+            _ if p.text("context").is_empty() && p.text("extension").is_empty() => {
+                c.priority.saturating_add(1)
+            }
             _ => 1,
         }
     };
@@ -340,7 +342,11 @@ fn move_to(w: &mut World, id: &str, p: &Params) -> Answer {
     if let Some(b) = w.channel(id).and_then(|c| c.bridge.clone()) {
         w.remove_from_bridge(&b, id);
     }
-    w.emit_channel(id, "StasisEnd", json!({}));
+    let old = w
+        .channel(id)
+        .and_then(|c| c.stasis.clone())
+        .unwrap_or_default();
+    w.emit_stasis(id, &old, "StasisEnd", json!({}));
     if let Some(c) = w.channel_mut(id) {
         c.stasis = None;
         c.watchers.retain(|_, sticky| *sticky);

@@ -241,6 +241,13 @@ fn answer<S: Read + Write>(
         return play(conn, shared, resp, close, head);
     }
     let resp = (|| {
+        if !["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"].contains(&req.method.as_str()) {
+            return Err(super::ari_response::html_error(
+                501,
+                "Not Implemented",
+                "Attempt to use unimplemented / unsupported method",
+            ));
+        }
         if raw_path != "/ari" && !raw_path.starts_with("/ari/") {
             return Err(super::ari_response::html_error(
                 404,

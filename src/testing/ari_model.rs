@@ -423,6 +423,12 @@ impl World {
                 .filter(|(_, a)| a.subscribe_all && a.socket.is_some())
                 .map(|(n, _)| n.clone()),
         );
+        self.emit_exactly(to, ev);
+    }
+
+    /// Sends an event to these applications only (Asterisk sends
+    /// `StasisStart` and `StasisEnd` to the application concerned alone).
+    pub fn emit_exactly(&mut self, to: impl IntoIterator<Item = String>, ev: Value) {
         for app in to {
             let mut copy = ev.clone();
             if let Value::Object(o) = &mut copy {
