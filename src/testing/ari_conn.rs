@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) stop: AtomicBool,
     pub(crate) next_id: AtomicU64,
+    /// Serves https/wss when set.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::testing::tls_server::ServerTls>,
 }
 
 impl Shared {
@@ -57,6 +60,8 @@ impl Shared {
             threads: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -98,6 +103,15 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
             .name("astrix-arisrv-conn".into())
             .spawn(move || {
                 if let Ok(tcp) = stream.try_clone() {
+                    #[cfg(feature = "tls")]
+                    if let Some(tls) = &s.tls {
+                        match tls.accept(stream, Duration::from_secs(10)) {
+                            Ok(stream) => serve(id, stream, &tcp, &s),
+                            Err(e) => log::debug!("AriServer: TLS handshake failed: {e}"),
+                        }
+                        s.conns.lock().remove(&id);
+                        return;
+                    }
                     serve(id, stream, &tcp, &s);
                 }
                 s.conns.lock().remove(&id);

@@ -23,6 +23,8 @@ pub struct AriServerBuilder {
     username: String,
     password: Secret,
     cfg: Config,
+    #[cfg(feature = "tls")]
+    tls: Option<Result<crate::testing::tls_server::ServerTls, crate::tls::TlsError>>,
 }
 
 impl AriServerBuilder {
@@ -62,15 +64,32 @@ impl AriServerBuilder {
         self
     }
 
+    /// Serves https and wss (cargo feature `tls`) with the certificate
+    /// chain `cert_chain_pem` (leaf first) and the private key `key_pem`;
+    /// [`AriServer::url`] then starts with `https://`. A PEM problem is
+    /// reported by [`start`](AriServerBuilder::start) as an
+    /// [`std::io::ErrorKind::InvalidInput`] error.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.tls = Some(crate::testing::tls_server::ServerTls::from_pem(
+            cert_chain_pem,
+            key_pem,
+        ));
+        self
+    }
+
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub fn start(self) -> std::io::Result<AriServer> {
+        #[allow(unused_mut)]
+        let mut shared = Shared::new(World::new(self.cfg.clone()), self.username, self.password);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls {
+            shared.tls =
+                Some(tls.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?);
+        }
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(
-            World::new(self.cfg.clone()),
-            self.username,
-            self.password,
-        ));
+        let shared = Arc::new(shared);
         let s = shared.clone();
         let timer = thread::Builder::new()
             .name("astrix-arisrv-timer".into())
@@ -165,6 +184,8 @@ impl AriServer {
                 answer_delay: Duration::ZERO,
                 sounds: None,
             },
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -186,14 +207,26 @@ impl AriServer {
 
     /// The base URL, `http://127.0.0.1:PORT` (ARI is under `/ari`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!(
+            "{}://{}",
+            if self.is_tls() { "https" } else { "http" },
+            self.addr
+        )
+    }
+
+    fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.shared.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// The URL of the events WebSocket for `apps` (comma-separated), with
     /// the credentials as `api_key`.
     pub fn events_url(&self, apps: &str) -> String {
         format!(
-            "ws://{}/ari/events?app={apps}&api_key={}:{}",
+            "{}://{}/ari/events?app={apps}&api_key={}:{}",
+            if self.is_tls() { "wss" } else { "ws" },
             self.addr,
             self.shared.username,
             self.shared.password.expose()
