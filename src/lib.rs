@@ -30,6 +30,9 @@
 //!
 //! `cargo run --example quickstart` runs the same against the emulator and
 //! prints a transcript.
+//!
+//! The cargo feature `tls` adds AMI over TLS (the module `tls`,
+//! `ManagerBuilder::tls`) and a TLS mode of the AMI emulator.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -41,6 +44,9 @@ mod channel_state;
 pub mod config;
 mod secret;
 pub mod testing;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
 mod util;
 
 pub use channel_state::ChannelState;

@@ -210,3 +210,45 @@ fn a_logoff_is_not_followed_by_a_reconnect() {
         Some(DisconnectReason::LoggedOff)
     ));
 }
+
+#[test]
+fn after_a_reconnect_a_server_that_stops_reading_does_not_hang_a_writer() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        // The first connection: a banner, then cut.
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+        drop(s);
+        // The second: a banner, then never a byte read.
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+        s
+    });
+    let m = Manager::builder(addr)
+        .reconnect(fast())
+        .action_timeout(Duration::from_millis(300))
+        .connect()
+        .unwrap();
+    let _held = server.join().unwrap();
+    assert!(wait_until(|| m.is_connected()));
+    // Writes fill the socket buffers; the write that blocks must give up
+    // after the action timeout, as on the first connection.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let m2 = m.clone();
+    std::thread::spawn(move || {
+        let big = RawAction::new("UserEvent").header("Data", &"x".repeat(256 * 1024));
+        for _ in 0..10_000 {
+            if let Err(AmiError::Disconnected(r)) =
+                m2.send_action_timeout(&big, Duration::from_millis(1))
+            {
+                let _ = tx.send(r);
+                return;
+            }
+        }
+    });
+    let r = rx.recv_timeout(Duration::from_secs(20));
+    assert!(r.is_ok(), "a write blocked for good after the reconnect");
+    m.close();
+}

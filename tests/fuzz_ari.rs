@@ -1,264 +1,283 @@
-//! Fuzzing the ARI event and model parsers on stable Rust: byte mutations
-//! of the recorded Asterisk 22 events (`ari_events.jsonl`) and response
-//! bodies (`ari_rest.json`), structural mutations of their JSON (fields
-//! removed, values of the wrong kind, the `type` swapped for another), and
-//! arbitrary text.
+//! Fuzzing `AriServer` over loopback: mutations of the recorded ARI
+//! requests (`ari_rest.txt`, `ari_events_ws.txt`) and arbitrary bytes at the
+//! HTTP reader, and well-formed requests with random paths, parameters and
+//! JSON bodies at the REST resources.
 //!
-//! Properties: no panic; [`Event::parse`] fails only on text that is not a
-//! JSON object; an `Event::Unknown` keeps the JSON it was given; a typed
-//! event writes back to JSON that types again to the same event; a model
-//! that reads writes back to JSON that reads again to the same model.
+//! Properties: no thread of the server panics; every connection ends; the
+//! server still answers afterwards.
 //!
 //! `cargo test --features ari --test fuzz_ari` runs a short seeded run;
-//! `ASTRIX_FUZZ_CASES=1000000 cargo test --release --all-features --test fuzz_ari -- --nocapture`
-//! a long one.
+//! `ASTRIX_FUZZ_CASES=100000` a long one.
 #![cfg(feature = "ari")]
 
 mod common;
 
-use astrix::ari::events::Event;
-use astrix::ari::{models, AriError};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+use std::time::Duration;
+
+use astrix::testing::AriServer;
 use common::mutate::{self, cases, Rng};
-use proptest::prelude::*;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use common::{transcript, Side};
 
-const EVENTS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/ari_events.jsonl"
-));
-const REST: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/ari_rest.json"
-));
+static PANICS: AtomicUsize = AtomicUsize::new(0);
 
-/// The recorded events and the JSON response bodies, one text each.
-fn corpus() -> Vec<String> {
-    let mut out: Vec<String> = EVENTS
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect();
-    let rest: Value = serde_json::from_str(REST).unwrap();
-    for pair in rest.as_array().unwrap() {
-        let body = pair["response"]["body"].as_str().unwrap();
-        if !body.is_empty() {
-            out.push(body.to_owned());
-        }
-    }
+/// Counts panics of the server's threads (the test thread's own panics go
+/// through as usual).
+fn count_server_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("astrix-arisrv"))
+            {
+                PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Sends `bytes`, half-closes, and reads until the server closes.
+fn exchange(server: &AriServer, bytes: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(server.socket_addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(Shutdown::Write);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
     out
 }
 
-/// Checks one parse of `text`.
-fn event_case(text: &str) {
-    let parsed: Option<Value> = serde_json::from_str(text).ok();
-    match Event::parse(text) {
-        Ok(event) => {
-            let Some(Value::Object(json)) = parsed else {
-                panic!("{text:?} parsed as an event: {event:?}");
-            };
-            check_event(&event, &json);
-        }
-        Err(AriError::Json { context, .. }) => {
-            assert_eq!(context, "event");
-            assert!(
-                !matches!(parsed, Some(Value::Object(_))),
-                "a JSON object refused: {text:?}"
-            );
-        }
-        Err(e) => panic!("{text:?}: unexpected error {e}"),
-    }
+fn still_serving(server: &AriServer) {
+    let r = exchange(
+        server,
+        b"GET /ari/asterisk/ping?api_key=hey:peekaboo HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        r.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
 }
 
-/// The invariants of an event typed from `json`.
-fn check_event(event: &Event, json: &Map<String, Value>) {
-    let _ = (event.application(), event.timestamp(), event.objects());
-    let _ = format!("{event:?}");
-    match event {
-        Event::Unknown(u) => {
-            // Kept whole, and why.
-            assert_eq!(&u.json, json);
-            assert_eq!(event.to_json(), Value::Object(json.clone()));
-            let kind = json.get("type").and_then(Value::as_str);
-            assert_eq!(u.kind, kind.unwrap_or(""));
-            match kind {
-                Some(k) if Event::TYPES.contains(&k) => assert!(u.error.is_some()),
-                Some(_) => assert!(u.error.is_none()),
-                None => assert!(u.error.is_some()),
-            }
-        }
-        typed => {
-            assert_eq!(
-                Some(typed.event_type()),
-                json.get("type").and_then(Value::as_str)
-            );
-            let back = typed.to_json();
-            assert_eq!(back["type"], json["type"]);
-            let again = Event::from_json(back.clone());
-            assert_eq!(&again, typed, "re-typing changed the event: {back}");
-        }
-    }
-}
-
-/// Reads `text` as a `T`; what reads must write back and read again the same.
-fn model_case<T>(text: &str)
-where
-    T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug,
-{
-    if let Ok(m) = serde_json::from_str::<T>(text) {
-        let back = serde_json::to_value(&m).unwrap();
-        let again: T = serde_json::from_value(back.clone())
-            .unwrap_or_else(|e| panic!("{back} does not read again: {e}"));
-        assert_eq!(again, m);
-    }
-}
-
-fn all_models(text: &str) {
-    model_case::<models::Channel>(text);
-    model_case::<Vec<models::Channel>>(text);
-    model_case::<models::Bridge>(text);
-    model_case::<models::Playback>(text);
-    model_case::<models::LiveRecording>(text);
-    model_case::<models::Endpoint>(text);
-    model_case::<models::AsteriskInfo>(text);
-    model_case::<models::Application>(text);
-    model_case::<models::Variable>(text);
-}
-
-/// A random JSON value, small.
-fn random_value(rng: &mut Rng, depth: usize) -> Value {
-    match rng.below(if depth > 2 { 5 } else { 7 }) {
-        0 => Value::Null,
-        1 => Value::Bool(rng.one_in(2)),
-        2 => Value::from(rng.next() as i64 >> rng.below(64)),
-        3 => Value::from((rng.next() as f64) / 1e9 - 9e9),
-        4 => {
-            let n = rng.below(12);
-            Value::String(String::from_utf8_lossy(&rng.bytes(n)).into_owned())
-        }
-        5 => Value::Array(
-            (0..rng.below(3))
-                .map(|_| random_value(rng, depth + 1))
-                .collect(),
-        ),
-        _ => {
-            let mut m = Map::new();
-            for _ in 0..rng.below(3) {
-                m.insert(format!("k{}", rng.below(4)), random_value(rng, depth + 1));
-            }
-            Value::Object(m)
-        }
-    }
-}
-
-/// One structural mutation somewhere in `v`.
-fn mutate_json(rng: &mut Rng, v: &mut Value, depth: usize) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            let keys: Vec<String> = m.keys().cloned().collect();
-            let key = rng.pick(&keys).clone();
-            match rng.below(6) {
-                0 => {
-                    m.remove(&key);
-                }
-                1 => {
-                    m.insert(key, random_value(rng, depth));
-                }
-                2 => {
-                    m.insert("type".to_owned(), Value::from(*rng.pick(Event::TYPES)));
-                }
-                3 => {
-                    m.insert(format!("new_{}", rng.below(3)), random_value(rng, depth));
-                }
-                _ => mutate_json(rng, m.get_mut(&key).unwrap(), depth + 1),
-            }
-        }
-        Value::Array(a) if !a.is_empty() => {
-            let i = rng.below(a.len());
-            if rng.one_in(3) {
-                a.remove(i);
-            } else {
-                mutate_json(rng, &mut a[i], depth + 1);
-            }
-        }
-        other => *other = random_value(rng, depth),
-    }
-}
-
-#[test]
-fn fuzz_ari_bytes() {
-    let corpus = corpus();
-    let refs: Vec<&[u8]> = corpus.iter().map(|s| s.as_bytes()).collect();
-    mutate::run("ari bytes", 0xA121, cases(3_000), |rng| {
-        let data = mutate::input(rng, &refs, 4096, 4096);
-        let text = String::from_utf8_lossy(&data);
-        event_case(&text);
-        all_models(&text);
-    });
-}
-
-#[test]
-fn fuzz_ari_json_structure() {
-    let corpus: Vec<Value> = corpus()
+/// The requests the recording clients sent.
+fn corpus() -> Vec<Vec<u8>> {
+    ["ari_rest.txt", "ari_events_ws.txt"]
         .iter()
-        .map(|s| serde_json::from_str(s).unwrap())
-        .collect();
-    mutate::run("ari json", 0xA122, cases(3_000), |rng| {
-        let mut v = rng.pick(&corpus).clone();
-        for _ in 0..rng.range(1, 4) {
-            mutate_json(rng, &mut v, 0);
-        }
-        let text = v.to_string();
-        event_case(&text);
-        all_models(&text);
-        if let Value::Object(json) = &v {
-            check_event(&Event::from_json(v.clone()), json);
-        }
-    });
+        .flat_map(|f| transcript(f))
+        .filter(|(side, _)| *side == Side::Client)
+        .map(|(_, b)| b)
+        .collect()
 }
 
 #[test]
-fn every_recorded_event_survives_a_type_swap() {
-    // Each recorded event under every type name: typed or Unknown, never a
-    // panic, never a lost field.
-    for line in EVENTS.lines().filter(|l| !l.trim().is_empty()) {
-        let mut v: Value = serde_json::from_str(line).unwrap();
-        for kind in Event::TYPES {
-            v["type"] = Value::from(*kind);
-            let Value::Object(json) = &v else {
-                unreachable!()
-            };
-            check_event(&Event::from_json(v.clone()), json);
+fn http_reader_survives_mutated_requests() {
+    count_server_panics();
+    let server = AriServer::start().unwrap();
+    let corpus = corpus();
+    let refs: Vec<&[u8]> = corpus.iter().map(Vec::as_slice).collect();
+    assert!(refs.len() >= 10);
+    mutate::run("ari_http", 0xA71, cases(300), |rng| {
+        let input = mutate::input(rng, &refs, 4096, 64 * 1024);
+        let answer = exchange(&server, &input);
+        if !answer.is_empty() {
+            assert!(
+                answer.starts_with(b"HTTP/1.1 "),
+                "{:?}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+    });
+    still_serving(&server);
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "HEAD"];
+const PATHS: &[&str] = &[
+    "channels",
+    "channels/{c}",
+    "channels/create",
+    "channels/{c}/answer",
+    "channels/{c}/ring",
+    "channels/{c}/continue",
+    "channels/{c}/move",
+    "channels/{c}/play",
+    "channels/{c}/play/{p}",
+    "channels/{c}/variable",
+    "channels/{c}/variables",
+    "channels/{c}/dial",
+    "channels/{c}/mute",
+    "channels/{c}/dtmf",
+    "channels/{c}/hold",
+    "bridges",
+    "bridges/{b}",
+    "bridges/{b}/addChannel",
+    "bridges/{b}/removeChannel",
+    "bridges/{b}/play",
+    "playbacks/{p}",
+    "playbacks/{p}/control",
+    "applications",
+    "applications/{a}",
+    "applications/{a}/subscription",
+    "events/user/{x}",
+    "asterisk/info",
+    "asterisk/variable",
+    "sounds",
+    "sounds/{x}",
+    "endpoints",
+    "events",
+];
+const PARAMS: &[&str] = &[
+    "endpoint",
+    "app",
+    "appArgs",
+    "channelId",
+    "otherChannelId",
+    "callerId",
+    "extension",
+    "context",
+    "priority",
+    "label",
+    "reason",
+    "reason_code",
+    "variable",
+    "value",
+    "variables",
+    "media",
+    "lang",
+    "skipms",
+    "offsetms",
+    "playbackId",
+    "operation",
+    "channel",
+    "type",
+    "name",
+    "bridgeId",
+    "eventSource",
+    "application",
+    "source",
+    "direction",
+    "dtmf",
+    "only",
+];
+
+fn value(rng: &mut Rng, ids: &[String]) -> String {
+    match rng.below(8) {
+        0 => String::new(),
+        1 => rng.pick(ids).clone(),
+        2 => format!("{},{}", rng.pick(ids), rng.pick(ids)),
+        3 => [
+            "-1",
+            "0",
+            "99999999999999999999",
+            "9223372036854775807",
+            "1.5",
+        ][rng.below(5)]
+        .into(),
+        4 => [
+            "PJSIP/a",
+            "Local/1@t",
+            "x",
+            "/",
+            "sound:hello",
+            "channel:",
+            "pause",
+            "busy",
+        ][rng.below(8)]
+        .into(),
+        _ => {
+            let n = rng.below(12);
+            rng.bytes(n).iter().map(|b| format!("%{b:02X}")).collect()
         }
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(256).min(20_000) as u32))]
-
-    #[test]
-    fn arbitrary_text(text in ".{0,300}") {
-        event_case(&text);
-        all_models(&text);
+fn json_value(rng: &mut Rng, ids: &[String], depth: usize) -> serde_json::Value {
+    use serde_json::json;
+    match rng.below(if depth > 2 { 4 } else { 6 }) {
+        0 => json!(value(rng, ids)),
+        1 => json!(rng.next() as i64),
+        2 => json!(rng.one_in(2)),
+        3 => serde_json::Value::Null,
+        4 => json!((0..rng.below(3))
+            .map(|_| json_value(rng, ids, depth + 1))
+            .collect::<Vec<_>>()),
+        _ => {
+            let mut o = serde_json::Map::new();
+            for _ in 0..rng.below(4) {
+                o.insert(
+                    rng.pick(PARAMS).to_string(),
+                    json_value(rng, ids, depth + 1),
+                );
+            }
+            serde_json::Value::Object(o)
+        }
     }
+}
 
-    #[test]
-    fn arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..512)) {
-        let text = String::from_utf8_lossy(&data);
-        event_case(&text);
-    }
-
-    #[test]
-    fn objects_with_arbitrary_fields(
-        kind in prop::sample::select(Event::TYPES.to_vec()),
-        fields in prop::collection::btree_map("[a-z_]{1,12}", "[ -~]{0,8}", 0..8),
-    ) {
-        let mut json: Map<String, Value> =
-            fields.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
-        json.insert("type".to_owned(), Value::from(kind));
-        let text = Value::Object(json.clone()).to_string();
-        let event = Event::parse(&text).unwrap();
-        check_event(&event, &json);
-    }
+#[test]
+fn rest_resources_survive_random_requests() {
+    count_server_panics();
+    let server = AriServer::builder()
+        .playback_duration(Duration::from_millis(1))
+        .start()
+        .unwrap();
+    let stream = TcpStream::connect(server.socket_addr()).unwrap();
+    let (_ws, _) = tungstenite::client(server.events_url("app1,app2"), stream).unwrap();
+    assert!(server.wait_for_websockets(1, Duration::from_secs(5)));
+    mutate::run("ari_rest", 0xA72, cases(400), |rng| {
+        if rng.one_in(10) {
+            server.incoming_call(if rng.one_in(2) { "app1" } else { "app2" }, &["a"]);
+        }
+        let mut ids = server.channel_ids();
+        ids.extend(server.bridge_ids());
+        ids.extend(["app1".to_string(), "nope".to_string(), "a%2Fb".to_string()]);
+        let path: String = rng
+            .pick(PATHS)
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    value(rng, &ids).replace(['/', '?', '#', ' '], "_")
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let query: Vec<String> = (0..rng.below(5))
+            .map(|_| {
+                format!(
+                    "{}={}",
+                    rng.pick(PARAMS),
+                    value(rng, &ids).replace([' ', '#'], "+")
+                )
+            })
+            .collect();
+        let body = if rng.one_in(2) {
+            json_value(rng, &ids, 0).to_string()
+        } else {
+            String::new()
+        };
+        let req = format!(
+            "{} /ari/{path}?{}&api_key=hey:peekaboo HTTP/1.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            rng.pick(&METHODS),
+            query.join("&"),
+            body.len()
+        );
+        let answer = exchange(&server, req.as_bytes());
+        assert!(answer.starts_with(b"HTTP/1.1 "), "{req}");
+        if rng.one_in(20) {
+            if let Some(id) = server.channel_ids().first() {
+                server.hangup(id);
+            }
+        }
+    });
+    still_serving(&server);
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
 }

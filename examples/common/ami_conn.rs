@@ -1,6 +1,9 @@
 //! Connection flags shared by the AMI examples:
 //! `--addr HOST:PORT --username U --secret S` (the secret may also come
 //! from `ASTRIX_AMI_SECRET`); without `--addr`, the built-in emulator.
+//! Built with `--features tls`: `--tls`, `--ca FILE` and `--tls-name NAME`
+//! (without `--addr`, the emulator then speaks TLS with a certificate made
+//! on the spot).
 
 use astrix::ami::Manager;
 use astrix::testing::AmiServer;
@@ -11,13 +14,26 @@ pub struct Conn {
     pub addr: Option<String>,
     pub username: String,
     pub secret: Secret,
+    /// `--tls` (or `--ca`): AMI over TLS.
+    pub tls: bool,
+    /// The CA to trust, PEM (`--ca FILE`, or the emulator's certificate);
+    /// Mozilla's roots when `None`.
+    pub ca_pem: Option<Vec<u8>>,
+    /// `--tls-name NAME`: the name to check the certificate against.
+    pub tls_name: Option<String>,
+    /// The emulator's certificate and key (PEM) when it speaks TLS.
+    pub emulator_cert: Option<(String, String)>,
 }
 
 pub const CONN_HELP: &str = "\
 connection:
   --addr HOST:PORT    a real Asterisk (default: the built-in emulator)
   --username U        AMI user (default: admin)
-  --secret S          AMI secret (default: $ASTRIX_AMI_SECRET, else wordpass)";
+  --secret S          AMI secret (default: $ASTRIX_AMI_SECRET, else wordpass)
+TLS (built with --features tls; Asterisk listens on port 5039):
+  --tls               AMI over TLS, the certificate checked against Mozilla's roots
+  --ca FILE           trust only this CA (PEM) instead; implies --tls
+  --tls-name NAME     check the certificate against NAME, not the host of --addr";
 
 impl Conn {
     /// Takes the connection flags out of `args`, leaving the rest.
@@ -28,6 +44,10 @@ impl Conn {
             secret: Secret::new(
                 std::env::var("ASTRIX_AMI_SECRET").unwrap_or_else(|_| "wordpass".into()),
             ),
+            tls: false,
+            ca_pem: None,
+            tls_name: None,
+            emulator_cert: None,
         };
         let mut rest = Vec::new();
         let mut it = std::mem::take(args).into_iter();
@@ -46,10 +66,29 @@ impl Conn {
                 "--addr" => conn.addr = Some(value("--addr")?),
                 "--username" => conn.username = value("--username")?,
                 "--secret" => conn.secret = Secret::new(value("--secret")?),
+                "--tls" => conn.tls = true,
+                "--ca" => {
+                    let path = value("--ca")?;
+                    let pem =
+                        std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+                    conn.ca_pem = Some(pem);
+                    conn.tls = true;
+                }
+                "--tls-name" => conn.tls_name = Some(value("--tls-name")?),
                 _ => rest.push(a),
             }
         }
         *args = rest;
+        if conn.tls && !cfg!(feature = "tls") {
+            return Err("--tls needs the feature: cargo run --features tls --example …".into());
+        }
+        if conn.tls && conn.addr.is_none() {
+            conn.emulator_cert = Some(emulator_cert()?);
+            conn.ca_pem = conn
+                .emulator_cert
+                .as_ref()
+                .map(|(c, _)| c.clone().into_bytes());
+        }
         Ok(conn)
     }
 
@@ -59,14 +98,33 @@ impl Conn {
         let (addr, server) = match &self.addr {
             Some(a) => (a.clone(), None),
             None => {
-                let s = AmiServer::builder()
-                    .credentials(&self.username, self.secret.expose())
+                let b = AmiServer::builder().credentials(&self.username, self.secret.expose());
+                #[cfg(feature = "tls")]
+                let b = match &self.emulator_cert {
+                    Some((cert, key)) => b.tls(cert.as_bytes(), key.as_bytes()),
+                    None => b,
+                };
+                let s = b
                     .start()
                     .map_err(|e| format!("cannot start the emulator: {e}"))?;
                 (s.addr(), Some(s))
             }
         };
-        let m = Manager::connect(addr.clone()).map_err(|e| e.to_string())?;
+        let b = Manager::builder(addr.clone());
+        #[cfg(feature = "tls")]
+        let b = if self.tls {
+            let tls = match &self.ca_pem {
+                Some(pem) => astrix::tls::TlsConfig::with_ca_pem(pem).map_err(|e| e.to_string())?,
+                None => astrix::tls::TlsConfig::new(),
+            };
+            b.tls(match &self.tls_name {
+                Some(n) => tls.server_name(n.clone()),
+                None => tls,
+            })
+        } else {
+            b
+        };
+        let m = b.connect().map_err(|e| e.to_string())?;
         Ok((m, server))
     }
 
@@ -75,4 +133,17 @@ impl Conn {
         m.login(&self.username, self.secret.clone())
             .map_err(|e| e.to_string())
     }
+}
+
+/// A self-signed certificate for 127.0.0.1, for the emulator in TLS mode.
+#[cfg(feature = "tls")]
+fn emulator_cert() -> Result<(String, String), String> {
+    let c = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+    Ok((c.cert.pem(), c.signing_key.serialize_pem()))
+}
+
+#[cfg(not(feature = "tls"))]
+fn emulator_cert() -> Result<(String, String), String> {
+    Err("--tls needs the feature tls".into())
 }

@@ -85,6 +85,11 @@ pub enum AmiError {
     /// Another call is already waiting on this ActionID.
     #[error("ActionID {0:?} is already in use")]
     DuplicateActionId(String),
+    /// TLS failed (cargo feature `tls`): the server's certificate was
+    /// refused, the handshake failed, or the TLS settings are unusable.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl AmiError {

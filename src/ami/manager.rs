@@ -4,7 +4,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
@@ -24,6 +24,9 @@ use super::events::Event;
 use super::message::Message;
 use super::reader::run_reader;
 use super::response::Response;
+#[cfg(feature = "tls")]
+use crate::tls::{Connector, TlsConfig};
+use crate::transport::Transport;
 use crate::Secret;
 
 /// How to log in; see [`Manager::login_with`].
@@ -50,9 +53,32 @@ pub struct ManagerBuilder {
     close_timeout: Duration,
     keepalive: Option<Duration>,
     reconnect: Option<ReconnectPolicy>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsConfig>,
 }
 
 impl ManagerBuilder {
+    /// Speaks TLS (cargo feature `tls`), verifying the server's certificate
+    /// as `config` says: against Mozilla's roots ([`TlsConfig::new`]) or a
+    /// private CA ([`TlsConfig::with_ca_pem`]), by default for the host of
+    /// the address. Asterisk's AMI over TLS listens on port 5039
+    /// (`manager.conf`, `[general]`: `tlsenable=yes`,
+    /// `tlsbindaddr=0.0.0.0:5039`, `tlscertfile=…`, `tlsprivatekey=…`);
+    /// the address still needs its port, as without TLS.
+    ///
+    /// The handshake happens in [`ManagerBuilder::connect`], before the
+    /// banner, within the connect timeout, and again on every reconnection.
+    /// A refused certificate or a wrong name fails with
+    /// [`AmiError::Tls`]`(`[`TlsError::Certificate`](crate::tls::TlsError::Certificate)`)`,
+    /// another handshake failure with
+    /// [`TlsError::Handshake`](crate::tls::TlsError::Handshake), a
+    /// handshake that does not finish in time with [`AmiError::Timeout`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Connects again, with backoff, when the connection is lost (not after
     /// `close()` or `logoff()`). Each new connection logs in with the
     /// credentials of the last successful login and replays the `Filter`
@@ -75,7 +101,8 @@ impl ManagerBuilder {
         self
     }
 
-    /// How long to wait for the TCP connection and the banner (default 10 s).
+    /// How long to wait for the TCP connection, the TLS handshake if any,
+    /// and the banner (default 10 s).
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
@@ -113,16 +140,32 @@ impl ManagerBuilder {
     /// threads. Does not log in: register callbacks first if you want every
     /// event from the login on, then call [`Manager::login`].
     ///
-    /// Fails with [`AmiError::Connect`], [`AmiError::BadBanner`] or
-    /// [`AmiError::Timeout`] (no banner within the connect timeout).
+    /// Fails with [`AmiError::Connect`], [`AmiError::BadBanner`],
+    /// [`AmiError::Timeout`] (no banner within the connect timeout) or, over
+    /// TLS, `AmiError::Tls`.
     pub fn connect(self) -> Result<Manager, AmiError> {
-        let stream = open(&self.addr, self.connect_timeout)?;
-        let (banner, decoder) = read_banner(&stream, self.limits, self.connect_timeout)?;
-        Manager::start(self, stream, banner, decoder)
+        let dial = Dial {
+            addr: self.addr.clone(),
+            connect_timeout: self.connect_timeout,
+            write_timeout: self.action_timeout,
+            limits: self.limits,
+            reconnect: self.reconnect.clone(),
+            #[cfg(feature = "tls")]
+            tls: match &self.tls {
+                Some(c) => Some(c.connector(crate::tls::host_of(&self.addr))?),
+                None => None,
+            },
+        };
+        let mut stream = open(&dial)?;
+        let (banner, decoder) = read_banner(&mut stream, self.limits, self.connect_timeout)?;
+        Manager::start(self, dial, stream, banner, decoder)
     }
 }
 
-pub(crate) fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError> {
+/// Connects to `dial.addr` and, over TLS, does the handshake.
+pub(crate) fn open(dial: &Dial) -> Result<Transport, AmiError> {
+    let addr = &dial.addr;
+    let timeout = dial.connect_timeout;
     let err = |e: io::Error| AmiError::Connect {
         addr: addr.to_owned(),
         source: Arc::new(e),
@@ -132,7 +175,7 @@ pub(crate) fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError>
         match TcpStream::connect_timeout(&a, timeout) {
             Ok(s) => {
                 s.set_nodelay(true).map_err(err)?;
-                return Ok(s);
+                return secure(dial, s);
             }
             Err(e) => last = e,
         }
@@ -140,15 +183,35 @@ pub(crate) fn open(addr: &str, timeout: Duration) -> Result<TcpStream, AmiError>
     Err(err(last))
 }
 
+#[cfg(feature = "tls")]
+fn secure(dial: &Dial, s: TcpStream) -> Result<Transport, AmiError> {
+    use crate::tls::TlsError;
+    let Some(connector) = &dial.tls else {
+        return Ok(Transport::Plain(s));
+    };
+    match connector.connect(s, dial.connect_timeout) {
+        Ok(t) => Ok(Transport::Tls(t)),
+        Err(TlsError::Timeout { after, .. }) => Err(AmiError::Timeout {
+            action: "TLS handshake".into(),
+            after,
+        }),
+        Err(e) => Err(AmiError::Tls(e)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn secure(_dial: &Dial, s: TcpStream) -> Result<Transport, AmiError> {
+    Ok(Transport::Plain(s))
+}
+
 pub(crate) fn read_banner(
-    stream: &TcpStream,
+    stream: &mut Transport,
     limits: Limits,
     timeout: Duration,
 ) -> Result<(String, Decoder), AmiError> {
     let deadline = Instant::now() + timeout;
     let mut decoder = Decoder::with_limits(limits);
     let mut buf = [0u8; 4096];
-    let mut s = stream;
     let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
     loop {
         match decoder.decode() {
@@ -171,7 +234,7 @@ pub(crate) fn read_banner(
             });
         }
         stream.set_read_timeout(Some(left)).map_err(io_err)?;
-        match s.read(&mut buf) {
+        match stream.read(&mut buf) {
             Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
             Ok(n) => decoder.feed(&buf[..n]),
             Err(e)
@@ -220,10 +283,10 @@ pub(crate) struct Shared {
     pub(crate) closing: AtomicBool,
     pub(crate) logging_off: AtomicBool,
     /// A std mutex (see `crate::util::lock`). Replaced on a reconnect.
-    pub(crate) writer: std::sync::Mutex<TcpStream>,
+    pub(crate) writer: std::sync::Mutex<Transport>,
     /// A handle on the current socket, to shut it down from any thread;
     /// replaced on a reconnect (under this lock, which `close` takes too).
-    pub(crate) socket: Mutex<TcpStream>,
+    pub(crate) socket: Mutex<Transport>,
     /// The AMI version of the current connection's banner.
     pub(crate) banner: Mutex<String>,
     /// Where and how to connect again.
@@ -249,14 +312,26 @@ pub(crate) struct Shared {
 pub(crate) struct Dial {
     pub(crate) addr: String,
     pub(crate) connect_timeout: Duration,
+    /// The socket's write timeout (the action timeout).
+    pub(crate) write_timeout: Duration,
     pub(crate) limits: Limits,
     pub(crate) reconnect: Option<ReconnectPolicy>,
+    /// TLS: the client configuration (kept so that a reconnection can
+    /// resume the session) and the name to check.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Connector>,
 }
 
 impl Shared {
     /// Shuts the current socket down (wakes the reader).
     pub(crate) fn shutdown_socket(&self) {
-        let _ = self.socket.lock().shutdown(Shutdown::Both);
+        self.socket.lock().shutdown();
+    }
+
+    /// Closes the current connection: over TLS with a `close_notify` when
+    /// it can be sent at once; then as [`Shared::shutdown_socket`].
+    pub(crate) fn close_socket(&self) {
+        self.socket.lock().close();
     }
 }
 
@@ -375,7 +450,7 @@ impl Drop for Inner {
 impl Inner {
     fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
-        self.shared.shutdown_socket();
+        self.shared.close_socket();
         {
             let _g = self.shared.wake.0.lock();
             self.shared.wake.1.notify_all();
@@ -468,7 +543,8 @@ impl std::fmt::Debug for Manager {
 }
 
 impl Manager {
-    /// Settings for a connection to `addr` (`host:port`).
+    /// Settings for a connection to `addr` (`host:port`; Asterisk's AMI
+    /// listens on 5038, and with TLS, the `tls` feature, on 5039).
     pub fn builder(addr: impl Into<String>) -> ManagerBuilder {
         ManagerBuilder {
             addr: addr.into(),
@@ -479,6 +555,8 @@ impl Manager {
             close_timeout: Duration::from_secs(5),
             keepalive: None,
             reconnect: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -489,7 +567,8 @@ impl Manager {
 
     fn start(
         cfg: ManagerBuilder,
-        stream: TcpStream,
+        dial: Dial,
+        stream: Transport,
         banner: String,
         decoder: Decoder,
     ) -> Result<Manager, AmiError> {
@@ -520,12 +599,7 @@ impl Manager {
             keepalive_failed: AtomicBool::new(false),
             socket: Mutex::new(socket),
             banner: Mutex::new(banner),
-            dial: Dial {
-                addr: cfg.addr.clone(),
-                connect_timeout: cfg.connect_timeout,
-                limits: cfg.limits,
-                reconnect: cfg.reconnect.clone(),
-            },
+            dial,
             credentials: Mutex::new(None),
             replay: Mutex::new(Vec::new()),
             wake: (Mutex::new(()), Condvar::new()),

@@ -2,7 +2,6 @@
 //! and events to the dispatcher.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,12 +16,13 @@ use super::manager::Shared;
 use super::manager::{open, read_banner, AuthMethod};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
+use crate::transport::Transport;
 
 /// Reads until the connection ends; then, with a reconnect policy, connects
 /// again and goes on; otherwise fails every waiting caller and stops.
 pub(crate) fn run_reader(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    mut stream: Transport,
     mut decoder: Decoder,
     tx: Sender<Vec<Dispatch>>,
 ) {
@@ -85,7 +85,7 @@ pub(crate) fn run_reader(
 /// Reads one connection until it ends; answers why.
 fn read_connection(
     reader: &mut Reader<'_>,
-    stream: &mut TcpStream,
+    stream: &mut Transport,
     decoder: &mut Decoder,
     buf: &mut [u8],
 ) -> DisconnectReason {
@@ -108,7 +108,7 @@ fn read_connection(
 
 /// Connects again with backoff, logs in, replays filters. `None` once the
 /// manager closes or the policy gives up.
-fn reconnect(reader: &mut Reader<'_>) -> Option<(TcpStream, Decoder)> {
+fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
     let shared = reader.shared;
     let policy = shared.dial.reconnect.clone()?;
     let mut attempt = 0u32;
@@ -150,21 +150,25 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(TcpStream, Decoder)> {
 
 /// One attempt: connect, banner, login, replay; the new socket is put in
 /// place for writers and `close`.
-fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiError> {
+fn connect_again(reader: &mut Reader<'_>) -> Result<(Transport, Decoder), AmiError> {
     let shared = reader.shared;
     let dial = &shared.dial;
-    let stream = open(&dial.addr, dial.connect_timeout)?;
-    let (banner, mut decoder) = read_banner(&stream, dial.limits, dial.connect_timeout)?;
+    let mut stream = open(dial)?;
+    let (banner, mut decoder) = read_banner(&mut stream, dial.limits, dial.connect_timeout)?;
     let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
     {
         // Under the lock `close` takes: a close that came meanwhile wins.
         let mut socket = shared.socket.lock();
         if shared.closing.load(Ordering::Acquire) {
-            let _ = stream.shutdown(Shutdown::Both);
+            stream.close();
             return Err(AmiError::Disconnected(DisconnectReason::Closed));
         }
         *socket = stream.try_clone().map_err(io_err)?;
     }
+    // A server that stops reading must not hang a caller in write().
+    stream
+        .set_write_timeout(Some(dial.write_timeout))
+        .map_err(io_err)?;
     *crate::util::lock(&shared.writer) = stream.try_clone().map_err(io_err)?;
     *shared.banner.lock() = banner;
     stream
@@ -172,7 +176,7 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiErr
         .map_err(io_err)?;
     let mut hs = Handshake {
         reader,
-        stream: &stream,
+        stream: &mut stream,
         decoder: &mut decoder,
         seq: 0,
     };
@@ -231,7 +235,7 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(TcpStream, Decoder), AmiErr
 /// itself (no caller can wait on a reader that is busy here).
 struct Handshake<'r, 'a, 's> {
     reader: &'r mut Reader<'a>,
-    stream: &'s TcpStream,
+    stream: &'s mut Transport,
     decoder: &'s mut Decoder,
     seq: u64,
 }
@@ -246,10 +250,8 @@ impl Handshake<'_, '_, '_> {
         let mut bytes = Vec::new();
         encode_message(&action, &mut bytes)?;
         let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
-        let mut w = self.stream;
-        w.write_all(&bytes).map_err(io_err)?;
+        self.stream.write_all(&bytes).map_err(io_err)?;
         let mut buf = [0u8; 16 * 1024];
-        let mut r = self.stream;
         loop {
             loop {
                 match self.decoder.decode() {
@@ -265,7 +267,7 @@ impl Handshake<'_, '_, '_> {
                     Err(e) => self.reader.refused(e),
                 }
             }
-            match r.read(&mut buf) {
+            match self.stream.read(&mut buf) {
                 Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
                 Ok(n) => self.decoder.feed(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

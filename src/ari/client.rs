@@ -132,7 +132,7 @@ impl ClientBuilder {
         }
         #[cfg(feature = "tls")]
         let http_tls = match (&self.tls, base.is_tls()) {
-            (Some(t), true) => Some(t.ureq_config()),
+            (Some(t), true) => Some(t.ureq_config()?),
             _ => None,
         };
         let http = Http::new(
@@ -160,6 +160,8 @@ impl ClientBuilder {
                 "invalid application name {bad:?}"
             )));
         }
+        #[cfg(feature = "tls")]
+        let (base_tls, host) = (base.is_tls(), base.host().to_owned());
         let cfg = WsConfig {
             base,
             apps: self.apps,
@@ -169,7 +171,10 @@ impl ClientBuilder {
             keepalive: self.keepalive,
             reconnect: self.reconnect,
             #[cfg(feature = "tls")]
-            tls: self.tls,
+            tls: match base_tls {
+                true => Some(self.tls.unwrap_or_default().connector(&host)?),
+                false => None,
+            },
         };
         let ws = websocket::open(&cfg)?;
         start_threads(&inner, cfg, ws)?;

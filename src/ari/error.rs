@@ -54,6 +54,11 @@ pub enum AriError {
         /// Why it was refused.
         reason: String,
     },
+    /// The TLS configuration cannot be used, or the TLS handshake of the
+    /// WebSocket failed (certificate refused, wrong name…).
+    #[cfg(feature = "tls")]
+    #[error("ARI TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// A value that cannot be sent: a header value with CR or LF, say.
     #[error("invalid request: {0}")]
     Invalid(String),

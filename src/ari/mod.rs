@@ -26,8 +26,6 @@
 //! [`events`] the event types, and one module per resource its repository
 //! and request builders. [`testing::AriServer`](crate::testing) emulates
 //! Asterisk for tests.
-// Until the TLS transport lands, `feature = "tls"` is not declared.
-#![allow(unexpected_cfgs)]
 
 mod client;
 mod dispatch;

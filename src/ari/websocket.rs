@@ -34,15 +34,17 @@ pub(crate) struct WsConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) reconnect: Option<ReconnectPolicy>,
+    /// For `https://` URLs: the TLS client, built once so that a
+    /// reconnection can resume the session.
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<crate::tls::TlsConfig>,
+    pub(crate) tls: Option<crate::tls::Connector>,
 }
 
 /// A plain or TLS byte stream under the WebSocket.
 pub(crate) enum Stream {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<crate::tls::TlsStream>),
 }
 
 impl Stream {
@@ -50,7 +52,7 @@ impl Stream {
         match self {
             Stream::Plain(s) => s,
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.get_ref(),
+            Stream::Tls(s) => s.tcp(),
         }
     }
 }
@@ -191,22 +193,12 @@ fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
 
 #[cfg(feature = "tls")]
 fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
-    if !cfg.base.is_tls() {
-        return Ok(Stream::Plain(tcp));
+    match &cfg.tls {
+        Some(connector) => Ok(Stream::Tls(Box::new(
+            connector.connect(tcp, cfg.connect_timeout)?,
+        ))),
+        None => Ok(Stream::Plain(tcp)),
     }
-    let tls = cfg.tls.clone().unwrap_or_default();
-    let name = tls
-        .server_name_for(cfg.base.host())
-        .map_err(|e| AriError::WebSocket(e.to_string()))?;
-    let conn = rustls::ClientConnection::new(tls.client_config(), name)
-        .map_err(|e| AriError::WebSocket(format!("TLS: {e}")))?;
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    while s.conn.is_handshaking() {
-        s.conn
-            .complete_io(&mut s.sock)
-            .map_err(|e| AriError::WebSocket(format!("TLS handshake failed: {e}")))?;
-    }
-    Ok(Stream::Tls(Box::new(s)))
 }
 
 /// The reader thread: reads frames until the socket dies, then reconnects

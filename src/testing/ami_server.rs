@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -14,7 +14,16 @@ use super::ami_defaults::{answer, hangup_event, World};
 use super::ami_reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
 use crate::ami::{md5_key, Message};
+#[cfg(feature = "tls")]
+use crate::testing::tls_server::ServerTls;
+#[cfg(feature = "tls")]
+use crate::tls::TlsError;
+use crate::transport::Transport;
 use crate::Secret;
+
+/// How long a TLS client has to finish its handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Handler = Arc<dyn Fn(&Message) -> Reply + Send + Sync>;
 
@@ -27,9 +36,45 @@ pub struct AmiServerBuilder {
     md5: bool,
     fully_booted: bool,
     login_failure_delay: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<Result<ServerTls, TlsError>>,
 }
 
 impl AmiServerBuilder {
+    /// Speaks TLS (cargo feature `tls`), as Asterisk does on port 5039,
+    /// with the certificate chain `cert_chain_pem` (leaf first) and the
+    /// private key `key_pem` (PKCS#8, PKCS#1 or SEC1). A PEM problem is
+    /// reported by [`AmiServerBuilder::start`] as an
+    /// [`io::ErrorKind::InvalidInput`] error wrapping a
+    /// [`TlsError`](crate::tls::TlsError). Each connection does its
+    /// handshake on its own thread; one that fails is logged (`debug`)
+    /// and closed.
+    ///
+    /// ```
+    /// use astrix::ami::Manager;
+    /// use astrix::testing::AmiServer;
+    /// use astrix::tls::TlsConfig;
+    ///
+    /// // A self-signed certificate for 127.0.0.1 (here made with rcgen).
+    /// let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    /// let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    ///
+    /// let server = AmiServer::builder()
+    ///     .tls(cert_pem.as_bytes(), key_pem.as_bytes())
+    ///     .start()?;
+    /// // Trust that certificate as its own CA.
+    /// let tls = TlsConfig::with_ca_pem(cert_pem.as_bytes())?;
+    /// let manager = Manager::builder(server.addr()).tls(tls).connect()?;
+    /// manager.login("admin", "wordpass")?;
+    /// manager.logoff()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.tls = Some(ServerTls::from_pem(cert_chain_pem, key_pem));
+        self
+    }
+
     /// The one user that may log in (default `admin` / `wordpass`).
     pub fn credentials(mut self, username: &str, secret: &str) -> Self {
         self.username = username.into();
@@ -65,6 +110,12 @@ impl AmiServerBuilder {
 
     /// Binds 127.0.0.1 on a free port and starts accepting connections.
     pub fn start(self) -> io::Result<AmiServer> {
+        #[cfg(feature = "tls")]
+        let tls = match &self.tls {
+            Some(Ok(t)) => Some(t.clone()),
+            Some(Err(e)) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e.clone())),
+            None => None,
+        };
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let started = std::time::SystemTime::now()
@@ -83,6 +134,8 @@ impl AmiServerBuilder {
             }),
             stop: AtomicBool::new(false),
             next_conn: AtomicU64::new(0),
+            #[cfg(feature = "tls")]
+            tls,
         });
         let s = shared.clone();
         let accept = thread::Builder::new()
@@ -98,7 +151,7 @@ impl AmiServerBuilder {
 
 struct Conn {
     id: u64,
-    writer: Arc<Mutex<TcpStream>>,
+    writer: Arc<Mutex<Transport>>,
     logged_in: Arc<AtomicBool>,
     events_on: Arc<AtomicBool>,
 }
@@ -112,6 +165,8 @@ struct Shared {
     world: Mutex<World>,
     stop: AtomicBool,
     next_conn: AtomicU64,
+    #[cfg(feature = "tls")]
+    tls: Option<ServerTls>,
 }
 
 /// An AMI server emulator in the spirit of pyst's astemu: it greets with a
@@ -161,6 +216,8 @@ impl AmiServer {
             md5: true,
             fully_booted: true,
             login_failure_delay: Duration::ZERO,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -210,10 +267,11 @@ impl AmiServer {
         }
     }
 
-    /// Closes every connection now.
+    /// Closes every connection now (over TLS without `close_notify`: the
+    /// connection is cut).
     pub fn close_connections(&self) {
         for c in self.shared.conns.lock().drain(..) {
-            let _ = c.writer.lock().shutdown(Shutdown::Both);
+            c.writer.lock().shutdown();
         }
     }
 
@@ -315,26 +373,56 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         }
         let Ok(stream) = stream else { continue };
         let _ = stream.set_nodelay(true);
-        let Ok(w) = stream.try_clone() else { continue };
-        let conn = Conn {
-            id: shared.next_conn.fetch_add(1, Ordering::Relaxed),
-            writer: Arc::new(Mutex::new(w)),
-            logged_in: Arc::new(AtomicBool::new(false)),
-            events_on: Arc::new(AtomicBool::new(true)),
+        #[cfg(feature = "tls")]
+        if let Some(tls) = shared.tls.clone() {
+            // The handshake on the connection's thread: a slow client
+            // must not hold up the others.
+            let shared = shared.clone();
+            let _ = thread::Builder::new()
+                .name("astrix-amiserver-conn".into())
+                .spawn(move || match tls.accept(stream, TLS_HANDSHAKE_TIMEOUT) {
+                    Ok(t) => {
+                        if let Some((ctx, reader)) = register(&shared, Transport::Tls(t)) {
+                            // Dropped meanwhile: `close_connections` may
+                            // have run before this connection was listed.
+                            if shared.stop.load(Ordering::Acquire) {
+                                return ctx.gone();
+                            }
+                            ctx.run(reader);
+                        }
+                    }
+                    Err(e) => log::debug!("AMI emulator: {e}"),
+                });
+            continue;
+        }
+        let Some((ctx, reader)) = register(&shared, Transport::Plain(stream)) else {
+            continue;
         };
-        let ctx = ConnCtx {
-            id: conn.id,
-            writer: conn.writer.clone(),
-            logged_in: conn.logged_in.clone(),
-            events_on: conn.events_on.clone(),
-            shared: shared.clone(),
-            challenge: None,
-        };
-        shared.conns.lock().push(conn);
         let _ = thread::Builder::new()
             .name("astrix-amiserver-conn".into())
-            .spawn(move || ctx.run(stream));
+            .spawn(move || ctx.run(reader));
     }
+}
+
+/// Lists a new connection; its context and the handle to read from.
+fn register(shared: &Arc<Shared>, stream: Transport) -> Option<(ConnCtx, Transport)> {
+    let w = stream.try_clone().ok()?;
+    let conn = Conn {
+        id: shared.next_conn.fetch_add(1, Ordering::Relaxed),
+        writer: Arc::new(Mutex::new(w)),
+        logged_in: Arc::new(AtomicBool::new(false)),
+        events_on: Arc::new(AtomicBool::new(true)),
+    };
+    let ctx = ConnCtx {
+        id: conn.id,
+        writer: conn.writer.clone(),
+        logged_in: conn.logged_in.clone(),
+        events_on: conn.events_on.clone(),
+        shared: shared.clone(),
+        challenge: None,
+    };
+    shared.conns.lock().push(conn);
+    Some((ctx, stream))
 }
 
 fn broadcast(shared: &Shared, event: &Message) {
@@ -349,7 +437,7 @@ fn broadcast(shared: &Shared, event: &Message) {
 
 struct ConnCtx {
     id: u64,
-    writer: Arc<Mutex<TcpStream>>,
+    writer: Arc<Mutex<Transport>>,
     logged_in: Arc<AtomicBool>,
     events_on: Arc<AtomicBool>,
     shared: Arc<Shared>,
@@ -357,7 +445,7 @@ struct ConnCtx {
 }
 
 impl ConnCtx {
-    fn run(mut self, mut stream: TcpStream) {
+    fn run(mut self, mut stream: Transport) {
         let banner = format!("{}\r\n", self.shared.cfg.banner);
         if self.writer.lock().write_all(banner.as_bytes()).is_err() {
             return self.gone();
@@ -388,7 +476,7 @@ impl ConnCtx {
 
     fn gone(&self) {
         self.shared.conns.lock().retain(|c| c.id != self.id);
-        let _ = self.writer.lock().shutdown(Shutdown::Both);
+        self.writer.lock().shutdown();
     }
 
     /// Answers one action; false when the connection is to close.
@@ -506,7 +594,7 @@ impl ConnCtx {
 
 /// Plays the steps; false once the connection was closed.
 fn play_steps(
-    writer: &Mutex<TcpStream>,
+    writer: &Mutex<Transport>,
     shared: &Shared,
     reply: Reply,
     action_id: Option<&str>,
@@ -532,7 +620,8 @@ fn play_steps(
             }
             Step::Delay(d) => thread::sleep(d),
             Step::Close => {
-                let _ = writer.lock().shutdown(Shutdown::Both);
+                // Over TLS with a close_notify, as Asterisk after Logoff.
+                writer.lock().close();
                 return false;
             }
             Step::HangupChannel(name) => {

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod mutate;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,342 @@
+//! The connections of [`AriServer`](super::AriServer): the accept loop,
+//! one thread per connection serving HTTP/1.1 requests (and the events
+//! WebSocket after an upgrade), and the timer thread.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use serde_json::Value;
+
+use super::ari_api;
+use super::ari_channels;
+use super::ari_hooks::RecordedRequest;
+use super::ari_http::{base64_decode, decode, parse_query, HttpConn, ReadError, Request};
+use super::ari_model::{Task, World, WS_QUEUE};
+use super::ari_response::{Kind, Response};
+use super::ari_routes::{self, Params};
+use super::ari_ws;
+use crate::Secret;
+
+/// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
+pub(crate) type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<Response> + Send + Sync>;
+
+/// What the server's threads share.
+pub(crate) struct Shared {
+    pub(crate) world: Mutex<World>,
+    /// Wakes the timer thread and those waiting for WebSockets.
+    pub(crate) cond: Condvar,
+    pub(crate) username: String,
+    pub(crate) password: Secret,
+    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) request_cond: Condvar,
+    pub(crate) handlers: Mutex<Vec<Handler>>,
+    /// The sockets of open connections, to shut them down.
+    pub(crate) conns: Mutex<HashMap<u64, TcpStream>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) stop: AtomicBool,
+    pub(crate) next_id: AtomicU64,
+    /// Serves https/wss when set.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::testing::tls_server::ServerTls>,
+}
+
+impl Shared {
+    pub(crate) fn new(world: World, username: String, password: Secret) -> Shared {
+        Shared {
+            world: Mutex::new(world),
+            cond: Condvar::new(),
+            username,
+            password,
+            requests: Mutex::new(Vec::new()),
+            request_cond: Condvar::new(),
+            handlers: Mutex::new(Vec::new()),
+            conns: Mutex::new(HashMap::new()),
+            threads: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+pub(crate) fn timer_loop(shared: &Shared) {
+    let mut w = shared.world.lock();
+    loop {
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(task) = w.take_due(Instant::now()) {
+            match &task {
+                Task::PlaybackStep(id, generation) => w.playback_step(id, *generation),
+                Task::Answer(_) | Task::Dialled(_) => ari_channels::answered(&mut w, &task),
+            }
+            continue;
+        }
+        let until = w
+            .next_timer()
+            .unwrap_or_else(|| Instant::now() + Duration::from_millis(500));
+        shared.cond.wait_until(&mut w, until);
+    }
+}
+
+pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let _ = stream.set_nodelay(true);
+        let Ok(ctl) = stream.try_clone() else {
+            continue;
+        };
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        shared.conns.lock().insert(id, ctl);
+        let s = shared.clone();
+        let spawned = thread::Builder::new()
+            .name("astrix-arisrv-conn".into())
+            .spawn(move || {
+                if let Ok(tcp) = stream.try_clone() {
+                    #[cfg(feature = "tls")]
+                    if let Some(tls) = &s.tls {
+                        match tls.accept(stream, Duration::from_secs(10)) {
+                            Ok(stream) => serve(id, stream, &tcp, &s),
+                            Err(e) => log::debug!("AriServer: TLS handshake failed: {e}"),
+                        }
+                        s.conns.lock().remove(&id);
+                        return;
+                    }
+                    serve(id, stream, &tcp, &s);
+                }
+                s.conns.lock().remove(&id);
+            });
+        let mut threads = shared.threads.lock();
+        threads.retain(|t| !t.is_finished());
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                log::warn!("AriServer: cannot start a connection thread: {e}");
+                if let Some(s) = shared.conns.lock().remove(&id) {
+                    let _ = s.shutdown(Shutdown::Both);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `d` in small steps, returning early when the server stops.
+fn pause(shared: &Shared, d: Duration) {
+    let end = Instant::now() + d;
+    while !shared.stop.load(Ordering::Acquire) {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        thread::sleep((end - now).min(Duration::from_millis(20)));
+    }
+}
+
+/// Serves one connection. `stream` carries the bytes (a TLS stream would
+/// plug in here); `tcp` is the socket under it, for timeouts and shutdown.
+pub(crate) fn serve<S: Read + Write>(id: u64, stream: S, tcp: &TcpStream, shared: &Shared) {
+    let mut conn = HttpConn::new(stream);
+    loop {
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let req = match conn.read_request() {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(resp) = e.response() {
+                    log::debug!("AriServer: refused a request: {e:?}");
+                    let _ = conn.send(&resp.to_wire(true, false));
+                }
+                if !matches!(e, ReadError::Closed) {
+                    let _ = tcp.shutdown(Shutdown::Both);
+                }
+                return;
+            }
+        };
+        match answer(id, req, &mut conn, tcp, shared) {
+            Next::KeepAlive => {}
+            Next::Close => {
+                let _ = tcp.shutdown(Shutdown::Both);
+                return;
+            }
+            Next::Upgraded => return,
+        }
+    }
+}
+
+enum Next {
+    KeepAlive,
+    Close,
+    Upgraded,
+}
+
+/// The parameters of a request (form body, query, JSON body), or the 400 of
+/// a JSON body Asterisk cannot parse.
+fn params(req: &Request, query: &str) -> Result<Params, Response> {
+    let ctype = req
+        .header("Content-Type")
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let mut p = Params::default();
+    if ctype == "application/x-www-form-urlencoded" {
+        p.query = parse_query(&String::from_utf8_lossy(&req.body));
+    }
+    p.query.extend(parse_query(query));
+    if ctype == "application/json" && !req.body.iter().all(u8::is_ascii_whitespace) {
+        match serde_json::from_slice::<Value>(&req.body) {
+            Ok(v) => p.body = Some(v),
+            Err(_) => return Err(Response::error(400, "Error parsing request body")),
+        }
+    }
+    Ok(p)
+}
+
+fn authorized(shared: &Shared, req: &Request, query: &[(String, String)]) -> bool {
+    let pair = match req.header("Authorization") {
+        Some(h) => {
+            let Some(b64) = h
+                .strip_prefix("Basic ")
+                .or_else(|| h.strip_prefix("basic "))
+            else {
+                return false;
+            };
+            match base64_decode(b64.trim()) {
+                Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                None => return false,
+            }
+        }
+        None => match query.iter().find(|(n, _)| n == "api_key") {
+            Some((_, v)) => v.clone(),
+            None => return false,
+        },
+    };
+    match pair.split_once(':') {
+        Some((u, p)) => u == shared.username && p == shared.password.expose(),
+        None => false,
+    }
+}
+
+fn answer<S: Read + Write>(
+    id: u64,
+    req: Request,
+    conn: &mut HttpConn<S>,
+    tcp: &TcpStream,
+    shared: &Shared,
+) -> Next {
+    let (raw_path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+    let (raw_path, query) = (raw_path.to_owned(), query.to_owned());
+    let pairs = parse_query(&query);
+    let recorded = RecordedRequest::new(&req, decode(&raw_path), pairs.clone());
+    log::debug!("AriServer: {} {}", req.method, recorded.path);
+    {
+        shared.requests.lock().push(recorded.clone());
+        shared.request_cond.notify_all();
+    }
+    let close = req.wants_close();
+    let head = req.method == "HEAD";
+    let handlers: Vec<Handler> = shared.handlers.lock().clone();
+    if let Some(resp) = handlers.iter().find_map(|h| h(&recorded)) {
+        return play(conn, shared, resp, close, head);
+    }
+    let resp = (|| {
+        if !["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"].contains(&req.method.as_str()) {
+            return Err(super::ari_response::html_error(
+                501,
+                "Not Implemented",
+                "Attempt to use unimplemented / unsupported method",
+            ));
+        }
+        if raw_path != "/ari" && !raw_path.starts_with("/ari/") {
+            return Err(super::ari_response::html_error(
+                404,
+                "Not Found",
+                "The requested URL was not found on this server.",
+            ));
+        }
+        let p = params(&req, &query)?;
+        if !authorized(shared, &req, &pairs) {
+            return Err(Response::error(401, "Authentication required").header(
+                "WWW-Authenticate",
+                "Basic realm=\"Asterisk REST Interface\"",
+            ));
+        }
+        let segs = ari_routes::segments(&raw_path)?;
+        let route = ari_routes::route(&req.method, &segs)?;
+        if route.op == "events.eventWebsocket" && req.method == "GET" {
+            return Ok((None, Some(ari_ws::check_upgrade(&req, &pairs)?)));
+        }
+        let mut w = shared.world.lock();
+        let resp = ari_api::handle(&mut w, &route, &p);
+        drop(w);
+        shared.cond.notify_all();
+        Ok((Some(resp), None))
+    })();
+    match resp {
+        Err(resp) | Ok((Some(resp), _)) => play(conn, shared, resp, close, head),
+        Ok((None, Some(up))) => {
+            websocket(id, up, conn, tcp, shared);
+            Next::Upgraded
+        }
+        Ok((None, None)) => Next::Close,
+    }
+}
+
+/// Sends an answer; whether the connection goes on.
+fn play<S: Read + Write>(
+    conn: &mut HttpConn<S>,
+    shared: &Shared,
+    resp: Response,
+    close: bool,
+    head: bool,
+) -> Next {
+    if !resp.delay.is_zero() {
+        pause(shared, resp.delay);
+    }
+    let close = close || resp.kind != Kind::Normal;
+    if resp.kind == Kind::Close {
+        return Next::Close;
+    }
+    if conn.send(&resp.to_wire(close, head)).is_err() || close {
+        return Next::Close;
+    }
+    Next::KeepAlive
+}
+
+fn websocket<S: Read + Write>(
+    id: u64,
+    up: ari_ws::Upgrade,
+    conn: &mut HttpConn<S>,
+    tcp: &TcpStream,
+    shared: &Shared,
+) {
+    if conn.send(&up.head).is_err() {
+        let _ = tcp.shutdown(Shutdown::Both);
+        return;
+    }
+    let (tx, rx) = crossbeam_channel::bounded(WS_QUEUE);
+    shared
+        .world
+        .lock()
+        .register_socket(id, up.apps, up.subscribe_all, tx);
+    shared.cond.notify_all();
+    let leftover = std::mem::take(&mut conn.buf);
+    ari_ws::run(&mut conn.stream, leftover, tcp, &rx, &shared.stop);
+    shared.world.lock().unregister_socket(id);
+    shared.cond.notify_all();
+}

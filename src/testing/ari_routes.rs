@@ -1,0 +1,556 @@
+//! Routing of [`AriServer`](super::AriServer): every path of Asterisk 22's
+//! REST API (from its Swagger files), matched as `res_ari.c` does, and the
+//! parameters of a request (query, form or JSON body).
+
+use serde_json::Value;
+
+use super::ari_response::{html_error, Response};
+
+/// Every operation of ARI in Asterisk 22: method, path under `/ari`, name.
+const ROUTES: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+        "asterisk.getObject",
+    ),
+    (
+        "PUT",
+        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+        "asterisk.updateObject",
+    ),
+    (
+        "DELETE",
+        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+        "asterisk.deleteObject",
+    ),
+    ("GET", "asterisk/info", "asterisk.getInfo"),
+    ("GET", "asterisk/ping", "asterisk.ping"),
+    ("GET", "asterisk/modules", "asterisk.listModules"),
+    ("GET", "asterisk/modules/{moduleName}", "asterisk.getModule"),
+    (
+        "POST",
+        "asterisk/modules/{moduleName}",
+        "asterisk.loadModule",
+    ),
+    (
+        "DELETE",
+        "asterisk/modules/{moduleName}",
+        "asterisk.unloadModule",
+    ),
+    (
+        "PUT",
+        "asterisk/modules/{moduleName}",
+        "asterisk.reloadModule",
+    ),
+    ("GET", "asterisk/logging", "asterisk.listLogChannels"),
+    (
+        "POST",
+        "asterisk/logging/{logChannelName}",
+        "asterisk.addLog",
+    ),
+    (
+        "DELETE",
+        "asterisk/logging/{logChannelName}",
+        "asterisk.deleteLog",
+    ),
+    (
+        "PUT",
+        "asterisk/logging/{logChannelName}/rotate",
+        "asterisk.rotateLog",
+    ),
+    ("GET", "asterisk/variable", "asterisk.getGlobalVar"),
+    ("POST", "asterisk/variable", "asterisk.setGlobalVar"),
+    ("GET", "endpoints", "endpoints.list"),
+    ("PUT", "endpoints/sendMessage", "endpoints.sendMessage"),
+    ("POST", "endpoints/refer", "endpoints.refer"),
+    ("GET", "endpoints/{tech}", "endpoints.listByTech"),
+    ("GET", "endpoints/{tech}/{resource}", "endpoints.get"),
+    (
+        "PUT",
+        "endpoints/{tech}/{resource}/sendMessage",
+        "endpoints.sendMessageToEndpoint",
+    ),
+    (
+        "POST",
+        "endpoints/{tech}/{resource}/refer",
+        "endpoints.referToEndpoint",
+    ),
+    ("GET", "channels", "channels.list"),
+    ("POST", "channels", "channels.originate"),
+    ("POST", "channels/create", "channels.create"),
+    ("GET", "channels/{channelId}", "channels.get"),
+    ("POST", "channels/{channelId}", "channels.originateWithId"),
+    ("DELETE", "channels/{channelId}", "channels.hangup"),
+    (
+        "POST",
+        "channels/{channelId}/continue",
+        "channels.continueInDialplan",
+    ),
+    ("POST", "channels/{channelId}/move", "channels.move"),
+    ("POST", "channels/{channelId}/redirect", "channels.redirect"),
+    ("POST", "channels/{channelId}/answer", "channels.answer"),
+    ("POST", "channels/{channelId}/ring", "channels.ring"),
+    ("DELETE", "channels/{channelId}/ring", "channels.ringStop"),
+    ("POST", "channels/{channelId}/progress", "channels.progress"),
+    ("POST", "channels/{channelId}/dtmf", "channels.sendDTMF"),
+    ("POST", "channels/{channelId}/mute", "channels.mute"),
+    ("DELETE", "channels/{channelId}/mute", "channels.unmute"),
+    ("POST", "channels/{channelId}/hold", "channels.hold"),
+    ("DELETE", "channels/{channelId}/hold", "channels.unhold"),
+    ("POST", "channels/{channelId}/moh", "channels.startMoh"),
+    ("DELETE", "channels/{channelId}/moh", "channels.stopMoh"),
+    (
+        "POST",
+        "channels/{channelId}/silence",
+        "channels.startSilence",
+    ),
+    (
+        "DELETE",
+        "channels/{channelId}/silence",
+        "channels.stopSilence",
+    ),
+    ("POST", "channels/{channelId}/play", "channels.play"),
+    (
+        "POST",
+        "channels/{channelId}/play/{playbackId}",
+        "channels.playWithId",
+    ),
+    ("POST", "channels/{channelId}/record", "channels.record"),
+    (
+        "GET",
+        "channels/{channelId}/variable",
+        "channels.getChannelVar",
+    ),
+    (
+        "POST",
+        "channels/{channelId}/variable",
+        "channels.setChannelVar",
+    ),
+    (
+        "GET",
+        "channels/{channelId}/variables",
+        "channels.getChannelVars",
+    ),
+    (
+        "POST",
+        "channels/{channelId}/variables",
+        "channels.setChannelVars",
+    ),
+    (
+        "POST",
+        "channels/{channelId}/snoop",
+        "channels.snoopChannel",
+    ),
+    (
+        "POST",
+        "channels/{channelId}/snoop/{snoopId}",
+        "channels.snoopChannelWithId",
+    ),
+    ("POST", "channels/{channelId}/dial", "channels.dial"),
+    (
+        "GET",
+        "channels/{channelId}/rtp_statistics",
+        "channels.rtpstatistics",
+    ),
+    ("POST", "channels/externalMedia", "channels.externalMedia"),
+    (
+        "POST",
+        "channels/{channelId}/transfer_progress",
+        "channels.transfer_progress",
+    ),
+    ("GET", "bridges", "bridges.list"),
+    ("POST", "bridges", "bridges.create"),
+    ("POST", "bridges/{bridgeId}", "bridges.createWithId"),
+    ("GET", "bridges/{bridgeId}", "bridges.get"),
+    ("DELETE", "bridges/{bridgeId}", "bridges.destroy"),
+    ("GET", "bridges/{bridgeId}/variable", "bridges.getBridgeVar"),
+    (
+        "POST",
+        "bridges/{bridgeId}/variable",
+        "bridges.setBridgeVar",
+    ),
+    (
+        "GET",
+        "bridges/{bridgeId}/variables",
+        "bridges.getBridgeVars",
+    ),
+    (
+        "POST",
+        "bridges/{bridgeId}/variables",
+        "bridges.setBridgeVars",
+    ),
+    (
+        "POST",
+        "bridges/{bridgeId}/addChannel",
+        "bridges.addChannel",
+    ),
+    (
+        "POST",
+        "bridges/{bridgeId}/removeChannel",
+        "bridges.removeChannel",
+    ),
+    (
+        "POST",
+        "bridges/{bridgeId}/videoSource/{channelId}",
+        "bridges.setVideoSource",
+    ),
+    (
+        "DELETE",
+        "bridges/{bridgeId}/videoSource",
+        "bridges.clearVideoSource",
+    ),
+    ("POST", "bridges/{bridgeId}/moh", "bridges.startMoh"),
+    ("DELETE", "bridges/{bridgeId}/moh", "bridges.stopMoh"),
+    ("POST", "bridges/{bridgeId}/play", "bridges.play"),
+    (
+        "POST",
+        "bridges/{bridgeId}/play/{playbackId}",
+        "bridges.playWithId",
+    ),
+    ("POST", "bridges/{bridgeId}/record", "bridges.record"),
+    ("GET", "recordings/stored", "recordings.listStored"),
+    (
+        "GET",
+        "recordings/stored/{recordingName}",
+        "recordings.getStored",
+    ),
+    (
+        "DELETE",
+        "recordings/stored/{recordingName}",
+        "recordings.deleteStored",
+    ),
+    (
+        "GET",
+        "recordings/stored/{recordingName}/file",
+        "recordings.getStoredFile",
+    ),
+    (
+        "POST",
+        "recordings/stored/{recordingName}/copy",
+        "recordings.copyStored",
+    ),
+    (
+        "GET",
+        "recordings/live/{recordingName}",
+        "recordings.getLive",
+    ),
+    (
+        "DELETE",
+        "recordings/live/{recordingName}",
+        "recordings.cancel",
+    ),
+    (
+        "POST",
+        "recordings/live/{recordingName}/stop",
+        "recordings.stop",
+    ),
+    (
+        "POST",
+        "recordings/live/{recordingName}/pause",
+        "recordings.pause",
+    ),
+    (
+        "DELETE",
+        "recordings/live/{recordingName}/pause",
+        "recordings.unpause",
+    ),
+    (
+        "POST",
+        "recordings/live/{recordingName}/mute",
+        "recordings.mute",
+    ),
+    (
+        "DELETE",
+        "recordings/live/{recordingName}/mute",
+        "recordings.unmute",
+    ),
+    ("GET", "sounds", "sounds.list"),
+    ("GET", "sounds/{soundId}", "sounds.get"),
+    ("GET", "playbacks/{playbackId}", "playbacks.get"),
+    ("DELETE", "playbacks/{playbackId}", "playbacks.stop"),
+    (
+        "POST",
+        "playbacks/{playbackId}/control",
+        "playbacks.control",
+    ),
+    ("GET", "deviceStates", "deviceStates.list"),
+    ("GET", "deviceStates/{deviceName}", "deviceStates.get"),
+    ("PUT", "deviceStates/{deviceName}", "deviceStates.update"),
+    ("DELETE", "deviceStates/{deviceName}", "deviceStates.delete"),
+    ("GET", "mailboxes", "mailboxes.list"),
+    ("GET", "mailboxes/{mailboxName}", "mailboxes.get"),
+    ("PUT", "mailboxes/{mailboxName}", "mailboxes.update"),
+    ("DELETE", "mailboxes/{mailboxName}", "mailboxes.delete"),
+    ("GET", "events", "events.eventWebsocket"),
+    ("POST", "events/user/{eventName}", "events.userEvent"),
+    ("POST", "events/claim", "events.claimChannel"),
+    ("GET", "applications", "applications.list"),
+    ("GET", "applications/{applicationName}", "applications.get"),
+    (
+        "POST",
+        "applications/{applicationName}/subscription",
+        "applications.subscribe",
+    ),
+    (
+        "DELETE",
+        "applications/{applicationName}/subscription",
+        "applications.unsubscribe",
+    ),
+    (
+        "PUT",
+        "applications/{applicationName}/eventFilter",
+        "applications.filter",
+    ),
+];
+
+/// A matched operation and the values of its path variables.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub op: &'static str,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+impl Route {
+    /// A path variable (`channelId`, …).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The decoded segments after `/ari/` of a request path (without query), or
+/// the answer Asterisk gives: 404 outside `/ari`, 404 for a trailing slash.
+/// As `res_ari.c`, each segment is decoded on its own (so `%2F` stays inside
+/// its segment) and the path ends at the first empty segment.
+pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, Response> {
+    let rest = match raw_path.strip_prefix("/ari") {
+        Some("") => "",
+        Some(r) if r.starts_with('/') => &r[1..],
+        _ => {
+            return Err(html_error(
+                404,
+                "Not Found",
+                "The requested URL was not found on this server.",
+            ))
+        }
+    };
+    if rest.ends_with('/') {
+        let slashless = rest.trim_end_matches('/');
+        return Err(Response::error(
+            404,
+            &format!("ARI URLs do not end with a slash. Try /ari/{slashless}"),
+        ));
+    }
+    Ok(rest
+        .split('/')
+        .take_while(|s| !s.is_empty())
+        .map(super::ari_http::decode)
+        .collect())
+}
+
+fn pattern(path: &str) -> Vec<&str> {
+    path.split('/').collect()
+}
+
+fn is_var(seg: &str) -> bool {
+    seg.starts_with('{') && seg.ends_with('}')
+}
+
+/// Finds the operation for `method` on `segs` as Asterisk's handler tree
+/// does (a literal segment wins over a variable): 404 `Resource not found`
+/// for an unknown path, 405 `Invalid method` (with `Allow`) for a known
+/// path without that method.
+pub(crate) fn route(method: &str, segs: &[String]) -> Result<Route, Response> {
+    let mut cands: Vec<&(&str, &str, &str)> = ROUTES.iter().collect();
+    for (i, seg) in segs.iter().enumerate() {
+        let lit: Vec<_> = cands
+            .iter()
+            .copied()
+            .filter(|r| pattern(r.1).get(i) == Some(&seg.as_str()))
+            .collect();
+        cands = if lit.is_empty() {
+            cands
+                .into_iter()
+                .filter(|r| pattern(r.1).get(i).is_some_and(|s| is_var(s)))
+                .collect()
+        } else {
+            lit
+        };
+        if cands.is_empty() {
+            return Err(Response::error(404, "Resource not found"));
+        }
+    }
+    let here: Vec<_> = cands
+        .into_iter()
+        .filter(|r| pattern(r.1).len() == segs.len())
+        .collect();
+    let wanted = if method == "HEAD" { "GET" } else { method };
+    if let Some(r) = here.iter().find(|r| r.0 == wanted) {
+        let vars = pattern(r.1)
+            .into_iter()
+            .zip(segs)
+            .filter(|(p, _)| is_var(p))
+            .map(|(p, s)| (&p[1..p.len() - 1], s.clone()))
+            .collect();
+        return Ok(Route { op: r.2, vars });
+    }
+    let mut allow: Vec<&str> = here.iter().map(|r| r.0).collect();
+    allow.dedup();
+    let mut resp = Response::error(405, "Invalid method");
+    if !allow.is_empty() {
+        resp = resp.header("Allow", &allow.join(","));
+    }
+    Err(resp)
+}
+
+/// The parameters of a request: query (and form) pairs, then the fields of
+/// a JSON body object, which win as in Asterisk's generated handlers.
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+impl Params {
+    fn body_field(&self, name: &str) -> Option<&Value> {
+        self.body.as_ref().and_then(|b| b.get(name))
+    }
+
+    /// A parameter as text (the last query value; a JSON body field wins).
+    pub fn get(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.body_field(name) {
+            return match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+        }
+        self.query
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// A parameter, or "" when absent.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default()
+    }
+
+    /// A list parameter: a JSON array, or comma-separated text.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        if let Some(Value::Array(a)) = self.body_field(name) {
+            return a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+        }
+        match self.get(name) {
+            Some(s) if !s.is_empty() => s.split(',').map(|s| s.trim().to_owned()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An integer parameter (`default` when absent, Err when not a number).
+    pub fn int(&self, name: &str, default: i64) -> Result<i64, ()> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(s) if s.is_empty() => Ok(default),
+            Some(s) => s.trim().parse().map_err(|_| ()),
+        }
+    }
+
+    /// The `variables` object of a JSON body, checked as Asterisk's
+    /// `json_to_ast_variables` does.
+    pub fn variables(&self) -> Result<Vec<(String, String)>, Response> {
+        let Some(vars) = self.body_field("variables") else {
+            return Ok(Vec::new());
+        };
+        let Some(obj) = vars.as_object() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (k, v) in obj {
+            if k.is_empty() {
+                continue;
+            }
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => {
+                    let Some(Value::String(s)) = o.get("value") else {
+                        return Err(Response::error(
+                            400,
+                            "Each object value in 'variables' must include string field 'value'",
+                        ));
+                    };
+                    if o.get("report_events").is_some_and(|r| !r.is_boolean()) {
+                        return Err(Response::error(
+                            400,
+                            "Field 'report_events' in 'variables' entries must be boolean",
+                        ));
+                    }
+                    s.clone()
+                }
+                _ => {
+                    return Err(Response::error(
+                        400,
+                        "Each value in 'variables' must be a string or an object with 'value' and optional 'report_events'",
+                    ))
+                }
+            };
+            out.push((k.clone(), value));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(p: &str) -> Vec<String> {
+        segments(p).unwrap()
+    }
+
+    #[test]
+    fn routes_like_asterisk() {
+        let r = route("POST", &segs("/ari/channels/create")).unwrap();
+        assert_eq!(r.op, "channels.create");
+        let r = route("POST", &segs("/ari/channels/a%2Fb+c/play/p1")).unwrap();
+        assert_eq!(r.op, "channels.playWithId");
+        assert_eq!(r.var("channelId"), Some("a/b c"));
+        assert_eq!(r.var("playbackId"), Some("p1"));
+        let e = route("GET", &segs("/ari/nosuchresource")).unwrap_err();
+        assert_eq!(e.status(), 404);
+        let e = route("PATCH", &segs("/ari/channels")).unwrap_err();
+        assert_eq!(e.status(), 405);
+        assert_eq!(e.header_value("Allow"), Some("GET,POST"));
+        let e = route("GET", &segs("/ari/channels/create")).unwrap_err();
+        assert_eq!(e.status(), 405);
+        assert_eq!(segments("/ari/channels/").unwrap_err().status(), 404);
+        assert_eq!(segments("/other").unwrap_err().status(), 404);
+        assert_eq!(segs("/ari/channels//x"), vec!["channels".to_string()]);
+    }
+
+    #[test]
+    fn params() {
+        let p = Params {
+            query: vec![
+                ("a".into(), "1".into()),
+                ("a".into(), "2".into()),
+                ("l".into(), "x,y".into()),
+            ],
+            body: Some(serde_json::json!({"b": 5, "variables": {"X": "1", "Y": {"value": "2"}}})),
+        };
+        assert_eq!(p.get("a").as_deref(), Some("2"));
+        assert_eq!(p.get("b").as_deref(), Some("5"));
+        assert_eq!(p.list("l"), vec!["x", "y"]);
+        assert_eq!(
+            p.variables().unwrap(),
+            vec![("X".into(), "1".into()), ("Y".into(), "2".into())]
+        );
+    }
+}

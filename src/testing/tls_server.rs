@@ -1,0 +1,64 @@
+//! [`ServerTls`]: the server side of TLS for the emulators: given a PEM
+//! certificate chain and key, turns an accepted `TcpStream` into a
+//! `Read + Write` stream whose clones write while the original reads.
+
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::tls::{handshake, TlsError, TlsStream};
+
+/// A server certificate and key, ready to accept TLS connections.
+#[derive(Clone)]
+pub(crate) struct ServerTls {
+    config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Nothing about the key.
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+impl ServerTls {
+    /// Reads the certificate chain (leaf first) and the private key (PKCS#8,
+    /// PKCS#1 or SEC1) from PEM.
+    pub(crate) fn from_pem(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<ServerTls, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(cert_chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError::Pem(e.to_string()))?;
+        if chain.is_empty() {
+            return Err(TlsError::NoCertificate);
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+            rustls_pki_types::pem::Error::NoItemsFound => TlsError::NoPrivateKey,
+            e => TlsError::Pem(e.to_string()),
+        })?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+        Ok(ServerTls {
+            config: Arc::new(config),
+        })
+    }
+
+    /// Does the server handshake on `sock` within `timeout`.
+    pub(crate) fn accept(&self, sock: TcpStream, timeout: Duration) -> Result<TlsStream, TlsError> {
+        let peer = sock
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let conn = rustls::ServerConnection::new(self.config.clone())
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        handshake(conn.into(), sock, timeout, &peer)
+    }
+}

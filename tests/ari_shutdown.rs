@@ -1,0 +1,96 @@
+//! Dropping an `AriServer` in a busy state leaves no thread behind. One test
+//! in its own binary, so that the thread count is this test's alone.
+#![cfg(feature = "ari")]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use astrix::testing::{AriServer, Response};
+
+fn server_threads() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        std::fs::read_to_string(e.path().join("comm"))
+                            .is_ok_and(|c| c.starts_with("astrix-arisrv"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+#[test]
+fn drop_joins_every_thread() {
+    let server = AriServer::builder()
+        .playback_duration(Duration::from_secs(60))
+        .start()
+        .unwrap();
+    // A new thread names itself once it runs.
+    let end = Instant::now() + Duration::from_secs(5);
+    while server_threads() < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server_threads(), 2, "accept and timer");
+
+    // A WebSocket, an idle keep-alive connection, half a request, and a
+    // request whose scripted answer is slow.
+    let stream = TcpStream::connect(server.socket_addr()).unwrap();
+    let (mut ws, _) = tungstenite::client(server.events_url("hello"), stream).unwrap();
+    assert!(server.wait_for_websockets(1, Duration::from_secs(5)));
+    let id = server.incoming_call("hello", &[]);
+    let mut idle = TcpStream::connect(server.socket_addr()).unwrap();
+    idle.write_all(b"GET /ari/asterisk/ping?api_key=hey:peekaboo HTTP/1.1\r\n\r\n")
+        .unwrap();
+    let mut half = TcpStream::connect(server.socket_addr()).unwrap();
+    half.write_all(b"GET /ari/chan").unwrap();
+    server.on_request(|r| {
+        (r.path == "/ari/slow").then(|| Response::no_content().delay(Duration::from_secs(30)))
+    });
+    let mut slow = TcpStream::connect(server.socket_addr()).unwrap();
+    slow.write_all(b"GET /ari/slow HTTP/1.1\r\n\r\n").unwrap();
+    assert!(server
+        .wait_for_request(|r| r.path == "/ari/slow", Duration::from_secs(5))
+        .is_some());
+    let http: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    for (path, status) in [("answer", 204), ("play?media=sound:long", 201)] {
+        let r = http
+            .post(&format!(
+                "{}/ari/channels/{id}/{path}{}api_key=hey:peekaboo",
+                server.url(),
+                if path.contains('?') { "&" } else { "?" }
+            ))
+            .send_empty()
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+
+    assert!(server_threads() >= 6, "{} threads", server_threads());
+
+    let t0 = Instant::now();
+    drop(server);
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(server_threads(), 0);
+
+    // Every peer sees the end.
+    for s in [&mut idle, &mut half, &mut slow] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+    }
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    while ws.read().is_ok() {}
+}
