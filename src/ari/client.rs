@@ -135,17 +135,17 @@ impl ClientBuilder {
             (Some(t), true) => Some(t.ureq_config()?),
             _ => None,
         };
-        let http = Http::new(
+        let http = Arc::new(Http::new(
             base.rest_base(),
             authorization.clone(),
             self.timeout,
             #[cfg(feature = "tls")]
             http_tls,
-        );
+        ));
         let mut h = RandomState::new().build_hasher();
         h.write_u64(0xA51);
         let inner = Arc::new(Inner {
-            http,
+            http: http.clone(),
             registry: Arc::new(Registry::default()),
             events: Mutex::new(None),
             id_prefix: format!("{:08x}", h.finish() as u32),
@@ -163,6 +163,7 @@ impl ClientBuilder {
         #[cfg(feature = "tls")]
         let (base_tls, host) = (base.is_tls(), base.host().to_owned());
         let cfg = WsConfig {
+            http,
             base,
             apps: self.apps,
             subscribe_all: self.subscribe_all,
@@ -263,7 +264,7 @@ struct EventThreads {
 }
 
 struct Inner {
-    http: Http,
+    http: Arc<Http>,
     registry: Arc<Registry>,
     events: Mutex<Option<EventThreads>>,
     id_prefix: String,

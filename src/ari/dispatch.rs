@@ -240,11 +240,7 @@ impl Registry {
         match kind {
             "ChannelDestroyed" | "BridgeDestroyed" | "PlaybackFinished" | "RecordingFinished"
             | "RecordingFailed" => Self::drop_object(&mut t, &first),
-            "StasisEnd" => {
-                if t.objects.contains_key(&first) {
-                    t.leaving.push((first, now));
-                }
-            }
+            "StasisEnd" if t.objects.contains_key(&first) => t.leaving.push((first, now)),
             "StasisStart" => t.leaving.retain(|(k, _)| *k != first),
             _ => {}
         }

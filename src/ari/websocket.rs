@@ -17,6 +17,7 @@ use tungstenite::{HandshakeError, Message, WebSocket};
 use super::dispatch::{ConnectionState, Item};
 use super::error::AriError;
 use super::events::Event;
+use super::http::{segment, Http, Method, Request};
 use super::url::BaseUrl;
 use crate::ami::ReconnectPolicy;
 
@@ -26,6 +27,8 @@ const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 /// How to open the event WebSocket.
 #[derive(Clone)]
 pub(crate) struct WsConfig {
+    /// For checking that the applications are registered.
+    pub(crate) http: Arc<Http>,
     pub(crate) base: BaseUrl,
     pub(crate) apps: Vec<String>,
     pub(crate) subscribe_all: bool,
@@ -163,6 +166,7 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
                     tcp.set_write_timeout(Some(cfg.connect_timeout.max(Duration::from_secs(5))))
                 })
                 .map_err(|e| ws_err(e.to_string()))?;
+            wait_registered(cfg);
             Ok(ws)
         }
         Err(HandshakeError::Failure(tungstenite::Error::Http(response))) => {
@@ -177,6 +181,27 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
         }
         Err(HandshakeError::Failure(e)) => Err(ws_err(format!("handshake failed: {e}"))),
         Err(HandshakeError::Interrupted(_)) => Err(ws_err("handshake timed out".to_owned())),
+    }
+}
+
+/// Asterisk answers the upgrade before it registers the applications: an
+/// originate into one at once could find it missing. Waits (up to the
+/// connect timeout) until each application is listed, so that a caller may
+/// originate into it as soon as `connect` returns.
+fn wait_registered(cfg: &WsConfig) {
+    let deadline = Instant::now() + cfg.connect_timeout;
+    for app in &cfg.apps {
+        let req = Request::new(Method::Get, format!("/applications/{}", segment(app)));
+        loop {
+            match cfg.http.execute(&req) {
+                Ok(_) => break,
+                Err(e) if Instant::now() >= deadline => {
+                    log::warn!("ARI application {app} not seen registered: {e}");
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
     }
 }
 
