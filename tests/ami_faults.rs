@@ -3,6 +3,8 @@
 //! misrouted, and no thread is left behind. One test in its own binary, so
 //! that the thread count is its alone.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,16 +13,7 @@ use astrix::ami::{AmiError, Manager, RawAction, ReconnectPolicy};
 use astrix::testing::AmiServer;
 
 fn manager_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| {
-                    std::fs::read_to_string(e.path().join("comm"))
-                        .is_ok_and(|c| c.starts_with("astrix-ami-"))
-                })
-                .count()
-        })
-        .unwrap_or(0)
+    common::threads_named("astrix-ami-")
 }
 
 #[test]

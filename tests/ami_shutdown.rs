@@ -1,6 +1,8 @@
 //! Shutdown in every state leaves no thread behind and never hangs. One test
 //! in its own binary, so that the thread count is this test's alone.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use astrix::ami::actions::Ping;
@@ -8,23 +10,7 @@ use astrix::ami::{Manager, Message};
 use astrix::testing::{AmiServer, Reply};
 
 fn manager_threads() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        std::fs::read_dir("/proc/self/task")
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| {
-                        std::fs::read_to_string(e.path().join("comm"))
-                            .is_ok_and(|c| c.starts_with("astrix-ami-"))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
-    }
+    common::threads_named("astrix-ami-")
 }
 
 fn settle() -> usize {

@@ -13,23 +13,7 @@ use astrix::testing::{AmiServer, Reply};
 use astrix::tls::TlsConfig;
 
 fn manager_threads() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        std::fs::read_dir("/proc/self/task")
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| {
-                        std::fs::read_to_string(e.path().join("comm"))
-                            .is_ok_and(|c| c.starts_with("astrix-ami-"))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
-    }
+    common::threads_named("astrix-ami-")
 }
 
 fn settle() -> usize {

@@ -3,6 +3,8 @@
 //! this test's alone.
 #![cfg(feature = "ari")]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use astrix::ari::events::StasisStart;
@@ -21,16 +23,7 @@ fn client(server: &AriServer, app: &str) -> Client {
 }
 
 fn ari_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| {
-                    std::fs::read_to_string(e.path().join("comm"))
-                        .is_ok_and(|c| c.starts_with("astrix-ari-"))
-                })
-                .count()
-        })
-        .unwrap_or(0)
+    common::threads_named("astrix-ari-")
 }
 
 #[test]

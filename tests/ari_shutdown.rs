@@ -2,6 +2,8 @@
 //! in its own binary, so that the thread count is this test's alone.
 #![cfg(feature = "ari")]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -9,23 +11,7 @@ use std::time::{Duration, Instant};
 use astrix::testing::{AriServer, Response};
 
 fn server_threads() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        std::fs::read_dir("/proc/self/task")
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| {
-                        std::fs::read_to_string(e.path().join("comm"))
-                            .is_ok_and(|c| c.starts_with("astrix-arisrv"))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
-    }
+    common::threads_named("astrix-arisrv")
 }
 
 #[test]

@@ -22,6 +22,22 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 
+/// How many threads of this process have a name starting with `prefix`
+/// (`astrix-ami-`, `astrix-ari-`…; Linux keeps the first 15 bytes of a
+/// name). 0 where `/proc` has no task list.
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| {
+                    std::fs::read_to_string(e.path().join("comm"))
+                        .is_ok_and(|c| c.starts_with(prefix))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Who sent a segment of a transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
