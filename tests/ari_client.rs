@@ -504,3 +504,54 @@ fn typed_callbacks_and_removal() {
     destroyed.recv_timeout(WAIT).unwrap();
     assert_eq!(ends.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn limits_bound_events_and_responses() {
+    let server = AriServer::start().unwrap();
+    let client = Client::builder(server.url())
+        .credentials("hey", "peekaboo")
+        .app("app")
+        .max_event_size(4096)
+        .max_response_size(4096)
+        .connect()
+        .unwrap();
+    // A small event passes; one over the limit ends the connection with an
+    // error instead of growing a buffer.
+    let (tx, rx) = unbounded();
+    client.on_any_event(move |_, e: &Event| {
+        let _ = tx.send(e.event_type().to_owned());
+    });
+    server.push_event(json!({"type": "Small", "application": "app"}));
+    assert_eq!(rx.recv_timeout(WAIT).unwrap(), "Small");
+    server.push_event(json!({"type": "Big", "application": "app", "x": "y".repeat(10_000)}));
+    let e = client.wait_closed().unwrap_err();
+    assert!(e.to_string().contains("too long"), "{e}");
+
+    let big = "z".repeat(10_000);
+    server.on_request(move |req| {
+        (req.path == "/ari/sounds").then(|| {
+            Response::new(200)
+                .header("Content-Type", "application/json")
+                .body(format!("[{{\"id\":\"{big}\",\"formats\":[]}}]"))
+        })
+    });
+    let e = client.sounds().list().send().unwrap_err();
+    assert!(matches!(e, AriError::Transport { .. }), "{e}");
+}
+
+#[test]
+fn header_injection_and_bad_names_are_refused_before_sending() {
+    let server = AriServer::start().unwrap();
+    let e = Client::builder(server.url())
+        .credentials("hey\r\nX-Evil: 1", "peekaboo")
+        .connect()
+        .unwrap_err();
+    assert!(matches!(e, AriError::Invalid(_)), "{e}");
+    let e = Client::builder(server.url())
+        .credentials("hey", "peekaboo")
+        .app("a,b")
+        .connect()
+        .unwrap_err();
+    assert!(matches!(e, AriError::Invalid(_)), "{e}");
+    assert!(server.requests().is_empty());
+}

@@ -49,6 +49,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     keepalive: Option<Duration>,
     reconnect: Option<ReconnectPolicy>,
+    max_event_size: usize,
+    max_response_size: usize,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsConfig>,
 }
@@ -97,6 +99,22 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest event accepted from the WebSocket (default 16 MiB;
+    /// Asterisk's are a few kB). A larger one ends the connection with an
+    /// error (and, with a reconnect policy, a new connection).
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes.max(1024);
+        self
+    }
+
+    /// The largest REST response body read (default 64 MiB: a stored
+    /// recording's file can be large). A larger one fails the call with
+    /// [`AriError::Transport`].
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes.max(1024);
+        self
+    }
+
     /// Reopens a WebSocket that dies, with this backoff, and registers the
     /// applications again (default: off; a dead WebSocket then ends the
     /// events and [`Client::wait_closed`] returns the error).
@@ -119,10 +137,19 @@ impl ClientBuilder {
     /// reader and dispatcher threads.
     pub fn connect(self) -> Result<Client, AriError> {
         let base = BaseUrl::parse(&self.url)?;
-        let authorization = http::basic_auth(&self.username, self.password.expose());
-        if authorization.contains(['\r', '\n']) {
-            return Err(AriError::Invalid("credentials contain CR or LF".into()));
+        // Base64 would carry CR/LF harmlessly, but such credentials are a
+        // mistake (or an attack) that Asterisk would refuse anyway; a colon
+        // in the user name would shift the password (RFC 7617).
+        if self.username.contains(':')
+            || self.username.chars().any(char::is_control)
+            || self.password.expose().chars().any(char::is_control)
+        {
+            return Err(AriError::Invalid(
+                "the user name or password contains a control character (or the user name a colon)"
+                    .into(),
+            ));
         }
+        let authorization = http::basic_auth(&self.username, self.password.expose());
         #[cfg(not(feature = "tls"))]
         if base.is_tls() {
             return Err(AriError::Url {
@@ -139,6 +166,7 @@ impl ClientBuilder {
             base.rest_base(),
             authorization.clone(),
             self.timeout,
+            self.max_response_size,
             #[cfg(feature = "tls")]
             http_tls,
         ));
@@ -170,6 +198,7 @@ impl ClientBuilder {
             authorization,
             connect_timeout: self.connect_timeout,
             keepalive: self.keepalive,
+            max_message: self.max_event_size,
             reconnect: self.reconnect,
             #[cfg(feature = "tls")]
             tls: match base_tls {
@@ -337,6 +366,8 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             keepalive: None,
             reconnect: None,
+            max_event_size: websocket::MAX_MESSAGE,
+            max_response_size: http::MAX_BODY,
             #[cfg(feature = "tls")]
             tls: None,
         }

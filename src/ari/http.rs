@@ -88,8 +88,9 @@ pub(crate) fn segment(s: &str) -> String {
     percent(s)
 }
 
-/// The largest response body read (a stored recording can be large).
-const MAX_BODY: u64 = 64 * 1024 * 1024;
+/// The default for the largest response body read (a stored recording can
+/// be large).
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The HTTP side of a client: base URL, credentials and a ureq agent that
 /// keeps connections alive.
@@ -99,6 +100,7 @@ pub(crate) struct Http {
     base: String,
     /// `Basic …`, precomputed; never logged.
     authorization: String,
+    max_body: u64,
 }
 
 impl Http {
@@ -106,6 +108,7 @@ impl Http {
         base: String,
         authorization: String,
         timeout: Duration,
+        max_body: usize,
         #[cfg(feature = "tls")] tls: Option<ureq::tls::TlsConfig>,
     ) -> Http {
         #[allow(unused_mut)]
@@ -121,6 +124,7 @@ impl Http {
             agent: config.build().into(),
             base,
             authorization,
+            max_body: max_body as u64,
         }
     }
 
@@ -166,7 +170,7 @@ impl Http {
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_BODY)
+            .limit(self.max_body)
             .read_to_vec()
             .map_err(|e| transport(e.to_string()))?;
         if (200..300).contains(&status) {

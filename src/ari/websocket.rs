@@ -21,8 +21,8 @@ use super::http::{segment, Http, Method, Request};
 use super::url::BaseUrl;
 use crate::ami::ReconnectPolicy;
 
-/// The largest event accepted (Asterisk's are a few kB).
-const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+/// The default for the largest event accepted (Asterisk's are a few kB).
+pub(crate) const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
 /// How to open the event WebSocket.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub(crate) struct WsConfig {
     pub(crate) authorization: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) keepalive: Option<Duration>,
+    /// The largest event (WebSocket message) accepted.
+    pub(crate) max_message: usize,
     pub(crate) reconnect: Option<ReconnectPolicy>,
     /// For `https://` URLs: the TLS client, built once so that a
     /// reconnection can resume the session.
@@ -156,8 +158,8 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
         .map_err(|_| AriError::Invalid("credentials contain a control character".into()))?;
     request.headers_mut().insert("Authorization", auth);
     let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
+        .max_message_size(Some(cfg.max_message))
+        .max_frame_size(Some(cfg.max_message));
     match tungstenite::client::client_with_config(request, stream, Some(config)) {
         Ok((ws, _response)) => {
             let tcp = ws.get_ref().tcp();
