@@ -370,7 +370,8 @@ fn a_callback_may_send_actions_during_an_event_flood() {
     }
     server.send_raw(&flood);
     assert!(wait_until(|| seen.load(Ordering::SeqCst) == 2000));
-    assert_eq!(answered.load(Ordering::SeqCst), 2000);
+    // The last callback may still be waiting for its Pong.
+    assert!(wait_until(|| answered.load(Ordering::SeqCst) == 2000));
 }
 
 #[test]
