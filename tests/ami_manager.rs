@@ -800,3 +800,84 @@ fn keepalive_pings_and_detects_a_peer_that_stopped_answering() {
         m.disconnect_reason()
     );
 }
+
+#[test]
+fn server_closing_during_login_is_a_typed_error() {
+    for action in ["Challenge", "Login"] {
+        let server = AmiServer::start().unwrap();
+        server.on_action(action, |_| Reply::none().close());
+        let m = Manager::builder(server.addr())
+            .action_timeout(T)
+            .connect()
+            .unwrap();
+        let started = Instant::now();
+        let err = m.login("admin", "wordpass").unwrap_err();
+        assert!(err.is_disconnect(), "{action}: {err:?}");
+        assert!(
+            started.elapsed() < T,
+            "{action}: the caller waited for a timeout"
+        );
+    }
+}
+
+/// A peer that sends everything (banner, responses, an EventList) one byte
+/// at a time: every call still gets its whole answer.
+#[test]
+fn a_server_that_trickles_one_byte_at_a_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let trickle = |s: &mut std::net::TcpStream, text: &str| {
+            for b in text.as_bytes() {
+                s.write_all(&[*b]).unwrap();
+                if *b == b'\n' {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        };
+        trickle(&mut s, "Asterisk Call Manager/11.0.0\r\n");
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        let mut answered = 0;
+        while answered < 4 {
+            if s.read(&mut byte).unwrap() == 0 {
+                return answered;
+            }
+            buf.push(byte[0]);
+            if !buf.ends_with(b"\r\n\r\n") {
+                continue;
+            }
+            let action = String::from_utf8_lossy(&buf).into_owned();
+            buf.clear();
+            let header = |name: &str| {
+                action
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                    .unwrap_or_default()
+            };
+            let id = header("ActionID:");
+            let reply = match header("Action:").as_str() {
+                "Challenge" => format!("Response: Error\r\nActionID: {id}\r\nMessage: No MD5 here\r\n\r\n"),
+                "Login" => format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"),
+                "CoreShowChannels" => format!(
+                    "Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n\
+                     Event: CoreShowChannel\r\nActionID: {id}\r\nChannel: Local/1@x-00000001;1\r\nUniqueid: 1.1\r\n\r\n\
+                     Event: CoreShowChannelsComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: 1\r\n\r\n"
+                ),
+                _ => format!("Response: Success\r\nActionID: {id}\r\nPing: Pong\r\nTimestamp: 1.0\r\n\r\n"),
+            };
+            trickle(&mut s, &reply);
+            answered += 1;
+        }
+        answered
+    });
+    let m = Manager::builder(addr).action_timeout(T).connect().unwrap();
+    m.login("admin", "wordpass").unwrap();
+    m.send_action(&Ping).unwrap();
+    let list = m.send_action(&CoreShowChannels).unwrap();
+    assert_eq!(list.len(), 1);
+    m.close();
+    assert_eq!(peer.join().unwrap(), 4);
+}
