@@ -555,3 +555,24 @@ fn header_injection_and_bad_names_are_refused_before_sending() {
     assert!(matches!(e, AriError::Invalid(_)), "{e}");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn closing_from_a_callback_while_the_queue_is_full_does_not_deadlock() {
+    let server = AriServer::start().unwrap();
+    let client = client(&server, "app");
+    let (tx, closed) = unbounded();
+    let calls = AtomicUsize::new(0);
+    client.on_event("Flood", move |client: &Client, _| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            // Let the reader fill the dispatcher's queue, then close.
+            std::thread::sleep(Duration::from_millis(300));
+            client.close();
+            let _ = tx.send(());
+        }
+    });
+    for i in 0..10_000 {
+        server.push_event(json!({"type": "Flood", "application": "app", "i": i}));
+    }
+    closed.recv_timeout(WAIT).expect("close() returned");
+    assert!(client.wait_closed().is_ok());
+}

@@ -238,7 +238,7 @@ pub(crate) fn run(
     tx: Sender<Item>,
     wake: Receiver<()>,
 ) -> Option<AriError> {
-    let _ = tx.send(Item::State(ConnectionState::Connected));
+    deliver(&tx, &shared, Item::State(ConnectionState::Connected));
     loop {
         *shared.socket.lock() = ws.get_ref().tcp().try_clone().ok();
         if shared.is_closing() {
@@ -252,7 +252,11 @@ pub(crate) fn run(
             return None;
         }
         log::warn!("ARI WebSocket lost: {reason}");
-        let _ = tx.send(Item::State(ConnectionState::Lost(reason.clone())));
+        deliver(
+            &tx,
+            &shared,
+            Item::State(ConnectionState::Lost(reason.clone())),
+        );
         let policy = match &cfg.reconnect {
             Some(p) => p,
             None => return Some(AriError::WebSocket(reason)),
@@ -261,7 +265,11 @@ pub(crate) fn run(
         ws = loop {
             if policy.max_attempts.is_some_and(|max| attempt >= max) {
                 let why = format!("gave up after {attempt} attempts: {reason}");
-                let _ = tx.send(Item::State(ConnectionState::GaveUp(why.clone())));
+                deliver(
+                    &tx,
+                    &shared,
+                    Item::State(ConnectionState::GaveUp(why.clone())),
+                );
                 return Some(AriError::WebSocket(why));
             }
             // Sleep, but wake at once on close().
@@ -280,7 +288,26 @@ pub(crate) fn run(
                 }
             }
         };
-        let _ = tx.send(Item::State(ConnectionState::Reconnected));
+        deliver(&tx, &shared, Item::State(ConnectionState::Reconnected));
+    }
+}
+
+/// Hands an item to the dispatcher, waiting while its queue is full (TCP
+/// then pushes back on Asterisk) but giving up when the client closes: a
+/// callback that closes the client while the queue is full must not wait
+/// for a reader that waits for it. False if the item was not delivered.
+fn deliver(tx: &Sender<Item>, shared: &WsShared, mut item: Item) -> bool {
+    loop {
+        match tx.send_timeout(item, Duration::from_millis(50)) {
+            Ok(()) => return true,
+            Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                if shared.is_closing() {
+                    return false;
+                }
+                item = back;
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+        }
     }
 }
 
@@ -308,7 +335,7 @@ fn read_frames(
                                 message: "binary frame that is not UTF-8".into(),
                                 excerpt: String::new(),
                             };
-                            let _ = tx.send(Item::Error(e));
+                            deliver(tx, shared, Item::Error(e));
                             continue;
                         }
                     },
@@ -324,7 +351,7 @@ fn read_frames(
                     Ok(event) => Item::Event(Box::new(event)),
                     Err(e) => Item::Error(e),
                 };
-                if tx.send(item).is_err() {
+                if !deliver(tx, shared, item) {
                     return "dispatcher gone".to_owned();
                 }
             }
