@@ -881,3 +881,36 @@ fn a_server_that_trickles_one_byte_at_a_time() {
     m.close();
     assert_eq!(peer.join().unwrap(), 4);
 }
+
+#[test]
+fn closing_from_a_callback_during_a_flood_does_not_deadlock() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .action_timeout(T)
+        .event_queue(16)
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let weak = m.downgrade();
+    let (tx, closed) = crossbeam_channel::unbounded();
+    let calls = AtomicUsize::new(0);
+    m.on_event("UserEvent", move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            // Let the reader hit the high-water mark, then close.
+            std::thread::sleep(Duration::from_millis(300));
+            if let Some(m) = weak.upgrade() {
+                m.close();
+            }
+            let _ = tx.send(());
+        }
+    });
+    let mut flood = Vec::new();
+    for i in 0..20_000 {
+        Message::new()
+            .with("Event", "UserEvent")
+            .with("UserEvent", &i.to_string())
+            .write_wire(&mut flood);
+    }
+    server.send_raw(&flood);
+    closed.recv_timeout(T).expect("close() returned");
+}
