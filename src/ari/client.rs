@@ -1,9 +1,6 @@
 //! The ARI client: REST requests over HTTP, and the event WebSocket with
 //! its reader and dispatcher threads.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
@@ -19,7 +16,7 @@ use super::http::{self, Http, Request};
 use super::objects::ObjectRef;
 use super::url::BaseUrl;
 use super::websocket::{self, WsConfig, WsShared};
-use crate::ami::ReconnectPolicy;
+use crate::ami::{ActionId, ReconnectPolicy};
 use crate::Secret;
 
 /// How many events may wait for the dispatcher before the reader stops
@@ -170,14 +167,11 @@ impl ClientBuilder {
             #[cfg(feature = "tls")]
             http_tls,
         ));
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(0xA51);
         let inner = Arc::new(Inner {
             http: http.clone(),
             registry: Arc::new(Registry::default()),
             events: Mutex::new(None),
-            id_prefix: format!("{:08x}", h.finish() as u32),
-            next_id: AtomicU64::new(1),
+            ids: ActionId::new(),
             done: Arc::new(Done::default()),
         });
         if self.apps.is_empty() {
@@ -234,9 +228,10 @@ fn start_threads(
 
     let weak = Arc::downgrade(inner);
     let registry = inner.registry.clone();
+    let dispatch_shared = shared.clone();
     let dispatcher = thread::Builder::new()
         .name("astrix-ari-dispatch".into())
-        .spawn(move || dispatch_loop(weak, registry, rx))
+        .spawn(move || dispatch_loop(weak, registry, rx, &dispatch_shared))
         .map_err(|e| {
             shared.close();
             spawn_err(e)
@@ -251,8 +246,19 @@ fn start_threads(
     Ok(())
 }
 
-fn dispatch_loop(client: Weak<Inner>, registry: Arc<Registry>, rx: Receiver<Item>) {
+fn dispatch_loop(
+    client: Weak<Inner>,
+    registry: Arc<Registry>,
+    rx: Receiver<Item>,
+    shared: &WsShared,
+) {
     for item in rx.iter() {
+        if shared.is_closing() {
+            // close() was called: what is still queued is not delivered.
+            let left = 1 + rx.try_iter().count();
+            log::debug!("ARI client closed with {left} queued item(s) undelivered");
+            break;
+        }
         // A strong reference only while callbacks run: dropping the last
         // user handle still closes the client.
         let Some(inner) = client.upgrade() else { break };
@@ -296,8 +302,9 @@ struct Inner {
     http: Arc<Http>,
     registry: Arc<Registry>,
     events: Mutex<Option<EventThreads>>,
-    id_prefix: String,
-    next_id: AtomicU64,
+    /// Ids for `new_id`: a random prefix per client and a counter, as
+    /// AMI's ActionIDs.
+    ids: ActionId,
     done: Arc<Done>,
 }
 
@@ -319,7 +326,13 @@ impl Inner {
                 }
             }
         } else {
-            self.done.finish(None);
+            // No event threads (REST only, or closed before): report a
+            // close, unless the events already ended with an error.
+            let mut state = self.done.state.lock();
+            if state.is_none() {
+                *state = Some(None);
+                self.done.cond.notify_all();
+            }
         }
     }
 }
@@ -384,8 +397,7 @@ impl Client {
     /// `playback_id`… so that a subscription can be made before the object
     /// exists.
     pub fn new_id(&self) -> String {
-        let n = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        format!("astrix-{}-{n}", self.inner.id_prefix)
+        self.inner.ids.next_id()
     }
 
     /// Runs `callback` for each event of type `event_type` (`"StasisStart"`;
@@ -464,8 +476,9 @@ impl Client {
     }
 
     /// Closes the event WebSocket and stops the threads (waiting for a
-    /// running callback to return, unless called from one). REST calls
-    /// keep working. Idempotent.
+    /// running callback to return, unless called from one). Events already
+    /// received but not yet dispatched are not delivered. REST calls keep
+    /// working. Idempotent.
     pub fn close(&self) {
         self.inner.close();
     }

@@ -157,6 +157,7 @@ impl Registry {
                 list.retain(|(i, _, _)| *i != id);
                 if list.is_empty() {
                     t.objects.remove(&key);
+                    t.leaving.retain(|(k, _)| *k != key);
                 }
             }
             return true;
@@ -194,17 +195,21 @@ impl Registry {
     /// event ends.
     pub(crate) fn dispatch_event(&self, client: &Client, event: &Event) {
         let kind = event.event_type();
-        let objects = event.objects();
-        let mut keys: Vec<ObjectKey> = Vec::with_capacity(objects.len());
-        let mut calls: Vec<(EventFn,)> = Vec::new();
+        let mut calls: Vec<EventFn> = Vec::new();
         let mut object_calls: Vec<(ObjectFn, usize)> = Vec::new();
-        {
+        let objects = {
             let t = self.tables.lock();
             if let Some(list) = t.by_type.get(kind) {
-                calls.extend(list.iter().map(|(_, f)| (f.clone(),)));
+                calls.extend(list.iter().map(|(_, f)| f.clone()));
             }
-            calls.extend(t.any.iter().map(|(_, f)| (f.clone(),)));
-            if !t.objects.is_empty() {
+            calls.extend(t.any.iter().map(|(_, f)| f.clone()));
+            // The objects an event names matter only to per-object
+            // subscriptions: without any, the event is not searched.
+            if t.objects.is_empty() {
+                Vec::new()
+            } else {
+                let objects = event.objects();
+                let mut keys: Vec<ObjectKey> = Vec::with_capacity(objects.len());
                 for (i, obj) in objects.iter().enumerate() {
                     let key = obj.key();
                     if keys.contains(&key) {
@@ -219,9 +224,10 @@ impl Registry {
                     }
                     keys.push(key);
                 }
+                objects
             }
-        }
-        for (f,) in calls {
+        };
+        for f in calls {
             guarded("ARI", kind, || f(client, event));
         }
         for (f, i) in object_calls {
