@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use astrix::ari::events::StasisStart;
-use astrix::ari::{AriError, Client};
+use astrix::ari::{AriError, Client, ConnectionState};
 use astrix::testing::AriServer;
 use astrix::tls::TlsConfig;
 use crossbeam_channel::unbounded;
@@ -24,8 +26,19 @@ fn rest_and_events_over_tls_with_a_private_ca() {
         .credentials("hey", "peekaboo")
         .app("secure")
         .tls(TlsConfig::with_ca_pem(pki.ca.as_bytes()).unwrap())
+        .keepalive(Duration::from_millis(50))
         .connect()
         .unwrap();
+    // Pings over TLS: the read timeouts that trigger them must not end
+    // the stream.
+    let lost = Arc::new(AtomicUsize::new(0));
+    let l2 = lost.clone();
+    client.on_connection_state(move |s: &ConnectionState| {
+        if matches!(s, ConnectionState::Lost(_)) {
+            l2.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(400));
     let (tx, rx) = unbounded();
     client.on(move |client: &Client, e: &StasisStart| {
         let _ = tx.send(client.channel(e.channel.id.clone()).answer());
@@ -38,6 +51,7 @@ fn rest_and_events_over_tls_with_a_private_ca() {
         .unwrap();
     rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
     assert_eq!(client.channels().list().unwrap().len(), 1);
+    assert_eq!(lost.load(Ordering::SeqCst), 0);
     client.close();
 }
 

@@ -50,18 +50,6 @@ impl QueryValue for i64 {
     }
 }
 
-impl QueryValue for i32 {
-    fn to_query(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl QueryValue for u32 {
-    fn to_query(&self) -> String {
-        self.to_string()
-    }
-}
-
 /// A list parameter (`allowMultiple`): Asterisk splits it at commas.
 impl<T: QueryValue> QueryValue for [T] {
     fn to_query(&self) -> String {
