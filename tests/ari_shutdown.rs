@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -70,13 +70,29 @@ fn drop_joins_every_thread() {
     assert_eq!(server_threads(), 0);
 
     // Every peer sees the end.
+    let ended =
+        |e: &std::io::Error| !matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
     for s in [&mut idle, &mut half, &mut slow] {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
+        if let Err(e) = s.read_to_end(&mut buf) {
+            assert!(ended(&e), "a connection did not end: {e}");
+        }
     }
     ws.get_mut()
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    while ws.read().is_ok() {}
+    let end = loop {
+        match ws.read() {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    match end {
+        tungstenite::Error::Io(e) => assert!(ended(&e), "the WebSocket did not end: {e}"),
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(_) => {}
+        other => panic!("the WebSocket ended oddly: {other}"),
+    }
 }

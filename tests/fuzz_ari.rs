@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
@@ -49,7 +49,14 @@ fn exchange(server: &AriServer, bytes: &[u8]) -> Vec<u8> {
     let _ = s.write_all(bytes);
     let _ = s.shutdown(Shutdown::Write);
     let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
+    // Every connection ends: an end of stream or a reset (the server
+    // closing with input unread), never a timeout.
+    if let Err(e) = s.read_to_end(&mut out) {
+        assert!(
+            !matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock),
+            "the connection did not end: {e}"
+        );
+    }
     out
 }
 
