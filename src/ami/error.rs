@@ -25,7 +25,12 @@ pub enum DisconnectReason {
     /// [`crate::ami::ManagerBuilder::keepalive`]).
     #[error("no answer to the keepalive Ping")]
     KeepaliveTimeout,
-    /// Reading or writing the socket failed.
+    /// Reading or writing the socket failed. Over TLS this also carries
+    /// the TLS failures met mid-stream: a record that does not decrypt
+    /// (bad MAC) or an alert from the peer (`InvalidData` wrapping the
+    /// rustls error), and `ConnectionAborted` once a write failed or timed
+    /// out part way, which ends the TLS session (the records rustls sealed
+    /// cannot be sent again).
     #[error("connection I/O error: {0}")]
     Io(#[source] Arc<io::Error>),
 }
