@@ -98,6 +98,11 @@ pub enum AmiError {
 }
 
 impl AmiError {
+    /// A socket error: the connection is gone.
+    pub(crate) fn io(e: io::Error) -> AmiError {
+        AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)))
+    }
+
     /// True for errors that mean the connection is gone.
     pub fn is_disconnect(&self) -> bool {
         matches!(self, AmiError::Disconnected(_))
