@@ -154,7 +154,8 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
 }
 
 /// One attempt: connect, banner, login, replay; the new socket is put in
-/// place for writers and `close`.
+/// place for writers and `close`. Once it is, a failure shuts it down:
+/// the handles given out must not keep it (or its TLS session) open.
 fn connect_again(reader: &mut Reader<'_>) -> Result<(Transport, Decoder), AmiError> {
     let shared = reader.shared;
     let dial = &shared.dial;
@@ -174,7 +175,10 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(Transport, Decoder), AmiErr
     *shared.banner.lock() = banner;
     match log_in_again(reader, &mut stream, &mut decoder) {
         Ok(()) => Ok((stream, decoder)),
-        Err(e) => Err(e),
+        Err(e) => {
+            stream.close();
+            Err(e)
+        }
     }
 }
 
