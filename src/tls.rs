@@ -122,10 +122,8 @@ pub enum TlsError {
 pub struct TlsConfig {
     roots: Arc<RootCertStore>,
     mozilla: bool,
-    private_cas: usize,
     /// The private CAs as given (DER), for clients that build their own
     /// verifier (ARI's HTTP client).
-    #[cfg_attr(not(feature = "ari"), allow(dead_code))]
     private_ders: Arc<Vec<CertificateDer<'static>>>,
     server_name: Option<String>,
 }
@@ -140,7 +138,7 @@ impl fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsConfig")
             .field("mozilla_roots", &self.mozilla)
-            .field("private_cas", &self.private_cas)
+            .field("private_cas", &self.private_ders.len())
             .field("server_name", &self.server_name)
             .finish()
     }
@@ -155,7 +153,6 @@ impl TlsConfig {
                 webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
             )),
             mozilla: true,
-            private_cas: 0,
             private_ders: Arc::default(),
             server_name: None,
         }
@@ -177,13 +174,7 @@ impl TlsConfig {
     /// Trusts the CA certificates in `pem` in addition to those trusted
     /// already (on [`TlsConfig::new`]: in addition to Mozilla's roots).
     pub fn add_ca_pem(self, pem: &[u8]) -> Result<Self, TlsError> {
-        let certs = CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| TlsError::Pem(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(TlsError::NoCertificate);
-        }
-        self.add_all(certs)
+        self.add_all(certs_from_pem(pem)?)
     }
 
     /// Trusts the CA certificate `der` (DER-encoded) in addition to those
@@ -205,7 +196,6 @@ impl TlsConfig {
         TlsConfig {
             roots: Arc::new(RootCertStore::empty()),
             mozilla: false,
-            private_cas: 0,
             private_ders: Arc::default(),
             server_name: None,
         }
@@ -218,7 +208,6 @@ impl TlsConfig {
                 .add(c.clone())
                 .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
             Arc::make_mut(&mut self.private_ders).push(c);
-            self.private_cas += 1;
         }
         Ok(self)
     }
@@ -227,9 +216,8 @@ impl TlsConfig {
     /// provider and rustls' safe default protocol versions (TLS 1.2 and
     /// 1.3). Build it once per connection target and reuse it: it carries
     /// the session cache that lets a reconnection resume.
-    pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
+    fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
+        let config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_root_certificates(self.roots.clone())
@@ -238,7 +226,8 @@ impl TlsConfig {
     }
 
     /// The name to check the certificate of `host` against: the override,
-    /// or `host` itself (brackets of an IPv6 literal removed).
+    /// or `host` itself. The one place where the brackets of an IPv6
+    /// literal (`[::1]`, as [`host_of`] and URLs give it) are removed.
     pub(crate) fn server_name_for(&self, host: &str) -> Result<ServerName<'static>, TlsError> {
         let name = self.server_name.as_deref().unwrap_or(host);
         let bare = name
@@ -288,8 +277,9 @@ impl TlsConfig {
     }
 }
 
-/// The host part of `host:port` (`[v6]:port` keeps its brackets); the
-/// whole string when there is no port.
+/// The host part of `host:port` (`[v6]:port` keeps its brackets, which
+/// [`TlsConfig::server_name_for`] removes); the whole string when there is
+/// no port.
 pub(crate) fn host_of(addr: &str) -> &str {
     if addr.starts_with('[') {
         return match addr.find(']') {
@@ -302,6 +292,24 @@ pub(crate) fn host_of(addr: &str) -> &str {
         Some((host, _)) if !host.contains(':') => host,
         _ => addr,
     }
+}
+
+/// The crypto provider of every TLS configuration: rustls' `ring`, chosen
+/// explicitly (no process-wide default needed).
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Every `CERTIFICATE` section of `pem` (other sections are skipped);
+/// [`TlsError::NoCertificate`] if there is none.
+pub(crate) fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate);
+    }
+    Ok(certs)
 }
 
 /// What a TLS client needs to wrap a socket: the rustls configuration and

@@ -90,7 +90,7 @@ impl Write for Transport {
         match self {
             Transport::Plain(s) => s.write_all(buf),
             #[cfg(feature = "tls")]
-            Transport::Tls(s) => s.send(buf),
+            Transport::Tls(s) => s.write_all(buf),
         }
     }
 

@@ -194,6 +194,37 @@ fn gives_up_after_max_attempts() {
     m.close();
 }
 
+/// A reconnection whose login is refused gives the new connection up:
+/// the handles put in place for writers and `close` do not keep it open.
+#[test]
+fn a_refused_relogin_closes_the_new_connection() {
+    let server = AmiServer::start().unwrap();
+    let m = Manager::builder(server.addr())
+        .reconnect(fast().max_attempts(2))
+        .connect()
+        .unwrap();
+    m.login("admin", "wordpass").unwrap();
+    let lost = Arc::new(AtomicUsize::new(0));
+    let l = lost.clone();
+    m.on_connection_state(move |st| {
+        if matches!(st, ConnectionState::Lost(_)) {
+            l.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    server.on_action("Login", |_| Reply::error("Authentication failed"));
+    server.close_connections();
+    assert!(wait_until(|| lost.load(Ordering::SeqCst) == 1));
+    // Both attempts logged in and were refused.
+    assert!(wait_until(|| count(&server, "Login") == 3));
+    assert!(
+        wait_until(|| server.connections() == 0),
+        "{} connections left open",
+        server.connections()
+    );
+    assert!(!m.is_connected());
+    m.close();
+}
+
 #[test]
 fn a_logoff_is_not_followed_by_a_reconnect() {
     let server = AmiServer::start().unwrap();

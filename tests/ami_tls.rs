@@ -230,6 +230,40 @@ fn a_handshake_that_never_ends_times_out() {
     drop(silent.join().unwrap());
 }
 
+/// A server that trickles the start of a TLS record, one byte every
+/// 300 ms, forever: the connect timeout bounds the whole handshake, not
+/// each read.
+#[test]
+fn a_trickling_handshake_times_out_on_the_deadline() {
+    use std::io::Write;
+    let p = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        // A handshake record of 16 kB: its body never completes.
+        let header = [0x16u8, 0x03, 0x03, 0x40, 0x00];
+        for b in header.iter().copied().chain(std::iter::repeat(0x01)) {
+            std::thread::sleep(Duration::from_millis(300));
+            if s.write_all(&[b]).is_err() {
+                return;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let r = Manager::builder(addr)
+        .connect_timeout(Duration::from_secs(1))
+        .tls(private_ca(&p))
+        .connect();
+    match r {
+        Err(AmiError::Timeout { action, .. }) => assert_eq!(action, "TLS handshake"),
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
 #[test]
 fn bad_pem_is_a_typed_error() {
     let p = pki();

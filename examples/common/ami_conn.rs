@@ -2,8 +2,9 @@
 //! `--addr HOST:PORT --username U --secret S` (the secret may also come
 //! from `ASTRIX_AMI_SECRET`); without `--addr`, the built-in emulator.
 //! Built with `--features tls`: `--tls`, `--ca FILE` and `--tls-name NAME`
-//! (without `--addr`, the emulator then speaks TLS with a certificate made
-//! on the spot).
+//! (`--ca` and `--tls-name` imply `--tls`; `--ca` needs `--addr`). Without
+//! `--addr`, `--tls` makes the emulator speak TLS with a certificate made
+//! on the spot, which the client then trusts.
 
 use astrix::ami::Manager;
 use astrix::testing::AmiServer;
@@ -11,10 +12,13 @@ use astrix::Secret;
 
 /// Where to connect, parsed from the command line.
 pub struct Conn {
+    /// `--addr HOST:PORT`: a real Asterisk; `None`: the built-in emulator.
     pub addr: Option<String>,
+    /// `--username U`: the AMI user.
     pub username: String,
+    /// `--secret S`, else `ASTRIX_AMI_SECRET`, else `wordpass`.
     pub secret: Secret,
-    /// `--tls` (or `--ca`): AMI over TLS.
+    /// `--tls` (or `--ca`, `--tls-name`): AMI over TLS.
     pub tls: bool,
     /// The CA to trust, PEM (`--ca FILE`, or the emulator's certificate);
     /// Mozilla's roots when `None`.
@@ -25,6 +29,7 @@ pub struct Conn {
     pub emulator_cert: Option<(String, String)>,
 }
 
+/// The help text of the connection flags, for an example's usage message.
 pub const CONN_HELP: &str = "\
 connection:
   --addr HOST:PORT    a real Asterisk (default: the built-in emulator)
@@ -32,8 +37,9 @@ connection:
   --secret S          AMI secret (default: $ASTRIX_AMI_SECRET, else wordpass)
 TLS (built with --features tls; Asterisk listens on port 5039):
   --tls               AMI over TLS, the certificate checked against Mozilla's roots
-  --ca FILE           trust only this CA (PEM) instead; implies --tls
-  --tls-name NAME     check the certificate against NAME, not the host of --addr";
+  --ca FILE           trust only this CA (PEM) instead; implies --tls, needs --addr
+  --tls-name NAME     check the certificate against NAME, not the host of --addr;
+                      implies --tls";
 
 impl Conn {
     /// Takes the connection flags out of `args`, leaving the rest.
@@ -74,13 +80,26 @@ impl Conn {
                     conn.ca_pem = Some(pem);
                     conn.tls = true;
                 }
-                "--tls-name" => conn.tls_name = Some(value("--tls-name")?),
+                "--tls-name" => {
+                    conn.tls_name = Some(value("--tls-name")?);
+                    conn.tls = true;
+                }
                 _ => rest.push(a),
             }
         }
         *args = rest;
         if conn.tls && !cfg!(feature = "tls") {
-            return Err("--tls needs the feature: cargo run --features tls --example …".into());
+            return Err(
+                "--tls (or --ca, --tls-name) needs the feature: cargo run --features tls --example …"
+                    .into(),
+            );
+        }
+        if conn.ca_pem.is_some() && conn.addr.is_none() {
+            return Err(
+                "--ca needs --addr: the built-in emulator has a certificate of its own, \
+                 which the client trusts without --ca"
+                    .into(),
+            );
         }
         if conn.tls && conn.addr.is_none() {
             conn.emulator_cert = Some(emulator_cert()?);

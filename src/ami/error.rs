@@ -25,7 +25,12 @@ pub enum DisconnectReason {
     /// [`crate::ami::ManagerBuilder::keepalive`]).
     #[error("no answer to the keepalive Ping")]
     KeepaliveTimeout,
-    /// Reading or writing the socket failed.
+    /// Reading or writing the socket failed. Over TLS this also carries
+    /// the TLS failures met mid-stream: a record that does not decrypt
+    /// (bad MAC) or an alert from the peer (`InvalidData` wrapping the
+    /// rustls error), and `ConnectionAborted` once a write failed or timed
+    /// out part way, which ends the TLS session (the records rustls sealed
+    /// cannot be sent again).
     #[error("connection I/O error: {0}")]
     Io(#[source] Arc<io::Error>),
 }
@@ -93,6 +98,11 @@ pub enum AmiError {
 }
 
 impl AmiError {
+    /// A socket error: the connection is gone.
+    pub(crate) fn io(e: io::Error) -> AmiError {
+        AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)))
+    }
+
     /// True for errors that mean the connection is gone.
     pub fn is_disconnect(&self) -> bool {
         matches!(self, AmiError::Disconnected(_))

@@ -102,7 +102,9 @@ impl ManagerBuilder {
     }
 
     /// How long to wait for the TCP connection, the TLS handshake if any,
-    /// and the banner (default 10 s).
+    /// and the banner (default 10 s): one deadline for the three (and for
+    /// every address the name resolves to), on each connection and
+    /// reconnection.
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
@@ -156,26 +158,47 @@ impl ManagerBuilder {
                 None => None,
             },
         };
-        let mut stream = open(&dial)?;
-        let (banner, decoder) = read_banner(&mut stream, self.limits, self.connect_timeout)?;
+        let (mut stream, deadline) = open(&dial)?;
+        let (banner, decoder) = read_banner(&mut stream, &dial, deadline)?;
         Manager::start(self, dial, stream, banner, decoder)
     }
 }
 
-/// Connects to `dial.addr` and, over TLS, does the handshake.
-pub(crate) fn open(dial: &Dial) -> Result<Transport, AmiError> {
+/// A deadline `timeout` from now; `None` (no deadline) if it cannot be
+/// represented, as for `Duration::MAX`.
+pub(crate) fn deadline_in(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// What is left until `deadline`: `None` without one, zero once passed.
+fn left(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// Connects to `dial.addr` and, over TLS, does the handshake, all within
+/// the connect timeout (one deadline for every address tried and the
+/// handshake); returns that deadline too, for the banner.
+pub(crate) fn open(dial: &Dial) -> Result<(Transport, Option<Instant>), AmiError> {
     let addr = &dial.addr;
-    let timeout = dial.connect_timeout;
+    let deadline = deadline_in(dial.connect_timeout);
     let err = |e: io::Error| AmiError::Connect {
         addr: addr.to_owned(),
         source: Arc::new(e),
     };
     let mut last = io::Error::new(io::ErrorKind::NotFound, "address resolved to nothing");
     for a in addr.to_socket_addrs().map_err(err)? {
-        match TcpStream::connect_timeout(&a, timeout) {
+        let tried = match left(deadline) {
+            None => TcpStream::connect(a),
+            Some(t) if t.is_zero() => {
+                last = io::Error::new(io::ErrorKind::TimedOut, "connect timeout spent");
+                break;
+            }
+            Some(t) => TcpStream::connect_timeout(&a, t),
+        };
+        match tried {
             Ok(s) => {
                 s.set_nodelay(true).map_err(err)?;
-                return secure(dial, s);
+                return Ok((secure(dial, s, deadline)?, deadline));
             }
             Err(e) => last = e,
         }
@@ -184,35 +207,43 @@ pub(crate) fn open(dial: &Dial) -> Result<Transport, AmiError> {
 }
 
 #[cfg(feature = "tls")]
-fn secure(dial: &Dial, s: TcpStream) -> Result<Transport, AmiError> {
+fn secure(dial: &Dial, s: TcpStream, deadline: Option<Instant>) -> Result<Transport, AmiError> {
     use crate::tls::TlsError;
     let Some(connector) = &dial.tls else {
         return Ok(Transport::Plain(s));
     };
-    match connector.connect(s, dial.connect_timeout) {
+    let timed_out = || AmiError::Timeout {
+        action: "TLS handshake".into(),
+        after: dial.connect_timeout,
+    };
+    // Without a deadline, `Duration::MAX` is none for the handshake too.
+    let timeout = match left(deadline) {
+        None => Duration::MAX,
+        Some(t) if t.is_zero() => return Err(timed_out()),
+        Some(t) => t,
+    };
+    match connector.connect(s, timeout) {
         Ok(t) => Ok(Transport::Tls(t)),
-        Err(TlsError::Timeout { after, .. }) => Err(AmiError::Timeout {
-            action: "TLS handshake".into(),
-            after,
-        }),
+        Err(TlsError::Timeout { .. }) => Err(timed_out()),
         Err(e) => Err(AmiError::Tls(e)),
     }
 }
 
 #[cfg(not(feature = "tls"))]
-fn secure(_dial: &Dial, s: TcpStream) -> Result<Transport, AmiError> {
+fn secure(_dial: &Dial, s: TcpStream, _deadline: Option<Instant>) -> Result<Transport, AmiError> {
     Ok(Transport::Plain(s))
 }
 
+/// Reads the banner by `deadline` (the rest of the connect timeout that
+/// [`open`] started).
 pub(crate) fn read_banner(
     stream: &mut Transport,
-    limits: Limits,
-    timeout: Duration,
+    dial: &Dial,
+    deadline: Option<Instant>,
 ) -> Result<(String, Decoder), AmiError> {
-    let deadline = Instant::now() + timeout;
-    let mut decoder = Decoder::with_limits(limits);
+    let mut decoder = Decoder::with_limits(dial.limits);
     let mut buf = [0u8; 4096];
-    let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+    let io_err = AmiError::io;
     loop {
         match decoder.decode() {
             Ok(Some(Frame::Banner(v))) => {
@@ -226,14 +257,14 @@ pub(crate) fn read_banner(
             Err(DecodeError::BadBanner { line }) => return Err(AmiError::BadBanner(line)),
             Err(e) => return Err(AmiError::BadBanner(e.to_string())),
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let left = left(deadline);
+        if left.is_some_and(|t| t.is_zero()) {
             return Err(AmiError::Timeout {
                 action: "banner".into(),
-                after: timeout,
+                after: dial.connect_timeout,
             });
         }
-        stream.set_read_timeout(Some(left)).map_err(io_err)?;
+        stream.set_read_timeout(left).map_err(io_err)?;
         match stream.read(&mut buf) {
             Ok(0) => return Err(AmiError::Disconnected(DisconnectReason::Eof)),
             Ok(n) => decoder.feed(&buf[..n]),
@@ -320,6 +351,22 @@ pub(crate) struct Dial {
     /// resume the session) and the name to check.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Connector>,
+}
+
+/// The handles the other threads use on a new connection's `stream`: the
+/// writer (with the socket's write timeout set to `write_timeout`: a server
+/// that stops reading must not hang a caller in write()) and the handle
+/// `close` shuts down.
+pub(crate) fn handles(
+    stream: &Transport,
+    write_timeout: Duration,
+) -> Result<(Transport, Transport), AmiError> {
+    let writer = stream.try_clone().map_err(AmiError::io)?;
+    writer
+        .set_write_timeout(Some(write_timeout))
+        .map_err(AmiError::io)?;
+    let socket = stream.try_clone().map_err(AmiError::io)?;
+    Ok((writer, socket))
 }
 
 impl Shared {
@@ -572,13 +619,8 @@ impl Manager {
         banner: String,
         decoder: Decoder,
     ) -> Result<Manager, AmiError> {
-        let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
-        let writer = stream.try_clone().map_err(io_err)?;
-        // A server that stops reading must not hang a caller in write().
-        writer
-            .set_write_timeout(Some(cfg.action_timeout))
-            .map_err(io_err)?;
-        let socket = stream.try_clone().map_err(io_err)?;
+        let io_err = AmiError::io;
+        let (writer, socket) = handles(&stream, cfg.action_timeout)?;
         let shared = Arc::new(Shared {
             pending: Default::default(),
             callbacks: Default::default(),
@@ -864,13 +906,20 @@ impl Manager {
     /// login once it has started), or `timeout`.
     pub fn wait_fully_booted(&self, timeout: Duration) -> Result<(), AmiError> {
         let b = &self.inner.shared.booted;
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_in(timeout);
         let mut seen = b.seen.lock();
         while !*seen {
             if let Some(r) = self.disconnect_reason() {
                 return Err(AmiError::Disconnected(r));
             }
-            if b.cond.wait_until(&mut seen, deadline).timed_out() {
+            let timed_out = match deadline {
+                Some(d) => b.cond.wait_until(&mut seen, d).timed_out(),
+                None => {
+                    b.cond.wait(&mut seen);
+                    false
+                }
+            };
+            if timed_out {
                 return Err(AmiError::Timeout {
                     action: "FullyBooted".into(),
                     after: timeout,

@@ -4,7 +4,7 @@
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
@@ -13,7 +13,7 @@ use super::callbacks::{ConnectionState, Dispatch};
 use super::codec::{encode_message, DecodeError, Decoder, Frame};
 use super::error::{AmiError, DisconnectReason};
 use super::manager::Shared;
-use super::manager::{open, read_banner, AuthMethod};
+use super::manager::{deadline_in, handles, open, read_banner, AuthMethod};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
 use crate::transport::Transport;
@@ -121,10 +121,15 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
         {
             let (lock, cond) = &shared.wake;
             let mut g = lock.lock();
-            let deadline = Instant::now() + wait;
+            let deadline = deadline_in(wait);
             while !shared.closing.load(Ordering::Acquire) {
-                if cond.wait_until(&mut g, deadline).timed_out() {
-                    break;
+                match deadline {
+                    Some(d) => {
+                        if cond.wait_until(&mut g, d).timed_out() {
+                            break;
+                        }
+                    }
+                    None => cond.wait(&mut g),
                 }
             }
         }
@@ -149,35 +154,49 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
 }
 
 /// One attempt: connect, banner, login, replay; the new socket is put in
-/// place for writers and `close`.
+/// place for writers and `close`. Once it is, a failure shuts it down:
+/// the handles given out must not keep it (or its TLS session) open.
 fn connect_again(reader: &mut Reader<'_>) -> Result<(Transport, Decoder), AmiError> {
     let shared = reader.shared;
     let dial = &shared.dial;
-    let mut stream = open(dial)?;
-    let (banner, mut decoder) = read_banner(&mut stream, dial.limits, dial.connect_timeout)?;
-    let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+    let (mut stream, deadline) = open(dial)?;
+    let (banner, mut decoder) = read_banner(&mut stream, dial, deadline)?;
+    let (writer, socket) = handles(&stream, dial.write_timeout)?;
     {
         // Under the lock `close` takes: a close that came meanwhile wins.
-        let mut socket = shared.socket.lock();
+        let mut current = shared.socket.lock();
         if shared.closing.load(Ordering::Acquire) {
             stream.close();
             return Err(AmiError::Disconnected(DisconnectReason::Closed));
         }
-        *socket = stream.try_clone().map_err(io_err)?;
+        *current = socket;
     }
-    // A server that stops reading must not hang a caller in write().
-    stream
-        .set_write_timeout(Some(dial.write_timeout))
-        .map_err(io_err)?;
-    *crate::util::lock(&shared.writer) = stream.try_clone().map_err(io_err)?;
+    *crate::util::lock(&shared.writer) = writer;
     *shared.banner.lock() = banner;
+    match log_in_again(reader, &mut stream, &mut decoder) {
+        Ok(()) => Ok((stream, decoder)),
+        Err(e) => {
+            stream.close();
+            Err(e)
+        }
+    }
+}
+
+/// The login and replay of [`connect_again`] on the new `stream`.
+fn log_in_again(
+    reader: &mut Reader<'_>,
+    stream: &mut Transport,
+    decoder: &mut Decoder,
+) -> Result<(), AmiError> {
+    let shared = reader.shared;
+    let dial = &shared.dial;
     stream
         .set_read_timeout(Some(dial.connect_timeout))
-        .map_err(io_err)?;
+        .map_err(AmiError::io)?;
     let mut hs = Handshake {
         reader,
-        stream: &mut stream,
-        decoder: &mut decoder,
+        stream,
+        decoder,
         seq: 0,
     };
     let creds = shared.credentials.lock().clone();
@@ -227,8 +246,8 @@ fn connect_again(reader: &mut Reader<'_>) -> Result<(Transport, Decoder), AmiErr
             );
         }
     }
-    stream.set_read_timeout(None).map_err(io_err)?;
-    Ok((stream, decoder))
+    hs.stream.set_read_timeout(None).map_err(AmiError::io)?;
+    Ok(())
 }
 
 /// The login and replay of a new connection, driven by the reader thread
@@ -249,7 +268,7 @@ impl Handshake<'_, '_, '_> {
         action.set("ActionID", &id);
         let mut bytes = Vec::new();
         encode_message(&action, &mut bytes)?;
-        let io_err = |e: io::Error| AmiError::Disconnected(DisconnectReason::Io(Arc::new(e)));
+        let io_err = AmiError::io;
         self.stream.write_all(&bytes).map_err(io_err)?;
         let mut buf = [0u8; 16 * 1024];
         loop {

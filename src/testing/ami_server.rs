@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -24,6 +24,10 @@ use crate::Secret;
 /// How long a TLS client has to finish its handshake.
 #[cfg(feature = "tls")]
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The write timeout of every connection: a client that stops reading
+/// cannot block a pushed event (or the emulator's shutdown) for longer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Handler = Arc<dyn Fn(&Message) -> Reply + Send + Sync>;
 
@@ -152,6 +156,8 @@ impl AmiServerBuilder {
 struct Conn {
     id: u64,
     writer: Arc<Mutex<Transport>>,
+    /// The socket, to shut it down without waiting for the writer's lock.
+    socket: TcpStream,
     logged_in: Arc<AtomicBool>,
     events_on: Arc<AtomicBool>,
 }
@@ -262,16 +268,16 @@ impl AmiServer {
 
     /// Sends raw bytes to every connection (logged in or not).
     pub fn send_raw(&self, bytes: &[u8]) {
-        for c in self.shared.conns.lock().iter() {
-            let _ = c.writer.lock().write_all(bytes);
+        for w in writers(&self.shared, |_| true) {
+            let _ = w.lock().write_all(bytes);
         }
     }
 
     /// Closes every connection now (over TLS without `close_notify`: the
-    /// connection is cut).
+    /// connection is cut). Never waits for a writer.
     pub fn close_connections(&self) {
         for c in self.shared.conns.lock().drain(..) {
-            c.writer.lock().shutdown();
+            let _ = c.socket.shutdown(Shutdown::Both);
         }
     }
 
@@ -371,7 +377,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         if shared.stop.load(Ordering::Acquire) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors, say: do not spin.
+                log::debug!("AMI emulator: accept failed: {e}");
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         #[cfg(feature = "tls")]
         if let Some(tls) = shared.tls.clone() {
@@ -405,11 +419,24 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Lists a new connection; its context and the handle to read from.
+/// `None` (the connection dropped, with a log line) if its socket cannot
+/// be duplicated.
 fn register(shared: &Arc<Shared>, stream: Transport) -> Option<(ConnCtx, Transport)> {
-    let w = stream.try_clone().ok()?;
+    let handles = stream
+        .try_clone()
+        .and_then(|w| Ok((w, stream.tcp().try_clone()?)))
+        .and_then(|h| stream.set_write_timeout(Some(WRITE_TIMEOUT)).map(|()| h));
+    let (w, socket) = match handles {
+        Ok(h) => h,
+        Err(e) => {
+            log::debug!("AMI emulator: connection dropped: {e}");
+            return None;
+        }
+    };
     let conn = Conn {
         id: shared.next_conn.fetch_add(1, Ordering::Relaxed),
         writer: Arc::new(Mutex::new(w)),
+        socket,
         logged_in: Arc::new(AtomicBool::new(false)),
         events_on: Arc::new(AtomicBool::new(true)),
     };
@@ -425,13 +452,25 @@ fn register(shared: &Arc<Shared>, stream: Transport) -> Option<(ConnCtx, Transpo
     Some((ctx, stream))
 }
 
+/// The writers of the connections `pick` selects, copied out of the list
+/// so that no write happens under its lock.
+fn writers(shared: &Shared, pick: impl Fn(&Conn) -> bool) -> Vec<Arc<Mutex<Transport>>> {
+    let conns = shared.conns.lock();
+    conns
+        .iter()
+        .filter(|c| pick(c))
+        .map(|c| c.writer.clone())
+        .collect()
+}
+
 fn broadcast(shared: &Shared, event: &Message) {
     let mut bytes = Vec::new();
     event.write_wire(&mut bytes);
-    for c in shared.conns.lock().iter() {
-        if c.logged_in.load(Ordering::Acquire) && c.events_on.load(Ordering::Acquire) {
-            let _ = c.writer.lock().write_all(&bytes);
-        }
+    let to = writers(shared, |c| {
+        c.logged_in.load(Ordering::Acquire) && c.events_on.load(Ordering::Acquire)
+    });
+    for w in to {
+        let _ = w.lock().write_all(&bytes);
     }
 }
 
@@ -475,8 +514,11 @@ impl ConnCtx {
     }
 
     fn gone(&self) {
-        self.shared.conns.lock().retain(|c| c.id != self.id);
-        self.writer.lock().shutdown();
+        let mut conns = self.shared.conns.lock();
+        if let Some(i) = conns.iter().position(|c| c.id == self.id) {
+            let _ = conns.remove(i).socket.shutdown(Shutdown::Both);
+        }
+        // Not listed: `close_connections` shut it down already.
     }
 
     /// Answers one action; false when the connection is to close.

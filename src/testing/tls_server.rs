@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::PrivateKeyDer;
 
-use crate::tls::{handshake, TlsError, TlsStream};
+use crate::tls::{certs_from_pem, handshake, provider, TlsError, TlsStream};
 
 /// A server certificate and key, ready to accept TLS connections.
 #[derive(Clone)]
@@ -29,18 +29,12 @@ impl ServerTls {
     /// Reads the certificate chain (leaf first) and the private key (PKCS#8,
     /// PKCS#1 or SEC1) from PEM.
     pub(crate) fn from_pem(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<ServerTls, TlsError> {
-        let chain = CertificateDer::pem_slice_iter(cert_chain_pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| TlsError::Pem(e.to_string()))?;
-        if chain.is_empty() {
-            return Err(TlsError::NoCertificate);
-        }
+        let chain = certs_from_pem(cert_chain_pem)?;
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
             rustls_pki_types::pem::Error::NoItemsFound => TlsError::NoPrivateKey,
             e => TlsError::Pem(e.to_string()),
         })?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
+        let config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_no_client_auth()

@@ -8,13 +8,27 @@
 //! they were sealed): a writer takes `send`, then `conn` to seal its
 //! plaintext, lets `conn` go and writes the records while holding `send`
 //! only. So a reader never waits for a blocked writer: it reads the socket
-//! holding no lock, then takes `conn` for a moment. Records rustls wants
-//! to send on its own (an alert, a key update) are written by the reader
-//! when `send` is free and otherwise leave with the next write.
+//! holding no lock, then takes `conn` for a moment.
+//!
+//! Records rustls queues on its own (an alert, a reply to a key update)
+//! are not written by the reader while the connection goes on: they leave
+//! with the next write, so the reader never blocks on the socket. When the
+//! connection is ending (the peer closed, or what it sent was refused) the
+//! reader writes them at once, if no writer holds `send`, waiting at most
+//! [`CLOSE_NOTIFY_TIMEOUT`] (the socket's write timeout is then left at
+//! that: the connection is over anyway).
+//!
+//! A failed socket write ends the session. rustls sealed the records (and
+//! spent their sequence numbers) before the write; after a write that
+//! failed or timed out part way, nothing sent later could be read by the
+//! peer. So the socket is shut down both ways (the reader wakes with the
+//! end of the stream) and this write and every later one fail with
+//! `ConnectionAborted`, carrying the first error's text; never with
+//! `WouldBlock` or `TimedOut`, which would invite a retry.
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::sync::{Arc, Mutex, TryLockError};
+use std::io::{self, BufRead, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
 use rustls::Connection;
@@ -34,6 +48,9 @@ struct Session {
     conn: Mutex<Connection>,
     /// Orders socket writes; holds the sealed records being written.
     send: Mutex<Vec<u8>>,
+    /// Set (to the error's text) once a socket write failed: the session
+    /// is over, every write fails.
+    dead: OnceLock<String>,
 }
 
 /// One handle on a TLS connection. Reading needs `&mut` and belongs to
@@ -63,8 +80,9 @@ impl std::fmt::Debug for TlsStream {
 }
 
 /// Does the handshake of `conn` (client or server) on `sock` within
-/// `timeout` (applied as the socket's read and write timeouts, which are
-/// cleared afterwards); `peer` names the other side in errors and logs.
+/// `timeout`, a deadline for the whole handshake (each socket call waits
+/// at most what is left of it; the socket's timeouts are cleared
+/// afterwards); `peer` names the other side in errors and logs.
 pub(crate) fn handshake(
     mut conn: Connection,
     sock: TcpStream,
@@ -73,42 +91,69 @@ pub(crate) fn handshake(
 ) -> Result<TlsStream, TlsError> {
     // Records are taken out at once after each write: no limit needed.
     conn.set_buffer_limit(None);
-    let deadline = Instant::now() + timeout;
+    // No deadline if `timeout` is too large to add.
+    let deadline = Instant::now().checked_add(timeout);
     let timed_out = || TlsError::Timeout {
         peer: peer.to_owned(),
         after: timeout,
     };
     let failed = |e: io::Error| classify(e, peer);
+    // The socket's timeouts for the next call: what is left, or a timeout.
+    let arm = |sock: &TcpStream| -> Result<(), TlsError> {
+        let left = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(timed_out());
+                }
+                Some(left)
+            }
+            None => None,
+        };
+        sock.set_read_timeout(left).map_err(failed)?;
+        sock.set_write_timeout(left).map_err(failed)
+    };
+    let io_failed = |e: io::Error| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(),
+        _ => failed(e),
+    };
     while conn.is_handshaking() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(timed_out());
+        arm(&sock)?;
+        if conn.wants_write() {
+            match conn.write_tls(&mut &sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_failed(e)),
+            }
+            continue;
         }
-        sock.set_read_timeout(Some(left)).map_err(failed)?;
-        sock.set_write_timeout(Some(left)).map_err(failed)?;
-        match conn.complete_io(&mut &sock) {
-            Ok((0, 0)) if conn.is_handshaking() => {
+        match conn.read_tls(&mut &sock) {
+            Ok(0) => {
                 return Err(TlsError::Handshake {
                     peer: peer.to_owned(),
-                    message: "no progress".into(),
+                    message: "connection closed during the handshake".into(),
                 })
             }
             Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out())
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_failed(e)),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // The alert rustls queued for the peer, if it can go at once.
+            if conn.wants_write() && arm(&sock).is_ok() {
+                let _ = conn.write_tls(&mut &sock);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(failed(e)),
+            return Err(failed(io::Error::new(io::ErrorKind::InvalidData, e)));
         }
     }
     // What the handshake left to send (the client's Finished, tickets).
     while conn.wants_write() {
-        conn.write_tls(&mut &sock).map_err(failed)?;
+        arm(&sock)?;
+        match conn.write_tls(&mut &sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_failed(e)),
+        }
     }
     sock.set_read_timeout(None).map_err(failed)?;
     sock.set_write_timeout(None).map_err(failed)?;
@@ -122,16 +167,13 @@ pub(crate) fn handshake(
     let state = conn
         .process_new_packets()
         .map_err(|e| failed(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-    let n = state.plaintext_bytes_to_read();
-    if n > 0 {
-        plain.resize(n, 0);
-        conn.reader().read_exact(&mut plain).map_err(failed)?;
-    }
+    take_plaintext(&mut conn, state.plaintext_bytes_to_read(), &mut plain).map_err(failed)?;
     let eof = state.peer_has_closed();
     Ok(TlsStream {
         session: Arc::new(Session {
             conn: Mutex::new(conn),
             send: Mutex::new(Vec::new()),
+            dead: OnceLock::new(),
         }),
         sock,
         raw: Vec::new(),
@@ -140,6 +182,41 @@ pub(crate) fn handshake(
         eof,
         error: None,
     })
+}
+
+/// Appends the `n` bytes of plaintext rustls holds to `plain`, without
+/// zero-filling first; on error `plain` is left as it was.
+fn take_plaintext(conn: &mut Connection, n: usize, plain: &mut Vec<u8>) -> io::Result<()> {
+    let start = plain.len();
+    plain.reserve(n);
+    let mut reader = conn.reader();
+    while plain.len() - start < n {
+        let chunk = match reader.fill_buf() {
+            Ok(c) if !c.is_empty() => c,
+            Ok(_) => {
+                plain.truncate(start);
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Err(e) => {
+                plain.truncate(start);
+                return Err(e);
+            }
+        };
+        let k = chunk.len().min(n - (plain.len() - start));
+        plain.extend_from_slice(&chunk[..k]);
+        reader.consume(k);
+    }
+    Ok(())
+}
+
+/// Moves every record rustls wants to send into `out`. Writing into a
+/// `Vec` does not fail; should it ever, the caller ends the session as
+/// for a failed socket write.
+fn take_records(conn: &mut Connection, out: &mut Vec<u8>) -> io::Result<()> {
+    while conn.wants_write() {
+        conn.write_tls(out)?;
+    }
+    Ok(())
 }
 
 /// A handshake's I/O error as a [`TlsError`]: rustls' own error when there
@@ -166,6 +243,14 @@ fn classify(e: io::Error, peer: &str) -> TlsError {
     }
 }
 
+/// The error of every write once the session is dead.
+fn aborted(why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        format!("TLS session ended by a failed write: {why}"),
+    )
+}
+
 impl TlsStream {
     /// Another handle on the same connection (the socket is duplicated).
     pub(crate) fn try_clone(&self) -> io::Result<TlsStream> {
@@ -185,44 +270,75 @@ impl TlsStream {
         &self.sock
     }
 
-    /// Seals `data` and writes it; see the module's lock discipline.
+    /// Seals `data` and writes it; see the module's lock discipline. A
+    /// failure ends the session: `ConnectionAborted`, now and on every
+    /// later write.
     pub(crate) fn send(&self, data: &[u8]) -> io::Result<()> {
         let mut out = lock(&self.session.send);
-        out.clear();
-        {
-            let mut conn = lock(&self.session.conn);
-            conn.writer().write_all(data)?;
-            while conn.wants_write() {
-                conn.write_tls(&mut *out)?;
-            }
-        }
-        let r = (&self.sock).write_all(&out);
-        if out.capacity() > 4 * RAW_READ {
-            *out = Vec::new();
-        }
-        r
+        self.emit(&mut out, None, |conn| conn.writer().write_all(data))
     }
 
     /// Sends `close_notify` if no other write is under way, waiting at
     /// most a few milliseconds for the socket; never blocks longer.
     pub(crate) fn close_notify(&self) {
-        let mut out = match self.session.send.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
-        };
-        out.clear();
-        {
-            let mut conn = lock(&self.session.conn);
-            conn.send_close_notify();
-            while conn.wants_write() {
-                if conn.write_tls(&mut *out).is_err() {
-                    break;
-                }
-            }
+        if let Some(mut out) = self.try_send_lock() {
+            let _ = self.emit(&mut out, Some(CLOSE_NOTIFY_TIMEOUT), |conn| {
+                conn.send_close_notify();
+                Ok(())
+            });
         }
-        let _ = self.sock.set_write_timeout(Some(CLOSE_NOTIFY_TIMEOUT));
-        let _ = (&self.sock).write_all(&out);
+    }
+
+    /// `send` if no writer holds it, without waiting.
+    fn try_send_lock(&self) -> Option<MutexGuard<'_, Vec<u8>>> {
+        match self.session.send.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The one way records reach the socket, with `send` held (as `out`):
+    /// `seal` works on the rustls state (under `conn`), then every record
+    /// rustls wants to send is written, after setting the socket's write
+    /// timeout to `timeout` if given. Any failure of the socket write (or
+    /// of taking the records) ends the session; see the module doc.
+    fn emit(
+        &self,
+        out: &mut Vec<u8>,
+        timeout: Option<Duration>,
+        seal: impl FnOnce(&mut Connection) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if let Some(why) = self.session.dead.get() {
+            return Err(aborted(why));
+        }
+        out.clear();
+        let taken = {
+            let mut conn = lock(&self.session.conn);
+            seal(&mut conn)?;
+            take_records(&mut conn, out)
+        };
+        let mut r = taken;
+        if r.is_ok() && !out.is_empty() {
+            if let Some(t) = timeout {
+                let _ = self.sock.set_write_timeout(Some(t));
+            }
+            r = (&self.sock).write_all(out);
+        }
+        if out.capacity() > 4 * RAW_READ {
+            *out = Vec::new();
+        }
+        r.map_err(|e| self.kill(e))
+    }
+
+    /// Ends the session after a failed write: the socket is shut down and
+    /// the error to return (now and on every later write) is
+    /// `ConnectionAborted`.
+    fn kill(&self, e: io::Error) -> io::Error {
+        let why = self.session.dead.get_or_init(|| e.to_string());
+        log::warn!("TLS: a write failed, the session ends: {e}");
+        let _ = self.sock.shutdown(Shutdown::Both);
+        aborted(why)
     }
 
     /// Feeds bytes read from the socket (empty: the socket's end) to
@@ -250,14 +366,9 @@ impl TlsStream {
                 }
             };
             let k = state.plaintext_bytes_to_read();
-            if k > 0 {
-                let start = self.plain.len();
-                self.plain.resize(start + k, 0);
-                if let Err(e) = conn.reader().read_exact(&mut self.plain[start..]) {
-                    self.plain.truncate(start);
-                    result = Err(e);
-                    break;
-                }
+            if let Err(e) = take_plaintext(&mut conn, k, &mut self.plain) {
+                result = Err(e);
+                break;
             }
             if state.peer_has_closed() {
                 ended = true;
@@ -269,33 +380,21 @@ impl TlsStream {
                 break;
             }
         }
-        let wants_write = conn.wants_write();
+        // Queued records (alerts, key update replies) wait for the next
+        // write, unless the connection is ending: see the module doc.
+        let flush = conn.wants_write() && (ended || result.is_err());
         drop(conn);
-        if wants_write {
+        if flush {
             self.flush_queued();
         }
         result.map(|()| ended)
     }
 
-    /// Writes what rustls queued on its own, unless a writer holds `send`
-    /// (then it leaves with that writer's next write).
+    /// Writes what rustls queued on its own as the connection ends, unless
+    /// a writer holds `send`, waiting at most [`CLOSE_NOTIFY_TIMEOUT`].
     fn flush_queued(&self) {
-        let mut out = match self.session.send.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
-        };
-        out.clear();
-        {
-            let mut conn = lock(&self.session.conn);
-            while conn.wants_write() {
-                if conn.write_tls(&mut *out).is_err() {
-                    break;
-                }
-            }
-        }
-        if let Err(e) = (&self.sock).write_all(&out) {
-            log::debug!("TLS: writing a record rustls queued failed: {e}");
+        if let Some(mut out) = self.try_send_lock() {
+            let _ = self.emit(&mut out, Some(CLOSE_NOTIFY_TIMEOUT), |_| Ok(()));
         }
     }
 }
@@ -341,6 +440,8 @@ impl Read for TlsStream {
 }
 
 impl Write for TlsStream {
+    /// Writes all of `buf` (a TLS write is sealed whole) or fails; see
+    /// [`TlsStream::send`].
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.send(buf)?;
         Ok(buf.len())
@@ -434,6 +535,34 @@ mod tests {
         assert_eq!(read_n(&mut client, CHUNK * CHUNKS), CHUNK * CHUNKS);
         w.join().unwrap();
         assert_eq!(peer.join().unwrap(), CHUNK * CHUNKS);
+    }
+
+    /// A write that times out part way ends the session: it fails with
+    /// `ConnectionAborted` (never a timeout that invites a retry), and so
+    /// does every later write.
+    #[test]
+    fn a_failed_write_ends_the_session() {
+        let (client, _server) = pair(); // the server never reads
+        client
+            .tcp()
+            .set_write_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let chunk = vec![b'x'; CHUNK];
+        let mut first = None;
+        for _ in 0..CHUNKS * 4 {
+            if let Err(e) = client.send(&chunk) {
+                first = Some(e);
+                break;
+            }
+        }
+        let first = first.expect("the socket buffers never filled");
+        assert_eq!(first.kind(), io::ErrorKind::ConnectionAborted, "{first}");
+        let other = client.try_clone().unwrap();
+        for s in [&client, &other] {
+            let e = s.send(b"x").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::ConnectionAborted, "{e}");
+        }
+        client.close_notify(); // no panic, no wait
     }
 
     /// A close_notify, a cut without one, and a shutdown from another
