@@ -325,16 +325,20 @@ fn websocket<S: Read + Write>(
     tcp: &TcpStream,
     shared: &Shared,
 ) {
-    if conn.send(&up.head).is_err() {
-        let _ = tcp.shutdown(Shutdown::Both);
-        return;
-    }
+    // Registered before the 101 goes out, so that no event emitted in
+    // between is lost: the bounded queue holds it until the loop runs.
     let (tx, rx) = crossbeam_channel::bounded(WS_QUEUE);
     shared
         .world
         .lock()
         .register_socket(id, up.apps, up.subscribe_all, tx);
     shared.cond.notify_all();
+    if conn.send(&up.head).is_err() {
+        shared.world.lock().unregister_socket(id);
+        shared.cond.notify_all();
+        let _ = tcp.shutdown(Shutdown::Both);
+        return;
+    }
     let leftover = std::mem::take(&mut conn.buf);
     ari_ws::run(&mut conn.stream, leftover, tcp, &rx, &shared.stop);
     shared.world.lock().unregister_socket(id);

@@ -482,6 +482,9 @@ impl AriServer {
 
     fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        // Taking the lock orders the flag before any waiter's check: a
+        // waiter that saw it unset is already waiting when notified.
+        drop(self.shared.world.lock());
         self.shared.cond.notify_all();
         // Wake the accept call.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
