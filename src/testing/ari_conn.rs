@@ -130,6 +130,12 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+/// How long an HTTP connection may stay silent between (or within)
+/// requests: Asterisk's keep-alive of 15 seconds.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long writing an HTTP answer may block.
+const HTTP_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Sleeps `d` in small steps, returning early when the server stops.
 fn pause(shared: &Shared, d: Duration) {
     let end = Instant::now() + d;
@@ -144,7 +150,14 @@ fn pause(shared: &Shared, d: Duration) {
 
 /// Serves one connection. `stream` carries the bytes (a TLS stream would
 /// plug in here); `tcp` is the socket under it, for timeouts and shutdown.
+///
+/// A request (or the next one on a keep-alive connection) must arrive
+/// within [`IDLE_TIMEOUT`], as Asterisk's keep-alive; a connection idle for
+/// longer, or stalled in the middle of a request, is closed quietly. The
+/// WebSocket loop sets its own timeouts after an upgrade.
 pub(crate) fn serve<S: Read + Write>(id: u64, stream: S, tcp: &TcpStream, shared: &Shared) {
+    let _ = tcp.set_read_timeout(Some(IDLE_TIMEOUT));
+    let _ = tcp.set_write_timeout(Some(HTTP_WRITE_TIMEOUT));
     let mut conn = HttpConn::new(stream);
     loop {
         if shared.stop.load(Ordering::Acquire) {

@@ -55,7 +55,8 @@ impl Request {
 /// Why no request could be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// The peer closed the connection (or it broke) between requests.
+    /// The peer closed the connection (or it broke, or stayed silent past
+    /// the read timeout) between or within requests.
     Closed,
     /// Malformed request: 400.
     Bad(&'static str),
