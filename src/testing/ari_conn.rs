@@ -91,7 +91,11 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
         if shared.stop.load(Ordering::Acquire) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of descriptors (EMFILE) and the like: do not spin.
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let Ok(ctl) = stream.try_clone() else {
             continue;
