@@ -106,19 +106,19 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
         let spawned = thread::Builder::new()
             .name("astrix-arisrv-conn".into())
             .spawn(move || {
+                // Forgets the connection even when a handler panics.
+                let guard = Forget(id, &s);
                 if let Ok(tcp) = stream.try_clone() {
                     #[cfg(feature = "tls")]
-                    if let Some(tls) = &s.tls {
+                    if let Some(tls) = &guard.1.tls {
                         match tls.accept(stream, Duration::from_secs(10)) {
-                            Ok(stream) => serve(id, stream, &tcp, &s),
+                            Ok(stream) => serve(id, stream, &tcp, guard.1),
                             Err(e) => log::debug!("AriServer: TLS handshake failed: {e}"),
                         }
-                        s.conns.lock().remove(&id);
                         return;
                     }
-                    serve(id, stream, &tcp, &s);
+                    serve(id, stream, &tcp, guard.1);
                 }
-                s.conns.lock().remove(&id);
             });
         let mut threads = shared.threads.lock();
         threads.retain(|t| !t.is_finished());
@@ -131,6 +131,15 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
                 }
             }
         }
+    }
+}
+
+/// Removes a connection from [`Shared::conns`] when dropped.
+struct Forget<'a>(u64, &'a Shared);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.1.conns.lock().remove(&self.0);
     }
 }
 

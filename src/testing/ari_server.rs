@@ -248,6 +248,10 @@ impl AriServer {
     /// routing, WebSocket upgrades included). Handlers added later are
     /// asked first.
     ///
+    /// `f` runs on the connection's thread: a handler that blocks holds up
+    /// [`shutdown`](Self::shutdown) (and the drop of the server), which
+    /// joins every connection thread.
+    ///
     /// ```
     /// use astrix::testing::{AriServer, Response};
     ///
