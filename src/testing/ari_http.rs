@@ -149,6 +149,13 @@ impl<S: Read + Write> HttpConn<S> {
         }
         let head: Vec<u8> = self.buf.drain(..head_end + 4).collect();
         let mut req = parse_head(&head[..head_end])?;
+        req.body = self.read_body(&req)?;
+        Ok(req)
+    }
+
+    /// Sends `100 Continue` when the client waits for it; called once the
+    /// announced length passed the checks.
+    fn continue_if_expected(&mut self, req: &Request) {
         if req
             .header("Expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
@@ -157,8 +164,6 @@ impl<S: Read + Write> HttpConn<S> {
             let _ = self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
             let _ = self.stream.flush();
         }
-        req.body = self.read_body(&req)?;
-        Ok(req)
     }
 
     fn read_body(&mut self, req: &Request) -> Result<Vec<u8>, ReadError> {
@@ -177,6 +182,7 @@ impl<S: Read + Write> HttpConn<S> {
             if req.header("Content-Length").is_some() {
                 return Err(ReadError::Bad("Both Content-Length and Transfer-Encoding"));
             }
+            self.continue_if_expected(req);
             return self.read_chunked();
         }
         let mut length: Option<usize> = None;
@@ -201,6 +207,7 @@ impl<S: Read + Write> HttpConn<S> {
         if length > MAX_BODY {
             return Err(ReadError::BodyTooLarge);
         }
+        self.continue_if_expected(req);
         while self.buf.len() < length {
             if !self.fill()? {
                 return Err(ReadError::Closed);
@@ -233,7 +240,11 @@ impl<S: Read + Write> HttpConn<S> {
             let size_text = std::str::from_utf8(size_text)
                 .map_err(|_| ReadError::Bad("Invalid chunk size"))?
                 .trim();
-            if size_text.is_empty() || size_text.len() > 8 {
+            // from_str_radix would take a sign.
+            if size_text.is_empty()
+                || size_text.len() > 8
+                || !size_text.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 return Err(ReadError::Bad("Invalid chunk size"));
             }
             let size = usize::from_str_radix(size_text, 16)
@@ -246,10 +257,11 @@ impl<S: Read + Write> HttpConn<S> {
                     }
                 }
             }
-            if body.len() + size > MAX_BODY {
+            if size > MAX_BODY - body.len() {
                 return Err(ReadError::BodyTooLarge);
             }
-            while self.buf.len() < size + 2 {
+            let with_crlf = size.checked_add(2).ok_or(ReadError::BodyTooLarge)?;
+            while self.buf.len() < with_crlf {
                 if !self.fill()? {
                     return Err(ReadError::Closed);
                 }
@@ -415,6 +427,17 @@ mod tests {
     }
 
     #[test]
+    fn no_continue_for_a_body_too_large() {
+        let mut c = HttpConn::new(io::Cursor::new(
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"
+                .to_vec(),
+        ));
+        assert!(matches!(c.read_request(), Err(ReadError::BodyTooLarge)));
+        let written = &c.stream.get_ref()[c.stream.position() as usize..];
+        assert!(written.is_empty(), "{written:?}");
+    }
+
+    #[test]
     fn base64() {
         assert_eq!(base64_decode("aGV5OnBlZWthYm9v").unwrap(), b"hey:peekaboo");
         assert_eq!(base64_decode("aGV5Ondyb25n").unwrap(), b"hey:wrong");
@@ -433,6 +456,14 @@ mod tests {
         assert_eq!(r.body, b"{}");
         let r = read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;x\r\nab\r\n1\r\nc\r\n0\r\nT: 1\r\n\r\n").unwrap();
         assert_eq!(r.body, b"abc");
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n"),
+            Err(ReadError::Bad(_))
+        ));
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n"),
+            Err(ReadError::BodyTooLarge)
+        ));
         assert!(matches!(read(b"GARBAGE\r\n\r\n"), Err(ReadError::Bad(_))));
         assert!(matches!(
             read(b"GET / HTTP/2\r\n\r\n"),
