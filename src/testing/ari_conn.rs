@@ -2,7 +2,7 @@
 //! one thread per connection serving HTTP/1.1 requests (and the events
 //! WebSocket after an upgrade), and the timer thread.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +17,7 @@ use super::ari_api;
 use super::ari_channels;
 use super::ari_hooks::RecordedRequest;
 use super::ari_http::{base64_decode, decode, parse_query, HttpConn, ReadError, Request};
-use super::ari_model::{Task, World, WS_QUEUE};
+use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};
 use super::ari_ws;
@@ -33,7 +33,8 @@ pub(crate) struct Shared {
     pub(crate) cond: Condvar,
     pub(crate) username: String,
     pub(crate) password: Secret,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    /// The last [`LOG_CAP`](super::ari_model::LOG_CAP) requests.
+    pub(crate) requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) request_cond: Condvar,
     pub(crate) handlers: Mutex<Vec<Handler>>,
     /// The sockets of open connections, to shut them down.
@@ -53,7 +54,7 @@ impl Shared {
             cond: Condvar::new(),
             username,
             password,
-            requests: Mutex::new(Vec::new()),
+            requests: Mutex::new(VecDeque::new()),
             request_cond: Condvar::new(),
             handlers: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
@@ -271,7 +272,7 @@ fn answer<S: Read + Write>(
     let recorded = RecordedRequest::new(&req, decode(&raw_path), pairs.clone());
     log::debug!("AriServer: {} {}", req.method, recorded.path);
     {
-        shared.requests.lock().push(recorded.clone());
+        push_capped(&mut shared.requests.lock(), recorded.clone());
         shared.request_cond.notify_all();
     }
     let close = req.wants_close();

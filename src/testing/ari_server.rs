@@ -276,9 +276,9 @@ impl AriServer {
     }
 
     /// Every request received so far, in order, on all connections
-    /// (malformed ones excepted).
+    /// (malformed ones excepted); only the most recent 10,000 are kept.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.requests.lock().clone()
+        self.shared.requests.lock().iter().cloned().collect()
     }
 
     /// Forgets the requests received so far.
@@ -428,9 +428,10 @@ impl AriServer {
     }
 
     /// Every event emitted so far, one copy per application, in order (also
-    /// those no WebSocket was there to receive, and pushed ones).
+    /// those no WebSocket was there to receive, and pushed ones); only the
+    /// most recent 10,000 are kept.
     pub fn events(&self) -> Vec<Value> {
-        self.shared.world.lock().log.clone()
+        self.shared.world.lock().log.iter().cloned().collect()
     }
 
     /// Forgets the events emitted so far.
