@@ -49,10 +49,7 @@ impl RecordedRequest {
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        super::ari_http::header_in(&self.headers, name)
     }
 
     /// The body parsed as JSON, if it is JSON.

@@ -14,6 +14,14 @@ pub(crate) const MAX_HEADERS: usize = 100;
 /// gets 413.
 pub(crate) const MAX_BODY: usize = 40_960;
 
+/// The first header called `name` in `headers` (ASCII case ignored).
+pub(crate) fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// A parsed request.
 #[derive(Debug)]
 pub(crate) struct Request {
@@ -27,10 +35,7 @@ pub(crate) struct Request {
 impl Request {
     /// The first header called `name` (ASCII case ignored).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 
     /// Whether `header` holds `token` in its comma-separated list.
