@@ -16,7 +16,9 @@ use serde_json::Value;
 use super::ari_api;
 use super::ari_channels;
 use super::ari_hooks::RecordedRequest;
-use super::ari_http::{base64_decode, decode, parse_query, HttpConn, ReadError, Request};
+use super::ari_http::{
+    base64_decode, decode, last_value, parse_query, HttpConn, ReadError, Request,
+};
 use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};
@@ -248,8 +250,8 @@ fn authorized(shared: &Shared, req: &Request, query: &[(String, String)]) -> boo
                 None => return false,
             }
         }
-        None => match query.iter().find(|(n, _)| n == "api_key") {
-            Some((_, v)) => v.clone(),
+        None => match last_value(query, "api_key") {
+            Some(v) => v.to_owned(),
             None => return false,
         },
     };

@@ -40,11 +40,7 @@ impl RecordedRequest {
 
     /// The last value of query parameter `name`.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        super::ari_http::last_value(&self.query, name)
     }
 
     /// The first header called `name` (ASCII case ignored).

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error as WsError, Message};
 
-use super::ari_http::Request;
+use super::ari_http::{last_value, Request};
 use super::ari_model::WsCmd;
 use super::ari_response::{html_error, Response};
 
@@ -60,12 +60,7 @@ pub(crate) fn check_upgrade(
     if key.is_empty() || key.len() > 8000 {
         return Err(bad());
     }
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| last_value(query, name);
     let apps = get("app").unwrap_or("");
     if apps.is_empty() {
         return Err(html_error(
