@@ -308,22 +308,27 @@ fn answer<S: Read + Write>(
         let segs = ari_routes::segments(&raw_path)?;
         let route = ari_routes::route(&req.method, &segs)?;
         if route.op == "events.eventWebsocket" && req.method == "GET" {
-            return Ok((None, Some(ari_ws::check_upgrade(&req, &pairs)?)));
+            return Ok(Outcome::Upgrade(ari_ws::check_upgrade(&req, &pairs)?));
         }
         let mut w = shared.world.lock();
         let resp = ari_api::handle(&mut w, &route, &p);
         drop(w);
         shared.cond.notify_all();
-        Ok((Some(resp), None))
+        Ok(Outcome::Answer(resp))
     })();
     match resp {
-        Err(resp) | Ok((Some(resp), _)) => play(conn, shared, resp, close, head),
-        Ok((None, Some(up))) => {
+        Err(resp) | Ok(Outcome::Answer(resp)) => play(conn, shared, resp, close, head),
+        Ok(Outcome::Upgrade(up)) => {
             websocket(id, up, conn, tcp, shared);
             Next::Upgraded
         }
-        Ok((None, None)) => Next::Close,
     }
+}
+
+/// What a request that passed the checks leads to.
+enum Outcome {
+    Answer(Response),
+    Upgrade(ari_ws::Upgrade),
 }
 
 /// Sends an answer; whether the connection goes on.
