@@ -16,9 +16,8 @@ use serde_json::Value;
 use super::ari_api;
 use super::ari_channels;
 use super::ari_hooks::RecordedRequest;
-use super::ari_http::{
-    base64_decode, decode, last_value, parse_query, HttpConn, ReadError, Request,
-};
+use super::ari_http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
+use crate::util::base64_decode;
 use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};

@@ -1,6 +1,6 @@
 //! The HTTP/1.1 side of [`AriServer`](super::AriServer): a bounded request
-//! reader over any `Read + Write` stream, percent-decoding as Asterisk does
-//! it, and base64 for Basic authentication.
+//! reader over any `Read + Write` stream, and percent-decoding as Asterisk
+//! does it.
 
 use std::io::{self, Read, Write};
 
@@ -389,32 +389,6 @@ pub(crate) fn last_value<'a>(pairs: &'a [(String, String)], name: &str) -> Optio
         .map(|(_, v)| v.as_str())
 }
 
-/// Decodes standard base64 (padding optional); None when malformed.
-pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,14 +424,6 @@ mod tests {
         assert!(matches!(c.read_request(), Err(ReadError::BodyTooLarge)));
         let written = &c.stream.get_ref()[c.stream.position() as usize..];
         assert!(written.is_empty(), "{written:?}");
-    }
-
-    #[test]
-    fn base64() {
-        assert_eq!(base64_decode("aGV5OnBlZWthYm9v").unwrap(), b"hey:peekaboo");
-        assert_eq!(base64_decode("aGV5Ondyb25n").unwrap(), b"hey:wrong");
-        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
-        assert!(base64_decode("a!b").is_none());
     }
 
     #[test]
