@@ -17,11 +17,11 @@ use super::ari_api;
 use super::ari_channels;
 use super::ari_hooks::RecordedRequest;
 use super::ari_http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
-use crate::util::base64_decode;
 use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};
 use super::ari_ws;
+use crate::util::base64_decode;
 use crate::Secret;
 
 /// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
@@ -77,7 +77,8 @@ pub(crate) fn timer_loop(shared: &Shared) {
         if let Some(task) = w.take_due(Instant::now()) {
             match &task {
                 Task::PlaybackStep(id, generation) => w.playback_step(id, *generation),
-                Task::Answer(_) | Task::Dialled(_) => ari_channels::answered(&mut w, &task),
+                Task::Answer(id) => ari_channels::answered(&mut w, id, false),
+                Task::Dialled(id) => ari_channels::answered(&mut w, id, true),
             }
             continue;
         }

@@ -418,8 +418,7 @@ mod tests {
     #[test]
     fn no_continue_for_a_body_too_large() {
         let mut c = HttpConn::new(io::Cursor::new(
-            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"
-                .to_vec(),
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n".to_vec(),
         ));
         assert!(matches!(c.read_request(), Err(ReadError::BodyTooLarge)));
         let written = &c.stream.get_ref()[c.stream.position() as usize..];
