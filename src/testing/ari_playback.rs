@@ -81,13 +81,10 @@ impl World {
         if p.generation != generation {
             return;
         }
-        match p.state {
+        let state = p.state;
+        match state {
             "queued" => self.begin_media(id),
-            "playing" => {
-                if self.end_media(id, true) {
-                    self.begin_media(id);
-                }
-            }
+            "playing" if self.end_media(id, true) => self.begin_media(id),
             _ => {}
         }
     }
