@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ari_channels::{self, check_play, created};
+use super::ari_channels::{self, check_play, created, playback_choice};
 use super::ari_model::{event, World};
 use super::ari_playback::ControlError;
 use super::ari_response::Response;
@@ -271,15 +271,7 @@ fn play_on_bridge(w: &mut World, r: &Route, p: &Params) -> Answer {
     let bridge = r.var("bridgeId").unwrap_or("").to_owned();
     find_bridge(w, &bridge)?;
     let media = check_play(p)?;
-    let language = p
-        .get("lang")
-        .filter(|l| !l.is_empty())
-        .unwrap_or_else(|| "en".into());
-    let pid = r
-        .var("playbackId")
-        .map(str::to_owned)
-        .or_else(|| p.get("playbackId"))
-        .filter(|s| !s.is_empty());
+    let (pid, language) = playback_choice(p, r.var("playbackId"), None);
     let json = w.start_playback(pid, format!("bridge:{bridge}"), media, language);
     Ok(created(json))
 }

@@ -148,18 +148,13 @@ fn originate(w: &mut World, p: &Params, id: Option<String>) -> Answer {
         OnAnswer::Stasis(app.clone(), split_args(&p.text("appArgs")))
     } else if !exten.is_empty() {
         let context = p.get("context").filter(|c| !c.is_empty());
-        let priority = p.int("priority", 1).unwrap_or(1);
-        let label = p.text("label");
-        let priority = if label.is_empty() {
-            priority
-        } else {
-            label
-                .parse()
-                .map_err(|_| Response::error(404, "Requested label can not be found"))?
+        let priority = match label_priority(p)? {
+            Some(n) => n,
+            None => match p.int("priority", 1).unwrap_or(1) {
+                0 => return Err(illegal_priority()),
+                n => n,
+            },
         };
-        if priority == 0 {
-            return Err(Response::error(400, "Requested priority is illegal"));
-        }
         OnAnswer::Dialplan(context.unwrap_or_else(|| "default".into()), exten, priority)
     } else {
         return Err(Response::error(
@@ -304,33 +299,50 @@ fn continue_in_dialplan(w: &mut World, id: &str, p: &Params) -> Answer {
                 .unwrap_or_else(|| "s".into()),
         ),
     };
-    let label = p.text("label");
-    let priority = if !label.is_empty() {
-        let n: i64 = label
-            .parse()
-            .map_err(|_| Response::error(404, "Requested label can not be found"))?;
-        if n == 0 {
-            return Err(Response::error(400, "Requested priority is illegal"));
-        }
-        n
-    } else {
-        match p.int("priority", 0) {
+    let priority = match label_priority(p)? {
+        Some(n) => n,
+        None => match p.int("priority", 0) {
             Ok(n) if n != 0 => n,
             _ if p.text("context").is_empty() && p.text("extension").is_empty() => {
                 c.priority.saturating_add(1)
             }
             _ => 1,
-        }
+        },
     };
     w.leave_stasis(id, false);
-    if let Some(c) = w.channel_mut(id) {
-        c.context = context;
-        c.exten = exten;
-        c.priority = priority;
-        c.app_name = String::new();
-        c.app_data = String::new();
-    }
+    w.goto_dialplan(id, context, exten, priority);
     Ok(Response::no_content())
+}
+
+fn illegal_priority() -> Response {
+    Response::error(400, "Requested priority is illegal")
+}
+
+/// The priority a `label` names (only numeric labels exist here): None
+/// without a label, 404 for another label, 400 for priority 0.
+fn label_priority(p: &Params) -> Result<Option<i64>, Response> {
+    let label = p.text("label");
+    if label.is_empty() {
+        return Ok(None);
+    }
+    match label.parse() {
+        Ok(0) => Err(illegal_priority()),
+        Ok(n) => Ok(Some(n)),
+        Err(_) => Err(Response::error(404, "Requested label can not be found")),
+    }
+}
+
+impl World {
+    /// A channel goes on in the dialplan at `context,exten,priority`.
+    fn goto_dialplan(&mut self, id: &str, context: String, exten: String, priority: i64) {
+        if let Some(c) = self.channel_mut(id) {
+            c.context = context;
+            c.exten = exten;
+            c.priority = priority;
+            c.app_name = String::new();
+            c.app_data = String::new();
+        }
+    }
 }
 
 fn move_to(w: &mut World, id: &str, p: &Params) -> Answer {
@@ -360,17 +372,29 @@ fn play(w: &mut World, id: &str, playback_id: Option<&str>, p: &Params) -> Answe
     control(w, id)?;
     state_ok(w, id)?;
     let media = check_play(p)?;
+    let fallback = w.channel(id).map(|c| c.language.clone());
+    let (pid, language) = playback_choice(p, playback_id, fallback);
+    let json = w.start_playback(pid, format!("channel:{id}"), media, language);
+    Ok(created(json))
+}
+
+/// The playback id of a play request (from the path, else the query; none
+/// when empty) and its language (`lang`, else `fallback`, else `en`).
+pub(crate) fn playback_choice(
+    p: &Params,
+    path_id: Option<&str>,
+    fallback: Option<String>,
+) -> (Option<String>, String) {
     let language = p
         .get("lang")
         .filter(|l| !l.is_empty())
-        .or_else(|| w.channel(id).map(|c| c.language.clone()))
+        .or(fallback)
         .unwrap_or_else(|| "en".into());
-    let pid = playback_id
+    let pid = path_id
         .map(str::to_owned)
         .or_else(|| p.get("playbackId"))
         .filter(|s| !s.is_empty());
-    let json = w.start_playback(pid, format!("channel:{id}"), media, language);
-    Ok(created(json))
+    (pid, language)
 }
 
 /// The media list of a play request, with its checks.
@@ -489,31 +513,19 @@ fn set_vars(w: &mut World, id: &str, p: &Params) -> Answer {
     Ok(Response::no_content())
 }
 
-/// A timer of an originated or dialled channel: the far end answers.
-pub(crate) fn answered(w: &mut World, task: &Task) {
-    let id = match task {
-        Task::Answer(id) | Task::Dialled(id) => id.as_str(),
-        Task::PlaybackStep(..) => return,
-    };
+/// A timer of an originated ([`Task::Answer`]) or dialled
+/// ([`Task::Dialled`]) channel: the far end answers.
+pub(crate) fn answered(w: &mut World, id: &str, dialled: bool) {
     let Some(c) = w.channel_mut(id) else { return };
     let on_answer = c.on_answer.take();
-    if matches!(task, Task::Dialled(_)) && c.state != "Ringing" {
-        return;
-    }
-    if matches!(task, Task::Answer(_)) && c.state != "Down" {
+    if c.state != if dialled { "Ringing" } else { "Down" } {
         return;
     }
     w.set_state(id, "Up");
     match on_answer {
         Some(OnAnswer::Stasis(app, args)) => w.enter_stasis(id, &app, &args, true),
         Some(OnAnswer::Dialplan(context, exten, priority)) => {
-            if let Some(c) = w.channel_mut(id) {
-                c.context = context;
-                c.exten = exten;
-                c.priority = priority;
-                c.app_name = String::new();
-                c.app_data = String::new();
-            }
+            w.goto_dialplan(id, context, exten, priority);
         }
         None => {}
     }

@@ -2,7 +2,7 @@
 //! one thread per connection serving HTTP/1.1 requests (and the events
 //! WebSocket after an upgrade), and the timer thread.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,11 +16,12 @@ use serde_json::Value;
 use super::ari_api;
 use super::ari_channels;
 use super::ari_hooks::RecordedRequest;
-use super::ari_http::{base64_decode, decode, parse_query, HttpConn, ReadError, Request};
-use super::ari_model::{Task, World, WS_QUEUE};
+use super::ari_http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
+use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};
 use super::ari_ws;
+use crate::util::base64_decode;
 use crate::Secret;
 
 /// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
@@ -33,7 +34,8 @@ pub(crate) struct Shared {
     pub(crate) cond: Condvar,
     pub(crate) username: String,
     pub(crate) password: Secret,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    /// The last [`LOG_CAP`](super::ari_model::LOG_CAP) requests.
+    pub(crate) requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) request_cond: Condvar,
     pub(crate) handlers: Mutex<Vec<Handler>>,
     /// The sockets of open connections, to shut them down.
@@ -53,7 +55,7 @@ impl Shared {
             cond: Condvar::new(),
             username,
             password,
-            requests: Mutex::new(Vec::new()),
+            requests: Mutex::new(VecDeque::new()),
             request_cond: Condvar::new(),
             handlers: Mutex::new(Vec::new()),
             conns: Mutex::new(HashMap::new()),
@@ -75,7 +77,8 @@ pub(crate) fn timer_loop(shared: &Shared) {
         if let Some(task) = w.take_due(Instant::now()) {
             match &task {
                 Task::PlaybackStep(id, generation) => w.playback_step(id, *generation),
-                Task::Answer(_) | Task::Dialled(_) => ari_channels::answered(&mut w, &task),
+                Task::Answer(id) => ari_channels::answered(&mut w, id, false),
+                Task::Dialled(id) => ari_channels::answered(&mut w, id, true),
             }
             continue;
         }
@@ -91,7 +94,11 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
         if shared.stop.load(Ordering::Acquire) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of descriptors (EMFILE) and the like: do not spin.
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let Ok(ctl) = stream.try_clone() else {
             continue;
@@ -102,19 +109,19 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
         let spawned = thread::Builder::new()
             .name("astrix-arisrv-conn".into())
             .spawn(move || {
+                // Forgets the connection even when a handler panics.
+                let guard = Forget(id, &s);
                 if let Ok(tcp) = stream.try_clone() {
                     #[cfg(feature = "tls")]
-                    if let Some(tls) = &s.tls {
+                    if let Some(tls) = &guard.1.tls {
                         match tls.accept(stream, Duration::from_secs(10)) {
-                            Ok(stream) => serve(id, stream, &tcp, &s),
+                            Ok(stream) => serve(id, stream, &tcp, guard.1),
                             Err(e) => log::debug!("AriServer: TLS handshake failed: {e}"),
                         }
-                        s.conns.lock().remove(&id);
                         return;
                     }
-                    serve(id, stream, &tcp, &s);
+                    serve(id, stream, &tcp, guard.1);
                 }
-                s.conns.lock().remove(&id);
             });
         let mut threads = shared.threads.lock();
         threads.retain(|t| !t.is_finished());
@@ -130,6 +137,21 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+/// Removes a connection from [`Shared::conns`] when dropped.
+struct Forget<'a>(u64, &'a Shared);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.1.conns.lock().remove(&self.0);
+    }
+}
+
+/// How long an HTTP connection may stay silent between (or within)
+/// requests: Asterisk's keep-alive of 15 seconds.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long writing an HTTP answer may block.
+const HTTP_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Sleeps `d` in small steps, returning early when the server stops.
 fn pause(shared: &Shared, d: Duration) {
     let end = Instant::now() + d;
@@ -144,7 +166,14 @@ fn pause(shared: &Shared, d: Duration) {
 
 /// Serves one connection. `stream` carries the bytes (a TLS stream would
 /// plug in here); `tcp` is the socket under it, for timeouts and shutdown.
+///
+/// A request (or the next one on a keep-alive connection) must arrive
+/// within [`IDLE_TIMEOUT`], as Asterisk's keep-alive; a connection idle for
+/// longer, or stalled in the middle of a request, is closed quietly. The
+/// WebSocket loop sets its own timeouts after an upgrade.
 pub(crate) fn serve<S: Read + Write>(id: u64, stream: S, tcp: &TcpStream, shared: &Shared) {
+    let _ = tcp.set_read_timeout(Some(IDLE_TIMEOUT));
+    let _ = tcp.set_write_timeout(Some(HTTP_WRITE_TIMEOUT));
     let mut conn = HttpConn::new(stream);
     loop {
         if shared.stop.load(Ordering::Acquire) {
@@ -221,8 +250,8 @@ fn authorized(shared: &Shared, req: &Request, query: &[(String, String)]) -> boo
                 None => return false,
             }
         }
-        None => match query.iter().find(|(n, _)| n == "api_key") {
-            Some((_, v)) => v.clone(),
+        None => match last_value(query, "api_key") {
+            Some(v) => v.to_owned(),
             None => return false,
         },
     };
@@ -245,7 +274,7 @@ fn answer<S: Read + Write>(
     let recorded = RecordedRequest::new(&req, decode(&raw_path), pairs.clone());
     log::debug!("AriServer: {} {}", req.method, recorded.path);
     {
-        shared.requests.lock().push(recorded.clone());
+        push_capped(&mut shared.requests.lock(), recorded.clone());
         shared.request_cond.notify_all();
     }
     let close = req.wants_close();
@@ -279,22 +308,27 @@ fn answer<S: Read + Write>(
         let segs = ari_routes::segments(&raw_path)?;
         let route = ari_routes::route(&req.method, &segs)?;
         if route.op == "events.eventWebsocket" && req.method == "GET" {
-            return Ok((None, Some(ari_ws::check_upgrade(&req, &pairs)?)));
+            return Ok(Outcome::Upgrade(ari_ws::check_upgrade(&req, &pairs)?));
         }
         let mut w = shared.world.lock();
         let resp = ari_api::handle(&mut w, &route, &p);
         drop(w);
         shared.cond.notify_all();
-        Ok((Some(resp), None))
+        Ok(Outcome::Answer(resp))
     })();
     match resp {
-        Err(resp) | Ok((Some(resp), _)) => play(conn, shared, resp, close, head),
-        Ok((None, Some(up))) => {
+        Err(resp) | Ok(Outcome::Answer(resp)) => play(conn, shared, resp, close, head),
+        Ok(Outcome::Upgrade(up)) => {
             websocket(id, up, conn, tcp, shared);
             Next::Upgraded
         }
-        Ok((None, None)) => Next::Close,
     }
+}
+
+/// What a request that passed the checks leads to.
+enum Outcome {
+    Answer(Response),
+    Upgrade(ari_ws::Upgrade),
 }
 
 /// Sends an answer; whether the connection goes on.
@@ -325,16 +359,20 @@ fn websocket<S: Read + Write>(
     tcp: &TcpStream,
     shared: &Shared,
 ) {
-    if conn.send(&up.head).is_err() {
-        let _ = tcp.shutdown(Shutdown::Both);
-        return;
-    }
+    // Registered before the 101 goes out, so that no event emitted in
+    // between is lost: the bounded queue holds it until the loop runs.
     let (tx, rx) = crossbeam_channel::bounded(WS_QUEUE);
     shared
         .world
         .lock()
         .register_socket(id, up.apps, up.subscribe_all, tx);
     shared.cond.notify_all();
+    if conn.send(&up.head).is_err() {
+        shared.world.lock().unregister_socket(id);
+        shared.cond.notify_all();
+        let _ = tcp.shutdown(Shutdown::Both);
+        return;
+    }
     let leftover = std::mem::take(&mut conn.buf);
     ari_ws::run(&mut conn.stream, leftover, tcp, &rx, &shared.stop);
     shared.world.lock().unregister_socket(id);

@@ -40,19 +40,12 @@ impl RecordedRequest {
 
     /// The last value of query parameter `name`.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        super::ari_http::last_value(&self.query, name)
     }
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        super::ari_http::header_in(&self.headers, name)
     }
 
     /// The body parsed as JSON, if it is JSON.

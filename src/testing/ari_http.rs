@@ -1,6 +1,6 @@
 //! The HTTP/1.1 side of [`AriServer`](super::AriServer): a bounded request
-//! reader over any `Read + Write` stream, percent-decoding as Asterisk does
-//! it, and base64 for Basic authentication.
+//! reader over any `Read + Write` stream, and percent-decoding as Asterisk
+//! does it.
 
 use std::io::{self, Read, Write};
 
@@ -13,6 +13,14 @@ pub(crate) const MAX_HEADERS: usize = 100;
 /// Longest request body accepted (Asterisk's `MAX_CONTENT_LENGTH`); longer
 /// gets 413.
 pub(crate) const MAX_BODY: usize = 40_960;
+
+/// The first header called `name` in `headers` (ASCII case ignored).
+pub(crate) fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
 
 /// A parsed request.
 #[derive(Debug)]
@@ -27,10 +35,7 @@ pub(crate) struct Request {
 impl Request {
     /// The first header called `name` (ASCII case ignored).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 
     /// Whether `header` holds `token` in its comma-separated list.
@@ -55,7 +60,8 @@ impl Request {
 /// Why no request could be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// The peer closed the connection (or it broke) between requests.
+    /// The peer closed the connection (or it broke, or stayed silent past
+    /// the read timeout) between or within requests.
     Closed,
     /// Malformed request: 400.
     Bad(&'static str),
@@ -148,6 +154,13 @@ impl<S: Read + Write> HttpConn<S> {
         }
         let head: Vec<u8> = self.buf.drain(..head_end + 4).collect();
         let mut req = parse_head(&head[..head_end])?;
+        req.body = self.read_body(&req)?;
+        Ok(req)
+    }
+
+    /// Sends `100 Continue` when the client waits for it; called once the
+    /// announced length passed the checks.
+    fn continue_if_expected(&mut self, req: &Request) {
         if req
             .header("Expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
@@ -156,8 +169,6 @@ impl<S: Read + Write> HttpConn<S> {
             let _ = self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
             let _ = self.stream.flush();
         }
-        req.body = self.read_body(&req)?;
-        Ok(req)
     }
 
     fn read_body(&mut self, req: &Request) -> Result<Vec<u8>, ReadError> {
@@ -176,6 +187,7 @@ impl<S: Read + Write> HttpConn<S> {
             if req.header("Content-Length").is_some() {
                 return Err(ReadError::Bad("Both Content-Length and Transfer-Encoding"));
             }
+            self.continue_if_expected(req);
             return self.read_chunked();
         }
         let mut length: Option<usize> = None;
@@ -200,6 +212,7 @@ impl<S: Read + Write> HttpConn<S> {
         if length > MAX_BODY {
             return Err(ReadError::BodyTooLarge);
         }
+        self.continue_if_expected(req);
         while self.buf.len() < length {
             if !self.fill()? {
                 return Err(ReadError::Closed);
@@ -232,7 +245,11 @@ impl<S: Read + Write> HttpConn<S> {
             let size_text = std::str::from_utf8(size_text)
                 .map_err(|_| ReadError::Bad("Invalid chunk size"))?
                 .trim();
-            if size_text.is_empty() || size_text.len() > 8 {
+            // from_str_radix would take a sign.
+            if size_text.is_empty()
+                || size_text.len() > 8
+                || !size_text.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 return Err(ReadError::Bad("Invalid chunk size"));
             }
             let size = usize::from_str_radix(size_text, 16)
@@ -245,10 +262,11 @@ impl<S: Read + Write> HttpConn<S> {
                     }
                 }
             }
-            if body.len() + size > MAX_BODY {
+            if size > MAX_BODY - body.len() {
                 return Err(ReadError::BodyTooLarge);
             }
-            while self.buf.len() < size + 2 {
+            let with_crlf = size.checked_add(2).ok_or(ReadError::BodyTooLarge)?;
+            while self.buf.len() < with_crlf {
                 if !self.fill()? {
                     return Err(ReadError::Closed);
                 }
@@ -361,30 +379,14 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decodes standard base64 (padding optional); None when malformed.
-pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+/// The value of the last pair called `name`: a repeated query parameter
+/// counts by its last value, everywhere in the server.
+pub(crate) fn last_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -414,11 +416,13 @@ mod tests {
     }
 
     #[test]
-    fn base64() {
-        assert_eq!(base64_decode("aGV5OnBlZWthYm9v").unwrap(), b"hey:peekaboo");
-        assert_eq!(base64_decode("aGV5Ondyb25n").unwrap(), b"hey:wrong");
-        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
-        assert!(base64_decode("a!b").is_none());
+    fn no_continue_for_a_body_too_large() {
+        let mut c = HttpConn::new(io::Cursor::new(
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n".to_vec(),
+        ));
+        assert!(matches!(c.read_request(), Err(ReadError::BodyTooLarge)));
+        let written = &c.stream.get_ref()[c.stream.position() as usize..];
+        assert!(written.is_empty(), "{written:?}");
     }
 
     #[test]
@@ -432,6 +436,14 @@ mod tests {
         assert_eq!(r.body, b"{}");
         let r = read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;x\r\nab\r\n1\r\nc\r\n0\r\nT: 1\r\n\r\n").unwrap();
         assert_eq!(r.body, b"abc");
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n"),
+            Err(ReadError::Bad(_))
+        ));
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n"),
+            Err(ReadError::BodyTooLarge)
+        ));
         assert!(matches!(read(b"GARBAGE\r\n\r\n"), Err(ReadError::Bad(_))));
         assert!(matches!(
             read(b"GET / HTTP/2\r\n\r\n"),

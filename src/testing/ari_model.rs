@@ -2,7 +2,7 @@
 //! bridges, playbacks, Stasis applications and their WebSockets, timers, and
 //! the JSON shapes of a real Asterisk 22 (`shared/fixtures/asterisk-22`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -212,12 +212,25 @@ pub(crate) struct World {
     pub sockets: BTreeMap<u64, Socket>,
     pub timers: Vec<Timer>,
     pub globals: BTreeMap<String, String>,
-    /// Every event sent (or that would have been sent), in order.
-    pub log: Vec<Value>,
+    /// The last [`LOG_CAP`] events sent (or that would have been sent), in
+    /// order.
+    pub log: VecDeque<Value>,
     pub ids: Ids,
     epoch: u64,
     next_unique: u64,
     next_name: u64,
+}
+
+/// How many events, and how many requests, the server remembers: the most
+/// recent ones.
+pub(crate) const LOG_CAP: usize = 10_000;
+
+/// Appends `v`, dropping the oldest entry beyond [`LOG_CAP`].
+pub(crate) fn push_capped<T>(log: &mut VecDeque<T>, v: T) {
+    if log.len() >= LOG_CAP {
+        log.pop_front();
+    }
+    log.push_back(v);
 }
 
 /// How many frames a WebSocket may have waiting before it counts as dead.
@@ -235,7 +248,7 @@ impl World {
             sockets: BTreeMap::new(),
             timers: Vec::new(),
             globals: BTreeMap::new(),
-            log: Vec::new(),
+            log: VecDeque::new(),
             ids: Ids::new(),
             epoch: ari_time::unix_secs(),
             next_unique: 0,
@@ -438,7 +451,7 @@ impl World {
             if let Some(socket) = self.apps.get(&app).and_then(|a| a.socket) {
                 self.send_to_socket(socket, &copy);
             }
-            self.log.push(copy);
+            push_capped(&mut self.log, copy);
         }
     }
 
@@ -461,7 +474,7 @@ impl World {
         for id in targets {
             self.send_to_socket(id, &ev);
         }
-        self.log.push(ev);
+        push_capped(&mut self.log, ev);
     }
 
     /// Sends a command to every socket.
@@ -565,6 +578,16 @@ pub(crate) fn split_args(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_keep_the_most_recent() {
+        let mut log = VecDeque::new();
+        for i in 0..LOG_CAP + 3 {
+            push_capped(&mut log, i);
+        }
+        assert_eq!(log.len(), LOG_CAP);
+        assert_eq!((log.front(), log.back()), (Some(&3), Some(&(LOG_CAP + 2))));
+    }
 
     #[test]
     fn caller_ids() {

@@ -81,36 +81,43 @@ impl World {
         if p.generation != generation {
             return;
         }
-        match p.state {
+        let state = p.state;
+        match state {
             "queued" => self.begin_media(id),
-            "playing" => self.end_media(id, true),
+            "playing" if self.end_media(id, true) => self.begin_media(id),
             _ => {}
         }
     }
 
     /// The current media starts: `PlaybackStarted`, then either its end is
-    /// scheduled or, when it cannot play, it ends at once as failed.
+    /// scheduled or, when it cannot play, it ends at once as failed and the
+    /// next one starts (a loop, however many media cannot play).
     fn begin_media(&mut self, id: &str) {
         let duration = self.cfg.playback_duration;
-        let Some(p) = self.playback_mut(id) else {
-            return;
-        };
-        p.state = "playing";
-        p.due = Some(Instant::now() + duration);
-        let generation = p.generation;
-        let uri = p.media.get(p.index).cloned().unwrap_or_default();
-        self.emit_playback(id, "PlaybackStarted");
-        if self.playable(&uri) {
-            self.schedule(duration, Task::PlaybackStep(id.to_owned(), generation));
-        } else {
-            self.end_media(id, false);
+        loop {
+            let Some(p) = self.playback_mut(id) else {
+                return;
+            };
+            p.state = "playing";
+            p.due = Some(Instant::now() + duration);
+            let generation = p.generation;
+            let uri = p.media.get(p.index).cloned().unwrap_or_default();
+            self.emit_playback(id, "PlaybackStarted");
+            if self.playable(&uri) {
+                self.schedule(duration, Task::PlaybackStep(id.to_owned(), generation));
+                return;
+            }
+            if !self.end_media(id, false) {
+                return;
+            }
         }
     }
 
-    /// The current media ended (`ok`) or failed.
-    fn end_media(&mut self, id: &str, ok: bool) {
+    /// The current media ended (`ok`) or failed; true when the next media
+    /// is to begin.
+    fn end_media(&mut self, id: &str, ok: bool) -> bool {
         let Some(p) = self.playback_mut(id) else {
-            return;
+            return false;
         };
         let last = p.index + 1 >= p.media.len();
         p.generation += 1;
@@ -119,13 +126,17 @@ impl World {
             p.state = if ok { "done" } else { "failed" };
             self.emit_playback(id, "PlaybackFinished");
             self.playbacks.retain(|p| p.id != id);
+            false
         } else {
             p.state = "continuing";
             self.emit_playback(id, "PlaybackContinuing");
-            if let Some(p) = self.playback_mut(id) {
-                p.index += 1;
+            match self.playback_mut(id) {
+                Some(p) => {
+                    p.index += 1;
+                    true
+                }
+                None => false,
             }
-            self.begin_media(id);
         }
     }
 

@@ -126,10 +126,7 @@ impl Response {
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        super::ari_http::header_in(&self.headers, name)
     }
 
     /// The response as Asterisk would put it on the wire. `close` adds

@@ -428,11 +428,7 @@ impl Params {
                 _ => None,
             };
         }
-        self.query
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        super::ari_http::last_value(&self.query, name).map(str::to_owned)
     }
 
     /// A parameter, or "" when absent.

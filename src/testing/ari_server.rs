@@ -248,6 +248,10 @@ impl AriServer {
     /// routing, WebSocket upgrades included). Handlers added later are
     /// asked first.
     ///
+    /// `f` runs on the connection's thread: a handler that blocks holds up
+    /// [`shutdown`](Self::shutdown) (and the drop of the server), which
+    /// joins every connection thread.
+    ///
     /// ```
     /// use astrix::testing::{AriServer, Response};
     ///
@@ -272,9 +276,9 @@ impl AriServer {
     }
 
     /// Every request received so far, in order, on all connections
-    /// (malformed ones excepted).
+    /// (malformed ones excepted); only the most recent 10,000 are kept.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.requests.lock().clone()
+        self.shared.requests.lock().iter().cloned().collect()
     }
 
     /// Forgets the requests received so far.
@@ -424,9 +428,10 @@ impl AriServer {
     }
 
     /// Every event emitted so far, one copy per application, in order (also
-    /// those no WebSocket was there to receive, and pushed ones).
+    /// those no WebSocket was there to receive, and pushed ones); only the
+    /// most recent 10,000 are kept.
     pub fn events(&self) -> Vec<Value> {
-        self.shared.world.lock().log.clone()
+        self.shared.world.lock().log.iter().cloned().collect()
     }
 
     /// Forgets the events emitted so far.
@@ -482,6 +487,9 @@ impl AriServer {
 
     fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        // Taking the lock orders the flag before any waiter's check: a
+        // waiter that saw it unset is already waiting when notified.
+        drop(self.shared.world.lock());
         self.shared.cond.notify_all();
         // Wake the accept call.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));

@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
-use tungstenite::protocol::{Role, WebSocket};
+use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error as WsError, Message};
 
-use super::ari_http::Request;
+use super::ari_http::{last_value, Request};
 use super::ari_model::WsCmd;
 use super::ari_response::{html_error, Response};
 
 /// How often an idle socket looks for frames from the client.
 const POLL: Duration = Duration::from_millis(50);
+/// Largest frame and message accepted from a client (which only sends
+/// control frames to ARI), instead of tungstenite's 16 and 64 MiB.
+const MAX_INCOMING: usize = 1024 * 1024;
 /// How long a write may block before the socket counts as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -57,12 +60,7 @@ pub(crate) fn check_upgrade(
     if key.is_empty() || key.len() > 8000 {
         return Err(bad());
     }
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| last_value(query, name);
     let apps = get("app").unwrap_or("");
     if apps.is_empty() {
         return Err(html_error(
@@ -114,7 +112,10 @@ pub(crate) fn run<S: Read + Write>(
 ) {
     let _ = tcp.set_read_timeout(Some(Duration::from_millis(1)));
     let _ = tcp.set_write_timeout(Some(WRITE_TIMEOUT));
-    let mut ws = WebSocket::from_partially_read(stream, leftover, Role::Server, None);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_INCOMING))
+        .max_frame_size(Some(MAX_INCOMING));
+    let mut ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(config));
     loop {
         if stop.load(Ordering::Acquire) {
             close(&mut ws, tcp);
