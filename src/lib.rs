@@ -34,6 +34,7 @@
 //! The cargo feature `tls` adds AMI over TLS (the module `tls`,
 //! `ManagerBuilder::tls`) and a TLS mode of the AMI emulator.
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
 pub mod agi;

@@ -1335,7 +1335,11 @@ def gen_operation(o: Operation) -> tuple[str, str]:
     parts = [f"The request of [`{REPOS[o.resource]}::{o.rust}`]: {summary}",
              "Set the optional parameters, then [`send`](Self::send) it."]
     out = "\n" + doc(parts)
-    out += '#[must_use = "call .send() to make the request"]\n#[derive(Clone)]\n'
+    # The values of configuration fields may be secrets (a PJSIP auth's
+    # password): such a builder's Debug shows their attributes only.
+    redacted = any(field_type(p) == "Vec<models::ConfigTuple>" for p in o.optional())
+    derives = "Clone" if redacted else "Clone, Debug"
+    out += f'#[must_use = "call .send() to make the request"]\n#[derive({derives})]\n'
     out += f"pub struct {b}<'a> {{\n    client: &'a Client,\n"
     for p in o.path_params() + o.required():
         t = field_type(p)
@@ -1344,6 +1348,8 @@ def gen_operation(o: Operation) -> tuple[str, str]:
         t = field_type(p)
         out += f"    {p.ident}: {t if body_is_collection(p) else f'Option<{t}>'},\n"
     out += "}\n\n"
+    if redacted:
+        out += redacted_debug(o)
     out += f"impl<'a> {b}<'a> {{\n"
     for name, p in builder_setters(o):
         out += gen_setter(o, name, p) + "\n"
@@ -1357,6 +1363,25 @@ def gen_operation(o: Operation) -> tuple[str, str]:
             f"        let req = self.request();\n{execute(o, 'self.client')}\n    }}\n")
     out += "}\n"
     return method, out
+
+
+def redacted_debug(o: Operation) -> str:
+    """A Debug impl for builder `o` that shows the attributes of its
+    configuration fields but not their values."""
+    b = o.builder
+    out = ("/// Shows the attributes of the fields to set, not their values: a value\n"
+           "/// may be a secret (the password of a PJSIP auth object).\n")
+    out += f"impl std::fmt::Debug for {b}<'_> {{\n"
+    out += "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n"
+    out += f'        f.debug_struct("{b}")\n            .field("client", &self.client)\n'
+    for p in o.path_params() + o.required() + o.optional():
+        if field_type(p) == "Vec<models::ConfigTuple>":
+            value = f"&self.{p.ident}.iter().map(|t| &t.attribute).collect::<Vec<_>>()"
+        else:
+            value = f"&self.{p.ident}"
+        out += f'            .field("{p.ident}", {value})\n'
+    out += "            .finish()\n    }\n}\n\n"
+    return out
 
 
 def code_only(text: str) -> str:
@@ -1447,7 +1472,7 @@ def gen_repository(res: str, ops: list[Operation], version: str, header: bool = 
 
     out += "\n" + doc([f"{RESOURCE_DOCS[res]} (`/{res}`).",
                        f"Get one with [`Client::{mod}`]; it borrows the client."])
-    out += "#[derive(Clone, Copy)]\n"
+    out += "#[derive(Clone, Copy, Debug)]\n"
     out += f"pub struct {repo}<'a> {{\n    client: &'a Client,\n}}\n\n"
     out += "impl Client {\n"
     out += doc([f"{RESOURCE_DOCS[res]}: the `/{res}` operations."], 4)

@@ -573,6 +573,14 @@ pub struct WeakManager {
     inner: Weak<Inner>,
 }
 
+impl std::fmt::Debug for WeakManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakManager")
+            .field("open", &(self.inner.strong_count() > 0))
+            .finish_non_exhaustive()
+    }
+}
+
 impl WeakManager {
     /// The manager, if it is still open.
     pub fn upgrade(&self) -> Option<Manager> {

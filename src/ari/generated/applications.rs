@@ -18,7 +18,7 @@ use crate::ari::objects::ListParam;
 /// sources and filter their events (`/applications`).
 ///
 /// Get one with [`Client::applications`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Applications<'a> {
     client: &'a Client,
 }
@@ -200,7 +200,7 @@ impl<'a> Applications<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Filter<'a> {
     client: &'a Client,
     application_name: String,

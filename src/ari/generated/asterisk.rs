@@ -18,7 +18,7 @@ use crate::ari::models;
 /// configuration objects (`/asterisk`).
 ///
 /// Get one with [`Client::asterisk`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Asterisk<'a> {
     client: &'a Client,
 }
@@ -415,6 +415,23 @@ pub struct UpdateObject<'a> {
     fields: Vec<models::ConfigTuple>,
 }
 
+/// Shows the attributes of the fields to set, not their values: a value
+/// may be a secret (the password of a PJSIP auth object).
+impl std::fmt::Debug for UpdateObject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateObject")
+            .field("client", &self.client)
+            .field("config_class", &self.config_class)
+            .field("object_type", &self.object_type)
+            .field("id", &self.id)
+            .field(
+                "fields",
+                &self.fields.iter().map(|t| &t.attribute).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 impl<'a> UpdateObject<'a> {
     /// Adds one field to set (an attribute and its value, a
     /// [`ConfigTuple`](models::ConfigTuple) of the `fields` list in the body). The body object
@@ -475,7 +492,7 @@ impl<'a> UpdateObject<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct GetInfo<'a> {
     client: &'a Client,
     only: Option<Vec<Only>>,

@@ -18,7 +18,7 @@ use crate::ari::objects::{Bridge, ListParam, LiveRecording, Playback};
 /// (`/bridges`).
 ///
 /// Get one with [`Client::bridges`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Bridges<'a> {
     client: &'a Client,
 }
@@ -602,7 +602,7 @@ impl<'a> Bridges<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Create<'a> {
     client: &'a Client,
     kind: Option<String>,
@@ -695,7 +695,7 @@ impl<'a> Create<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CreateWithId<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -784,7 +784,7 @@ impl<'a> CreateWithId<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SetBridgeVar<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -828,7 +828,7 @@ impl<'a> SetBridgeVar<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AddChannel<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -900,7 +900,7 @@ impl<'a> AddChannel<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StartMoh<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -939,7 +939,7 @@ impl<'a> StartMoh<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Play<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -1018,7 +1018,7 @@ impl<'a> Play<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PlayWithId<'a> {
     client: &'a Client,
     bridge_id: String,
@@ -1094,7 +1094,7 @@ impl<'a> PlayWithId<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Record<'a> {
     client: &'a Client,
     bridge_id: String,

@@ -18,7 +18,7 @@ use crate::ari::objects::{Channel, ListParam, LiveRecording, Playback};
 /// (`/channels`).
 ///
 /// Get one with [`Client::channels`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Channels<'a> {
     client: &'a Client,
 }
@@ -1141,7 +1141,7 @@ impl<'a> Channels<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Originate<'a> {
     client: &'a Client,
     endpoint: String,
@@ -1320,7 +1320,7 @@ impl<'a> Originate<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Create<'a> {
     client: &'a Client,
     endpoint: String,
@@ -1437,7 +1437,7 @@ impl<'a> Create<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OriginateWithId<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1612,7 +1612,7 @@ impl<'a> OriginateWithId<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Hangup<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1663,7 +1663,7 @@ impl<'a> Hangup<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ContinueInDialplan<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1727,7 +1727,7 @@ impl<'a> ContinueInDialplan<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Move<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1769,7 +1769,7 @@ impl<'a> Move<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SendDtmf<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1844,7 +1844,7 @@ impl<'a> SendDtmf<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Mute<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1884,7 +1884,7 @@ impl<'a> Mute<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Unmute<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1924,7 +1924,7 @@ impl<'a> Unmute<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StartMoh<'a> {
     client: &'a Client,
     channel_id: String,
@@ -1963,7 +1963,7 @@ impl<'a> StartMoh<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Play<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2033,7 +2033,7 @@ impl<'a> Play<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PlayWithId<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2099,7 +2099,7 @@ impl<'a> PlayWithId<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Record<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2181,7 +2181,7 @@ impl<'a> Record<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SetChannelVar<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2225,7 +2225,7 @@ impl<'a> SetChannelVar<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SnoopChannel<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2294,7 +2294,7 @@ impl<'a> SnoopChannel<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SnoopChannelWithId<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2360,7 +2360,7 @@ impl<'a> SnoopChannelWithId<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Dial<'a> {
     client: &'a Client,
     channel_id: String,
@@ -2407,7 +2407,7 @@ impl<'a> Dial<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ExternalMedia<'a> {
     client: &'a Client,
     app: String,

@@ -14,7 +14,7 @@ use crate::ari::models;
 /// Device states of the `Stasis:` technology: set, read and delete them (`/deviceStates`).
 ///
 /// Get one with [`Client::device_states`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct DeviceStates<'a> {
     client: &'a Client,
 }

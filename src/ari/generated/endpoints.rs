@@ -16,7 +16,7 @@ use crate::ari::objects::Endpoint;
 /// Endpoints: list them, send them out-of-call messages and REFER requests (`/endpoints`).
 ///
 /// Get one with [`Client::endpoints`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Endpoints<'a> {
     client: &'a Client,
 }
@@ -246,7 +246,7 @@ impl<'a> Endpoints<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SendMessage<'a> {
     client: &'a Client,
     to: String,
@@ -306,7 +306,7 @@ impl<'a> SendMessage<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Refer<'a> {
     client: &'a Client,
     to: String,
@@ -375,7 +375,7 @@ impl<'a> Refer<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SendMessageToEndpoint<'a> {
     client: &'a Client,
     tech: String,
@@ -443,7 +443,7 @@ impl<'a> SendMessageToEndpoint<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ReferToEndpoint<'a> {
     client: &'a Client,
     tech: String,

@@ -3345,7 +3345,7 @@ impl EventData for TextMessageReceived {
 /// Events: raise user events and claim channels (`/events`).
 ///
 /// Get one with [`Client::events`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Events<'a> {
     client: &'a Client,
 }
@@ -3420,7 +3420,7 @@ impl<'a> Events<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct UserEvent<'a> {
     client: &'a Client,
     event_name: String,

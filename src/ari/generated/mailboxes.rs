@@ -13,7 +13,7 @@ use crate::ari::models;
 /// Mailboxes known to Asterisk's MWI: their message counts (`/mailboxes`).
 ///
 /// Get one with [`Client::mailboxes`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Mailboxes<'a> {
     client: &'a Client,
 }

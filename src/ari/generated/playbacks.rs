@@ -15,7 +15,7 @@ use crate::ari::objects::Playback;
 /// Playbacks: stop and control (pause, rewind…) a playing media (`/playbacks`).
 ///
 /// Get one with [`Client::playbacks`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Playbacks<'a> {
     client: &'a Client,
 }

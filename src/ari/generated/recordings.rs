@@ -16,7 +16,7 @@ use crate::ari::objects::{LiveRecording, StoredRecording};
 /// download) (`/recordings`).
 ///
 /// Get one with [`Client::recordings`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Recordings<'a> {
     client: &'a Client,
 }

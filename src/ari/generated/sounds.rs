@@ -13,7 +13,7 @@ use crate::ari::models;
 /// Sounds installed on the Asterisk server (`/sounds`).
 ///
 /// Get one with [`Client::sounds`]; it borrows the client.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Sounds<'a> {
     client: &'a Client,
 }
@@ -65,7 +65,7 @@ impl<'a> Sounds<'a> {
 ///
 /// Set the optional parameters, then [`send`](Self::send) it.
 #[must_use = "call .send() to make the request"]
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct List<'a> {
     client: &'a Client,
     lang: Option<String>,
