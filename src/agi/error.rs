@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub enum HangupReason {
     /// Asterisk sent the unsolicited `HANGUP` line (FastAGI, AsyncAGI).
     HangupLine,
-    /// The process received SIGHUP (classic stdin/stdout AGI).
+    /// The process received SIGHUP (classic stdin/stdout AGI, on Unix).
     Signal,
     /// The stream closed (end of input, broken pipe, connection reset).
     Closed,

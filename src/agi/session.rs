@@ -267,16 +267,33 @@ impl Agi<io::StdinLock<'static>, io::Stdout> {
     /// that once Asterisk signals the hangup the next command fails with
     /// [`AgiError::Hangup`]`(Signal)`.
     ///
+    /// SIGHUP exists on Unix only. Elsewhere (Asterisk does not run there;
+    /// this keeps the crate compiling) no handler is installed, and a
+    /// hangup shows when Asterisk sends `HANGUP` or closes stdin
+    /// ([`AgiError::Hangup`]`(HangupLine)` or `(Closed)`).
+    ///
     /// Blocks until the environment is read. Nothing else may read stdin
     /// or write stdout meanwhile: log to stderr.
     pub fn stdio() -> Result<Self, AgiError> {
-        let flag = Arc::new(AtomicBool::new(false));
-        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag))
-        {
-            log::warn!("can't install a SIGHUP handler: {e}");
-        }
+        // Installed before the environment is read: SIGHUP's default
+        // action ends the process.
+        #[cfg(unix)]
+        let flag = sighup_flag();
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut agi = Agi::new(io::stdin().lock(), io::stdout())?;
+        #[cfg(unix)]
         agi.set_hangup_flag(flag);
         Ok(agi)
     }
+}
+
+/// A flag that a SIGHUP handler sets (left unset, with a warning, if the
+/// handler cannot be installed).
+#[cfg(unix)]
+fn sighup_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag)) {
+        log::warn!("can't install a SIGHUP handler: {e}");
+    }
+    flag
 }
