@@ -545,7 +545,7 @@ fn errors_are_asterisks() {
         (400, r#"{"message":"Error parsing request body"}"#)
     );
 
-    // 401: wrong password, no credentials; api_key works.
+    // 401: wrong password, no credentials, bad base64; api_key works.
     let bad = Http::finish(
         http.agent
             .get(&format!("{}/ari/asterisk/info", server.url()))
@@ -568,6 +568,14 @@ fn errors_are_asterisks() {
             .unwrap(),
     );
     assert_eq!(none.status, 401);
+    let garbled = Http::finish(
+        http.agent
+            .get(&format!("{}/ari/asterisk/info", server.url()))
+            .header("Authorization", "Basic aGV5!b")
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(garbled.status, 401);
     let key = Http::finish(
         http.agent
             .get(&format!(
@@ -582,7 +590,7 @@ fn errors_are_asterisks() {
     assert_eq!(http.get("/ari/asterisk/ping").json()["ping"], "pong");
     assert_eq!(http.get("/ari/endpoints").body, "[]");
     assert_eq!(http.get("/ari/channels").body, "[]");
-    assert_eq!(server.requests().len(), 15);
+    assert_eq!(server.requests().len(), 16);
 }
 
 #[test]

@@ -209,9 +209,11 @@ pub(crate) fn decode<T: DeserializeOwned>(req: &Request, body: &[u8]) -> Result<
 
 /// `Basic base64(user:password)`.
 pub(crate) fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("{user}:{password}");
     format!(
         "Basic {}",
-        crate::util::base64_encode(format!("{user}:{password}").as_bytes())
+        base64::engine::general_purpose::STANDARD.encode(pair)
     )
 }
 

@@ -10,6 +10,10 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use base64::alphabet;
+use base64::engine::general_purpose::PAD_INDIFFERENT;
+use base64::engine::GeneralPurpose;
+use base64::Engine as _;
 use parking_lot::{Condvar, Mutex};
 use serde_json::Value;
 
@@ -21,7 +25,6 @@ use super::ari_model::{push_capped, Task, World, WS_QUEUE};
 use super::ari_response::{Kind, Response};
 use super::ari_routes::{self, Params};
 use super::ari_ws;
-use crate::util::base64_decode;
 use crate::Secret;
 
 /// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
@@ -236,6 +239,9 @@ fn params(req: &Request, query: &str) -> Result<Params, Response> {
     Ok(p)
 }
 
+/// Standard base64 for Basic credentials; the padding may be left out.
+const BASE64: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, PAD_INDIFFERENT);
+
 fn authorized(shared: &Shared, req: &Request, query: &[(String, String)]) -> bool {
     let pair = match req.header("Authorization") {
         Some(h) => {
@@ -245,9 +251,9 @@ fn authorized(shared: &Shared, req: &Request, query: &[(String, String)]) -> boo
             else {
                 return false;
             };
-            match base64_decode(b64.trim()) {
-                Some(b) => String::from_utf8_lossy(&b).into_owned(),
-                None => return false,
+            match BASE64.decode(b64.trim()) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(_) => return false,
             }
         }
         None => match last_value(query, "api_key") {
