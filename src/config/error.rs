@@ -118,6 +118,7 @@ pub enum ErrorKind {
 /// which line. Displays as `file:line: message`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{}: {kind}", .file.display(), .line)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The file where it happened.
     pub file: PathBuf,
@@ -212,6 +213,7 @@ pub enum WarningKind {
 /// Something Asterisk would log and carry on past. Reading goes on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{}: {kind}", .file.display(), .line)]
+#[non_exhaustive]
 pub struct Warning {
     /// The file.
     pub file: PathBuf,
