@@ -262,6 +262,43 @@ fn ids_with_reserved_characters_are_encoded() {
 }
 
 #[test]
+fn urls_are_checked_by_connect_before_any_io() {
+    // Typed errors, whether or not applications would open a WebSocket.
+    for url in [
+        "http://host:8088:99",
+        "http://host:99999",
+        "http://host:port",
+        "http://:8088",
+        "http://[::1:8088",
+        "http://ho st:8088",
+        "http://host/a b",
+        "ftp://host",
+        "host:8088",
+        "http://host/a?b",
+    ] {
+        let e = Client::new(url, "hey", "peekaboo").unwrap_err();
+        assert!(matches!(e, AriError::Url { .. }), "{url}: {e:?}");
+        let e = Client::builder(url).app("x").connect().unwrap_err();
+        assert!(matches!(e, AriError::Url { .. }), "{url}: {e:?}");
+    }
+    // Good ones open a REST-only client without touching the network.
+    for url in [
+        "http://127.0.0.1:8088",
+        "http://[::1]:8088",
+        "http://pbx.example.com/asterisk",
+        "HTTP://PBX:8088/asterisk/ari/",
+    ] {
+        assert!(Client::new(url, "hey", "peekaboo").is_ok(), "{url}");
+    }
+    let https = Client::new("https://pbx.example.com:8089", "hey", "peekaboo");
+    if cfg!(feature = "tls") {
+        assert!(https.is_ok(), "{https:?}");
+    } else {
+        assert!(matches!(https, Err(AriError::Url { .. })), "{https:?}");
+    }
+}
+
+#[test]
 fn refused_connections_are_errors_not_hangs() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -151,7 +151,8 @@ impl ClientBuilder {
         if base.is_tls() {
             return Err(AriError::Url {
                 url: self.url,
-                reason: "https needs the `tls` feature".into(),
+                reason: "https needs the `tls` feature",
+                source: None,
             });
         }
         #[cfg(feature = "tls")]

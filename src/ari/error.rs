@@ -52,7 +52,10 @@ pub enum AriError {
         /// The URL as given.
         url: String,
         /// Why it was refused.
-        reason: String,
+        reason: &'static str,
+        /// The parser's error, when the text is not a URI at all.
+        #[source]
+        source: Option<std::sync::Arc<::http::uri::InvalidUri>>,
     },
     /// The TLS configuration cannot be used, or the TLS handshake of the
     /// WebSocket failed (certificate refused, wrong name…).

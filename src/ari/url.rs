@@ -1,6 +1,10 @@
 //! The base URL of an Asterisk HTTP server (`http://host:8088`).
 
 use std::fmt;
+use std::net::Ipv6Addr;
+use std::sync::Arc;
+
+use ::http::Uri;
 
 use super::error::AriError;
 
@@ -17,56 +21,71 @@ pub(crate) struct BaseUrl {
 }
 
 impl BaseUrl {
+    /// Parses `url` (with `http::Uri`, then the rules of an ARI base URL):
+    /// `http://` or `https://`, a host (an IPv6 address in brackets), an
+    /// optional port, an optional path prefix; no credentials, query or
+    /// fragment. A trailing `/ari` is dropped.
     pub(crate) fn parse(url: &str) -> Result<BaseUrl, AriError> {
-        let bad = |reason: &str| AriError::Url {
+        let bad = |reason: &'static str| AriError::Url {
             url: url.to_owned(),
-            reason: reason.to_owned(),
+            reason,
+            source: None,
         };
-        let (tls, rest) = if let Some(r) = strip_prefix_ci(url, "http://") {
-            (false, r)
-        } else if let Some(r) = strip_prefix_ci(url, "https://") {
-            (true, r)
-        } else {
-            return Err(bad("expected http://HOST:PORT or https://HOST:PORT"));
+        let uri: Uri = url.parse().map_err(|e| AriError::Url {
+            url: url.to_owned(),
+            reason: "not a valid URL",
+            source: Some(Arc::new(e)),
+        })?;
+        let tls = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            _ => return Err(bad("expected http://HOST:PORT or https://HOST:PORT")),
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
+        let Some(authority) = uri.authority() else {
+            return Err(bad("missing host"));
         };
-        if authority.contains('@') {
+        if authority.as_str().contains('@') {
             return Err(bad("give credentials to the builder, not in the URL"));
         }
-        if path.contains(['?', '#']) {
+        // `Uri` drops a fragment without a word.
+        if uri.query().is_some() || url.contains('#') {
             return Err(bad("the URL must not have a query or fragment"));
         }
-        let default_port = if tls { 443 } else { 80 };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let end = v6.find(']').ok_or_else(|| bad("unclosed [ in the host"))?;
-            let host = &v6[..end];
-            let port = match &v6[end + 1..] {
-                "" => default_port,
-                p => p
-                    .strip_prefix(':')
-                    .and_then(|p| p.parse().ok())
-                    .ok_or_else(|| bad("bad port"))?,
-            };
-            (host, port)
+        let host = authority.host();
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) if v6.parse::<Ipv6Addr>().is_ok() => v6,
+            Some(_) => return Err(bad("invalid IPv6 address")),
+            None if host.is_empty() => return Err(bad("missing host")),
+            None if !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')) =>
+            {
+                return Err(bad("invalid host"))
+            }
+            None => host,
+        };
+        // What follows the host: nothing, or `:` and the port. `Uri`
+        // accepts an empty port, `+80`, 99999 or junk after `]`.
+        let after_host = &authority.as_str()[authority.host().len()..];
+        let port = if after_host.is_empty() {
+            if tls {
+                443
+            } else {
+                80
+            }
         } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, p.parse().map_err(|_| bad("bad port"))?),
-                None => (authority, default_port),
+            let digits = after_host
+                .strip_prefix(':')
+                .filter(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+            match digits.map(str::parse::<u16>) {
+                Some(Ok(port)) if port != 0 => port,
+                _ => return Err(bad("bad port")),
             }
         };
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("missing or invalid host"));
-        }
-        let mut prefix = path.trim_end_matches('/').to_owned();
+        let mut prefix = uri.path().trim_end_matches('/').to_owned();
         // Accept a URL that already ends in /ari.
         if prefix.ends_with("/ari") {
             prefix.truncate(prefix.len() - 4);
-        }
-        if prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("invalid path"));
         }
         Ok(BaseUrl {
             tls,
@@ -88,7 +107,8 @@ impl BaseUrl {
         self.port
     }
 
-    fn authority(&self) -> String {
+    /// `host:port` (`[v6]:port`).
+    pub(crate) fn authority(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -116,15 +136,16 @@ impl fmt::Display for BaseUrl {
     }
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reason(url: &str) -> &'static str {
+        match BaseUrl::parse(url) {
+            Err(AriError::Url { reason, .. }) => reason,
+            other => panic!("{url}: {other:?}"),
+        }
+    }
 
     #[test]
     fn parses_the_usual_forms() {
@@ -139,21 +160,69 @@ mod tests {
         let u = BaseUrl::parse("HTTP://[::1]:8088/").unwrap();
         assert_eq!(u.host(), "::1");
         assert_eq!(u.rest_base(), "http://[::1]:8088/ari");
+        let u = BaseUrl::parse("http://host/asterisk").unwrap();
+        assert_eq!((u.host(), u.port()), ("host", 80));
+        assert_eq!(u.rest_base(), "http://host:80/asterisk/ari");
+        let u = BaseUrl::parse("http://pbx_1.example-2.com:65535").unwrap();
+        assert_eq!(u.authority(), "pbx_1.example-2.com:65535");
+        assert_eq!(u.to_string(), "http://pbx_1.example-2.com:65535");
     }
 
     #[test]
-    fn refuses_bad_urls() {
-        for bad in [
-            "ftp://x",
-            "127.0.0.1:8088",
-            "http://",
-            "http://host:port",
-            "http://u:p@host:8088",
-            "http://host:8088/?x=1",
-            "http://[::1:8088",
-            "http://ho st:8088",
+    fn refuses_bad_urls_with_a_reason() {
+        for (url, why) in [
+            ("http://host:8088:99", "not a valid URL"),
+            ("http://[::1:8088", "not a valid URL"),
+            ("http://ho st:8088", "not a valid URL"),
+            ("http://host/a b", "not a valid URL"),
+            (" http://host:8088", "not a valid URL"),
+            ("http://", "not a valid URL"),
+            ("", "not a valid URL"),
+            ("http://host:99999", "bad port"),
+            ("http://host:0", "bad port"),
+            ("http://host:", "bad port"),
+            ("http://host:port", "bad port"),
+            ("http://host:+80", "bad port"),
+            ("http://[::1]x:80", "bad port"),
+            ("http://:8088", "missing host"),
+            ("http://[fe80::1%25eth0]:8088", "invalid IPv6 address"),
+            ("http://[1.2.3.4]:8088", "invalid IPv6 address"),
+            ("http://h!st:8088", "invalid host"),
+            ("ftp://x", "expected http://HOST:PORT or https://HOST:PORT"),
+            (
+                "ws://host:8088",
+                "expected http://HOST:PORT or https://HOST:PORT",
+            ),
+            (
+                "127.0.0.1:8088",
+                "expected http://HOST:PORT or https://HOST:PORT",
+            ),
+            ("/ari", "expected http://HOST:PORT or https://HOST:PORT"),
+            (
+                "http://u:p@host:8088",
+                "give credentials to the builder, not in the URL",
+            ),
+            (
+                "http://host:8088/?x=1",
+                "the URL must not have a query or fragment",
+            ),
+            (
+                "http://host:8088/ari#x",
+                "the URL must not have a query or fragment",
+            ),
         ] {
-            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+            assert_eq!(reason(url), why, "{url}");
         }
+    }
+
+    #[test]
+    fn the_parser_error_is_the_source() {
+        let e = BaseUrl::parse("http://host:8088:99").unwrap_err();
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.is::<Arc<::http::uri::InvalidUri>>(), "{source:?}");
+        assert_eq!(
+            e.to_string(),
+            "invalid ARI URL \"http://host:8088:99\": not a valid URL"
+        );
     }
 }

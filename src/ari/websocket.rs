@@ -212,7 +212,8 @@ fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
     if cfg.base.is_tls() {
         return Err(AriError::Url {
             url: cfg.base.to_string(),
-            reason: "https needs the `tls` feature".into(),
+            reason: "https needs the `tls` feature",
+            source: None,
         });
     }
     Ok(Stream::Plain(tcp))
