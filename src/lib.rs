@@ -43,6 +43,7 @@ pub mod ami;
 pub mod ari;
 mod channel_state;
 pub mod config;
+mod error_chain;
 mod secret;
 pub mod testing;
 #[cfg(feature = "tls")]
@@ -51,6 +52,7 @@ mod transport;
 mod util;
 
 pub use channel_state::ChannelState;
+pub use error_chain::ErrorChain;
 pub use secret::Secret;
 
 /// The README's examples, compiled and run as doctests.

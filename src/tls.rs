@@ -30,6 +30,7 @@
 //! ```
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,12 +44,17 @@ pub(crate) use stream::{handshake, TlsStream};
 
 /// Errors of TLS: a certificate or key that cannot be used, a name that
 /// cannot be checked, or a handshake that failed.
+///
+/// The error of rustls (or of the socket) is kept as the
+/// [`source`](std::error::Error::source) and is not repeated in the
+/// message; [`ErrorChain`](crate::ErrorChain) prints both.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// The PEM input could not be read.
-    #[error("bad PEM input: {0}")]
-    Pem(String),
+    /// The PEM input could not be read; the PEM parser's error is the
+    /// source.
+    #[error("bad PEM input")]
+    Pem(#[source] Arc<rustls_pki_types::pem::Error>),
     /// The PEM input held no certificate.
     #[error("no certificate found in the PEM input")]
     NoCertificate,
@@ -57,32 +63,38 @@ pub enum TlsError {
     NoPrivateKey,
     /// A certificate (or key) was read but cannot be used: not a valid
     /// X.509 certificate for a trust anchor, or a key that does not suit
-    /// the certificate.
-    #[error("unusable certificate or key: {0}")]
-    BadCertificate(String),
+    /// the certificate. rustls' error is the source.
+    #[error("unusable certificate or key")]
+    BadCertificate(#[source] rustls::Error),
     /// The name to check the server's certificate against is neither a DNS
     /// name nor an IP address.
     #[error("invalid TLS server name {0:?}")]
     InvalidServerName(String),
     /// The peer's certificate was refused: not signed by a trusted CA, not
     /// valid for the name checked, expired, …
-    #[error("certificate of {peer} refused: {message}")]
+    #[error("certificate of {peer} refused")]
     Certificate {
         /// The name checked (client side) or the peer's address.
         peer: String,
-        /// What rustls said.
-        message: String,
+        /// What rustls said (an
+        /// [`InvalidCertificate`](rustls::Error::InvalidCertificate)).
+        #[source]
+        source: rustls::Error,
     },
     /// The handshake failed for another reason: an alert from the peer
     /// (which may have refused our certificate or offer), a protocol error
     /// (such as a peer that does not speak TLS: AMI without TLS is on port
     /// 5038, with TLS on 5039), or the connection closing.
-    #[error("TLS handshake with {peer} failed: {message}")]
+    #[error("TLS handshake with {peer} failed")]
     Handshake {
         /// The name checked (client side) or the peer's address.
         peer: String,
-        /// What rustls or the socket said.
-        message: String,
+        /// What the socket said: an `InvalidData` error wrapping the
+        /// [`rustls::Error`] (reach it with [`io::Error::get_ref`]) for an
+        /// alert or a protocol error, `UnexpectedEof` for a connection
+        /// closed during the handshake, `ConnectionReset`…
+        #[source]
+        source: Arc<io::Error>,
     },
     /// The handshake did not finish in time.
     #[error("TLS handshake with {peer} timed out after {after:?}")]
@@ -92,9 +104,14 @@ pub enum TlsError {
         /// The time allowed.
         after: Duration,
     },
-    /// rustls refused the settings.
-    #[error("TLS configuration refused: {0}")]
-    Config(String),
+    /// rustls refused the settings; its error is the source.
+    #[error("TLS configuration refused")]
+    Config(#[source] rustls::Error),
+    /// The settings cannot be expressed for this client: ARI's REST calls
+    /// (ureq) check the URL's host and take either Mozilla's roots or
+    /// private CAs, not both.
+    #[error("TLS configuration not supported: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Which certificates a TLS client trusts and which name it checks; see
@@ -204,9 +221,7 @@ impl TlsConfig {
     fn add_all(mut self, certs: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
         let roots = Arc::make_mut(&mut self.roots);
         for c in certs {
-            roots
-                .add(c.clone())
-                .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+            roots.add(c.clone()).map_err(TlsError::BadCertificate)?;
             Arc::make_mut(&mut self.private_ders).push(c);
         }
         Ok(self)
@@ -219,7 +234,7 @@ impl TlsConfig {
     fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
         let config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Config(e.to_string()))?
+            .map_err(TlsError::Config)?
             .with_root_certificates(self.roots.clone())
             .with_no_client_auth();
         Ok(Arc::new(config))
@@ -246,8 +261,8 @@ impl TlsConfig {
     pub(crate) fn ureq_config(&self) -> Result<ureq::tls::TlsConfig, TlsError> {
         use ureq::tls::{Certificate, RootCerts};
         if self.server_name.is_some() {
-            return Err(TlsError::Config(
-                "ARI over https checks the URL's host; put the certificate's name in the URL instead of server_name()".into(),
+            return Err(TlsError::Unsupported(
+                "ARI over https checks the URL's host; put the certificate's name in the URL instead of server_name()",
             ));
         }
         let roots = match (self.mozilla, self.private_ders.is_empty()) {
@@ -256,8 +271,8 @@ impl TlsConfig {
                 self.private_ders.iter().map(|c| Certificate::from_der(c).to_owned()).collect(),
             )),
             (true, false) => {
-                return Err(TlsError::Config(
-                    "ARI over https takes either Mozilla's roots or private CAs, not both; use TlsConfig::with_ca_pem".into(),
+                return Err(TlsError::Unsupported(
+                    "ARI over https takes either Mozilla's roots or private CAs, not both; use TlsConfig::with_ca_pem",
                 ))
             }
         };
@@ -305,7 +320,7 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 pub(crate) fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem(e.to_string()))?;
+        .map_err(|e| TlsError::Pem(Arc::new(e)))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate);
     }
@@ -329,7 +344,7 @@ impl Connector {
     ) -> Result<TlsStream, TlsError> {
         let peer = self.name.to_str().into_owned();
         let conn = rustls::ClientConnection::new(self.config.clone(), self.name.clone())
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+            .map_err(TlsError::Config)?;
         handshake(conn.into(), sock, timeout, &peer)
     }
 }

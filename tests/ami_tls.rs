@@ -57,7 +57,7 @@ fn try_connect(addr: String, tls: TlsConfig) -> (Result<Manager, AmiError>, Dura
 
 fn certificate_error(r: Result<Manager, AmiError>) -> String {
     match r {
-        Err(AmiError::Tls(TlsError::Certificate { message, .. })) => message,
+        Err(AmiError::Tls(TlsError::Certificate { source, .. })) => source.to_string(),
         other => panic!("expected a refused certificate, got {other:?}"),
     }
 }

@@ -104,7 +104,7 @@ fn plain_http_to_a_tls_server_fails_cleanly() {
         .connect()
         .unwrap_err();
     assert!(
-        matches!(e, AriError::WebSocket(_) | AriError::Status { .. }),
+        matches!(e, AriError::WebSocket { .. } | AriError::Status { .. }),
         "{e}"
     );
 }

@@ -23,6 +23,7 @@ use super::limits::Limits;
 use super::reply::parse_reply_text;
 use super::router::{HandlerId, Router};
 use crate::ami::{AmiError, CallbackId, Manager, Message, RawAction, WeakManager};
+use crate::ErrorChain;
 
 /// Runs AGI commands and gives the session's environment, whatever the
 /// transport: [`Agi`](crate::agi::Agi) (stdin/stdout, FastAGI),
@@ -352,7 +353,11 @@ fn start(
                         Ok(Err(e)) if e.is_hangup() => {
                             log::debug!("AsyncAGI {}: {e}", session.channel)
                         }
-                        Ok(Err(e)) => log::warn!("AsyncAGI handler for {}: {e}", session.channel),
+                        Ok(Err(e)) => log::warn!(
+                            "AsyncAGI handler for {}: {}",
+                            session.channel,
+                            ErrorChain(&e)
+                        ),
                         Err(_) => log::error!("AsyncAGI handler for {} panicked", session.channel),
                     }
                 }

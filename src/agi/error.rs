@@ -116,9 +116,12 @@ pub enum AgiError {
     /// No reply arrived within the configured timeout.
     #[error("timed out waiting for Asterisk")]
     Timeout,
-    /// Any other I/O failure.
-    #[error("I/O error: {0}")]
-    Io(Arc<io::Error>),
+    /// Any other I/O failure. The I/O error is the
+    /// [`source`](std::error::Error::source) (an `Arc<io::Error>`), not
+    /// repeated in the message; for AsyncAGI it wraps the
+    /// [`AmiError`](crate::ami::AmiError) of the AMI connection.
+    #[error("I/O error")]
+    Io(#[source] Arc<io::Error>),
 }
 
 impl AgiError {
@@ -145,6 +148,21 @@ impl AgiError {
     /// True when the channel is gone: a hangup or a dead channel (511).
     pub fn is_channel_gone(&self) -> bool {
         self.is_hangup() || self.is_dead_channel()
+    }
+
+    /// True for [`AgiError::Timeout`]: no reply in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, AgiError::Timeout)
+    }
+
+    /// The I/O error of [`AgiError::Io`]. A closed or reset stream is a
+    /// hangup and a read timeout [`AgiError::Timeout`] instead (see
+    /// [`AgiError::from_io`]).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            AgiError::Io(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// Maps an I/O error from a transport: a closed or reset stream becomes

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use crate::util::lock;
+use crate::ErrorChain;
 
 use super::router::Router;
 use regex::Regex;
@@ -549,7 +550,7 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
     ) {
         Ok(agi) => agi,
         Err(e) => {
-            log::warn!("FastAGI {peer}: no valid environment: {e}");
+            log::warn!("FastAGI {peer}: no valid environment: {}", ErrorChain(&e));
             return;
         }
     };
@@ -584,7 +585,7 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
     match catch_unwind(AssertUnwindSafe(|| handler(&mut request))) {
         Ok(Ok(())) => {}
         Ok(Err(e)) if e.is_hangup() => log::debug!("FastAGI {peer}: script {path:?} ended: {e}"),
-        Ok(Err(e)) => log::warn!("FastAGI {peer}: script {path:?} failed: {e}"),
+        Ok(Err(e)) => log::warn!("FastAGI {peer}: script {path:?} failed: {}", ErrorChain(&e)),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()

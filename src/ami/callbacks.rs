@@ -12,6 +12,7 @@ use super::error::DisconnectReason;
 use super::events::{Event, EventError};
 use super::message::Message;
 use crate::util::guarded;
+use crate::ErrorChain;
 
 /// Identifies a registered callback, for [`crate::ami::Manager::remove_callback`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,8 +30,9 @@ type StateFn = dyn Fn(&ConnectionState) + Send + Sync + 'static;
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// The codec refused a message that no waiting caller claimed.
-    #[error("message refused: {0}")]
+    /// The codec refused a message that no waiting caller claimed. The
+    /// [`DecodeError`] is the source.
+    #[error("message refused")]
     Decode(#[from] DecodeError),
     /// An event did not parse as the typed event a callback was registered
     /// for. The event still reached the name and catch-all callbacks.
@@ -237,7 +239,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
 }
 
 fn report(reg: &Registry, e: &ProtocolError) {
-    log::warn!("AMI: {e}");
+    log::warn!("AMI: {}", ErrorChain(e));
     for (_, f) in &reg.error {
         guarded("AMI", "protocol error", || f(e));
     }

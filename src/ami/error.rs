@@ -31,7 +31,10 @@ pub enum DisconnectReason {
     /// rustls error), and `ConnectionAborted` once a write failed or timed
     /// out part way, which ends the TLS session (the records rustls sealed
     /// cannot be sent again).
-    #[error("connection I/O error: {0}")]
+    ///
+    /// The I/O error is the [`source`](std::error::Error::source) (an
+    /// `Arc<io::Error>`), not repeated in the message.
+    #[error("connection I/O error")]
     Io(#[source] Arc<io::Error>),
 }
 
@@ -39,12 +42,14 @@ pub enum DisconnectReason {
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AmiError {
-    /// The TCP connection could not be made.
-    #[error("cannot connect to {addr}: {source}")]
+    /// The TCP connection could not be made: the name did not resolve, the
+    /// connection was refused (`ConnectionRefused`) or not answered within
+    /// the connect timeout (`TimedOut`)…
+    #[error("cannot connect to {addr}")]
     Connect {
         /// The address tried.
         addr: String,
-        /// What the OS said.
+        /// What the OS said (the [`source`](std::error::Error::source)).
         #[source]
         source: Arc<io::Error>,
     },
@@ -59,8 +64,9 @@ pub enum AmiError {
         /// How long the caller waited.
         after: Duration,
     },
-    /// The connection is gone; carries the reason.
-    #[error("disconnected: {0}")]
+    /// The connection is gone; carries the reason, whose message and
+    /// source this error shows as its own.
+    #[error(transparent)]
     Disconnected(DisconnectReason),
     /// Login was refused (wrong user, secret, or ACL).
     #[error("authentication failed: {message}")]
@@ -71,11 +77,13 @@ pub enum AmiError {
     /// Asterisk answered `Response: Error`. The whole reply is kept.
     #[error("{} failed: {}", .0.action_name(), .0.message_text().unwrap_or("(no message)"))]
     ActionFailed(Box<Response>),
-    /// The action could not be encoded (CR/LF in a header): nothing was sent.
-    #[error("invalid action: {0}")]
+    /// The action could not be encoded (CR/LF in a header): nothing was
+    /// sent. The [`EncodeError`] is the source.
+    #[error("invalid action")]
     Encode(#[from] EncodeError),
-    /// The reply to this action could not be decoded.
-    #[error("malformed reply: {0}")]
+    /// The reply to this action could not be decoded. The [`DecodeError`]
+    /// is the source.
+    #[error("malformed reply")]
     Protocol(#[from] DecodeError),
     /// The reply decoded but did not have the shape the typed action expects.
     #[error("unexpected reply to {action}: {reason}")]
@@ -108,9 +116,30 @@ impl AmiError {
         matches!(self, AmiError::Disconnected(_))
     }
 
-    /// True for a timeout.
+    /// True for a timeout: no response in time ([`AmiError::Timeout`]),
+    /// or a connection not answered within the connect timeout
+    /// ([`AmiError::Connect`] with an I/O error of kind `TimedOut`).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, AmiError::Timeout { .. })
+        match self {
+            AmiError::Timeout { .. } => true,
+            AmiError::Connect { source, .. } => source.kind() == io::ErrorKind::TimedOut,
+            _ => false,
+        }
+    }
+
+    /// The I/O error underneath, for [`AmiError::Connect`], a
+    /// [`DisconnectReason::Io`] and a failed TLS handshake: its
+    /// [`kind`](io::Error::kind) tells a refused connection
+    /// (`ConnectionRefused`) from one that timed out (`TimedOut`) or was
+    /// reset (`ConnectionReset`).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            AmiError::Connect { source, .. } => Some(source),
+            AmiError::Disconnected(DisconnectReason::Io(e)) => Some(e),
+            #[cfg(feature = "tls")]
+            AmiError::Tls(crate::tls::TlsError::Handshake { source, .. }) => Some(source),
+            _ => None,
+        }
     }
 
     /// The server's reply, for errors that have one.

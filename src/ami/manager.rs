@@ -27,7 +27,7 @@ use super::response::Response;
 #[cfg(feature = "tls")]
 use crate::tls::{Connector, TlsConfig};
 use crate::transport::Transport;
-use crate::Secret;
+use crate::{ErrorChain, Secret};
 
 /// How to log in; see [`Manager::login_with`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -723,7 +723,7 @@ impl Manager {
                 }
                 match m.send_action(&super::actions::Ping) {
                     Err(e) if e.is_timeout() => {
-                        log::warn!("AMI keepalive: {e}; dropping the connection");
+                        log::warn!("AMI keepalive: {}; dropping the connection", ErrorChain(&e));
                         shared.keepalive_failed.store(true, Ordering::Release);
                         shared.shutdown_socket();
                     }

@@ -17,6 +17,7 @@ use super::manager::{deadline_in, handles, open, read_banner, AuthMethod};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
 use crate::transport::Transport;
+use crate::ErrorChain;
 
 /// Reads until the connection ends; then, with a reconnect policy, connects
 /// again and goes on; otherwise fails every waiting caller and stops.
@@ -46,10 +47,10 @@ pub(crate) fn run_reader(
         if let Err(e) = decoder.finish() {
             // A caller waiting for the cut message gets the disconnect
             // error; the bytes themselves go to the decode-error callbacks.
-            log::warn!("AMI connection ended: {e}");
+            log::warn!("AMI connection ended: {}", ErrorChain(&e));
             reader.batch.push(Dispatch::Error(e));
         }
-        log::debug!("AMI connection ends: {reason}");
+        log::debug!("AMI connection ends: {}", ErrorChain(&reason));
         shared.pending.close(reason.clone());
         reader
             .batch
@@ -146,8 +147,9 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
                 return Some(conn);
             }
             Err(e) => log::warn!(
-                "AMI reconnect attempt {attempt} to {} failed: {e}",
-                shared.dial.addr
+                "AMI reconnect attempt {attempt} to {} failed: {}",
+                shared.dial.addr,
+                ErrorChain(&e)
             ),
         }
     }
@@ -349,7 +351,7 @@ impl Reader<'_> {
                 .pending
                 .route_error(&id, AmiError::Protocol(e.clone()))
             {
-                log::warn!("AMI reply to {id} refused: {e}");
+                log::warn!("AMI reply to {id} refused: {}", ErrorChain(&e));
                 return;
             }
         }

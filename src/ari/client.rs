@@ -215,7 +215,7 @@ fn start_threads(
     let (tx, rx): (Sender<Item>, Receiver<Item>) = crossbeam_channel::bounded(QUEUE);
     let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
     let shared = Arc::new(WsShared::default());
-    let spawn_err = |e: std::io::Error| AriError::WebSocket(format!("cannot start a thread: {e}"));
+    let spawn_err = |e| websocket::ws_error("cannot start a thread", Some(e));
 
     let reader_shared = shared.clone();
     let done = inner.done.clone();
@@ -275,18 +275,14 @@ fn dispatch_loop(
 /// How the events ended, for `wait_closed`.
 #[derive(Default)]
 struct Done {
-    /// `Some(None)`: closed; `Some(Some(reason))`: died.
-    state: Mutex<Option<Option<String>>>,
+    /// `Some(None)`: closed; `Some(Some(error))`: died.
+    state: Mutex<Option<Option<AriError>>>,
     cond: Condvar,
 }
 
 impl Done {
     fn finish(&self, result: Option<AriError>) {
-        let reason = result.map(|e| match e {
-            AriError::WebSocket(m) => m,
-            other => other.to_string(),
-        });
-        *self.state.lock() = Some(reason);
+        *self.state.lock() = Some(result);
         self.cond.notify_all();
     }
 }
@@ -494,7 +490,7 @@ impl Client {
             if let Some(result) = state.as_ref() {
                 return match result {
                     None => Ok(()),
-                    Some(reason) => Err(AriError::WebSocket(reason.clone())),
+                    Some(error) => Err(error.clone()),
                 };
             }
             if self.inner.events.lock().is_none() {

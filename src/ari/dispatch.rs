@@ -288,7 +288,7 @@ impl Registry {
             .map(|(_, f)| f.clone())
             .collect();
         if calls.is_empty() {
-            log::warn!("ARI: {error}");
+            log::warn!("ARI: {}", crate::ErrorChain(error));
         }
         for f in calls {
             guarded("ARI", "error", || f(error));

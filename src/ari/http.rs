@@ -1,5 +1,6 @@
 //! One ARI request and the HTTP transport that carries it (ureq).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -143,10 +144,10 @@ impl Http {
             .method(method)
             .uri(&url)
             .header("Authorization", &self.authorization);
-        let transport = |message: String| AriError::Transport {
+        let transport = |e: ureq::Error| AriError::Transport {
             method,
             path: req.path.clone(),
-            message,
+            source: Arc::new(e),
         };
         let result = match &req.body {
             Some(body) => {
@@ -165,14 +166,14 @@ impl Http {
                 self.agent.run(r)
             }
         };
-        let mut response = result.map_err(|e| transport(e.to_string()))?;
+        let mut response = result.map_err(transport)?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
             .with_config()
             .limit(self.max_body)
             .read_to_vec()
-            .map_err(|e| transport(e.to_string()))?;
+            .map_err(transport)?;
         if (200..300).contains(&status) {
             Ok((status, body))
         } else {

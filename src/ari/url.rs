@@ -221,8 +221,8 @@ mod tests {
         let source = std::error::Error::source(&e).expect("a source");
         assert!(source.is::<Arc<::http::uri::InvalidUri>>(), "{source:?}");
         assert_eq!(
-            e.to_string(),
-            "invalid ARI URL \"http://host:8088:99\": not a valid URL"
+            crate::ErrorChain(&e).to_string(),
+            format!("invalid ARI URL \"http://host:8088:99\": not a valid URL: {source}")
         );
     }
 }

@@ -20,6 +20,7 @@ use super::events::Event;
 use super::http::{segment, Http, Method, Request};
 use super::url::BaseUrl;
 use crate::ami::ReconnectPolicy;
+use crate::ErrorChain;
 
 /// The default for the largest event accepted (Asterisk's are a few kB).
 pub(crate) const MAX_MESSAGE: usize = 16 * 1024 * 1024;
@@ -113,13 +114,31 @@ impl WsShared {
     }
 }
 
+/// An [`AriError::WebSocket`]: what failed, and the I/O error that made it
+/// fail.
+pub(crate) fn ws_error(reason: impl Into<String>, source: Option<io::Error>) -> AriError {
+    AriError::WebSocket {
+        reason: reason.into(),
+        source: source.map(Arc::new),
+    }
+}
+
+/// tungstenite's error as the I/O error of an [`AriError::WebSocket`]: the
+/// socket's own error when it is one (tungstenite's message would repeat
+/// it), else tungstenite's error wrapped.
+fn into_io(e: tungstenite::Error) -> io::Error {
+    match e {
+        tungstenite::Error::Io(e) => e,
+        e => io::Error::other(e),
+    }
+}
+
 /// Opens the WebSocket and registers the applications.
 pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
-    let ws_err = |m: String| AriError::WebSocket(m);
     let (host, port) = (cfg.base.host(), cfg.base.port());
     let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| ws_err(format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| ws_error(format!("cannot resolve {host}"), Some(e)))?
         .collect();
     let mut last = None;
     let mut tcp = None;
@@ -135,14 +154,18 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
     let tcp = match tcp {
         Some(s) => s,
         None => {
-            let why = last.map_or_else(|| "no address".to_owned(), |e| e.to_string());
-            return Err(ws_err(format!("cannot connect to {host}:{port}: {why}")));
+            let why = last.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address")
+            });
+            let to = cfg.base.authority();
+            return Err(ws_error(format!("cannot connect to {to}"), Some(why)));
         }
     };
     let _ = tcp.set_nodelay(true);
+    let timeouts_failed = |e| ws_error("cannot set the socket's timeouts", Some(e));
     tcp.set_read_timeout(Some(cfg.connect_timeout))
         .and_then(|()| tcp.set_write_timeout(Some(cfg.connect_timeout)))
-        .map_err(|e| ws_err(e.to_string()))?;
+        .map_err(timeouts_failed)?;
     let stream = wrap(cfg, tcp)?;
 
     let mut path = format!("{}/ari/events?app=", cfg.base.ws_prefix());
@@ -153,7 +176,7 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
     let mut request = path
         .as_str()
         .into_client_request()
-        .map_err(|e| ws_err(format!("bad WebSocket URL: {e}")))?;
+        .map_err(|e| ws_error("bad WebSocket URL", Some(into_io(e))))?;
     let auth = tungstenite::http::HeaderValue::from_str(&cfg.authorization)
         .map_err(|_| AriError::Invalid("credentials contain a control character".into()))?;
     request.headers_mut().insert("Authorization", auth);
@@ -167,7 +190,7 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
                 .and_then(|()| {
                     tcp.set_write_timeout(Some(cfg.connect_timeout.max(Duration::from_secs(5))))
                 })
-                .map_err(|e| ws_err(e.to_string()))?;
+                .map_err(timeouts_failed)?;
             wait_registered(cfg);
             Ok(ws)
         }
@@ -181,8 +204,16 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
                 path: "/ari/events".to_owned(),
             })
         }
-        Err(HandshakeError::Failure(e)) => Err(ws_err(format!("handshake failed: {e}"))),
-        Err(HandshakeError::Interrupted(_)) => Err(ws_err("handshake timed out".to_owned())),
+        Err(HandshakeError::Failure(e)) => Err(ws_error("handshake failed", Some(into_io(e)))),
+        // A read or write that timed out (the socket's timeouts are the
+        // connect timeout).
+        Err(HandshakeError::Interrupted(_)) => Err(ws_error(
+            "handshake failed",
+            Some(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer within {:?}", cfg.connect_timeout),
+            )),
+        )),
     }
 }
 
@@ -198,7 +229,10 @@ fn wait_registered(cfg: &WsConfig) {
             match cfg.http.execute(&req) {
                 Ok(_) => break,
                 Err(e) if Instant::now() >= deadline => {
-                    log::warn!("ARI application {app} not seen registered: {e}");
+                    log::warn!(
+                        "ARI application {app} not seen registered: {}",
+                        ErrorChain(&e)
+                    );
                     break;
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -246,32 +280,34 @@ pub(crate) fn run(
             // close() ran before the clone was stored.
             let _ = ws.get_ref().tcp().shutdown(Shutdown::Both);
         }
-        let reason = read_frames(&mut ws, &cfg, &shared, &tx);
+        let (reason, source) = read_frames(&mut ws, &cfg, &shared, &tx);
+        let source = source.map(Arc::new);
         shared.socket.lock().take();
         if shared.is_closing() {
             let _ = ws.close(None);
             return None;
         }
-        log::warn!("ARI WebSocket lost: {reason}");
-        deliver(
-            &tx,
-            &shared,
-            Item::State(ConnectionState::Lost(reason.clone())),
-        );
+        let lost = AriError::WebSocket {
+            reason: reason.clone(),
+            source: source.clone(),
+        };
+        let why = ErrorChain(&lost).to_string();
+        log::warn!("{why}");
+        deliver(&tx, &shared, Item::State(ConnectionState::Lost(why)));
         let policy = match &cfg.reconnect {
             Some(p) => p,
-            None => return Some(AriError::WebSocket(reason)),
+            None => return Some(lost),
         };
         let mut attempt = 0u32;
         ws = loop {
             if policy.max_attempts.is_some_and(|max| attempt >= max) {
-                let why = format!("gave up after {attempt} attempts: {reason}");
-                deliver(
-                    &tx,
-                    &shared,
-                    Item::State(ConnectionState::GaveUp(why.clone())),
-                );
-                return Some(AriError::WebSocket(why));
+                let gave_up = AriError::WebSocket {
+                    reason: format!("{reason}; gave up reconnecting after {attempt} attempts"),
+                    source,
+                };
+                let why = ErrorChain(&gave_up).to_string();
+                deliver(&tx, &shared, Item::State(ConnectionState::GaveUp(why)));
+                return Some(gave_up);
             }
             // Sleep, but wake at once on close().
             let _ = wake.recv_timeout(policy.delay(attempt));
@@ -282,8 +318,9 @@ pub(crate) fn run(
                 Ok(ws) => break ws,
                 Err(e) => {
                     log::info!(
-                        "ARI WebSocket reconnect attempt {} failed: {e}",
-                        attempt + 1
+                        "ARI WebSocket reconnect attempt {} failed: {}",
+                        attempt + 1,
+                        ErrorChain(&e)
                     );
                     attempt += 1;
                 }
@@ -312,13 +349,14 @@ fn deliver(tx: &Sender<Item>, shared: &WsShared, mut item: Item) -> bool {
     }
 }
 
-/// Reads frames until the socket fails; returns why.
+/// Reads frames until the socket fails; returns why, and the I/O error
+/// behind it if there is one.
 fn read_frames(
     ws: &mut WebSocket<Stream>,
     cfg: &WsConfig,
     shared: &WsShared,
     tx: &Sender<Item>,
-) -> String {
+) -> (String, Option<io::Error>) {
     let mut last_heard = Instant::now();
     let mut ping_sent = false;
     loop {
@@ -341,10 +379,11 @@ fn read_frames(
                         }
                     },
                     Message::Close(frame) => {
-                        return match frame {
+                        let why = match frame {
                             Some(f) => format!("closed by Asterisk ({} {})", f.code, f.reason),
                             None => "closed by Asterisk".to_owned(),
-                        }
+                        };
+                        return (why, None);
                     }
                     _ => continue,
                 };
@@ -353,7 +392,7 @@ fn read_frames(
                     Err(e) => Item::Error(e),
                 };
                 if !deliver(tx, shared, item) {
-                    return "dispatcher gone".to_owned();
+                    return ("dispatcher gone".to_owned(), None);
                 }
             }
             Err(tungstenite::Error::Io(e))
@@ -365,17 +404,21 @@ fn read_frames(
                 // The keepalive interval passed in silence.
                 let interval = cfg.keepalive.unwrap_or(Duration::from_secs(30));
                 if ping_sent && last_heard.elapsed() >= interval * 2 {
-                    return format!("no answer to a ping within {interval:?}");
+                    let silent = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no answer to a ping within {interval:?}"),
+                    );
+                    return ("connection lost".to_owned(), Some(silent));
                 }
                 if !ping_sent {
                     if let Err(e) = ws.send(Message::Ping(Vec::new().into())) {
-                        return format!("ping failed: {e}");
+                        return ("ping failed".to_owned(), Some(into_io(e)));
                     }
                     ping_sent = true;
                 }
             }
-            Err(tungstenite::Error::ConnectionClosed) => return "closed".to_owned(),
-            Err(e) => return e.to_string(),
+            Err(tungstenite::Error::ConnectionClosed) => return ("closed".to_owned(), None),
+            Err(e) => return ("connection lost".to_owned(), Some(into_io(e))),
         }
     }
 }

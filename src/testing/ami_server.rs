@@ -405,7 +405,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                             ctx.run(reader);
                         }
                     }
-                    Err(e) => log::debug!("AMI emulator: {e}"),
+                    Err(e) => log::debug!("AMI emulator: {}", crate::ErrorChain(&e)),
                 });
             continue;
         }

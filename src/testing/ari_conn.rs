@@ -119,7 +119,9 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
                     if let Some(tls) = &guard.1.tls {
                         match tls.accept(stream, Duration::from_secs(10)) {
                             Ok(stream) => serve(id, stream, &tcp, guard.1),
-                            Err(e) => log::debug!("AriServer: TLS handshake failed: {e}"),
+                            Err(e) => {
+                                log::debug!("AriServer: {}", crate::ErrorChain(&e))
+                            }
                         }
                         return;
                     }

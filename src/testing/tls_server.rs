@@ -32,14 +32,14 @@ impl ServerTls {
         let chain = certs_from_pem(cert_chain_pem)?;
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
             rustls_pki_types::pem::Error::NoItemsFound => TlsError::NoPrivateKey,
-            e => TlsError::Pem(e.to_string()),
+            e => TlsError::Pem(Arc::new(e)),
         })?;
         let config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Config(e.to_string()))?
+            .map_err(TlsError::Config)?
             .with_no_client_auth()
             .with_single_cert(chain, key)
-            .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
+            .map_err(TlsError::BadCertificate)?;
         Ok(ServerTls {
             config: Arc::new(config),
         })
@@ -51,8 +51,7 @@ impl ServerTls {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".into());
-        let conn = rustls::ServerConnection::new(self.config.clone())
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let conn = rustls::ServerConnection::new(self.config.clone()).map_err(TlsError::Config)?;
         handshake(conn.into(), sock, timeout, &peer)
     }
 }

@@ -129,10 +129,7 @@ pub(crate) fn handshake(
         }
         match conn.read_tls(&mut &sock) {
             Ok(0) => {
-                return Err(TlsError::Handshake {
-                    peer: peer.to_owned(),
-                    message: "connection closed during the handshake".into(),
-                })
+                return Err(closed_early(peer));
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -219,27 +216,32 @@ fn take_records(conn: &mut Connection, out: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-/// A handshake's I/O error as a [`TlsError`]: rustls' own error when there
-/// is one.
+/// A handshake's I/O error as a [`TlsError`]: a refused certificate is
+/// [`TlsError::Certificate`] with rustls' error, anything else
+/// [`TlsError::Handshake`] with the I/O error (which wraps rustls' error
+/// when there is one).
 fn classify(e: io::Error, peer: &str) -> TlsError {
-    let peer = peer.to_owned();
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         Some(r @ rustls::Error::InvalidCertificate(_)) => TlsError::Certificate {
-            peer,
-            message: r.to_string(),
+            peer: peer.to_owned(),
+            source: r.clone(),
         },
-        Some(r) => TlsError::Handshake {
-            peer,
-            message: r.to_string(),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => closed_early(peer),
+        _ => TlsError::Handshake {
+            peer: peer.to_owned(),
+            source: Arc::new(e),
         },
-        None if e.kind() == io::ErrorKind::UnexpectedEof => TlsError::Handshake {
-            peer,
-            message: "connection closed during the handshake".into(),
-        },
-        None => TlsError::Handshake {
-            peer,
-            message: e.to_string(),
-        },
+    }
+}
+
+/// The peer closed the connection before the handshake was done.
+fn closed_early(peer: &str) -> TlsError {
+    TlsError::Handshake {
+        peer: peer.to_owned(),
+        source: Arc::new(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed during the handshake",
+        )),
     }
 }
 
