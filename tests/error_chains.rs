@@ -161,6 +161,12 @@ mod ari {
     use super::*;
     use astrix::ari::{AriError, Client};
 
+    /// ureq's error, the source of a [`AriError::Transport`].
+    fn ureq_source(e: &AriError) -> Option<&ureq::Error> {
+        let source = e.source()?.downcast_ref::<Arc<ureq::Error>>()?;
+        Some(source)
+    }
+
     #[test]
     fn rest_errors_keep_ureqs_error() {
         // Refused.
@@ -169,13 +175,7 @@ mod ari {
         let e = client.channels().list().unwrap_err();
         assert_eq!(e.to_string(), "GET /channels: request failed");
         each_message_once(&e);
-        let source = e
-            .source()
-            .and_then(|s| s.downcast_ref::<Arc<ureq::Error>>());
-        assert!(
-            matches!(source.map(|s| &**s), Some(ureq::Error::Io(_))),
-            "{e:?}"
-        );
+        assert!(matches!(ureq_source(&e), Some(ureq::Error::Io(_))), "{e:?}");
         assert_eq!(
             e.io_error().map(io::Error::kind),
             Some(io::ErrorKind::ConnectionRefused)
@@ -191,11 +191,8 @@ mod ari {
             .unwrap();
         let e = client.channels().list().unwrap_err();
         each_message_once(&e);
-        let source = e
-            .source()
-            .and_then(|s| s.downcast_ref::<Arc<ureq::Error>>());
         assert!(
-            matches!(source.map(|s| &**s), Some(ureq::Error::Timeout(_))),
+            matches!(ureq_source(&e), Some(ureq::Error::Timeout(_))),
             "{e:?}"
         );
         assert!(e.is_timeout());
