@@ -48,7 +48,9 @@ pub mod ami;
 pub mod ari;
 mod channel_state;
 pub mod config;
+mod ended;
 mod secret;
+pub mod subscription;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -60,6 +62,7 @@ mod util;
 
 pub use channel_state::ChannelState;
 pub use secret::Secret;
+pub use subscription::Subscription;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
