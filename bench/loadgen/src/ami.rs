@@ -260,14 +260,20 @@ pub fn events(args: &Args) -> Result<(), String> {
 
 // --------------------------------------------------------------- ami-actions
 
-fn serve_actions(
-    sock: TcpStream,
-    served: Arc<AtomicU64>,
-    first: Arc<Mutex<Option<Instant>>>,
-    last_ns: Arc<AtomicU64>,
+/// What the connections of `ami-actions` share.
+struct Served {
+    /// Actions answered, over all connections.
+    actions: AtomicU64,
+    /// Connections closed.
+    closed: AtomicUsize,
+    /// When the first action arrived.
+    first: Mutex<Option<Instant>>,
+    /// When the last action was answered, in ns after `base`.
+    last_ns: AtomicU64,
     base: Instant,
-    fully_booted: bool,
-) -> io::Result<()> {
+}
+
+fn serve_actions(sock: TcpStream, served: &Served, fully_booted: bool) -> io::Result<()> {
     let _ = sock.set_nodelay(true);
     let mut w = BufWriter::with_capacity(64 * 1024, sock.try_clone()?);
     w.write_all(BANNER)?;
@@ -277,14 +283,16 @@ fn serve_actions(
     let mut out = Vec::with_capacity(64 * 1024);
     while let Some(msg) = read_ami_msg(&mut r, &mut line)? {
         {
-            let mut f = lock(&first);
+            let mut f = lock(&served.first);
             if f.is_none() {
                 *f = Some(Instant::now());
             }
         }
         let logoff = reply(&msg, &mut out, fully_booted);
-        served.fetch_add(1, Ordering::Relaxed);
-        last_ns.fetch_max(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        served.actions.fetch_add(1, Ordering::Relaxed);
+        served
+            .last_ns
+            .fetch_max(served.base.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // Batch replies to pipelined actions: flush only when no more input is buffered.
         if r.buffer().is_empty() || out.len() > 48 * 1024 || logoff {
             w.write_all(&out)?;
@@ -311,29 +319,23 @@ pub fn actions(args: &Args) -> Result<(), String> {
     let listener = TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("bind 127.0.0.1:{port}: {e}"))?;
     eprintln!("loadgen ami-actions: listening on 127.0.0.1:{port}; exits after {clients} client(s) disconnect or {max_secs}s");
-    let served = Arc::new(AtomicU64::new(0));
-    let closed = Arc::new(AtomicUsize::new(0));
-    let first: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    let base = Instant::now();
-    let last_ns = Arc::new(AtomicU64::new(0));
+    let served = Arc::new(Served {
+        actions: AtomicU64::new(0),
+        closed: AtomicUsize::new(0),
+        first: Mutex::new(None),
+        last_ns: AtomicU64::new(0),
+        base: Instant::now(),
+    });
     let (fin_tx, fin_rx) = mpsc::channel::<&'static str>();
     {
         let served = served.clone();
-        let closed = closed.clone();
-        let first = first.clone();
-        let last_ns = last_ns.clone();
-        let fin_tx = fin_tx.clone();
         thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(sock) = conn else { continue };
-                let served = served.clone();
-                let closed = closed.clone();
-                let first = first.clone();
-                let last_ns = last_ns.clone();
-                let fin_tx = fin_tx.clone();
+                let (served, fin_tx) = (served.clone(), fin_tx.clone());
                 thread::spawn(move || {
-                    let _ = serve_actions(sock, served, first, last_ns, base, fully_booted);
-                    if closed.fetch_add(1, Ordering::SeqCst) + 1 >= clients {
+                    let _ = serve_actions(sock, &served, fully_booted);
+                    if served.closed.fetch_add(1, Ordering::SeqCst) + 1 >= clients {
                         let _ = fin_tx.send("clients-closed");
                     }
                 });
@@ -343,9 +345,9 @@ pub fn actions(args: &Args) -> Result<(), String> {
     let end = fin_rx
         .recv_timeout(Duration::from_secs(max_secs))
         .unwrap_or("max-secs");
-    let n = served.load(Ordering::Relaxed);
-    let last = base + Duration::from_nanos(last_ns.load(Ordering::Relaxed));
-    let secs = lock(&first)
+    let n = served.actions.load(Ordering::Relaxed);
+    let last = served.base + Duration::from_nanos(served.last_ns.load(Ordering::Relaxed));
+    let secs = lock(&served.first)
         .map(|t| last.saturating_duration_since(t).as_secs_f64())
         .unwrap_or(f64::NAN);
     let j = Json::new()

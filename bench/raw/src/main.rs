@@ -163,6 +163,15 @@ fn ping(w: &mut impl Write, out: &mut Vec<u8>, id: u64) -> Result<(), String> {
     w.write_all(out).map_err(|e| format!("write Ping: {e}"))
 }
 
+/// Counts the response `m` in `total` if it carries ActionID `id`.
+fn count_response(m: &[u8], id: u64, total: &AtomicU64) -> Result<(), String> {
+    if action_id(m) != Some(id) {
+        return Err(format!("ActionID mismatch: expected {id}"));
+    }
+    total.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Joins the worker threads; the first error (or panic) wins.
 fn join_all(hs: Vec<thread::JoinHandle<Result<(), String>>>) -> Result<(), String> {
     let mut first = Ok(());
@@ -198,10 +207,7 @@ fn ami_actions(port: u16, threads: usize, per_thread: u64, shared: bool) -> Resu
                     for i in 1..=per_thread {
                         ping(&mut s, &mut out, i)?;
                         read_response(&mut r, &mut m)?;
-                        if action_id(&m) != Some(i) {
-                            return Err(format!("ActionID mismatch: expected {i}"));
-                        }
-                        total.fetch_add(1, Ordering::Relaxed);
+                        count_response(&m, i, &total)?;
                     }
                     Ok(())
                 })
@@ -245,10 +251,7 @@ fn ami_actions(port: u16, threads: usize, per_thread: u64, shared: bool) -> Resu
                         let m = rx
                             .recv_timeout(RESPONSE_TIMEOUT)
                             .map_err(|_| format!("no response to ActionID {id}"))?;
-                        if action_id(&m) != Some(id) {
-                            return Err(format!("ActionID mismatch: expected {id}"));
-                        }
-                        total.fetch_add(1, Ordering::Relaxed);
+                        count_response(&m, id, &total)?;
                     }
                     Ok(())
                 })
