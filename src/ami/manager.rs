@@ -840,6 +840,12 @@ impl Manager {
         action.parse_response(response)
     }
 
+    /// Sends an action and returns its reply as it is, `Response: Error`
+    /// included (for the login steps, which read refusals themselves).
+    pub(crate) fn exchange_raw<A: Action>(&self, action: &A) -> Result<Response, AmiError> {
+        self.exchange(action, self.inner.action_timeout)
+    }
+
     fn exchange<A: Action>(&self, action: &A, timeout: Duration) -> Result<Response, AmiError> {
         let shared = &self.inner.shared;
         shared.open_gate();
