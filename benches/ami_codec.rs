@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
 
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ami_actions.bin"
+        "/tests/data/asterisk-22/ami_actions.bin"
     ));
     if let Ok(fixture) = fixture {
         let mut g = c.benchmark_group("ami");

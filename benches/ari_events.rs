@@ -1,7 +1,7 @@
 //! ARI events: typing an event against only parsing its JSON.
 //!
 //! Reads the 28 events a real Asterisk 22 sent on the WebSocket
-//! (`../shared/fixtures/asterisk-22/ari_events.jsonl`). `json_value`
+//! (`tests/data/asterisk-22/ari_events.jsonl`). `json_value`
 //! parses each into a `serde_json::Value` (the floor: any typed reading
 //! parses the JSON at least once); `event_parse` runs `Event::parse`, which
 //! reads the type, then the typed model with every field and `extra`.
@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 fn events() -> Vec<String> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ari_events.jsonl"
+        "/tests/data/asterisk-22/ari_events.jsonl"
     );
     let text = std::fs::read_to_string(path).expect("the ARI recording");
     text.lines().map(str::to_owned).collect()

@@ -149,6 +149,9 @@ fn run(o: Options) -> Result<(), AppError> {
         println!("channel {} left the application ({n} so far)", e.channel.id);
         let _ = done_tx.send(n);
     });
+    // The callbacks are in place: let the events flow (those that arrived
+    // since connect() waited for this, none is lost).
+    client.start();
 
     if let Some(server) = &emulator {
         for i in 0..calls.unwrap_or(0) {

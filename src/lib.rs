@@ -33,20 +33,31 @@
 //!
 //! The cargo feature `tls` adds AMI over TLS (the module `tls`,
 //! `ManagerBuilder::tls`) and a TLS mode of the AMI emulator.
+//!
+//! The feature `testing` (on by default) adds the emulators of
+//! [`testing`]; production builds can leave it out with
+//! `default-features = false`.
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod agi;
 pub mod ami;
 #[cfg(feature = "ari")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ari")))]
 pub mod ari;
 mod channel_state;
 pub mod config;
+mod ended;
 mod error_chain;
 mod secret;
+pub mod subscription;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod transport;
 mod util;
@@ -54,6 +65,7 @@ mod util;
 pub use channel_state::ChannelState;
 pub use error_chain::ErrorChain;
 pub use secret::Secret;
+pub use subscription::Subscription;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

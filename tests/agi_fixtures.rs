@@ -1,4 +1,4 @@
-//! Replays the recordings of a real Asterisk 22 (../shared/fixtures):
+//! Replays the recordings of a real Asterisk 22 (tests/data/asterisk-22):
 //! every reply must parse into the right typed result, and the commands
 //! astrix writes must be the bytes the recording's client wrote.
 
@@ -12,13 +12,10 @@ use astrix::agi::{
     percent_decode, Agi, AgiCommand, AgiError, HangupReason, Limits, Reply, ReplyEvent,
 };
 
-const DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/"
-);
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/asterisk-22/");
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{DIR}{name}")).expect("fixture present (../shared beside the crate)")
+    std::fs::read(format!("{DIR}{name}")).expect("fixture present (tests/data/asterisk-22)")
 }
 
 /// The `C:` lines of a `.txt` recording, unescaped, without the `\n`.

@@ -283,3 +283,78 @@ fn after_a_reconnect_a_server_that_stops_reading_does_not_hang_a_writer() {
     assert!(r.is_ok(), "a write blocked for good after the reconnect");
     m.close();
 }
+
+/// Whether any action the server received carried a `Secret:` header.
+fn secret_sent(server: &AmiServer) -> bool {
+    server.actions().iter().any(|a| a.get("Secret").is_some())
+}
+
+fn md5_manager(server: &AmiServer) -> Manager {
+    Manager::builder(server.addr())
+        .reconnect(fast().max_attempts(3))
+        .action_timeout(Duration::from_secs(5))
+        .connect()
+        .unwrap()
+}
+
+/// With `AuthMethod::Md5` the secret never crosses the wire, on the first
+/// connection or a reconnection, whatever the server answers to
+/// `Challenge`: a refusal, or a success without a challenge.
+#[test]
+fn an_md5_login_never_sends_the_secret_first_time_or_on_reconnect() {
+    use astrix::ami::AuthMethod;
+    use astrix::Secret;
+    let secret = Secret::new("wordpass");
+    let refusals: [fn() -> Reply; 2] = [
+        || Reply::error("Must specify AuthType"),
+        || Reply::success_with("no challenge here"),
+    ];
+    for refuse in refusals {
+        // First connection.
+        let server = AmiServer::start().unwrap();
+        server.on_action("Challenge", move |_| refuse());
+        let m = md5_manager(&server);
+        let e = m.login_with("admin", &secret, AuthMethod::Md5).unwrap_err();
+        assert!(matches!(e, AmiError::Authentication { .. }), "{e}");
+        assert!(!secret_sent(&server));
+        assert_eq!(count(&server, "Login"), 0);
+
+        // A reconnection to a server that has stopped offering MD5.
+        let server = AmiServer::start().unwrap();
+        let m = md5_manager(&server);
+        m.login_with("admin", &secret, AuthMethod::Md5).unwrap();
+        server.on_action("Challenge", move |_| refuse());
+        server.close_connections();
+        assert!(wait_until(|| count(&server, "Challenge") >= 2));
+        assert!(m.wait_closed_timeout(T).is_some(), "reconnecting gives up");
+        assert!(!secret_sent(&server));
+        assert_eq!(count(&server, "Login"), 1, "only the first, MD5 login");
+    }
+}
+
+/// `AuthMethod::Auto` falls back to a plain secret when `Challenge` is
+/// refused, and `AuthMethod::Plain` sends no `Challenge` at all: the same
+/// on a reconnection.
+#[test]
+fn plain_secrets_only_where_the_method_allows_them() {
+    use astrix::ami::AuthMethod;
+    use astrix::Secret;
+    let server = AmiServer::builder().md5(false).start().unwrap();
+    let m = md5_manager(&server);
+    m.login_with("admin", &Secret::new("wordpass"), AuthMethod::Auto)
+        .unwrap();
+    assert!(secret_sent(&server));
+    server.clear_actions();
+    server.close_connections();
+    assert!(wait_until(|| count(&server, "Login") == 1));
+    assert_eq!(count(&server, "Challenge"), 1);
+    assert!(secret_sent(&server));
+
+    let server = AmiServer::start().unwrap();
+    let m = md5_manager(&server);
+    m.login_with("admin", &Secret::new("wordpass"), AuthMethod::Plain)
+        .unwrap();
+    server.close_connections();
+    assert!(wait_until(|| count(&server, "Login") == 2));
+    assert_eq!(count(&server, "Challenge"), 0);
+}

@@ -36,8 +36,7 @@ fn event_log(client: &Client) -> Receiver<String> {
     rx
 }
 
-/// The next state other than `Connected` (which the reader reports first,
-/// possibly before a callback registered after `connect` exists).
+/// The next state other than `Connected` (which the reader reports first).
 fn next_state(rx: &Receiver<ConnectionState>) -> ConnectionState {
     loop {
         match rx.recv_timeout(WAIT) {
@@ -79,6 +78,7 @@ fn originate_answer_play_hangup_through_handles_and_callbacks() {
     channel.on_event("*", move |ch, e| {
         let _ = tx.send((ch.id().to_owned(), e.event_type().to_owned()));
     });
+    client.start();
     let created = client
         .channels()
         .originate("PJSIP/alice")
@@ -141,6 +141,7 @@ fn callbacks_make_rest_calls_without_deadlock() {
             .map(|c| c.data().map(|d| d.state.clone()));
         let _ = tx.send(result);
     });
+    client.start();
     for i in 0..20 {
         server.incoming_call("app", &[&i.to_string()]);
     }
@@ -158,6 +159,7 @@ fn bridges_take_channel_handles() {
     let server = AriServer::start().unwrap();
     let client = client(&server, "app");
     let log = event_log(&client);
+    client.start();
     let a = client.channel(server.incoming_call("app", &[]));
     let b = client.channel(server.incoming_call("app", &[]));
     let bridge = client
@@ -337,13 +339,14 @@ fn bad_frames_are_reported_and_later_events_still_arrive() {
     let client = client(&server, "app");
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e2 = errors.clone();
-    client.on_error(move |e| e2.lock().unwrap().push(e.to_string()));
+    client.on_protocol_error(move |e| e2.lock().unwrap().push(e.to_string()));
     let (tx, rx) = unbounded();
     client.on_any_event(move |_, e: &Event| {
         let _ = tx.send(e.clone());
     });
     // A callback that panics does not stop the others or later events.
     client.on_event("Marker", |_, _| panic!("callback bug"));
+    client.start();
 
     server.push_raw_frame("{not json");
     server.push_raw_frame("[1,2,3]");
@@ -406,6 +409,7 @@ fn a_websocket_cut_mid_frame_is_reported_and_reconnected() {
     client.on(move |_: &Client, _: &StasisStart| {
         s2.fetch_add(1, Ordering::SeqCst);
     });
+    client.start();
     assert!(server.wait_for_websockets(1, WAIT));
     server.cut_websockets_mid_frame();
     assert!(matches!(next_state(&states), ConnectionState::Lost(_)));
@@ -429,6 +433,7 @@ fn without_reconnection_a_dead_websocket_ends_the_events_with_an_error() {
     client.on_connection_state(move |s: &ConnectionState| {
         let _ = tx.send(s.clone());
     });
+    client.start();
     assert!(server.wait_for_websockets(1, WAIT));
     server.close_websockets();
     assert!(matches!(next_state(&states), ConnectionState::Lost(_)));
@@ -455,6 +460,7 @@ fn reconnection_gives_up_after_max_attempts() {
     client.on_connection_state(move |s: &ConnectionState| {
         let _ = tx.send(s.clone());
     });
+    client.start();
     assert!(server.wait_for_websockets(1, WAIT));
     drop(server);
     assert!(matches!(next_state(&states), ConnectionState::Lost(_)));
@@ -533,12 +539,13 @@ fn typed_callbacks_and_removal() {
     client.on(move |_: &Client, e: &ChannelDestroyed| {
         let _ = tx.send(e.cause);
     });
+    client.start();
     let id = server.incoming_call("app", &[]);
     server.hangup_with_cause(&id, 17);
     assert_eq!(destroyed.recv_timeout(WAIT).unwrap(), 17);
     assert_eq!(ends.load(Ordering::SeqCst), 1);
-    assert!(client.remove(sub));
-    assert!(!client.remove(sub));
+    assert!(client.remove_callback(sub));
+    assert!(!client.remove_callback(sub));
     let id = server.incoming_call("app", &[]);
     server.hangup(&id);
     destroyed.recv_timeout(WAIT).unwrap();
@@ -561,6 +568,7 @@ fn limits_bound_events_and_responses() {
     client.on_any_event(move |_, e: &Event| {
         let _ = tx.send(e.event_type().to_owned());
     });
+    client.start();
     server.push_event(json!({"type": "Small", "application": "app"}));
     assert_eq!(rx.recv_timeout(WAIT).unwrap(), "Small");
     server.push_event(json!({"type": "Big", "application": "app", "x": "y".repeat(10_000)}));
@@ -611,9 +619,49 @@ fn closing_from_a_callback_while_the_queue_is_full_does_not_deadlock() {
             let _ = tx.send(());
         }
     });
-    for i in 0..10_000 {
+    client.start();
+    // Enough to fill the client's queue (4,096) with the rest in the socket
+    // buffers, but not the emulator's own queue of 4,096 per WebSocket: a
+    // slow WebSocket whose queue overflows is dropped, as Asterisk does,
+    // and that would end the events with an error instead of the close.
+    for i in 0..6_000 {
         server.push_event(json!({"type": "Flood", "application": "app", "i": i}));
     }
     closed.recv_timeout(WAIT).expect("close() returned");
     assert!(client.wait_closed().is_ok());
+}
+
+#[test]
+fn subscriptions_stream_events_and_end_with_them() {
+    let server = AriServer::start().unwrap();
+    let client = client(&server, "app");
+    // A queue of one, drained on a thread of its own: the dispatcher
+    // waits for it at each event, and nothing is dropped.
+    let all = client.subscribe(1);
+    let drain = std::thread::spawn(move || {
+        let kinds: Vec<String> = all.iter().map(|e| e.event_type().to_owned()).collect();
+        (kinds, all.recv().is_err())
+    });
+    let starts = client.subscribe_to::<StasisStart>(8);
+    // Dropped without reading: it unsubscribes, nothing waits for it.
+    let forgotten = client.subscribe(1);
+    drop(forgotten);
+    client.start();
+    assert!(client
+        .wait_closed_timeout(Duration::from_millis(50))
+        .is_none());
+    let id = server.incoming_call("app", &["x"]);
+    let start = starts.recv_timeout(WAIT).unwrap();
+    assert_eq!(start.channel.id, id);
+    assert_eq!(start.args, ["x"]);
+    client.close();
+    assert!(client.wait_closed_timeout(WAIT).is_some_and(|r| r.is_ok()));
+    let (kinds, ended) = drain.join().unwrap();
+    assert!(kinds.contains(&"StasisStart".to_owned()), "{kinds:?}");
+    assert!(ended);
+    assert!(starts.recv_timeout(WAIT).is_err());
+    // A REST-only client has no events: its streams end at once.
+    let rest = Client::new(&server.url(), "hey", "peekaboo").unwrap();
+    assert!(rest.subscribe(4).recv().is_err());
+    assert!(rest.wait_closed().is_ok());
 }

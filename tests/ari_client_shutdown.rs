@@ -44,6 +44,7 @@ fn close_and_drop_leave_no_thread_behind() {
             client.close();
             let _ = tx.send(());
         });
+        client.start();
         server.incoming_call("app", &[]);
         rx.recv_timeout(WAIT).unwrap();
     }

@@ -43,6 +43,7 @@ fn rest_and_events_over_tls_with_a_private_ca() {
     client.on(move |client: &Client, e: &StasisStart| {
         let _ = tx.send(client.channel(e.channel.id.clone()).answer());
     });
+    client.start();
     client
         .channels()
         .originate("PJSIP/bob")

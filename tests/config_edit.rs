@@ -252,7 +252,7 @@ fn save_and_read_back() {
 fn real_configs() -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/asterisk/etc"
+        "/tests/data/asterisk-etc"
     ))];
     if let Some(s) = std::env::var_os("ASTRIX_CONF_SAMPLES") {
         dirs.push(PathBuf::from(s));
@@ -272,6 +272,10 @@ fn real_configs() -> Vec<PathBuf> {
         files.sort();
         out.extend(files);
     }
+    assert!(
+        out.len() >= 20,
+        "the recorded configs of tests/data/asterisk-etc"
+    );
     out
 }
 

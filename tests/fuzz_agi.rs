@@ -26,15 +26,15 @@ use proptest::prelude::*;
 
 const FASTAGI: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/fastagi_session.bin"
+    "/tests/data/asterisk-22/fastagi_session.bin"
 ));
 const STDIO: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/agi_stdio_session.bin"
+    "/tests/data/asterisk-22/agi_stdio_session.bin"
 ));
 const ASYNC: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/asyncagi_over_ami.bin"
+    "/tests/data/asterisk-22/asyncagi_over_ami.bin"
 ));
 
 /// The decoded `Env:` and `Result:` values of the AsyncAGI recording.

@@ -23,23 +23,23 @@ use proptest::prelude::*;
 const FIXTURES: &[&[u8]] = &[
     include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ami_actions.bin"
+        "/tests/data/asterisk-22/ami_actions.bin"
     )),
     include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ami_login_md5.bin"
+        "/tests/data/asterisk-22/ami_login_md5.bin"
     )),
     include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ami_login_plain.bin"
+        "/tests/data/asterisk-22/ami_login_plain.bin"
     )),
     include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/ami_login_plain_fail.bin"
+        "/tests/data/asterisk-22/ami_login_plain_fail.bin"
     )),
     include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22/asyncagi_over_ami.bin"
+        "/tests/data/asterisk-22/asyncagi_over_ami.bin"
     )),
 ];
 

@@ -26,11 +26,11 @@ use serde_json::{Map, Value};
 
 const EVENTS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/ari_events.jsonl"
+    "/tests/data/asterisk-22/ari_events.jsonl"
 ));
 const REST: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/asterisk-22/ari_rest.json"
+    "/tests/data/asterisk-22/ari_rest.json"
 ));
 
 /// The recorded events and the JSON response bodies, one text each.

@@ -1,6 +1,6 @@
 //! Fuzzing the `.conf` reader and editor on stable Rust: arbitrary bytes
 //! and mutations of the real Asterisk 22 configuration
-//! (`../shared/asterisk/etc/*.conf`) through [`Config::parse_str`], a
+//! (`tests/data/asterisk-etc/*.conf`) through [`Config::parse_str`], a
 //! [`Loader`] over a [`MemoryResolver`] (includes, globs, `#exec`,
 //! Latin-1), and random [`Document`] edits.
 //!
@@ -18,9 +18,9 @@ use common::mutate::{self, cases, Rng};
 use proptest::prelude::*;
 
 fn etc() -> Vec<(String, Vec<u8>)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/asterisk/etc");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/asterisk-etc");
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .expect("shared etc")
+        .expect("tests/data/asterisk-etc")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "conf"))
         .map(|p| {

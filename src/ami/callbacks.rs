@@ -1,7 +1,7 @@
 //! Event callbacks: the registry and the dispatcher thread that runs them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
@@ -113,12 +113,20 @@ pub(crate) struct Callbacks {
     current: Mutex<Arc<Registry>>,
     version: AtomicU64,
     next_id: AtomicU64,
+    /// Set by `clear`: the connection is gone for good, and a callback
+    /// registered now is dropped at once (it would never run, and what it
+    /// holds would never be released: a manager clone, a subscription's
+    /// sender).
+    cleared: AtomicBool,
 }
 
 impl Callbacks {
     fn update(&self, f: impl FnOnce(&mut Registry, CallbackId)) -> CallbackId {
         let id = CallbackId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
         let mut cur = self.current.lock();
+        if self.cleared.load(Ordering::Acquire) {
+            return id;
+        }
         let mut next = (**cur).clone();
         f(&mut next, id);
         *cur = Arc::new(next);
@@ -168,7 +176,9 @@ impl Callbacks {
     /// Drops every callback (breaks reference cycles once the connection
     /// is gone).
     pub(crate) fn clear(&self) {
-        *self.current.lock() = Arc::new(Registry::default());
+        let mut cur = self.current.lock();
+        self.cleared.store(true, Ordering::Release);
+        *cur = Arc::new(Registry::default());
         self.version.fetch_add(1, Ordering::Release);
     }
 

@@ -24,6 +24,8 @@ use super::events::Event;
 use super::message::Message;
 use super::reader::run_reader;
 use super::response::Response;
+use crate::ended::Ended;
+use crate::subscription::{self, Subscription};
 #[cfg(feature = "tls")]
 use crate::tls::{Connector, TlsConfig};
 use crate::transport::Transport;
@@ -313,6 +315,15 @@ pub(crate) struct Shared {
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
     pub(crate) logging_off: AtomicBool,
+    /// Set when the events end for good (the dispatcher has finished):
+    /// `None` after `close`/`logoff`, the reason otherwise.
+    pub(crate) ended: Ended<Option<DisconnectReason>>,
+    /// The dispatcher waits until this sender is dropped: at the first
+    /// action sent (the login, normally), at `close`, or when the reader
+    /// ends. Events that arrive before it wait in the queue, so callbacks
+    /// registered before `login` miss none of them.
+    gate: Mutex<Option<Sender<()>>>,
+    gate_open: AtomicBool,
     /// A std mutex (see `crate::util::lock`). Replaced on a reconnect.
     pub(crate) writer: std::sync::Mutex<Transport>,
     /// A handle on the current socket, to shut it down from any thread;
@@ -370,6 +381,14 @@ pub(crate) fn handles(
 }
 
 impl Shared {
+    /// Lets the dispatcher start (see `gate`). Cheap once open.
+    pub(crate) fn open_gate(&self) {
+        if !self.gate_open.load(Ordering::Acquire) {
+            drop(self.gate.lock().take());
+            self.gate_open.store(true, Ordering::Release);
+        }
+    }
+
     /// Shuts the current socket down (wakes the reader).
     pub(crate) fn shutdown_socket(&self) {
         self.socket.lock().shutdown();
@@ -497,6 +516,7 @@ impl Drop for Inner {
 impl Inner {
     fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
+        self.shared.open_gate();
         self.shared.close_socket();
         {
             let _g = self.shared.wake.0.lock();
@@ -629,6 +649,7 @@ impl Manager {
     ) -> Result<Manager, AmiError> {
         let io_err = AmiError::io;
         let (writer, socket) = handles(&stream, cfg.action_timeout)?;
+        let (gate_tx, gate_rx) = bounded::<()>(0);
         let shared = Arc::new(Shared {
             pending: Default::default(),
             callbacks: Default::default(),
@@ -642,6 +663,9 @@ impl Manager {
             booted: Booted::default(),
             closing: AtomicBool::new(false),
             logging_off: AtomicBool::new(false),
+            ended: Ended::default(),
+            gate: Mutex::new(Some(gate_tx)),
+            gate_open: AtomicBool::new(false),
             writer: std::sync::Mutex::new(writer),
             side_tx: Mutex::new(None),
             ids: ActionId::new(),
@@ -662,6 +686,7 @@ impl Manager {
             .name("astrix-ami-dispatch".into())
             .spawn(move || {
                 *d_shared.dispatcher_id.lock() = Some(thread::current().id());
+                let _ = gate_rx.recv();
                 let q = &d_shared.queue;
                 run_dispatcher(rx, &d_shared.callbacks, |n| {
                     let left = q.queued.fetch_sub(n, Ordering::AcqRel) - n;
@@ -670,15 +695,28 @@ impl Manager {
                     }
                 });
                 // The connection is gone: drop the callbacks so that any
-                // manager clone they hold is released.
+                // manager clone they hold is released, and subscriptions
+                // end.
                 d_shared.callbacks.clear();
+                d_shared
+                    .ended
+                    .finish(match d_shared.pending.closed_reason() {
+                        Some(DisconnectReason::Closed | DisconnectReason::LoggedOff) => None,
+                        Some(reason) => Some(reason),
+                        None => Some(DisconnectReason::Closed),
+                    });
                 let _ = done_tx.send(());
             })
             .map_err(io_err)?;
         let r_shared = shared.clone();
         let reader = thread::Builder::new()
             .name("astrix-ami-reader".into())
-            .spawn(move || run_reader(r_shared, stream, decoder, tx))
+            .spawn(move || {
+                run_reader(r_shared.clone(), stream, decoder, tx);
+                // Ended for good: what is queued (the loss at least) is
+                // dispatched even if no action was ever sent.
+                r_shared.open_gate();
+            })
             .map_err(io_err)?;
         let manager = Manager {
             inner: Arc::new(Inner {
@@ -810,8 +848,15 @@ impl Manager {
         action.parse_response(response)
     }
 
+    /// Sends an action and returns its reply as it is, `Response: Error`
+    /// included (for the login steps, which read refusals themselves).
+    pub(crate) fn exchange_raw<A: Action>(&self, action: &A) -> Result<Response, AmiError> {
+        self.exchange(action, self.inner.action_timeout)
+    }
+
     fn exchange<A: Action>(&self, action: &A, timeout: Duration) -> Result<Response, AmiError> {
         let shared = &self.inner.shared;
+        shared.open_gate();
         let id = match action.action_id() {
             Some(id) => id.to_owned(),
             None => shared.ids.next_id(),
@@ -1000,5 +1045,89 @@ impl Manager {
     /// Unregisters a callback; false if it was not registered.
     pub fn remove_callback(&self, id: CallbackId) -> bool {
         self.inner.shared.callbacks.remove(id)
+    }
+
+    /// Every event as a stream, through a queue of `capacity` events (see
+    /// [`Subscription`] for what happens when it is full: nothing is
+    /// dropped). Subscribe before [`login`](Manager::login) to see the
+    /// events that follow it at once; dropping the subscription
+    /// unsubscribes. It ends when the connection ends for good (a
+    /// reconnect does not end it).
+    ///
+    /// ```
+    /// use astrix::ami::{actions::Ping, Manager};
+    /// use astrix::testing::AmiServer;
+    ///
+    /// let server = AmiServer::start()?;
+    /// let manager = Manager::connect(server.addr())?;
+    /// let events = manager.subscribe(1024);
+    /// manager.login("admin", "wordpass")?;
+    /// let first = events.recv()?;
+    /// assert_eq!(first.event_name(), Some("FullyBooted"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribe(&self, capacity: usize) -> Subscription<Message> {
+        let (tx, rx) = subscription::queue(capacity);
+        let id = self.on_any_event(move |m| {
+            // An error means the subscription was dropped: nothing to do.
+            let _ = tx.send(m.clone());
+        });
+        self.subscription(rx, id)
+    }
+
+    /// The events of type `E` as a stream, typed
+    /// (`manager.subscribe_to::<Newchannel>(256)`); as
+    /// [`subscribe`](Manager::subscribe) otherwise. An event that does not
+    /// parse as `E` goes to the [`Manager::on_protocol_error`] callbacks.
+    pub fn subscribe_to<E: Event>(&self, capacity: usize) -> Subscription<E> {
+        let (tx, rx) = subscription::queue(capacity);
+        let id = self.inner.shared.callbacks.on_name(
+            E::NAME,
+            Arc::new(move |m: &Message| {
+                let _ = tx.send(E::from_message(m)?);
+                Ok(())
+            }),
+        );
+        self.subscription(rx, id)
+    }
+
+    fn subscription<T>(
+        &self,
+        rx: crossbeam_channel::Receiver<T>,
+        id: CallbackId,
+    ) -> Subscription<T> {
+        let shared = Arc::downgrade(&self.inner.shared);
+        Subscription::new(rx, move || {
+            if let Some(s) = shared.upgrade() {
+                s.callbacks.remove(id);
+            }
+        })
+    }
+
+    /// Blocks until the connection ends for good and its events have been
+    /// dispatched: `Ok` after [`close`](Manager::close) or
+    /// [`logoff`](Manager::logoff), [`AmiError::Disconnected`] with the
+    /// reason when it died (with a reconnect policy: when reconnecting was
+    /// given up).
+    pub fn wait_closed(&self) -> Result<(), AmiError> {
+        self.wait_closed_for(None).unwrap_or(Ok(()))
+    }
+
+    /// [`wait_closed`](Manager::wait_closed) for at most `timeout`: `None`
+    /// if the connection is still open then.
+    pub fn wait_closed_timeout(&self, timeout: Duration) -> Option<Result<(), AmiError>> {
+        self.wait_closed_for(Some(timeout))
+    }
+
+    fn wait_closed_for(&self, timeout: Option<Duration>) -> Option<Result<(), AmiError>> {
+        let how = self.inner.shared.ended.wait(
+            timeout,
+            || self.inner.threads.lock().is_some(),
+            || None,
+        )?;
+        Some(match how {
+            None => Ok(()),
+            Some(reason) => Err(AmiError::Disconnected(reason)),
+        })
     }
 }

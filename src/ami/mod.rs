@@ -21,6 +21,7 @@ mod pending;
 mod reader;
 mod response;
 
+pub use crate::subscription::Subscription;
 pub use action::{Action, ActionExt, ActionId, RawAction, WithActionId};
 pub use auth::md5_key;
 pub use callbacks::{CallbackId, ConnectionState, ProtocolError};

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
-use super::auth::md5_key;
+use super::auth::{LoginStep, LoginSteps};
 use super::callbacks::{ConnectionState, Dispatch};
 use super::codec::{encode_message, DecodeError, Decoder, Frame};
 use super::error::{AmiError, DisconnectReason};
 use super::manager::Shared;
-use super::manager::{deadline_in, handles, open, read_banner, AuthMethod};
+use super::manager::{deadline_in, handles, open, read_banner};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
 use crate::transport::Transport;
@@ -203,36 +203,17 @@ fn log_in_again(
     };
     let creds = shared.credentials.lock().clone();
     if let Some((user, secret, method)) = creds {
-        let challenge = match method {
-            AuthMethod::Plain => None,
-            _ => {
-                let r = hs.exchange(
-                    Message::new()
-                        .with("Action", "Challenge")
-                        .with("AuthType", "MD5"),
-                )?;
-                r.get("Challenge").map(str::to_owned)
+        // The same steps as the first login (auth::login).
+        let (mut steps, mut next) = LoginSteps::start(&user, &secret, method);
+        loop {
+            let r = hs.exchange(next.to_message())?;
+            let success = r
+                .response()
+                .is_some_and(|v| v.eq_ignore_ascii_case("Success"));
+            match steps.answer(success, r.get("Challenge"), r.message_text()) {
+                LoginStep::Send(action) => next = action,
+                LoginStep::Done(result) => break result?,
             }
-        };
-        let login = match challenge {
-            Some(c) => Message::new()
-                .with("Action", "Login")
-                .with("AuthType", "MD5")
-                .with("Username", &user)
-                .with("Key", &md5_key(&c, &secret)),
-            None => Message::new()
-                .with("Action", "Login")
-                .with("Username", &user)
-                .with("Secret", secret.expose()),
-        };
-        let r = hs.exchange(login)?;
-        if !r
-            .response()
-            .is_some_and(|v| v.eq_ignore_ascii_case("Success"))
-        {
-            return Err(AmiError::Authentication {
-                message: r.message_text().unwrap_or("refused").to_owned(),
-            });
         }
     }
     let replay = shared.replay.lock().clone();

@@ -6,10 +6,10 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
-use super::dispatch::{ConnectionState, Item, ObjectKey, Registry, SubscriptionId};
+use super::dispatch::{CallbackId, ConnectionState, Item, ObjectKey, Registry};
 use super::error::AriError;
 use super::events::{AriEvent, Event};
 use super::http::{self, Http, Request};
@@ -17,6 +17,8 @@ use super::objects::ObjectRef;
 use super::url::BaseUrl;
 use super::websocket::{self, WsConfig, WsShared};
 use crate::ami::{ActionId, ReconnectPolicy};
+use crate::ended::Ended;
+use crate::subscription::{self, Subscription};
 use crate::Secret;
 
 /// How many events may wait for the dispatcher before the reader stops
@@ -132,6 +134,29 @@ impl ClientBuilder {
     /// opens the event WebSocket (an error here is the server's refusal:
     /// 401 for bad credentials, a refused connection…) and starts the
     /// reader and dispatcher threads.
+    ///
+    /// **No event is lost at start-up.** Asterisk may send events the
+    /// moment the WebSocket opens (channels already in the application, or
+    /// everything with `subscribe_all`); they wait in the client's queue
+    /// until [`Client::start`]. Register the callbacks and subscriptions
+    /// first, then call `start()`:
+    ///
+    /// ```no_run
+    /// use astrix::ari::{events::StasisStart, Client};
+    ///
+    /// let client = Client::builder("http://127.0.0.1:8088")
+    ///     .credentials("hey", "peekaboo")
+    ///     .app("hello")
+    ///     .connect()?;
+    /// client.on(|_, e: &StasisStart| println!("{} entered", e.channel.name));
+    /// client.start(); // events flow from here, none missed
+    /// client.wait_closed()?;
+    /// # Ok::<(), astrix::ari::AriError>(())
+    /// ```
+    ///
+    /// Until `start()`, up to 4,096 events wait; past that the socket is
+    /// not read (TCP pushes back on Asterisk), exactly as when a callback
+    /// is slow.
     pub fn connect(self) -> Result<Client, AriError> {
         let base = BaseUrl::parse(&self.url)?;
         // Base64 would carry CR/LF harmlessly, but such credentials are a
@@ -173,9 +198,11 @@ impl ClientBuilder {
             registry: Arc::new(Registry::default()),
             events: Mutex::new(None),
             ids: ActionId::new(),
-            done: Arc::new(Done::default()),
+            done: Arc::new(Ended::default()),
         });
         if self.apps.is_empty() {
+            // REST only: no event will ever come.
+            inner.registry.clear();
             return Ok(Client { inner });
         }
         if let Some(bad) = self.apps.iter().find(|a| a.is_empty() || a.contains(',')) {
@@ -214,6 +241,8 @@ fn start_threads(
 ) -> Result<(), AriError> {
     let (tx, rx): (Sender<Item>, Receiver<Item>) = crossbeam_channel::bounded(QUEUE);
     let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
+    // Dropping `start_tx` (Client::start, or close) opens the gate.
+    let (start_tx, start_rx) = crossbeam_channel::bounded::<()>(0);
     let shared = Arc::new(WsShared::default());
     let spawn_err = |e| websocket::ws_error("cannot start a thread", Some(e));
 
@@ -232,7 +261,14 @@ fn start_threads(
     let dispatch_shared = shared.clone();
     let dispatcher = thread::Builder::new()
         .name("astrix-ari-dispatch".into())
-        .spawn(move || dispatch_loop(weak, registry, rx, &dispatch_shared))
+        .spawn(move || {
+            // Nothing is dispatched before the application could register
+            // its callbacks: the events wait in `rx` until `start()`.
+            let _ = start_rx.recv();
+            dispatch_loop(weak, &registry, rx, &dispatch_shared);
+            // The events have ended for good: subscriptions end too.
+            registry.clear();
+        })
         .map_err(|e| {
             shared.close();
             spawn_err(e)
@@ -240,6 +276,7 @@ fn start_threads(
     *inner.events.lock() = Some(EventThreads {
         shared,
         wake: wake_tx,
+        start: Some(start_tx),
         dispatcher_id: dispatcher.thread().id(),
         reader: Some(reader),
         dispatcher: Some(dispatcher),
@@ -247,12 +284,7 @@ fn start_threads(
     Ok(())
 }
 
-fn dispatch_loop(
-    client: Weak<Inner>,
-    registry: Arc<Registry>,
-    rx: Receiver<Item>,
-    shared: &WsShared,
-) {
+fn dispatch_loop(client: Weak<Inner>, registry: &Registry, rx: Receiver<Item>, shared: &WsShared) {
     for item in rx.iter() {
         if shared.is_closing() {
             // close() was called: what is still queued is not delivered.
@@ -272,24 +304,15 @@ fn dispatch_loop(
     }
 }
 
-/// How the events ended, for `wait_closed`.
-#[derive(Default)]
-struct Done {
-    /// `Some(None)`: closed; `Some(Some(error))`: died.
-    state: Mutex<Option<Option<AriError>>>,
-    cond: Condvar,
-}
-
-impl Done {
-    fn finish(&self, result: Option<AriError>) {
-        *self.state.lock() = Some(result);
-        self.cond.notify_all();
-    }
-}
+/// How the events ended, for `wait_closed`: `None` closed, `Some(error)`
+/// died.
+type Done = Ended<Option<AriError>>;
 
 struct EventThreads {
     shared: Arc<WsShared>,
     wake: Sender<()>,
+    /// The gate the dispatcher waits at until `start()`; dropped to open.
+    start: Option<Sender<()>>,
     dispatcher_id: ThreadId,
     reader: Option<JoinHandle<()>>,
     dispatcher: Option<JoinHandle<()>>,
@@ -310,6 +333,7 @@ impl Inner {
         let threads = self.events.lock().take();
         if let Some(mut t) = threads {
             t.shared.close();
+            drop(t.start.take());
             let _ = t.wake.try_send(());
             if let Some(r) = t.reader.take() {
                 let _ = r.join();
@@ -325,11 +349,7 @@ impl Inner {
         } else {
             // No event threads (REST only, or closed before): report a
             // close, unless the events already ended with an error.
-            let mut state = self.done.state.lock();
-            if state.is_none() {
-                *state = Some(None);
-                self.done.cond.notify_all();
-            }
+            self.done.finish(None);
         }
     }
 }
@@ -401,7 +421,7 @@ impl Client {
     /// `"*"` for every event). Callbacks run one at a time on the
     /// dispatcher thread, in the order events arrived; they may make REST
     /// calls.
-    pub fn on_event<F>(&self, event_type: &str, callback: F) -> SubscriptionId
+    pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
     where
         F: Fn(&Client, &Event) + Send + Sync + 'static,
     {
@@ -410,7 +430,7 @@ impl Client {
 
     /// Runs `callback` for each event of type `E`, typed:
     /// `client.on(|client, e: &StasisStart| …)`.
-    pub fn on<E, F>(&self, callback: F) -> SubscriptionId
+    pub fn on<E, F>(&self, callback: F) -> CallbackId
     where
         E: AriEvent + 'static,
         F: Fn(&Client, &E) + Send + Sync + 'static,
@@ -423,7 +443,7 @@ impl Client {
     }
 
     /// Runs `callback` for every event.
-    pub fn on_any_event<F>(&self, callback: F) -> SubscriptionId
+    pub fn on_any_event<F>(&self, callback: F) -> CallbackId
     where
         F: Fn(&Client, &Event) + Send + Sync + 'static,
     {
@@ -432,7 +452,7 @@ impl Client {
 
     /// Runs `callback` when the WebSocket connects, dies, reconnects or
     /// reconnecting is given up.
-    pub fn on_connection_state<F>(&self, callback: F) -> SubscriptionId
+    pub fn on_connection_state<F>(&self, callback: F) -> CallbackId
     where
         F: Fn(&ConnectionState) + Send + Sync + 'static,
     {
@@ -440,9 +460,10 @@ impl Client {
     }
 
     /// Runs `callback` for a frame that is not a JSON object (the event is
-    /// lost to the typed callbacks, so it is reported here; without an
-    /// error callback it is logged).
-    pub fn on_error<F>(&self, callback: F) -> SubscriptionId
+    /// lost to the typed callbacks, so it is reported here; without such a
+    /// callback it is logged). AMI's counterpart is
+    /// [`Manager::on_protocol_error`](crate::ami::Manager::on_protocol_error).
+    pub fn on_protocol_error<F>(&self, callback: F) -> CallbackId
     where
         F: Fn(&AriError) + Send + Sync + 'static,
     {
@@ -450,16 +471,68 @@ impl Client {
     }
 
     /// Removes a callback; false if it was already gone.
-    pub fn remove(&self, id: SubscriptionId) -> bool {
+    pub fn remove_callback(&self, id: CallbackId) -> bool {
         self.inner.registry.remove(id)
     }
 
-    pub(crate) fn subscribe_object<F>(
-        &self,
-        key: ObjectKey,
-        event_type: &str,
-        f: F,
-    ) -> SubscriptionId
+    /// Starts dispatching events to the callbacks and subscriptions. Until
+    /// the first call, the events that arrive wait in the client's queue
+    /// (see [`ClientBuilder::connect`]), so that none is lost before the
+    /// application has registered its callbacks. Idempotent; a no-op for a
+    /// REST-only client.
+    pub fn start(&self) {
+        if let Some(t) = self.inner.events.lock().as_mut() {
+            drop(t.start.take());
+        }
+    }
+
+    /// Every event as a stream, through a queue of `capacity` events
+    /// (see [`Subscription`] for what happens when it is full: nothing is
+    /// dropped). Like a callback, it receives events once
+    /// [`start`](Client::start) was called; dropping it unsubscribes.
+    ///
+    /// ```no_run
+    /// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+    /// let events = client.subscribe(1024);
+    /// client.start();
+    /// for event in &events {
+    ///     println!("{}", event.event_type());
+    /// }
+    /// # Ok::<(), astrix::ari::AriError>(())
+    /// ```
+    pub fn subscribe(&self, capacity: usize) -> Subscription<Event> {
+        let (tx, rx) = subscription::queue(capacity);
+        let id = self.on_any_event(move |_, e| {
+            // An error means the subscription was dropped: nothing to do.
+            let _ = tx.send(e.clone());
+        });
+        self.subscription(rx, id)
+    }
+
+    /// The events of type `E` as a stream, typed
+    /// (`client.subscribe_to::<StasisStart>(64)`); as
+    /// [`subscribe`](Client::subscribe) otherwise.
+    pub fn subscribe_to<E>(&self, capacity: usize) -> Subscription<E>
+    where
+        E: AriEvent + Clone + Send + 'static,
+    {
+        let (tx, rx) = subscription::queue(capacity);
+        let id = self.on(move |_, e: &E| {
+            let _ = tx.send(e.clone());
+        });
+        self.subscription(rx, id)
+    }
+
+    fn subscription<T>(&self, rx: Receiver<T>, id: CallbackId) -> Subscription<T> {
+        let registry = Arc::downgrade(&self.inner.registry);
+        Subscription::new(rx, move || {
+            if let Some(r) = registry.upgrade() {
+                r.remove(id);
+            }
+        })
+    }
+
+    pub(crate) fn subscribe_object<F>(&self, key: ObjectKey, event_type: &str, f: F) -> CallbackId
     where
         F: Fn(&Client, ObjectRef<'_>, &Event) + Send + Sync + 'static,
     {
@@ -485,22 +558,24 @@ impl Client {
     /// last attempt) brought it back. Returns at once for a REST-only
     /// client.
     pub fn wait_closed(&self) -> Result<(), AriError> {
-        let mut state = self.inner.done.state.lock();
-        loop {
-            if let Some(result) = state.as_ref() {
-                return match result {
-                    None => Ok(()),
-                    Some(error) => Err(error.clone()),
-                };
-            }
-            if self.inner.events.lock().is_none() {
-                return Ok(());
-            }
-            self.inner
-                .done
-                .cond
-                .wait_for(&mut state, Duration::from_millis(200));
-        }
+        self.wait_closed_for(None).unwrap_or(Err(AriError::Closed))
+    }
+
+    /// [`wait_closed`](Client::wait_closed) for at most `timeout`: `None`
+    /// if the events are still running then.
+    pub fn wait_closed_timeout(&self, timeout: Duration) -> Option<Result<(), AriError>> {
+        self.wait_closed_for(Some(timeout))
+    }
+
+    fn wait_closed_for(&self, timeout: Option<Duration>) -> Option<Result<(), AriError>> {
+        let how = self
+            .inner
+            .done
+            .wait(timeout, || self.inner.events.lock().is_some(), || None)?;
+        Some(match how {
+            None => Ok(()),
+            Some(error) => Err(error),
+        })
     }
 
     pub(crate) fn execute_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, AriError> {

@@ -3,7 +3,7 @@
 //! block) without stalling the socket or deadlocking.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,9 @@ use super::events::Event;
 use super::objects::ObjectRef;
 use crate::util::guarded;
 
-/// Identifies a registered callback, for [`Client::remove`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SubscriptionId(u64);
+/// Identifies a registered callback, for [`Client::remove_callback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallbackId(u64);
 
 /// The state of the event WebSocket, reported to
 /// [`Client::on_connection_state`] callbacks.
@@ -98,6 +98,10 @@ struct Tables {
 pub(crate) struct Registry {
     next: AtomicU64,
     tables: Mutex<Tables>,
+    /// Set by `clear`: the events have ended for good, and a callback
+    /// registered now is dropped at once (it would never run, and what it
+    /// holds, a subscription's sender, would never be released).
+    cleared: AtomicBool,
 }
 
 impl Registry {
@@ -105,9 +109,28 @@ impl Registry {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn on_event(&self, event_type: &str, f: EventFn) -> SubscriptionId {
+    /// The tables, unless the events have ended (then `None`, and the
+    /// caller drops its callback).
+    fn open_tables(&self) -> Option<parking_lot::MutexGuard<'_, Tables>> {
+        let t = self.tables.lock();
+        (!self.cleared.load(Ordering::Acquire)).then_some(t)
+    }
+
+    /// Drops every callback: the events have ended for good.
+    pub(crate) fn clear(&self) {
+        let old = {
+            let mut t = self.tables.lock();
+            self.cleared.store(true, Ordering::Release);
+            std::mem::take(&mut *t)
+        };
+        drop(old);
+    }
+
+    pub(crate) fn on_event(&self, event_type: &str, f: EventFn) -> CallbackId {
         let id = self.id();
-        let mut t = self.tables.lock();
+        let Some(mut t) = self.open_tables() else {
+            return CallbackId(id);
+        };
         if event_type == "*" {
             t.any.push((id, f));
         } else {
@@ -116,40 +139,41 @@ impl Registry {
                 .or_default()
                 .push((id, f));
         }
-        SubscriptionId(id)
+        CallbackId(id)
     }
 
-    pub(crate) fn on_object(
-        &self,
-        key: ObjectKey,
-        event_type: &str,
-        f: ObjectFn,
-    ) -> SubscriptionId {
+    pub(crate) fn on_object(&self, key: ObjectKey, event_type: &str, f: ObjectFn) -> CallbackId {
         let id = self.id();
-        let mut t = self.tables.lock();
+        let Some(mut t) = self.open_tables() else {
+            return CallbackId(id);
+        };
         t.leaving.retain(|(k, _)| *k != key);
         t.object_of.insert(id, key.clone());
         t.objects
             .entry(key)
             .or_default()
             .push((id, event_type.to_owned(), f));
-        SubscriptionId(id)
+        CallbackId(id)
     }
 
-    pub(crate) fn on_state(&self, f: StateFn) -> SubscriptionId {
+    pub(crate) fn on_state(&self, f: StateFn) -> CallbackId {
         let id = self.id();
-        self.tables.lock().states.push((id, f));
-        SubscriptionId(id)
+        if let Some(mut t) = self.open_tables() {
+            t.states.push((id, f));
+        }
+        CallbackId(id)
     }
 
-    pub(crate) fn on_error(&self, f: ErrorFn) -> SubscriptionId {
+    pub(crate) fn on_error(&self, f: ErrorFn) -> CallbackId {
         let id = self.id();
-        self.tables.lock().errors.push((id, f));
-        SubscriptionId(id)
+        if let Some(mut t) = self.open_tables() {
+            t.errors.push((id, f));
+        }
+        CallbackId(id)
     }
 
     /// Removes one callback; false if it was not registered (any more).
-    pub(crate) fn remove(&self, sub: SubscriptionId) -> bool {
+    pub(crate) fn remove(&self, sub: CallbackId) -> bool {
         let id = sub.0;
         let mut t = self.tables.lock();
         if let Some(key) = t.object_of.remove(&id) {

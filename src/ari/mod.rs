@@ -17,6 +17,8 @@
 //!         eprintln!("answer failed: {err}");
 //!     }
 //! });
+//! // Events wait until the callbacks are in place: none is lost.
+//! client.start();
 //! client.wait_closed()?;
 //! # Ok::<(), astrix::ari::AriError>(())
 //! ```
@@ -67,8 +69,9 @@ pub mod recordings;
 pub mod sounds;
 
 pub use crate::ami::ReconnectPolicy;
+pub use crate::subscription::Subscription;
 pub use client::{Client, ClientBuilder};
-pub use dispatch::{ConnectionState, SubscriptionId};
+pub use dispatch::{CallbackId, ConnectionState};
 pub use error::AriError;
 pub use events::{AriEvent, Event};
 pub use objects::{

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::client::Client;
-use super::dispatch::{ObjectKey, ObjectKind, SubscriptionId};
+use super::dispatch::{CallbackId, ObjectKey, ObjectKind};
 use super::error::AriError;
 use super::events::Event;
 use super::models;
@@ -133,7 +133,7 @@ macro_rules! handle {
             /// type `event_type` about this object (`"*"` for every type).
             /// The subscription ends when the object is gone (see
             /// [`Client::remove`] to end it earlier).
-            pub fn on_event<F>(&self, event_type: &str, callback: F) -> SubscriptionId
+            pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
             where
                 F: Fn(&$name, &Event) + Send + Sync + 'static,
             {
@@ -349,7 +349,7 @@ impl Endpoint {
 
     /// Runs `callback` for each event of type `event_type` (`"*"` for all)
     /// about this endpoint.
-    pub fn on_event<F>(&self, event_type: &str, callback: F) -> SubscriptionId
+    pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
     where
         F: Fn(&Endpoint, &Event) + Send + Sync + 'static,
     {

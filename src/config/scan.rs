@@ -335,7 +335,7 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
         _ => {
             let (cur, escaped) = match content.strip_prefix('\\') {
                 Some(after) => {
-                    if after.bytes().next().map_or(true, is_blank) {
+                    if after.bytes().next().is_none_or(is_blank) {
                         return Err(ErrorKind::InvalidEscape);
                     }
                     (after, true)

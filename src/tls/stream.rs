@@ -458,7 +458,7 @@ impl Write for TlsStream {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "testing"))]
 mod tests {
     use std::net::TcpListener;
     use std::thread;

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: fixture paths and the
-//! recorded transcripts of `../shared/fixtures/asterisk-22/*.txt`.
+//! recorded transcripts of `tests/data/asterisk-22/*.txt`.
 #![allow(dead_code)]
 
 pub mod mutate;
@@ -12,8 +12,44 @@ use std::path::PathBuf;
 pub fn fixtures() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/asterisk-22"
+        "/tests/data/asterisk-22"
     ))
+}
+
+/// Raises this process's soft limit on open files to its hard limit where
+/// the system allows it, and returns the soft limit in force afterwards
+/// (`u64::MAX` for unlimited). Tests that open many sockets size
+/// themselves from it, so that they pass under `ulimit -n 1024` too.
+#[cfg(unix)]
+pub fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the plain struct
+    // passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    #[allow(clippy::useless_conversion)] // rlim_t is not u64 on every unix
+    u64::try_from(lim.rlim_cur).unwrap_or(u64::MAX)
+}
+
+/// Where there is no `setrlimit`: assume the common default.
+#[cfg(not(unix))]
+pub fn raise_fd_limit() -> u64 {
+    1024
 }
 
 /// The bytes of a fixture file.

@@ -248,7 +248,7 @@ pub fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, others: &[&[u8]], max_len:
             let at = rng.below(len + 1);
             let b = rng.byte();
             let n = rng.range(1, 4096);
-            data.splice(at..at, std::iter::repeat(b).take(n));
+            data.splice(at..at, std::iter::repeat_n(b, n));
         }
         _ => {
             let at = rng.below(len + 1);
