@@ -7,51 +7,77 @@
 //! cargo run --example ami_action -- --addr 127.0.0.1:5038 --username admin Command Command="core show version"
 //! ```
 //!
-//! Exit status: 0 on Success/Follows, 1 on an Error response, 2 on a
-//! connection, login or timeout failure (one line on stderr).
+//! Exit status: 0 on Success/Follows, 1 on an Error response (or a
+//! malformed reply), 2 on a usage error, 3 on a connection, login or
+//! timeout failure (one line on stderr).
 
 #[allow(dead_code)]
 #[path = "common/ami_conn.rs"]
 mod ami_conn;
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use astrix::ami::{AmiError, RawAction, Response};
 
-const USAGE: &str = "usage: ami_action [connection flags] ACTION [Key=Value ...]";
+use cli::{Arg, Failure, FAILED, USAGE};
+
+const NAME: &str = "ami_action";
+
+fn help() -> String {
+    format!(
+        "usage: ami_action [connection flags] ACTION [Key=Value ...]
+
+Sends one AMI action and prints the reply, then any list events, in AMI
+wire form (Key: Value lines, a blank line after each message).
+
+{}
+
+exit status:
+  0  Success (or Follows)
+  1  an Error response (printed like a success), or a malformed reply
+  2  usage error
+  3  no connection: cannot connect or log in, or no reply in time",
+        ami_conn::CONN_HELP
+    )
+}
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() || args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}\n\n{}", ami_conn::CONN_HELP);
-        return if args.is_empty() {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        };
-    }
-    let conn = match ami_conn::Conn::from_args(&mut args) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
-    let mut it = args.into_iter();
-    let Some(name) = it.next() else {
-        return fail(USAGE);
-    };
-    let mut action = RawAction::new(name);
-    for kv in it {
-        match kv.split_once('=') {
-            Some((k, v)) => action.push(k, v),
-            None => return fail(&format!("expected Key=Value, got {kv:?}")),
+    let help = help();
+    let (conn, action) = match cli::parse(NAME, &help, |cli| {
+        let mut conn = ami_conn::Conn::new();
+        let mut action: Option<RawAction> = None;
+        while let Some(arg) = cli.next()? {
+            let Arg::Value(v) = arg else {
+                conn.take(arg, cli)?;
+                continue;
+            };
+            let v = v
+                .into_string()
+                .map_err(|v| format!("{:?}: not UTF-8", v.to_string_lossy()))?;
+            match &mut action {
+                None => action = Some(RawAction::new(v)),
+                Some(a) => match v.split_once('=') {
+                    Some((k, val)) => a.push(k, val),
+                    None => return Err(format!("expected Key=Value, got {v:?}").into()),
+                },
+            }
         }
-    }
+        let action = action.ok_or("missing ACTION")?;
+        Ok((conn.finish()?, action))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
     let (manager, _emulator) = match conn.connect() {
         Ok(m) => m,
-        Err(e) => return fail(&e),
+        Err(f) => return f.report(NAME),
     };
-    if let Err(e) = conn.login(&manager) {
-        return fail(&e);
+    if let Err(f) = conn.login(&manager) {
+        return f.report(NAME);
     }
     let result = manager.send_action(&action);
     let _ = manager.logoff();
@@ -62,9 +88,11 @@ fn main() -> ExitCode {
         }
         Err(AmiError::ActionFailed(r)) => {
             print_wire(&r);
-            ExitCode::from(1)
+            ExitCode::from(FAILED)
         }
-        Err(e) => fail(&e.to_string()),
+        // A header or value the wire cannot carry (a line break, say).
+        Err(e @ AmiError::Encode(_)) => cli::fail(NAME, USAGE, e),
+        Err(e) => Failure::from(e).report(NAME),
     }
 }
 
@@ -74,9 +102,4 @@ fn print_wire(r: &Response) {
     // Wire form with LF line endings, for shells.
     let text = String::from_utf8_lossy(&out).replace("\r\n", "\n");
     let _ = std::io::stdout().write_all(text.as_bytes());
-}
-
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("ami_action: {msg}");
-    ExitCode::from(2)
 }

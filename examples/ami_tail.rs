@@ -9,6 +9,9 @@
 #[allow(dead_code)]
 #[path = "common/ami_conn.rs"]
 mod ami_conn;
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,42 +20,54 @@ use std::time::Duration;
 use astrix::ami::actions::Originate;
 use astrix::ami::Message;
 
+const NAME: &str = "ami_tail";
+
+fn help() -> String {
+    format!(
+        "usage: ami_tail [connection flags] [--count N]
+
+Prints every AMI event in wire form (Key: Value lines, a blank line after
+each) until N events, the end of the stream, or Ctrl-C. Against the
+built-in emulator, a short call is placed so that there is something to see.
+
+  --count N           stop after N events
+
+{}
+
+exit status:
+  0  done (N events, or the connection ended: a note on stderr)
+  2  usage error
+  3  no connection: cannot connect or log in",
+        ami_conn::CONN_HELP
+    )
+}
+
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!(
-            "usage: ami_tail [connection flags] [--count N]\n\n{}",
-            ami_conn::CONN_HELP
-        );
-        return ExitCode::SUCCESS;
-    }
-    let conn = match ami_conn::Conn::from_args(&mut args) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
-    let mut count: Option<u64> = None;
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let v = match a.as_str() {
-            "--count" => it.next(),
-            s if s.starts_with("--count=") => Some(s["--count=".len()..].to_owned()),
-            other => return fail(&format!("unknown argument {other:?}")),
-        };
-        match v.and_then(|v| v.parse().ok()) {
-            Some(n) => count = Some(n),
-            None => return fail("--count needs a number"),
+    let help = help();
+    let (conn, count) = match cli::parse(NAME, &help, |cli| {
+        let mut conn = ami_conn::Conn::new();
+        let mut count: Option<u64> = None;
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--count") => count = Some(cli.number("--count")?),
+                _ => conn.take(arg, cli)?,
+            }
         }
-    }
+        Ok((conn.finish()?, count))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
     let (manager, emulator) = match conn.connect() {
         Ok(m) => m,
-        Err(e) => return fail(&e),
+        Err(f) => return f.report(NAME),
     };
     let (tx, rx) = crossbeam_channel::unbounded::<Message>();
     manager.on_any_event(move |e| {
         let _ = tx.send(e.clone());
     });
-    if let Err(e) = conn.login(&manager) {
-        return fail(&e);
+    if let Err(f) = conn.login(&manager) {
+        return f.report(NAME);
     }
     if emulator.is_some() {
         // Something to watch: a short call, placed from a second connection.
@@ -98,12 +113,7 @@ fn main() -> ExitCode {
         let _ = manager.logoff();
     }
     if let Some(r) = manager.disconnect_reason() {
-        eprintln!("ami_tail: {seen} events; connection ended: {r}");
+        eprintln!("{NAME}: connection ended ({r}) after {seen} event(s)");
     }
     ExitCode::SUCCESS
-}
-
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("ami_tail: {msg}");
-    ExitCode::from(2)
 }

@@ -12,9 +12,12 @@
 //! Against a real Asterisk, send calls into the application from the
 //! dialplan (`Stasis(hello)`) or with an originate. The example exits after
 //! `--calls` channels have left the application (without `--calls`: runs
-//! until interrupted). Exit status: 0 when done, 2 on a connection or usage
-//! error.
+//! until interrupted). Exit status: 0 when done, 1 when the emulator cannot
+//! start, 2 on a usage error, 3 on a connection failure.
 
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 #[allow(dead_code)]
 #[path = "common/logger.rs"]
 mod logger;
@@ -27,8 +30,30 @@ use astrix::ari::events::{StasisEnd, StasisStart};
 use astrix::ari::{AriError, Client, ConnectionState, Event, ReconnectPolicy};
 use astrix::testing::AriServer;
 
-const USAGE: &str = "usage: ari_hello [--url http://HOST:8088 --username U --password P] \
-[--app NAME] [--calls N]";
+use cli::{Failure, OrExit, FAILED, NO_CONNECTION};
+
+const NAME: &str = "ari_hello";
+
+const HELP: &str = "usage: ari_hello [--url http://HOST:8088 --username U --password P]
+                 [--app NAME] [--calls N]
+
+A Stasis application over ARI: for each channel that enters it, answers,
+sets ASTRIX_ARI=ok, plays sound:beep and, when the beep has played,
+continues the channel in the dialplan. Prints each event's type. Without
+--url, an emulated Asterisk sends 3 calls into it.
+
+  --url URL           a real Asterisk's ARI (default: the built-in emulator)
+  --username U        ARI user (default: hey)
+  --password P        ARI password (default: $ASTRIX_ARI_PASSWORD, else peekaboo)
+  --app NAME          the Stasis application (default: hello)
+  --calls N           exit after N channels have left the application
+                      (default: 3 with the emulator, else run until Ctrl-C)
+
+exit status:
+  0  done
+  1  the emulator cannot start
+  2  usage error
+  3  no connection: cannot connect, or the connection was lost";
 
 struct Options {
     url: Option<String>,
@@ -38,79 +63,38 @@ struct Options {
     calls: Option<usize>,
 }
 
-fn parse(args: Vec<String>) -> Result<Options, String> {
-    let mut o = Options {
-        url: None,
-        username: "hey".into(),
-        password: std::env::var("ASTRIX_ARI_PASSWORD").unwrap_or_else(|_| "peekaboo".into()),
-        app: "hello".into(),
-        calls: None,
-    };
-    let mut it = args.into_iter();
-    while let Some(k) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| format!("{k} needs a value\n{USAGE}"))
-        };
-        match k.as_str() {
-            "--url" => o.url = Some(value()?),
-            "--username" => o.username = value()?,
-            "--password" => o.password = value()?,
-            "--app" => o.app = value()?,
-            "--calls" => {
-                let v = value()?;
-                o.calls = Some(
-                    v.parse()
-                        .map_err(|_| format!("--calls {v:?}: not a number"))?,
-                )
-            }
-            _ => return Err(format!("unknown argument {k:?}\n{USAGE}")),
-        }
-    }
-    Ok(o)
-}
-
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Warn);
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let result = parse(args).map_err(AppError::Usage).and_then(run);
-    match result {
+    let o = match cli::parse(NAME, HELP, |cli| {
+        let mut o = Options {
+            url: None,
+            username: "hey".into(),
+            password: std::env::var("ASTRIX_ARI_PASSWORD").unwrap_or_else(|_| "peekaboo".into()),
+            app: "hello".into(),
+            calls: None,
+        };
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--url") => o.url = Some(cli.string("--url")?),
+                Some("--username") => o.username = cli.string("--username")?,
+                Some("--password") => o.password = cli.string("--password")?,
+                Some("--app") => o.app = cli.string("--app")?,
+                Some("--calls") => o.calls = Some(cli.number("--calls")?),
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(o)
+    }) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    match run(o) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ari_hello: {e}");
-            ExitCode::from(2)
-        }
+        Err(f) => f.report(NAME),
     }
 }
 
-#[derive(Debug)]
-enum AppError {
-    Usage(String),
-    Ari(AriError),
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::Usage(m) => f.write_str(m),
-            AppError::Ari(e) => write!(f, "{e}"),
-            AppError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<AriError> for AppError {
-    fn from(e: AriError) -> Self {
-        AppError::Ari(e)
-    }
-}
-
-fn run(o: Options) -> Result<(), AppError> {
+fn run(o: Options) -> Result<(), Failure> {
     // Without --url: an emulated Asterisk that places the calls itself.
     let emulator = match o.url {
         Some(_) => None,
@@ -118,7 +102,10 @@ fn run(o: Options) -> Result<(), AppError> {
             AriServer::builder()
                 .credentials(&o.username, &o.password)
                 .start()
-                .map_err(AppError::Io)?,
+                .map_err(|e| Failure {
+                    code: FAILED,
+                    message: format!("cannot start the emulator: {e}"),
+                })?,
         ),
     };
     let calls = o.calls.or(emulator.as_ref().map(|_| 3));
@@ -132,11 +119,18 @@ fn run(o: Options) -> Result<(), AppError> {
         .credentials(o.username.as_str(), o.password.as_str())
         .app(o.app.as_str())
         .reconnect(ReconnectPolicy::new())
-        .connect()?;
+        .connect()
+        .or_exit(NO_CONNECTION)?;
     println!("connected to {url} as application {}", o.app);
 
     client.on_any_event(|_, event: &Event| println!("event {}", event.event_type()));
-    client.on_connection_state(|state: &ConnectionState| println!("connection {state:?}"));
+    client.on_connection_state(|state: &ConnectionState| match state {
+        ConnectionState::Connected => println!("connection up"),
+        ConnectionState::Lost(why) => println!("connection lost: {why}"),
+        ConnectionState::Reconnected => println!("connection up again"),
+        ConnectionState::GaveUp(why) => println!("connection given up: {why}"),
+        _ => println!("connection changed"),
+    });
     client.on(|client: &Client, e: &StasisStart| {
         if let Err(err) = hello(client, &e.channel.id) {
             eprintln!("channel {}: {err}", e.channel.id);
@@ -166,7 +160,7 @@ fn run(o: Options) -> Result<(), AppError> {
                 }
             }
         }
-        None => client.wait_closed()?,
+        None => client.wait_closed().or_exit(NO_CONNECTION)?,
     }
     client.close();
     println!("done");

@@ -8,11 +8,15 @@
 //! ```
 //!
 //! Runs until Ctrl-C or `--calls N`. Exit status: 0 when done, 2 on a
-//! connection, login or usage error.
+//! usage error, 3 on a connection or login failure, or when the connection
+//! is lost.
 
 #[allow(dead_code)]
 #[path = "common/ami_conn.rs"]
 mod ami_conn;
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/demo.rs"]
 mod demo;
 #[path = "common/logger.rs"]
@@ -25,40 +29,61 @@ use std::time::Duration;
 
 use astrix::agi::AsyncAgiServer;
 
-const USAGE: &str = "usage: async_agi [connection flags] [--calls N]";
+use cli::NO_CONNECTION;
+
+const NAME: &str = "async_agi";
+
+fn help() -> String {
+    format!(
+        "usage: async_agi [connection flags] [--calls N]
+
+Serves the astrix demo AGI script over AsyncAGI: every channel that runs
+AGI(agi:async,ARGS) is answered, CALLERID(num) read, ASTRIX_ARGS,
+ASTRIX_NAME and ASTRIX_CID set, beep played. Against the built-in emulator,
+N calls (default 2) enter AGI(agi:async). Logs go to stderr (ASTRIX_LOG).
+
+  --calls N           exit after N calls (default: run until Ctrl-C)
+
+{}
+
+exit status:
+  0  done (N calls, or Ctrl-C)
+  2  usage error
+  3  no connection: cannot connect or log in, or the connection was lost",
+        ami_conn::CONN_HELP
+    )
+}
 
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Info);
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}\n\n{}", ami_conn::CONN_HELP);
-        return ExitCode::SUCCESS;
-    }
-    let conn = match ami_conn::Conn::from_args(&mut args) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
-    let mut calls: Option<u64> = None;
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        match (a.as_str(), it.next().and_then(|v| v.parse().ok())) {
-            ("--calls", Some(n)) => calls = Some(n),
-            _ => return fail(&format!("bad argument {a:?}\n{USAGE}")),
+    let help = help();
+    let (conn, calls) = match cli::parse(NAME, &help, |cli| {
+        let mut conn = ami_conn::Conn::new();
+        let mut calls: Option<u64> = None;
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--calls") => calls = Some(cli.number("--calls")?),
+                _ => conn.take(arg, cli)?,
+            }
         }
-    }
+        Ok((conn.finish()?, calls))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
     let (manager, emulator) = match conn.connect() {
         Ok(m) => m,
-        Err(e) => return fail(&e),
+        Err(f) => return f.report(NAME),
     };
-    if let Err(e) = conn.login(&manager) {
-        return fail(&e);
+    if let Err(f) = conn.login(&manager) {
+        return f.report(NAME);
     }
     let server = AsyncAgiServer::new(&manager);
     server.set_default_handler(|agi| {
         log::info!(
-            "AsyncAGI call on {}: args {:?}",
+            "AsyncAGI call on {}: args [{}]",
             agi.channel(),
-            agi.environment().args()
+            agi.environment().args().join(", ")
         );
         let result = demo::run_demo(agi, "");
         match &result {
@@ -85,6 +110,7 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
     }
     let want = calls.or(emulator.as_ref().map(|_| 2));
+    let mut lost = None;
     loop {
         if interrupted.load(Ordering::Relaxed) {
             log::info!("interrupted");
@@ -97,17 +123,18 @@ fn main() -> ExitCode {
             std::thread::sleep(Duration::from_millis(100));
         }
         if !manager.is_connected() {
-            log::warn!("AMI connection lost: {:?}", manager.disconnect_reason());
+            lost = Some(match manager.disconnect_reason() {
+                Some(reason) => format!("AMI connection lost: {reason}"),
+                None => "AMI connection lost".to_owned(),
+            });
             break;
         }
     }
     log::info!("served {} calls", server.calls_served());
     drop(server);
+    if let Some(lost) = lost {
+        return cli::fail(NAME, NO_CONNECTION, lost);
+    }
     let _ = manager.logoff();
     ExitCode::SUCCESS
-}
-
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("async_agi: {msg}");
-    ExitCode::from(2)
 }

@@ -1,11 +1,18 @@
-//! Bench contract (`../shared/bench/README.md`): T threads share one
-//! `Manager` and send N blocking `Ping`s in all.
+//! The `bench_ami_actions` program of the bench contract in
+//! bench/README.md: T threads share one `Manager` and send N blocking
+//! `Ping`s in all.
 //!
 //! ```sh
 //! loadgen ami-actions --port 5038 &
 //! cargo run --release --example bench_ami_actions -- --port 5038 --threads 4 --actions 100000
 //! ```
-//! Prints `{"actions":N,"secs":S,"actions_per_s":R}` on stdout.
+//! Prints `{"actions":N,"secs":S,"actions_per_s":R}` on stdout. Exit
+//! status: 0 when done, 1 when an action failed, 2 on a usage error, 3 when
+//! the load generator cannot be reached.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
@@ -14,37 +21,49 @@ use std::time::{Duration, Instant};
 use astrix::ami::actions::Ping;
 use astrix::ami::Manager;
 
-fn arg(args: &[String], name: &str) -> Option<u64> {
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1)?.replace('_', "").parse().ok()
-}
+use cli::{Failure, OrExit, FAILED, NO_CONNECTION};
+
+const HELP: &str = "usage: bench_ami_actions --port P [--threads T] [--actions N]
+
+Connects to `loadgen ami-actions` on 127.0.0.1:P; T threads (default 1)
+share the connection and send N blocking Pings in all (default 30000), then
+one JSON line is printed: {\"actions\":N,\"secs\":S,\"actions_per_s\":R}.
+
+exit status:
+  0  done
+  1  an action failed
+  2  usage error
+  3  no connection: cannot connect or log in";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: bench_ami_actions --port P [--threads T] [--actions N]");
-        return ExitCode::SUCCESS;
-    }
-    let Some(port) = arg(&args, "--port") else {
-        eprintln!("bench_ami_actions: --port P is required");
-        return ExitCode::from(2);
+    let (port, threads, actions) = match cli::parse("bench_ami_actions", HELP, |cli| {
+        let (mut port, mut threads, mut actions) = (None, 1u64, 30_000u64);
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--port") => port = Some(cli.number::<u16>("--port")?),
+                Some("--threads") => threads = cli.number("--threads")?,
+                Some("--actions") => actions = cli.number("--actions")?,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        let port = port.ok_or("--port P is required")?;
+        Ok((port, threads.max(1), actions))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
-    let threads = arg(&args, "--threads").unwrap_or(1).max(1);
-    let actions = arg(&args, "--actions").unwrap_or(30_000);
     match run(port, threads, actions) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench_ami_actions: {e}");
-            ExitCode::from(2)
-        }
+        Err(f) => f.report("bench_ami_actions"),
     }
 }
 
-fn run(port: u64, threads: u64, actions: u64) -> Result<(), Box<dyn std::error::Error>> {
+fn run(port: u16, threads: u64, actions: u64) -> Result<(), Failure> {
     let manager = Manager::builder(format!("127.0.0.1:{port}"))
         .action_timeout(Duration::from_secs(30))
-        .connect()?;
-    manager.login("bench", "bench")?;
+        .connect()
+        .or_exit(NO_CONNECTION)?;
+    manager.login("bench", "bench").or_exit(NO_CONNECTION)?;
     let per = actions / threads;
     let barrier = Arc::new(Barrier::new(threads as usize + 1));
     let handles: Vec<_> = (0..threads)
@@ -63,7 +82,10 @@ fn run(port: u64, threads: u64, actions: u64) -> Result<(), Box<dyn std::error::
     barrier.wait();
     let start = Instant::now();
     for h in handles {
-        h.join().map_err(|_| "worker panicked")??;
+        h.join()
+            .map_err(|_| "worker panicked")
+            .or_exit(FAILED)?
+            .or_exit(FAILED)?;
     }
     let secs = start.elapsed().as_secs_f64();
     let _ = manager.logoff();

@@ -1,11 +1,18 @@
-//! Bench contract (`../shared/bench/README.md`): count every event a
-//! catch-all callback receives from `loadgen ami-events`.
+//! The `bench_ami_events` program of the bench contract in
+//! bench/README.md: count every event a catch-all callback receives from
+//! `loadgen ami-events`.
 //!
 //! ```sh
 //! loadgen ami-events --port 5038 --events 2000000 &
 //! cargo run --release --example bench_ami_events -- --port 5038
 //! ```
-//! Prints `{"events":N,"secs":S,"events_per_s":R}` on stdout.
+//! Prints `{"events":N,"secs":S,"events_per_s":R}` on stdout. Exit status:
+//! 0 when done, 2 on a usage error, 3 when the load generator cannot be
+//! reached or does not finish in time.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,37 +21,44 @@ use std::time::{Duration, Instant};
 
 use astrix::ami::Manager;
 
+use cli::{Failure, OrExit, NO_CONNECTION};
+
+const HELP: &str = "usage: bench_ami_events --port P
+
+Connects to `loadgen ami-events` on 127.0.0.1:P, counts every event a
+catch-all callback receives until BenchDone, then prints one JSON line:
+{\"events\":N,\"secs\":S,\"events_per_s\":R}.
+
+exit status:
+  0  done
+  2  usage error
+  3  no connection: cannot connect or log in, or no BenchDone within 600 s";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: bench_ami_events --port P");
-        return ExitCode::SUCCESS;
-    }
-    let port = match port_arg(&args) {
-        Some(p) => p,
-        None => {
-            eprintln!("bench_ami_events: --port P is required");
-            return ExitCode::from(2);
+    let port = match cli::parse("bench_ami_events", HELP, |cli| {
+        let mut port = None;
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--port") => port = Some(cli.number::<u16>("--port")?),
+                _ => return Err(arg.unexpected()),
+            }
         }
+        Ok(port.ok_or("--port P is required")?)
+    }) {
+        Ok(port) => port,
+        Err(code) => return code,
     };
     match run(port) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench_ami_events: {e}");
-            ExitCode::from(2)
-        }
+        Err(f) => f.report("bench_ami_events"),
     }
 }
 
-fn port_arg(args: &[String]) -> Option<u16> {
-    let i = args.iter().position(|a| a == "--port")?;
-    args.get(i + 1)?.replace('_', "").parse().ok()
-}
-
-fn run(port: u16) -> Result<(), Box<dyn std::error::Error>> {
+fn run(port: u16) -> Result<(), Failure> {
     let manager = Manager::builder(format!("127.0.0.1:{port}"))
         .action_timeout(Duration::from_secs(60))
-        .connect()?;
+        .connect()
+        .or_exit(NO_CONNECTION)?;
     let count = Arc::new(AtomicU64::new(0));
     let first: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
@@ -62,8 +76,13 @@ fn run(port: u16) -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     }
-    manager.login("bench", "bench")?;
-    let end = done_rx.recv_timeout(Duration::from_secs(600))?;
+    manager.login("bench", "bench").or_exit(NO_CONNECTION)?;
+    let end = done_rx
+        .recv_timeout(Duration::from_secs(600))
+        .map_err(|_| Failure {
+            code: NO_CONNECTION,
+            message: "no BenchDone within 600 s".into(),
+        })?;
     let _ = manager.logoff();
     let n = count.load(Ordering::Relaxed);
     let secs = first

@@ -1,4 +1,4 @@
-//! The `bench_fastagi` contract of `../shared/bench/README.md`: a
+//! The `bench_fastagi` program of the bench contract in bench/README.md: a
 //! FastAgiServer on 127.0.0.1:P running the standard 10-command script for
 //! script paths matching `bench/path`, until N sessions are done; then one
 //! JSON line on stdout: `{"sessions":N,"secs":S}`.
@@ -9,6 +9,9 @@
 //!
 //! Exit codes: 0 when N sessions completed, 1 on a failure, 2 for bad options.
 
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/logger.rs"]
 mod logger;
 
@@ -23,10 +26,19 @@ use astrix::agi::commands::{
 };
 use astrix::agi::{AgiError, FastAgiRequest, FastAgiServer};
 
-const USAGE: &str = "usage: bench_fastagi --port P [--commands K] --sessions N
+use cli::FAILED;
+
+const NAME: &str = "bench_fastagi";
+
+const HELP: &str = "usage: bench_fastagi --port P [--commands K] --sessions N
 
 Serves N FastAGI sessions on 127.0.0.1:P, each running K commands of the
-standard bench script (default 10), then prints {\"sessions\":N,\"secs\":S}.";
+standard bench script (default 10), then prints {\"sessions\":N,\"secs\":S}.
+
+exit status:
+  0  N sessions completed
+  1  a session failed, or 127.0.0.1:P cannot be bound
+  2  usage error";
 
 fn step(req: &mut FastAgiRequest<'_>, i: usize) -> Result<(), AgiError> {
     match i % 10 {
@@ -45,35 +57,23 @@ fn step(req: &mut FastAgiRequest<'_>, i: usize) -> Result<(), AgiError> {
 
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Warn);
-    let (mut port, mut commands, mut sessions) = (None, 10usize, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut num = |name: &str| -> Option<usize> {
-            let v = args.next()?.replace('_', "");
-            v.parse()
-                .map_err(|_| eprintln!("bad value for {name}"))
-                .ok()
-        };
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+    let (port, commands, sessions) = match cli::parse(NAME, HELP, |cli| {
+        let (mut port, mut commands, mut sessions) = (None, 10usize, None);
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--port") => port = Some(cli.number::<u16>("--port")?),
+                Some("--commands") => commands = cli.number("--commands")?,
+                Some("--sessions") => sessions = Some(cli.number::<usize>("--sessions")?),
+                _ => return Err(arg.unexpected()),
             }
-            "--port" => port = num("--port"),
-            "--commands" => match num("--commands") {
-                Some(k) => commands = k,
-                None => return usage_error("--commands needs a number"),
-            },
-            "--sessions" => sessions = num("--sessions"),
-            other => return usage_error(&format!("unknown option {other}")),
         }
-    }
-    let (Some(port), Some(sessions)) = (port, sessions) else {
-        return usage_error("--port and --sessions are required");
-    };
-    let port = match u16::try_from(port) {
-        Ok(p) => p,
-        Err(_) => return usage_error("--port out of range"),
+        match (port, sessions) {
+            (Some(port), Some(sessions)) => Ok((port, commands, sessions)),
+            _ => Err("--port and --sessions are required".into()),
+        }
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
 
     let server = match FastAgiServer::builder()
@@ -82,8 +82,11 @@ fn main() -> ExitCode {
     {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("bench_fastagi: can't listen on 127.0.0.1:{port}: {e}");
-            return ExitCode::from(1);
+            return cli::fail(
+                NAME,
+                FAILED,
+                format!("can't listen on 127.0.0.1:{port}: {e}"),
+            )
         }
     };
     let started: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
@@ -116,13 +119,11 @@ fn main() -> ExitCode {
             result
         });
         if let Err(e) = registered {
-            eprintln!("bench_fastagi: {e}");
-            return ExitCode::from(1);
+            return cli::fail(NAME, FAILED, e);
         }
     }
     if let Err(e) = server.serve_forever() {
-        eprintln!("bench_fastagi: server failed: {e}");
-        return ExitCode::from(1);
+        return cli::fail(NAME, FAILED, format!("server failed: {e}"));
     }
     shutdown.wait(Duration::from_secs(10));
     let secs = match (started.get(), finished.get()) {
@@ -133,17 +134,9 @@ fn main() -> ExitCode {
         "{{\"sessions\":{},\"secs\":{secs:.6}}}",
         done.load(Ordering::SeqCst)
     );
-    if failed.load(Ordering::Relaxed) > 0 {
-        eprintln!(
-            "bench_fastagi: {} sessions failed",
-            failed.load(Ordering::Relaxed)
-        );
-        return ExitCode::from(1);
+    match failed.load(Ordering::Relaxed) {
+        0 => {}
+        n => return cli::fail(NAME, FAILED, format!("{n} session(s) failed")),
     }
     ExitCode::SUCCESS
-}
-
-fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("bench_fastagi: {msg}\n\n{USAGE}");
-    ExitCode::from(2)
 }

@@ -9,6 +9,9 @@
 //! Ctrl-C / SIGTERM or N calls, 1 if the address can't be bound, 2 for bad
 //! options.
 
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/demo.rs"]
 mod demo;
 #[path = "common/logger.rs"]
@@ -21,44 +24,49 @@ use std::time::Duration;
 
 use astrix::agi::FastAgiServer;
 
-const USAGE: &str = "usage: fastagi_server [--bind ADDR] [--calls N]
+use cli::FAILED;
 
-Serves the astrix demo AGI script over FastAGI.
+const NAME: &str = "fastagi_server";
+
+const HELP: &str = "usage: fastagi_server [--bind ADDR] [--calls N]
+
+Serves the astrix demo AGI script over FastAGI. Logs go to stderr
+(ASTRIX_LOG=debug for more).
 
   --bind ADDR   address to listen on (default 127.0.0.1:4573; [::1]:4573 for IPv6)
   --calls N     exit after N calls (default: run until Ctrl-C)
   --help        this text
 
-Route a call to it with AGI(agi://127.0.0.1:4573/demo?name=World,a,b).";
+Route a call to it with AGI(agi://127.0.0.1:4573/demo?name=World,a,b).
+
+exit status:
+  0  done (N calls, or Ctrl-C / SIGTERM)
+  1  the address cannot be bound, or the server failed
+  2  usage error";
 
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Info);
-    let mut bind = "127.0.0.1:4573".to_owned();
-    let mut calls: Option<usize> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+    let (bind, calls) = match cli::parse(NAME, HELP, |cli| {
+        let mut bind = "127.0.0.1:4573".to_owned();
+        let mut calls: Option<usize> = None;
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--bind") => bind = cli.string("--bind")?,
+                Some("--calls") => calls = Some(cli.number("--calls")?),
+                _ => return Err(arg.unexpected()),
             }
-            "--bind" => match args.next() {
-                Some(v) => bind = v,
-                None => return usage_error("--bind needs an address"),
-            },
-            "--calls" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) => calls = Some(n),
-                None => return usage_error("--calls needs a number"),
-            },
-            other => return usage_error(&format!("unknown option {other}")),
         }
-    }
+        Ok((bind, calls))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
 
     let server = match FastAgiServer::bind(&bind) {
         Ok(s) => s,
         Err(e) => {
             log::error!("can't listen on {bind}: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(FAILED);
         }
     };
     let shutdown = server.shutdown_handle();
@@ -69,10 +77,11 @@ fn main() -> ExitCode {
     let registered = server.register_script_handler("^demo$", move |req| {
         let name = req.query_value("name").unwrap_or("").to_owned();
         log::info!(
-            "call from {:?}: channel {:?}, args {:?}, name {name:?}",
-            req.peer_addr(),
-            req.environment().channel(),
-            req.args()
+            "call from {}: channel {}, args [{}], name {name:?}",
+            req.peer_addr()
+                .map_or("an unknown address".to_owned(), |a| a.to_string()),
+            req.environment().channel().unwrap_or("unknown"),
+            req.args().join(", ")
         );
         let result = demo::run_demo(req.agi(), &name);
         match &result {
@@ -87,7 +96,7 @@ fn main() -> ExitCode {
     });
     if let Err(e) = registered {
         log::error!("bad route: {e}");
-        return ExitCode::from(1);
+        return ExitCode::from(FAILED);
     }
 
     // Ctrl-C / SIGTERM: stop accepting, give running calls 5 s.
@@ -113,16 +122,11 @@ fn main() -> ExitCode {
     log::info!("FastAGI demo listening on {}", server.local_addr());
     if let Err(e) = server.serve_forever() {
         log::error!("server failed: {e}");
-        return ExitCode::from(1);
+        return ExitCode::from(FAILED);
     }
     if !shutdown.wait(Duration::from_secs(5)) {
         log::warn!("calls still running at exit");
     }
     log::info!("served {} calls", done.load(Ordering::SeqCst));
     ExitCode::SUCCESS
-}
-
-fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("fastagi_server: {msg}\n\n{USAGE}");
-    ExitCode::from(2)
 }

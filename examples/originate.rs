@@ -8,11 +8,16 @@
 //!
 //! Prints each event of the call and the state changes, then how it ended
 //! (hangup cause). Exit status: 0 if the call was answered, 1 if not, 2 on
-//! a connection, login or usage error.
+//! a usage error, 3 on a connection or login failure.
 
 #[allow(dead_code)]
 #[path = "common/ami_conn.rs"]
 mod ami_conn;
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+#[path = "common/show.rs"]
+mod show;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,65 +25,89 @@ use std::time::{Duration, Instant};
 use astrix::ami::actions::Originate;
 use astrix::ami::{CallManager, CallState};
 
-const USAGE: &str = "usage: originate [connection flags] --channel CHAN \
-(--exten E --context C [--priority P] | --application A [--data D]) [--timeout SECS]";
+use cli::{Failure, FAILED};
+
+const NAME: &str = "originate";
+
+fn help() -> String {
+    format!(
+        "usage: originate [connection flags] --channel CHAN
+         (--exten E --context C [--priority P] | --application A [--data D])
+         [--timeout SECS]
+
+Places a call and follows it to its end: prints each event of the call and
+the state changes, then how it ended (hangup cause).
+
+  --channel CHAN      the channel to dial (Local/100@test, PJSIP/alice)
+  --exten E           the extension to connect it to, with --context
+  --context C         the context of --exten
+  --priority P        the priority of --exten (default 1)
+  --application A     the application to run instead of an extension
+  --data D            the application's arguments
+  --timeout SECS      how long to let it ring (default 30)
+
+{}
+
+exit status:
+  0  the call was answered
+  1  it was not (busy, no answer, failed)
+  2  usage error
+  3  no connection: cannot connect or log in, or the connection was lost",
+        ami_conn::CONN_HELP
+    )
+}
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}\n\n{}", ami_conn::CONN_HELP);
-        return ExitCode::SUCCESS;
-    }
-    match run(&mut args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("originate: {e}");
-            ExitCode::from(2)
+    let help = help();
+    let (conn, originate, timeout) = match cli::parse(NAME, &help, |cli| {
+        let mut conn = ami_conn::Conn::new();
+        let (mut channel, mut exten, mut context, mut priority) = (None, None, None, 1);
+        let (mut application, mut data, mut secs) = (None, None, 30);
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--channel") => channel = Some(cli.string("--channel")?),
+                Some("--exten") => exten = Some(cli.string("--exten")?),
+                Some("--context") => context = Some(cli.string("--context")?),
+                Some("--priority") => priority = cli.number("--priority")?,
+                Some("--application") => application = Some(cli.string("--application")?),
+                Some("--data") => data = Some(cli.string("--data")?),
+                Some("--timeout") => secs = cli.number("--timeout")?,
+                _ => conn.take(arg, cli)?,
+            }
         }
+        let channel = channel.ok_or("--channel is required")?;
+        let originate = match (application, exten, context) {
+            (Some(app), None, None) => {
+                let o = Originate::to_application(channel, app);
+                match data {
+                    Some(d) => o.data(d),
+                    None => o,
+                }
+            }
+            (None, Some(exten), Some(context)) if data.is_none() => {
+                Originate::to_extension(channel, context, exten, priority)
+            }
+            _ => {
+                return Err(
+                    "give either --exten and --context, or --application (and --data)".into(),
+                )
+            }
+        }
+        .timeout(Duration::from_secs(secs));
+        Ok((conn.finish()?, originate, Duration::from_secs(secs)))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    match run(&conn, originate, timeout) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(FAILED),
+        Err(f) => f.report(NAME),
     }
 }
 
-fn run(args: &mut Vec<String>) -> Result<bool, Box<dyn std::error::Error>> {
-    let conn = ami_conn::Conn::from_args(args)?;
-    let mut opt = std::collections::HashMap::new();
-    let mut it = args.drain(..);
-    while let Some(k) = it.next() {
-        let key = k.trim_start_matches("--").to_owned();
-        if ![
-            "channel",
-            "exten",
-            "context",
-            "priority",
-            "application",
-            "data",
-            "timeout",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(format!("unknown argument {k:?}\n{USAGE}").into());
-        }
-        let v = it.next().ok_or(format!("{k} needs a value"))?;
-        opt.insert(key, v);
-    }
-    let channel = opt.get("channel").ok_or(USAGE)?;
-    let timeout = Duration::from_secs(opt.get("timeout").map_or(Ok(30), |t| t.parse())?);
-    let originate = match (opt.get("application"), opt.get("exten"), opt.get("context")) {
-        (Some(app), None, _) => {
-            let o = Originate::to_application(channel.clone(), app.clone());
-            match opt.get("data") {
-                Some(d) => o.data(d.clone()),
-                None => o,
-            }
-        }
-        (None, Some(exten), Some(context)) => {
-            let prio = opt.get("priority").map_or(Ok(1), |p| p.parse())?;
-            Originate::to_extension(channel.clone(), context.clone(), exten.clone(), prio)
-        }
-        _ => return Err(USAGE.into()),
-    }
-    .timeout(timeout);
-
+fn run(conn: &ami_conn::Conn, originate: Originate, timeout: Duration) -> Result<bool, Failure> {
+    let channel = originate.channel_name().to_owned();
     let (manager, _emulator) = conn.connect()?;
     conn.login(&manager)?;
     let calls = CallManager::new(&manager);
@@ -88,15 +117,7 @@ fn run(args: &mut Vec<String>) -> Result<bool, Box<dyn std::error::Error>> {
     let (mut shown, mut state) = (0, None);
     let deadline = Instant::now() + timeout + Duration::from_secs(3600);
     let end = loop {
-        let events = call.events();
-        for e in &events[shown..] {
-            println!(
-                "  event {} {}",
-                e.event_name().unwrap_or("?"),
-                e.get("Channel").unwrap_or("")
-            );
-        }
-        shown = events.len();
+        shown = print_events(&call.events(), shown);
         let s = call.state();
         if state != Some(s) {
             println!("state: {s:?}");
@@ -106,28 +127,40 @@ fn run(args: &mut Vec<String>) -> Result<bool, Box<dyn std::error::Error>> {
             break end;
         }
         if Instant::now() > deadline {
-            return Err("the call did not end".into());
+            return Err(Failure {
+                code: FAILED,
+                message: "the call did not end".into(),
+            });
         }
         let _ = call.wait_for(CallState::Ended, Duration::from_millis(50));
     };
-    for e in &call.events()[shown..] {
-        println!(
-            "  event {} {}",
-            e.event_name().unwrap_or("?"),
-            e.get("Channel").unwrap_or("")
-        );
-    }
+    print_events(&call.events(), shown);
+    let cause = match (end.cause, end.cause_txt.as_deref()) {
+        (Some(c), Some(txt)) => format!("{c} ({txt})"),
+        (Some(c), None) => c.to_string(),
+        (None, _) => "none".into(),
+    };
     println!(
-        "ended: {:?}, answered: {}, cause: {} ({}), originate reason: {}",
+        "ended: {:?}, answered: {}, cause: {cause}, originate reason: {}",
         end.state,
-        end.answered,
-        end.cause.map_or("-".into(), |c| c.to_string()),
-        end.cause_txt.as_deref().unwrap_or("-"),
-        end.reason.map_or("-".into(), |r| r.to_string()),
+        if end.answered { "yes" } else { "no" },
+        end.reason.map_or("none".into(), show::originate_reason),
     );
     if let Some(note) = &end.note {
         println!("note: {note}");
     }
     let _ = manager.logoff();
     Ok(end.answered)
+}
+
+/// Prints the events from index `from` on; returns how many there are.
+fn print_events(events: &[astrix::ami::Message], from: usize) -> usize {
+    for e in events.get(from..).unwrap_or_default() {
+        println!(
+            "  event {} {}",
+            e.event_name().unwrap_or("?"),
+            e.get("Channel").unwrap_or("")
+        );
+    }
+    events.len()
 }

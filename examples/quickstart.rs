@@ -9,6 +9,11 @@
 #[allow(dead_code)]
 #[path = "common/ami_conn.rs"]
 mod ami_conn;
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+#[path = "common/show.rs"]
+mod show;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,26 +22,47 @@ use astrix::ami::actions::{Command, CoreShowChannels, Hangup as HangupAction, Or
 use astrix::ami::events::{Hangup, OriginateResponse};
 use astrix::ami::Message;
 
+use cli::{Failure, FAILED};
+
+const NAME: &str = "quickstart";
+
+fn help() -> String {
+    format!(
+        "usage: quickstart [connection flags]
+
+The library's main job in one run: connect, log in, a callback, Ping,
+CoreShowChannels, a Command, an Originate and the events it brings.
+
+{}
+
+exit status:
+  0  done
+  1  a step failed
+  2  usage error
+  3  no connection: cannot connect or log in, or the connection was lost",
+        ami_conn::CONN_HELP
+    )
+}
+
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!(
-            "usage: quickstart [--addr HOST:PORT --username U --secret S]\n\n{}",
-            ami_conn::CONN_HELP
-        );
-        return ExitCode::SUCCESS;
-    }
-    match run(&mut args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("quickstart: {e}");
-            ExitCode::from(2)
+    let help = help();
+    let conn = match cli::parse(NAME, &help, |cli| {
+        let mut conn = ami_conn::Conn::new();
+        while let Some(arg) = cli.next()? {
+            conn.take(arg, cli)?;
         }
+        conn.finish()
+    }) {
+        Ok(conn) => conn,
+        Err(code) => return code,
+    };
+    match run(&conn) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.report(NAME),
     }
 }
 
-fn run(args: &mut Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
-    let conn = ami_conn::Conn::from_args(args)?;
+fn run(conn: &ami_conn::Conn) -> Result<(), Failure> {
     let (manager, _emulator) = conn.connect()?;
     match &conn.addr {
         Some(a) => println!("connected to {a} (AMI {})", manager.ami_version()),
@@ -68,7 +94,10 @@ fn run(args: &mut Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     manager.wait_fully_booted(Duration::from_secs(5))?;
 
     let pong = manager.send_action(&Ping)?;
-    println!("Ping -> Pong (server time {:?})", pong.timestamp);
+    match pong.timestamp {
+        Some(t) => println!("Ping -> Pong (server clock: Unix time {t})"),
+        None => println!("Ping -> Pong"),
+    }
 
     let channels = manager.send_action(&CoreShowChannels)?;
     println!("CoreShowChannels -> {} channel(s)", channels.len());
@@ -87,20 +116,30 @@ fn run(args: &mut Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
         .async_(true);
     let r = manager.send_action(&originate)?;
     println!("Originate -> {}", r.message_text().unwrap_or(r.status()));
-    let outcome = orig_rx.recv_timeout(Duration::from_secs(20))?;
+    let outcome = orig_rx
+        .recv_timeout(Duration::from_secs(20))
+        .map_err(|_| Failure {
+            code: FAILED,
+            message: "no OriginateResponse within 20 s".into(),
+        })?;
     println!(
-        "OriginateResponse -> {} on {} (reason {:?})",
+        "OriginateResponse -> {} on {}{}",
         outcome.response,
-        outcome.channel.as_deref().unwrap_or("?"),
-        outcome.reason
+        outcome.channel.as_deref().unwrap_or("no channel"),
+        outcome.reason.map_or(String::new(), |r| format!(
+            ", reason {}",
+            show::originate_reason(r)
+        ))
     );
 
     let channels = manager.send_action(&CoreShowChannels)?;
     println!("CoreShowChannels -> {} channel(s)", channels.len());
     for c in &channels {
         println!(
-            "  {} ({:?}) in {:?}",
-            c.channel.channel, c.channel.state, c.application
+            "  {} ({}) in {}",
+            c.channel.channel,
+            c.channel.state_desc.as_deref().unwrap_or("state unknown"),
+            c.application.as_deref().unwrap_or("no application")
         );
     }
     let answered = outcome.is_success();

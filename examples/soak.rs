@@ -6,6 +6,13 @@
 //! ```sh
 //! cargo run --release --example soak -- --minutes 10 [--every-secs 60]
 //! ```
+//!
+//! Exit status: 0 when done, 1 when the emulators cannot start, 2 on a
+//! usage error.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,14 +35,6 @@ struct Counts {
     cuts: AtomicU64,
 }
 
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn status() -> (u64, u64) {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
@@ -48,20 +47,42 @@ fn status() -> (u64, u64) {
     (field("VmRSS:"), field("Threads:"))
 }
 
+const HELP: &str = "usage: soak [--minutes M] [--every-secs S]
+
+A soak run against the built-in emulators: AMI events, actions and FastAGI
+sessions, with faults injected (connections cut, clients vanishing, handlers
+panicking). Prints a CSV line every S seconds: minute, RSS (kB), threads and
+counts. Memory and threads should stay flat.
+
+  --minutes M         how long to run (default 5)
+  --every-secs S      seconds between lines (default 60)
+
+exit status:
+  0  done
+  1  the emulators cannot start
+  2  usage error";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: soak [--minutes M] [--every-secs S]");
-        return ExitCode::SUCCESS;
-    }
-    let minutes = arg(&args, "--minutes", 5);
-    let every = Duration::from_secs(arg(&args, "--every-secs", 60).max(1));
+    let (minutes, every) = match cli::parse("soak", HELP, |cli| {
+        let (mut minutes, mut every) = (5, 60);
+        while let Some(arg) = cli.next()? {
+            match arg.flag() {
+                Some("--minutes") => minutes = cli.number("--minutes")?,
+                Some("--every-secs") => every = cli.number("--every-secs")?,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok((
+            minutes,
+            Duration::from_secs(every).max(Duration::from_secs(1)),
+        ))
+    }) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
     match run(minutes, every) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("soak: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => cli::fail("soak", cli::FAILED, e),
     }
 }
 

@@ -6,9 +6,11 @@
 //! `--addr`, `--tls` makes the emulator speak TLS with a certificate made
 //! on the spot, which the client then trusts.
 
-use astrix::ami::Manager;
+use astrix::ami::{AmiError, Manager};
 use astrix::testing::AmiServer;
 use astrix::Secret;
+
+use crate::cli::{Arg, Cli, Failure, Stop, FAILED, NO_CONNECTION};
 
 /// Where to connect, parsed from the command line.
 pub struct Conn {
@@ -42,9 +44,10 @@ TLS (built with --features tls; Asterisk listens on port 5039):
                       implies --tls";
 
 impl Conn {
-    /// Takes the connection flags out of `args`, leaving the rest.
-    pub fn from_args(args: &mut Vec<String>) -> Result<Conn, String> {
-        let mut conn = Conn {
+    /// The defaults: the built-in emulator, user `admin`, the secret from
+    /// `ASTRIX_AMI_SECRET` (else `wordpass`), no TLS.
+    pub fn new() -> Conn {
+        Conn {
             addr: None,
             username: "admin".into(),
             secret: Secret::new(
@@ -54,66 +57,65 @@ impl Conn {
             ca_pem: None,
             tls_name: None,
             emulator_cert: None,
-        };
-        let mut rest = Vec::new();
-        let mut it = std::mem::take(args).into_iter();
-        while let Some(a) = it.next() {
-            let (key, inline) = match a.split_once('=') {
-                Some((k, v)) if k.starts_with("--") => (k.to_owned(), Some(v.to_owned())),
-                _ => (a.clone(), None),
-            };
-            let mut value = |name: &str| {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match key.as_str() {
-                "--addr" => conn.addr = Some(value("--addr")?),
-                "--username" => conn.username = value("--username")?,
-                "--secret" => conn.secret = Secret::new(value("--secret")?),
-                "--tls" => conn.tls = true,
-                "--ca" => {
-                    let path = value("--ca")?;
-                    let pem =
-                        std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-                    conn.ca_pem = Some(pem);
-                    conn.tls = true;
-                }
-                "--tls-name" => {
-                    conn.tls_name = Some(value("--tls-name")?);
-                    conn.tls = true;
-                }
-                _ => rest.push(a),
-            }
         }
-        *args = rest;
-        if conn.tls && !cfg!(feature = "tls") {
+    }
+
+    /// Takes `arg` if it is a connection flag (reading its value from
+    /// `cli`); any other argument is a usage error.
+    pub fn take(&mut self, arg: Arg, cli: &mut Cli) -> Result<(), Stop> {
+        match arg.flag() {
+            Some("--addr") => self.addr = Some(cli.string("--addr")?),
+            Some("--username") => self.username = cli.string("--username")?,
+            Some("--secret") => self.secret = Secret::new(cli.string("--secret")?),
+            Some("--tls") => self.tls = true,
+            Some("--ca") => {
+                let path = cli.value_os("--ca")?;
+                let pem = std::fs::read(&path)
+                    .map_err(|e| format!("--ca: cannot read {}: {e}", path.to_string_lossy()))?;
+                self.ca_pem = Some(pem);
+                self.tls = true;
+            }
+            Some("--tls-name") => {
+                self.tls_name = Some(cli.string("--tls-name")?);
+                self.tls = true;
+            }
+            _ => return Err(arg.unexpected()),
+        }
+        Ok(())
+    }
+
+    /// Checks the flags once all are read; with TLS and no `--addr`, makes
+    /// the emulator's certificate (and trusts it).
+    pub fn finish(mut self) -> Result<Conn, Stop> {
+        if self.tls && !cfg!(feature = "tls") {
             return Err(
                 "--tls (or --ca, --tls-name) needs the feature: cargo run --features tls --example …"
                     .into(),
             );
         }
-        if conn.ca_pem.is_some() && conn.addr.is_none() {
+        if self.ca_pem.is_some() && self.addr.is_none() {
             return Err(
                 "--ca needs --addr: the built-in emulator has a certificate of its own, \
                  which the client trusts without --ca"
                     .into(),
             );
         }
-        if conn.tls && conn.addr.is_none() {
-            conn.emulator_cert = Some(emulator_cert()?);
-            conn.ca_pem = conn
+        if self.tls && self.addr.is_none() {
+            self.emulator_cert = Some(emulator_cert()?);
+            self.ca_pem = self
                 .emulator_cert
                 .as_ref()
                 .map(|(c, _)| c.clone().into_bytes());
         }
-        Ok(conn)
+        Ok(self)
     }
 
     /// Connects (starting the emulator when no address was given) without
     /// logging in. The emulator, if any, is returned to keep it alive.
-    pub fn connect(&self) -> Result<(Manager, Option<AmiServer>), String> {
+    /// Fails with [`NO_CONNECTION`] when Asterisk cannot be reached,
+    /// [`FAILED`] when the emulator cannot start, `USAGE` for a `--ca`
+    /// that holds no certificate.
+    pub fn connect(&self) -> Result<(Manager, Option<AmiServer>), Failure> {
         let (addr, server) = match &self.addr {
             Some(a) => (a.clone(), None),
             None => {
@@ -123,9 +125,10 @@ impl Conn {
                     Some((cert, key)) => b.tls(cert.as_bytes(), key.as_bytes()),
                     None => b,
                 };
-                let s = b
-                    .start()
-                    .map_err(|e| format!("cannot start the emulator: {e}"))?;
+                let s = b.start().map_err(|e| Failure {
+                    code: FAILED,
+                    message: format!("cannot start the emulator: {e}"),
+                })?;
                 (s.addr(), Some(s))
             }
         };
@@ -133,7 +136,10 @@ impl Conn {
         #[cfg(feature = "tls")]
         let b = if self.tls {
             let tls = match &self.ca_pem {
-                Some(pem) => astrix::tls::TlsConfig::with_ca_pem(pem).map_err(|e| e.to_string())?,
+                Some(pem) => astrix::tls::TlsConfig::with_ca_pem(pem).map_err(|e| Failure {
+                    code: crate::cli::USAGE,
+                    message: format!("--ca: {e}"),
+                })?,
                 None => astrix::tls::TlsConfig::new(),
             };
             b.tls(match &self.tls_name {
@@ -143,14 +149,35 @@ impl Conn {
         } else {
             b
         };
-        let m = b.connect().map_err(|e| e.to_string())?;
+        let m = b.connect()?;
         Ok((m, server))
     }
 
-    /// Logs in.
-    pub fn login(&self, m: &Manager) -> Result<(), String> {
-        m.login(&self.username, self.secret.clone())
-            .map_err(|e| e.to_string())
+    /// Logs in; fails with [`NO_CONNECTION`] when refused.
+    pub fn login(&self, m: &Manager) -> Result<(), Failure> {
+        Ok(m.login(&self.username, self.secret.clone())?)
+    }
+}
+
+/// An AMI error as a [`Failure`]: [`NO_CONNECTION`] when Asterisk cannot
+/// be reached, refuses the login or stops answering; [`FAILED`] otherwise
+/// (an `Error` response, a reply that makes no sense).
+impl From<AmiError> for Failure {
+    fn from(e: AmiError) -> Failure {
+        let code = match &e {
+            AmiError::Connect { .. }
+            | AmiError::BadBanner(_)
+            | AmiError::Timeout { .. }
+            | AmiError::Disconnected(_)
+            | AmiError::Authentication { .. } => NO_CONNECTION,
+            #[cfg(feature = "tls")]
+            AmiError::Tls(_) => NO_CONNECTION,
+            _ => FAILED,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
     }
 }
 
