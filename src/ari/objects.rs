@@ -132,7 +132,7 @@ macro_rules! handle {
             /// Runs `callback` on the dispatcher thread for each event of
             /// type `event_type` about this object (`"*"` for every type).
             /// The subscription ends when the object is gone (see
-            /// [`Client::remove`] to end it earlier).
+            /// [`Client::remove_callback`] to end it earlier).
             pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
             where
                 F: Fn(&$name, &Event) + Send + Sync + 'static,
