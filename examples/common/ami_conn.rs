@@ -176,7 +176,8 @@ impl From<AmiError> for Failure {
         };
         Failure {
             code,
-            message: e.to_string(),
+            // The whole chain: `cannot connect to …: Connection refused`.
+            message: astrix::ErrorChain(&e).to_string(),
         }
     }
 }

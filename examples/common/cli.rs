@@ -227,11 +227,12 @@ pub trait OrExit<T> {
     fn or_exit(self, code: u8) -> Result<T, Failure>;
 }
 
-impl<T, E: Display> OrExit<T> for Result<T, E> {
+impl<T, E: Into<Box<dyn std::error::Error>>> OrExit<T> for Result<T, E> {
     fn or_exit(self, code: u8) -> Result<T, Failure> {
         self.map_err(|e| Failure {
             code,
-            message: e.to_string(),
+            // The error and its sources, each cause once.
+            message: astrix::ErrorChain(&*e.into()).to_string(),
         })
     }
 }
