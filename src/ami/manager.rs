@@ -141,8 +141,12 @@ impl ManagerBuilder {
     }
 
     /// Connects, reads the banner and starts the reader and dispatcher
-    /// threads. Does not log in: register callbacks first if you want every
-    /// event from the login on, then call [`Manager::login`].
+    /// threads. Does not log in: register callbacks and subscriptions
+    /// first, then call [`Manager::login`]. No event is lost in between:
+    /// the dispatcher starts with the first action sent (normally the
+    /// login's), so whatever arrives before it, even an event a server
+    /// sends ahead of its login reply, waits for the callbacks registered
+    /// by then.
     ///
     /// Fails with [`AmiError::Connect`], [`AmiError::BadBanner`],
     /// [`AmiError::Timeout`] (no banner within the connect timeout) or, over
@@ -935,7 +939,9 @@ impl Manager {
     }
 
     /// Logs in with Challenge/MD5 when the server offers it, plain
-    /// otherwise; see [`Manager::login_with`].
+    /// otherwise; see [`Manager::login_with`]. Callbacks and subscriptions
+    /// registered before this call see every event since
+    /// [`connect`](ManagerBuilder::connect).
     pub fn login(&self, username: &str, secret: impl Into<Secret>) -> Result<(), AmiError> {
         self.login_with(username, &secret.into(), AuthMethod::Auto)
     }
