@@ -4,12 +4,13 @@ use std::io::{self, BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::command::{check_len, finish_command, AgiCommand};
-use super::encode::CommandLine;
-use super::env::{EnvParser, Environment};
 use super::error::{AgiError, HangupReason};
-use super::limits::Limits;
-use super::reply::{Reply, ReplyEvent, ReplyParser};
+use super::execute::AgiExecute;
+use super::protocol::command::check_len;
+use super::protocol::{
+    finish_command, AgiCommand, CommandLine, EnvParser, Environment, Limits, Reply, ReplyEvent,
+    ReplyParser,
+};
 
 /// An AGI session: the environment Asterisk sent, and [`Agi::execute`] to
 /// run commands, over any reader/writer pair — stdin/stdout for classic
@@ -258,6 +259,15 @@ impl<R: BufRead, W: Write> Agi<R, W> {
     /// The writer (e.g. the TCP stream, to set options).
     pub fn writer(&self) -> &W {
         &self.writer
+    }
+}
+
+impl<R: BufRead, W: Write> AgiExecute for Agi<R, W> {
+    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError> {
+        Agi::execute(self, command)
+    }
+    fn environment(&self) -> &Environment {
+        Agi::environment(self)
     }
 }
 

@@ -3,8 +3,8 @@
 use std::ops::Range;
 
 use super::env::strip_eol;
-use super::error::{excerpt, AgiError};
 use super::limits::Limits;
+use crate::agi::error::{excerpt, AgiError};
 
 /// A `200 result=…` reply (or the `100 result=0 Trying...` line), split
 /// into its parts. One string holds the line; the parts are views into it.

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::error::{excerpt, AgiError};
 use super::limits::Limits;
+use crate::agi::error::{excerpt, AgiError};
 
 /// One `name: value` line of the environment, in the order received.
 #[derive(Debug, Clone, PartialEq, Eq)]
