@@ -364,18 +364,7 @@ impl EnvParser {
     pub fn push_line(&mut self, line: &[u8]) -> Result<Option<Environment>, AgiError> {
         self.bytes += line.len();
         let line = strip_eol(line);
-        if line.len() > self.limits.max_line_len {
-            return Err(AgiError::LimitExceeded {
-                what: "environment line",
-                limit: self.limits.max_line_len,
-            });
-        }
-        if self.bytes > self.limits.max_env_bytes {
-            return Err(AgiError::LimitExceeded {
-                what: "environment block",
-                limit: self.limits.max_env_bytes,
-            });
-        }
+        self.check(line.len(), self.bytes)?;
         if line.is_empty() {
             let vars = std::mem::take(&mut self.vars);
             self.bytes = 0;
@@ -421,6 +410,32 @@ impl EnvParser {
         self.vars.push(var);
         Ok(None)
     }
+
+    /// Checks a line that has no `\n` yet, `pending` bytes so far, against
+    /// the limits [`EnvParser::push_line`] will hold the whole line to, so
+    /// that whoever buffers it (a transport, [`parse_environment`]) stops as
+    /// soon as it can never fit.
+    pub(crate) fn check_partial(&self, pending: usize) -> Result<(), AgiError> {
+        self.check(pending, self.bytes + pending)
+    }
+
+    /// A line of `line_len` bytes (without its end of line) in a block of
+    /// `block_bytes` bytes so far.
+    fn check(&self, line_len: usize, block_bytes: usize) -> Result<(), AgiError> {
+        if line_len > self.limits.max_line_len {
+            return Err(AgiError::LimitExceeded {
+                what: "environment line",
+                limit: self.limits.max_line_len,
+            });
+        }
+        if block_bytes > self.limits.max_env_bytes {
+            return Err(AgiError::LimitExceeded {
+                what: "environment block",
+                limit: self.limits.max_env_bytes,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Parses a whole environment block from the start of `buf`.
@@ -441,19 +456,7 @@ pub fn parse_environment(
         }
         pos = end;
     }
-    let rest = &buf[pos..];
-    if rest.len() > limits.max_line_len {
-        return Err(AgiError::LimitExceeded {
-            what: "environment line",
-            limit: limits.max_line_len,
-        });
-    }
-    if buf.len() > limits.max_env_bytes {
-        return Err(AgiError::LimitExceeded {
-            what: "environment block",
-            limit: limits.max_env_bytes,
-        });
-    }
+    parser.check_partial(buf.len() - pos)?;
     Ok(None)
 }
 

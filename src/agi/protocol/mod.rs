@@ -10,7 +10,9 @@
 //! - `command.rs`: the [`AgiCommand`] trait and [`encode_command`] /
 //!   [`finish_command`]; `commands/`: the typed commands.
 //! - `limits.rs`: the [`Limits`] every parser here enforces (line length,
-//!   environment size and line count, usage block, command length).
+//!   environment size and line count, usage block, command length). The
+//!   adapters enforce none themselves: they ask the parser that will take
+//!   a line, even before the line is whole.
 //!
 //! Nothing here does I/O: no `std::net`, no `std::thread`, no socket, no
 //! clock, and nothing from the adapters around it (the session over a

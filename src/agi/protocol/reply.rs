@@ -248,18 +248,27 @@ impl ReplyParser {
         self.usage.is_some()
     }
 
-    /// Takes one line (with or without its `\n`). Answers `Ok(None)` while
-    /// a usage block goes on, the event otherwise, or an error for a line
-    /// that is no AGI reply or past a limit.
-    pub fn push_line(&mut self, line: &[u8]) -> Result<Option<ReplyEvent>, AgiError> {
-        let line = strip_eol(line);
-        if line.len() > self.limits.max_line_len {
+    /// Checks a line that has no `\n` yet, `pending` bytes so far, against
+    /// [`Limits::max_line_len`], as [`ReplyParser::push_line`] checks a whole
+    /// line, so that whoever buffers it (a transport, [`decode_reply`]) stops
+    /// as soon as it can never fit. Past it, a usage block is abandoned.
+    pub(crate) fn check_partial(&mut self, pending: usize) -> Result<(), AgiError> {
+        if pending > self.limits.max_line_len {
             self.usage = None;
             return Err(AgiError::LimitExceeded {
                 what: "reply line",
                 limit: self.limits.max_line_len,
             });
         }
+        Ok(())
+    }
+
+    /// Takes one line (with or without its `\n`). Answers `Ok(None)` while
+    /// a usage block goes on, the event otherwise, or an error for a line
+    /// that is no AGI reply or past a limit.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<Option<ReplyEvent>, AgiError> {
+        let line = strip_eol(line);
+        self.check_partial(line.len())?;
         if let Some(usage) = &mut self.usage {
             if line.starts_with(b"520 ") || line == b"520" {
                 let text = usage.join("\n");
@@ -336,12 +345,7 @@ pub fn decode_reply(buf: &[u8], limits: &Limits) -> Result<Option<(ReplyEvent, u
         }
         pos = end;
     }
-    if buf.len() - pos > limits.max_line_len {
-        return Err(AgiError::LimitExceeded {
-            what: "reply line",
-            limit: limits.max_line_len,
-        });
-    }
+    parser.check_partial(buf.len() - pos)?;
     Ok(None)
 }
 
