@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::error::{AgiError, HangupReason};
 use super::execute::AgiExecute;
 use super::protocol::command::check_len;
+use super::protocol::lines::LineParser;
 use super::protocol::{
     finish_command, AgiCommand, CommandLine, EnvParser, Environment, Limits, Reply, ReplyEvent,
     ReplyParser,

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::limits::Limits;
+use super::lines::{decode_lines, LineParser};
 use crate::agi::error::{excerpt, AgiError};
 
 /// One `name: value` line of the environment, in the order received.
@@ -411,14 +412,6 @@ impl EnvParser {
         Ok(None)
     }
 
-    /// Checks a line that has no `\n` yet, `pending` bytes so far, against
-    /// the limits [`EnvParser::push_line`] will hold the whole line to, so
-    /// that whoever buffers it (a transport, [`parse_environment`]) stops as
-    /// soon as it can never fit.
-    pub(crate) fn check_partial(&self, pending: usize) -> Result<(), AgiError> {
-        self.check(pending, self.bytes + pending)
-    }
-
     /// A line of `line_len` bytes (without its end of line) in a block of
     /// `block_bytes` bytes so far.
     fn check(&self, line_len: usize, block_bytes: usize) -> Result<(), AgiError> {
@@ -438,6 +431,18 @@ impl EnvParser {
     }
 }
 
+impl LineParser for EnvParser {
+    type Output = Environment;
+    fn push_line(&mut self, line: &[u8]) -> Result<Option<Environment>, AgiError> {
+        EnvParser::push_line(self, line)
+    }
+    /// The line and block limits [`EnvParser::push_line`] will hold the
+    /// whole line to.
+    fn check_partial(&mut self, pending: usize) -> Result<(), AgiError> {
+        self.check(pending, self.bytes + pending)
+    }
+}
+
 /// Parses a whole environment block from the start of `buf`.
 ///
 /// Answers `Ok(Some((env, used)))` with the number of bytes taken (up to and
@@ -447,17 +452,7 @@ pub fn parse_environment(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<(Environment, usize)>, AgiError> {
-    let mut parser = EnvParser::new(*limits);
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let end = pos + nl + 1;
-        if let Some(env) = parser.push_line(&buf[pos..end])? {
-            return Ok(Some((env, end)));
-        }
-        pos = end;
-    }
-    parser.check_partial(buf.len() - pos)?;
-    Ok(None)
+    decode_lines(&mut EnvParser::new(*limits), buf)
 }
 
 /// Strips one trailing `\n` and then one `\r`.

@@ -4,7 +4,8 @@
 //! - `env.rs`: the `agi_*` environment block ([`EnvParser`],
 //!   [`parse_environment`]).
 //! - `reply.rs`: every reply form `res_agi.c` sends ([`ReplyParser`],
-//!   [`decode_reply`], [`parse_reply_text`]).
+//!   [`decode_reply`], [`parse_reply_text`]); `lines.rs`: what these two
+//!   line parsers share.
 //! - `encode.rs`: command lines, quoted so that no argument can end the line
 //!   ([`CommandLine`], [`quote_arg`]).
 //! - `command.rs`: the [`AgiCommand`] trait and [`encode_command`] /
@@ -24,6 +25,7 @@ pub mod commands;
 pub(crate) mod encode;
 pub(crate) mod env;
 pub(crate) mod limits;
+pub(crate) mod lines;
 pub(crate) mod reply;
 
 pub use command::{encode_command, finish_command, AgiCommand};
