@@ -15,58 +15,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 use regex::Regex;
 
-use super::command::{encode_command, finish_command, AgiCommand};
-use super::env::{parse_environment, percent_decode, Environment};
 use super::error::{AgiError, HangupReason};
-use super::fastagi::Captures;
-use super::limits::Limits;
-use super::reply::parse_reply_text;
-use super::router::{HandlerId, Router};
+use super::execute::AgiExecute;
+use super::protocol::{
+    encode_command, finish_command, parse_environment, parse_reply_text, percent_decode,
+    AgiCommand, Environment, Limits,
+};
+use super::router::{Captures, HandlerId, Router};
 use crate::ami::{AmiError, CallbackId, Manager, Message, RawAction, WeakManager};
 use crate::ErrorChain;
-
-/// Runs AGI commands and gives the session's environment, whatever the
-/// transport: [`Agi`](crate::agi::Agi) (stdin/stdout, FastAGI),
-/// [`FastAgiRequest`](crate::agi::FastAgiRequest) and [`AsyncAgiSession`].
-///
-/// ```
-/// use astrix::agi::commands::{Answer, Verbose};
-/// use astrix::agi::{AgiError, AgiExecute};
-///
-/// /// A script that runs over any transport.
-/// fn greet(agi: &mut impl AgiExecute) -> Result<(), AgiError> {
-///     agi.execute(&Answer)?;
-///     let n = agi.environment().args().len();
-///     agi.execute(&Verbose::new(format!("{n} arguments")))?;
-///     Ok(())
-/// }
-/// ```
-pub trait AgiExecute {
-    /// Sends `command` and returns its typed output (see
-    /// [`Agi::execute`](crate::agi::Agi::execute)).
-    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError>;
-
-    /// The session's `agi_*` environment.
-    fn environment(&self) -> &Environment;
-}
-
-impl<R: std::io::BufRead, W: std::io::Write> AgiExecute for super::Agi<R, W> {
-    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError> {
-        super::Agi::execute(self, command)
-    }
-    fn environment(&self) -> &Environment {
-        super::Agi::environment(self)
-    }
-}
-
-impl AgiExecute for super::FastAgiRequest<'_> {
-    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError> {
-        super::FastAgiRequest::execute(self, command)
-    }
-    fn environment(&self) -> &Environment {
-        super::FastAgiRequest::environment(self)
-    }
-}
 
 /// What the dispatcher hands a running session.
 #[derive(Debug)]

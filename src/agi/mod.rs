@@ -1,38 +1,45 @@
 //! The Asterisk Gateway Interface: classic stdin/stdout scripts, FastAGI and
 //! AsyncAGI, all running the same typed commands.
 //!
-//! - The sans-IO core: [`Environment`] ([`parse_environment`],
-//!   [`EnvParser`]), replies ([`Reply`], [`Response`], [`ReplyParser`],
-//!   [`decode_reply`], [`parse_reply_text`]) and command lines
-//!   ([`CommandLine`], [`quote_arg`], [`encode_command`]), all bounded by
-//!   [`Limits`].
-//! - [`AgiCommand`] and the 47 typed commands in [`commands`].
-//! - [`Agi`]: a session over any `BufRead` + `Write` ([`Agi::stdio`] for
-//!   classic scripts).
-//! - [`FastAgiServer`]: FastAGI, routing script paths to handlers.
-//! - [`AgiError`]: one error enum in pystrix's hierarchy.
+//! The module is in two layers, as its folders show:
+//!
+//! - `protocol/`, the sans-IO core (no sockets, threads or clocks):
+//!   [`Environment`] ([`parse_environment`], [`EnvParser`]), replies
+//!   ([`Reply`], [`Response`], [`ReplyParser`], [`decode_reply`],
+//!   [`parse_reply_text`]), command lines ([`CommandLine`], [`quote_arg`],
+//!   [`encode_command`]), [`AgiCommand`] and the 47 typed commands in
+//!   [`commands`], all bounded by [`Limits`].
+//! - The adapters, which own the I/O and the threads and leave every limit
+//!   to the core: [`Agi`] (`session.rs`), a session over any `BufRead` +
+//!   `Write` ([`Agi::stdio`] for classic scripts); [`FastAgiServer`]
+//!   (`fastagi/`), FastAGI over TCP; [`AsyncAgiServer`] (`asyncagi.rs`),
+//!   AsyncAGI over an AMI [`Manager`](crate::ami::Manager); the script
+//!   router both servers share (`router.rs`, whose matches yield
+//!   [`Captures`]); and [`AgiExecute`] (`execute.rs`), the trait a script
+//!   written once runs on over all three.
+//!
+//! [`AgiError`] (`error.rs`) is the one error enum of both layers, in
+//! pystrix's hierarchy.
 
 mod asyncagi;
-mod command;
-pub mod commands;
-mod encode;
-mod env;
 mod error;
+mod execute;
 mod fastagi;
-mod limits;
-mod reply;
+mod protocol;
 mod router;
 mod session;
 
-pub use asyncagi::{AgiExecute, AsyncAgiServer, AsyncAgiSession};
-pub use command::{encode_command, finish_command, AgiCommand};
-pub use encode::{quote_arg, CommandLine};
-pub use env::{parse_environment, percent_decode, EnvParser, EnvVar, Environment, ScriptRequest};
+pub use asyncagi::{AsyncAgiServer, AsyncAgiSession};
 pub use error::{AgiError, HangupReason};
+pub use execute::AgiExecute;
 pub use fastagi::{
-    Captures, FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, HandlerId,
-    ShutdownHandle,
+    FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, ShutdownHandle,
 };
-pub use limits::Limits;
-pub use reply::{decode_reply, parse_reply_text, Reply, ReplyEvent, ReplyParser, Response};
+pub use protocol::commands;
+pub use protocol::{
+    decode_reply, encode_command, finish_command, parse_environment, parse_reply_text,
+    percent_decode, quote_arg, AgiCommand, CommandLine, EnvParser, EnvVar, Environment, Limits,
+    Reply, ReplyEvent, ReplyParser, Response, ScriptRequest,
+};
+pub use router::{Captures, HandlerId};
 pub use session::Agi;

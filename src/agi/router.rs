@@ -1,5 +1,6 @@
 //! Script routing shared by FastAGI and AsyncAGI: regexes tried in the
-//! order registered, then a default handler.
+//! order registered, then a default handler; a match yields the handler
+//! and its [`Captures`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -7,7 +8,53 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use regex::Regex;
 
-use super::fastagi::Captures;
+/// The capture groups of the handler's regex on the script path: what a
+/// route match yields, given to FastAGI and AsyncAGI handlers alike
+/// ([`FastAgiRequest::captures`](crate::agi::FastAgiRequest::captures),
+/// [`AsyncAgiSession::captures`](crate::agi::AsyncAgiSession::captures)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captures {
+    groups: Vec<Option<String>>,
+    names: Vec<(String, usize)>,
+}
+
+impl Captures {
+    fn from_regex(regex: &regex::Regex, caps: &regex::Captures<'_>) -> Captures {
+        let groups = caps
+            .iter()
+            .map(|m| m.map(|m| m.as_str().to_owned()))
+            .collect();
+        let names = regex
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (n.to_owned(), i)))
+            .collect();
+        Captures { groups, names }
+    }
+
+    /// Group `i` (0 is the whole match), if it took part in the match.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.groups.get(i).and_then(|g| g.as_deref())
+    }
+
+    /// The named group `name`, if it took part in the match.
+    pub fn name(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|&(_, i)| self.get(i))
+    }
+
+    /// The number of groups, including group 0.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when there are no groups (the default handler's captures).
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
 
 /// Identifies a registered script handler, to unregister it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

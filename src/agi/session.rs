@@ -1,15 +1,19 @@
-//! [`Agi`]: one AGI session over any `BufRead` + `Write` pair.
+//! [`Agi`]: one AGI session over any `BufRead` + `Write` pair, the adapter
+//! of classic stdin/stdout scripts and of FastAGI. It reads lines and writes
+//! command lines; every limit is the sans-IO parsers' (`protocol/`).
 
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::command::{check_len, finish_command, AgiCommand};
-use super::encode::CommandLine;
-use super::env::{EnvParser, Environment};
 use super::error::{AgiError, HangupReason};
-use super::limits::Limits;
-use super::reply::{Reply, ReplyEvent, ReplyParser};
+use super::execute::AgiExecute;
+use super::protocol::command::check_len;
+use super::protocol::lines::LineParser;
+use super::protocol::{
+    finish_command, AgiCommand, CommandLine, EnvParser, Environment, Limits, Reply, ReplyEvent,
+    ReplyParser,
+};
 
 /// An AGI session: the environment Asterisk sent, and [`Agi::execute`] to
 /// run commands, over any reader/writer pair — stdin/stdout for classic
@@ -71,16 +75,13 @@ impl<R: BufRead, W: Write> Agi<R, W> {
     pub fn with_limits(reader: R, writer: W, limits: Limits) -> Result<Self, AgiError> {
         let mut agi = Self::with_environment(reader, writer, Environment::default(), limits);
         let mut parser = EnvParser::new(limits);
-        let mut total = 0usize;
         loop {
-            agi.read_line()?;
-            total += agi.input.len() + 1;
-            if total > limits.max_env_bytes {
-                return Err(AgiError::LimitExceeded {
-                    what: "environment block",
-                    limit: limits.max_env_bytes,
-                });
-            }
+            read_line(
+                &mut agi.reader,
+                &mut agi.input,
+                agi.retry_on_timeout,
+                |pending| parser.check_partial(pending),
+            )?;
             if let Some(env) = parser.push_line(&agi.input)? {
                 agi.env = env;
                 return Ok(agi);
@@ -177,7 +178,13 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 
     fn read_reply(&mut self) -> Result<Reply, AgiError> {
         loop {
-            if let Err(e) = self.read_line() {
+            let read = read_line(
+                &mut self.reader,
+                &mut self.input,
+                self.retry_on_timeout,
+                |pending| self.parser.check_partial(pending),
+            );
+            if let Err(e) = read {
                 self.parser = ReplyParser::new(self.limits);
                 return Err(self.fail(e));
             }
@@ -198,58 +205,6 @@ impl<R: BufRead, W: Write> Agi<R, W> {
         err
     }
 
-    /// Reads one line (without `\n`) into `self.input`.
-    fn read_line(&mut self) -> Result<(), AgiError> {
-        self.input.clear();
-        let max = self.limits.max_line_len;
-        loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if self.retry_on_timeout
-                        && matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(AgiError::from_io(e)),
-            };
-            if buf.is_empty() {
-                return Err(AgiError::Hangup(HangupReason::Closed));
-            }
-            match memchr::memchr(b'\n', buf) {
-                Some(i) => {
-                    if self.input.len() + i > max {
-                        return Err(AgiError::LimitExceeded {
-                            what: "line",
-                            limit: max,
-                        });
-                    }
-                    self.input.extend_from_slice(&buf[..i]);
-                    self.reader.consume(i + 1);
-                    if self.input.last() == Some(&b'\r') {
-                        self.input.pop();
-                    }
-                    return Ok(());
-                }
-                None => {
-                    let n = buf.len();
-                    if self.input.len() + n > max {
-                        return Err(AgiError::LimitExceeded {
-                            what: "line",
-                            limit: max,
-                        });
-                    }
-                    self.input.extend_from_slice(buf);
-                    self.reader.consume(n);
-                }
-            }
-        }
-    }
-
     /// The reader and writer, e.g. to close a connection.
     pub fn into_parts(self) -> (R, W) {
         (self.reader, self.writer)
@@ -258,6 +213,63 @@ impl<R: BufRead, W: Write> Agi<R, W> {
     /// The writer (e.g. the TCP stream, to set options).
     pub fn writer(&self) -> &W {
         &self.writer
+    }
+}
+
+/// Reads one line, its `\n` included, into `line`.
+///
+/// Before buffering more of a line, asks `check` (the parser that will take
+/// the line) whether a line that long is still within its limits: a peer
+/// can't make the session buffer without end, and the limit and its error
+/// are the parser's.
+fn read_line<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    retry_on_timeout: bool,
+    mut check: impl FnMut(usize) -> Result<(), AgiError>,
+) -> Result<(), AgiError> {
+    line.clear();
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if retry_on_timeout
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(AgiError::from_io(e)),
+        };
+        if buf.is_empty() {
+            return Err(AgiError::Hangup(HangupReason::Closed));
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                check(line.len() + i)?;
+                line.extend_from_slice(&buf[..=i]);
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                check(line.len() + n)?;
+                line.extend_from_slice(buf);
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+impl<R: BufRead, W: Write> AgiExecute for Agi<R, W> {
+    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError> {
+        Agi::execute(self, command)
+    }
+    fn environment(&self) -> &Environment {
+        Agi::environment(self)
     }
 }
 

@@ -4,55 +4,11 @@ use std::collections::HashMap;
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};
 
-use crate::agi::{Agi, AgiCommand, AgiError, Environment};
+use crate::agi::router::Captures;
+use crate::agi::{Agi, AgiCommand, AgiError, AgiExecute, Environment};
 
 /// The session type of a FastAGI call: an [`Agi`] over the TCP stream.
 pub type FastAgiSession = Agi<BufReader<TcpStream>, TcpStream>;
-
-/// The capture groups of the handler's regex on the script path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Captures {
-    groups: Vec<Option<String>>,
-    names: Vec<(String, usize)>,
-}
-
-impl Captures {
-    pub(crate) fn from_regex(regex: &regex::Regex, caps: &regex::Captures<'_>) -> Captures {
-        let groups = caps
-            .iter()
-            .map(|m| m.map(|m| m.as_str().to_owned()))
-            .collect();
-        let names = regex
-            .capture_names()
-            .enumerate()
-            .filter_map(|(i, n)| n.map(|n| (n.to_owned(), i)))
-            .collect();
-        Captures { groups, names }
-    }
-
-    /// Group `i` (0 is the whole match), if it took part in the match.
-    pub fn get(&self, i: usize) -> Option<&str> {
-        self.groups.get(i).and_then(|g| g.as_deref())
-    }
-
-    /// The named group `name`, if it took part in the match.
-    pub fn name(&self, name: &str) -> Option<&str> {
-        self.names
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|&(_, i)| self.get(i))
-    }
-
-    /// The number of groups, including group 0.
-    pub fn len(&self) -> usize {
-        self.groups.len()
-    }
-
-    /// True when there are no groups (the default handler's captures).
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-    }
-}
 
 /// One FastAGI call as a handler sees it: the session to run commands on,
 /// the script path, positional and query arguments, and the regex captures.
@@ -107,5 +63,14 @@ impl FastAgiRequest<'_> {
     /// Asterisk's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
+    }
+}
+
+impl AgiExecute for FastAgiRequest<'_> {
+    fn execute<C: AgiCommand + ?Sized>(&mut self, command: &C) -> Result<C::Output, AgiError> {
+        FastAgiRequest::execute(self, command)
+    }
+    fn environment(&self) -> &Environment {
+        FastAgiRequest::environment(self)
     }
 }

@@ -1,7 +1,7 @@
 //! Playback and input: STREAM FILE, CONTROL STREAM FILE, GET OPTION,
 //! GET DATA, WAIT FOR DIGIT, RECORD FILE.
 
-use crate::agi::command::{app_error, digit, int, AgiCommand};
+use crate::agi::protocol::command::{app_error, digit, int, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// What a playback command ended with.

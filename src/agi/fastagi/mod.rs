@@ -17,11 +17,10 @@ use std::sync::{Condvar, Mutex};
 use crate::util::lock;
 use crate::ErrorChain;
 
-use super::router::Router;
+use super::router::{HandlerId, Router};
 use regex::Regex;
 
-pub use super::router::HandlerId;
-pub use request::{Captures, FastAgiRequest, FastAgiSession};
+pub use request::{FastAgiRequest, FastAgiSession};
 
 use crate::agi::{Agi, AgiError, Limits};
 

@@ -1,6 +1,6 @@
 //! AstDB: DATABASE GET, PUT, DEL, DELTREE.
 
-use crate::agi::command::{expect_one, int, optional_data, AgiCommand};
+use crate::agi::protocol::command::{expect_one, int, optional_data, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `DATABASE GET family key`: the value, or `None` when the key is not set.

@@ -4,7 +4,7 @@
 //! `result=-1` (missing sound files, hangup) is an
 //! [`AgiError::AppError`](crate::agi::AgiError::AppError).
 
-use crate::agi::command::{digit, AgiCommand};
+use crate::agi::protocol::command::{digit, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// Letter case handling of `SAY ALPHA`.

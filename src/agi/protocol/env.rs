@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::error::{excerpt, AgiError};
 use super::limits::Limits;
+use super::lines::{decode_lines, LineParser};
+use crate::agi::error::{excerpt, AgiError};
 
 /// One `name: value` line of the environment, in the order received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,18 +365,7 @@ impl EnvParser {
     pub fn push_line(&mut self, line: &[u8]) -> Result<Option<Environment>, AgiError> {
         self.bytes += line.len();
         let line = strip_eol(line);
-        if line.len() > self.limits.max_line_len {
-            return Err(AgiError::LimitExceeded {
-                what: "environment line",
-                limit: self.limits.max_line_len,
-            });
-        }
-        if self.bytes > self.limits.max_env_bytes {
-            return Err(AgiError::LimitExceeded {
-                what: "environment block",
-                limit: self.limits.max_env_bytes,
-            });
-        }
+        self.check(line.len(), self.bytes)?;
         if line.is_empty() {
             let vars = std::mem::take(&mut self.vars);
             self.bytes = 0;
@@ -421,6 +411,36 @@ impl EnvParser {
         self.vars.push(var);
         Ok(None)
     }
+
+    /// A line of `line_len` bytes (without its end of line) in a block of
+    /// `block_bytes` bytes so far.
+    fn check(&self, line_len: usize, block_bytes: usize) -> Result<(), AgiError> {
+        if line_len > self.limits.max_line_len {
+            return Err(AgiError::LimitExceeded {
+                what: "environment line",
+                limit: self.limits.max_line_len,
+            });
+        }
+        if block_bytes > self.limits.max_env_bytes {
+            return Err(AgiError::LimitExceeded {
+                what: "environment block",
+                limit: self.limits.max_env_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl LineParser for EnvParser {
+    type Output = Environment;
+    fn push_line(&mut self, line: &[u8]) -> Result<Option<Environment>, AgiError> {
+        EnvParser::push_line(self, line)
+    }
+    /// The line and block limits [`EnvParser::push_line`] will hold the
+    /// whole line to.
+    fn check_partial(&mut self, pending: usize) -> Result<(), AgiError> {
+        self.check(pending, self.bytes + pending)
+    }
 }
 
 /// Parses a whole environment block from the start of `buf`.
@@ -432,29 +452,7 @@ pub fn parse_environment(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<(Environment, usize)>, AgiError> {
-    let mut parser = EnvParser::new(*limits);
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let end = pos + nl + 1;
-        if let Some(env) = parser.push_line(&buf[pos..end])? {
-            return Ok(Some((env, end)));
-        }
-        pos = end;
-    }
-    let rest = &buf[pos..];
-    if rest.len() > limits.max_line_len {
-        return Err(AgiError::LimitExceeded {
-            what: "environment line",
-            limit: limits.max_line_len,
-        });
-    }
-    if buf.len() > limits.max_env_bytes {
-        return Err(AgiError::LimitExceeded {
-            what: "environment block",
-            limit: limits.max_env_bytes,
-        });
-    }
-    Ok(None)
+    decode_lines(&mut EnvParser::new(*limits), buf)
 }
 
 /// Strips one trailing `\n` and then one `\r`.

@@ -1,7 +1,7 @@
 //! Channel state: ANSWER, HANGUP, CHANNEL STATUS, NOOP, VERBOSE,
 //! ASYNCAGI BREAK.
 
-use crate::agi::command::{expect_ok, int, non_negative, AgiCommand};
+use crate::agi::protocol::command::{expect_ok, int, non_negative, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 pub use crate::ChannelState;
 

@@ -1,6 +1,6 @@
 //! Text and TDD: SEND TEXT, SEND IMAGE, RECEIVE CHAR, RECEIVE TEXT, TDD MODE.
 
-use crate::agi::command::{app_error, expect_ok, expect_one, int, AgiCommand};
+use crate::agi::protocol::command::{app_error, expect_ok, expect_one, int, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `SEND TEXT text`: sends text on channels that support it;
@@ -76,7 +76,7 @@ impl AgiCommand for ReceiveChar {
         line.word("RECEIVE CHAR").num(self.timeout_ms);
     }
     fn parse(&self, r: &Response) -> Result<Option<char>, AgiError> {
-        crate::agi::command::digit(Self::NAME, r)
+        crate::agi::protocol::command::digit(Self::NAME, r)
     }
 }
 

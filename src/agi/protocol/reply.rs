@@ -3,8 +3,9 @@
 use std::ops::Range;
 
 use super::env::strip_eol;
-use super::error::{excerpt, AgiError};
 use super::limits::Limits;
+use super::lines::{decode_lines, LineParser};
+use crate::agi::error::{excerpt, AgiError};
 
 /// A `200 result=…` reply (or the `100 result=0 Trying...` line), split
 /// into its parts. One string holds the line; the parts are views into it.
@@ -253,13 +254,7 @@ impl ReplyParser {
     /// that is no AGI reply or past a limit.
     pub fn push_line(&mut self, line: &[u8]) -> Result<Option<ReplyEvent>, AgiError> {
         let line = strip_eol(line);
-        if line.len() > self.limits.max_line_len {
-            self.usage = None;
-            return Err(AgiError::LimitExceeded {
-                what: "reply line",
-                limit: self.limits.max_line_len,
-            });
-        }
+        LineParser::check_partial(self, line.len())?;
         if let Some(usage) = &mut self.usage {
             if line.starts_with(b"520 ") || line == b"520" {
                 let text = usage.join("\n");
@@ -321,28 +316,32 @@ impl ReplyParser {
     }
 }
 
+impl LineParser for ReplyParser {
+    type Output = ReplyEvent;
+    fn push_line(&mut self, line: &[u8]) -> Result<Option<ReplyEvent>, AgiError> {
+        ReplyParser::push_line(self, line)
+    }
+    /// [`Limits::max_line_len`], as [`ReplyParser::push_line`] checks a
+    /// whole line; past it, a usage block is abandoned.
+    fn check_partial(&mut self, pending: usize) -> Result<(), AgiError> {
+        if pending > self.limits.max_line_len {
+            self.usage = None;
+            return Err(AgiError::LimitExceeded {
+                what: "reply line",
+                limit: self.limits.max_line_len,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Decodes the next reply event from the start of `buf`.
 ///
 /// Answers `Ok(Some((event, used)))` with the bytes taken, `Ok(None)` when
 /// `buf` does not yet hold a whole event ("need more"), or an error.
 /// A `HANGUP` line glued before a reply comes out as its own event first.
 pub fn decode_reply(buf: &[u8], limits: &Limits) -> Result<Option<(ReplyEvent, usize)>, AgiError> {
-    let mut parser = ReplyParser::new(*limits);
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let end = pos + nl + 1;
-        if let Some(event) = parser.push_line(&buf[pos..end])? {
-            return Ok(Some((event, end)));
-        }
-        pos = end;
-    }
-    if buf.len() - pos > limits.max_line_len {
-        return Err(AgiError::LimitExceeded {
-            what: "reply line",
-            limit: limits.max_line_len,
-        });
-    }
-    Ok(None)
+    decode_lines(&mut ReplyParser::new(*limits), buf)
 }
 
 /// Parses one whole reply given as text, e.g. AsyncAGI's percent-decoded

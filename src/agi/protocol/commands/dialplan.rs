@@ -1,7 +1,7 @@
 //! Dialplan control: EXEC, GOSUB, SET CONTEXT/EXTENSION/PRIORITY,
 //! SET AUTOHANGUP, SET CALLERID, SET MUSIC.
 
-use crate::agi::command::{app_error, int, AgiCommand};
+use crate::agi::protocol::command::{app_error, int, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `EXEC application options`: runs a dialplan application and returns

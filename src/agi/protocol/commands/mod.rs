@@ -13,7 +13,7 @@ mod stream;
 mod text;
 mod variables;
 
-pub use crate::agi::command::RawCommand;
+pub use crate::agi::protocol::command::RawCommand;
 pub use channel::{Answer, AsyncAgiBreak, ChannelState, ChannelStatus, Hangup, Noop, Verbose};
 pub use database::{DatabaseDel, DatabaseDelTree, DatabaseGet, DatabasePut};
 pub use dialplan::{

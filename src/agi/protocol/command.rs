@@ -2,9 +2,9 @@
 //! commands share to read their results.
 
 use super::encode::CommandLine;
-use super::error::AgiError;
 use super::limits::Limits;
 use super::reply::{Reply, Response};
+use crate::agi::error::AgiError;
 
 /// One AGI command: how it is written and what its `200` reply means.
 ///

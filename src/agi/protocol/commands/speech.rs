@@ -1,6 +1,6 @@
 //! Speech recognition: the eight SPEECH commands.
 
-use crate::agi::command::{app_error, expect_one, int, AgiCommand};
+use crate::agi::protocol::command::{app_error, expect_one, int, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `SPEECH CREATE engine`: creates the session's speech object;

@@ -1,6 +1,6 @@
 //! Channel variables: GET VARIABLE, GET FULL VARIABLE, SET VARIABLE.
 
-use crate::agi::command::{int, optional_data, AgiCommand};
+use crate::agi::protocol::command::{int, optional_data, AgiCommand};
 use crate::agi::{AgiError, CommandLine, Response};
 
 /// `GET VARIABLE name`: the variable's value, or `None` when it is not set.

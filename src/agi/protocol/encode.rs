@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::error::{excerpt, AgiError};
+use crate::agi::error::{excerpt, AgiError};
 
 /// A command line being built, reused between commands.
 ///
