@@ -60,6 +60,15 @@ pub enum ConnectionState {
     Reconnected,
 }
 
+impl std::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionState::Lost(reason) => write!(f, "lost ({reason})"),
+            ConnectionState::Reconnected => f.write_str("reconnected"),
+        }
+    }
+}
+
 /// What the reader hands to the dispatcher.
 #[derive(Debug)]
 pub(crate) enum Dispatch {
@@ -240,7 +249,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
         }
         Dispatch::Error(e) => report(reg, &ProtocolError::Decode(e.clone())),
         Dispatch::State(st) => {
-            log::info!("AMI connection: {st:?}");
+            log::info!("AMI connection: {st}");
             for (_, f) in &reg.state {
                 guarded("AMI", "connection state", || f(st));
             }
