@@ -620,15 +620,29 @@ fn closing_from_a_callback_while_the_queue_is_full_does_not_deadlock() {
         }
     });
     client.start();
-    // Enough to fill the client's queue (4,096) with the rest in the socket
-    // buffers, but not the emulator's own queue of 4,096 per WebSocket: a
-    // slow WebSocket whose queue overflows is dropped, as Asterisk does,
-    // and that would end the events with an error instead of the close.
+    // 6,000 events, more than the client's queue of 4,096, written as one
+    // block of frames: the emulator drops a WebSocket whose own queue of
+    // commands overflows (as Asterisk drops a slow consumer), which would
+    // end the events with an error instead of the close under test.
+    let mut frames = Vec::new();
     for i in 0..6_000 {
-        server.push_event(json!({"type": "Flood", "application": "app", "i": i}));
+        let text = json!({"type": "Flood", "application": "app", "i": i}).to_string();
+        frames.push(0x81); // FIN, text
+        match u16::try_from(text.len()) {
+            Ok(n) if n < 126 => frames.push(n as u8),
+            Ok(n) => {
+                frames.push(126);
+                frames.extend_from_slice(&n.to_be_bytes());
+            }
+            Err(_) => unreachable!("a short event"),
+        }
+        frames.extend_from_slice(text.as_bytes());
     }
+    server.push_raw_bytes(&frames);
     closed.recv_timeout(WAIT).expect("close() returned");
-    assert!(client.wait_closed().is_ok());
+    if let Err(e) = client.wait_closed() {
+        panic!("{}", astrix::ErrorChain(&e));
+    }
 }
 
 #[test]
