@@ -51,6 +51,8 @@ mod channel_state;
 pub mod config;
 mod ended;
 mod error_chain;
+mod ids;
+mod reconnect;
 mod secret;
 pub mod subscription;
 #[cfg(feature = "testing")]

@@ -1,8 +1,6 @@
 //! [`Manager`]: a threaded AMI client with blocking actions and event
 //! callbacks.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -13,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
-use super::action::{Action, ActionId};
+use super::action::Action;
 use super::auth;
 use super::callbacks::{
     run_dispatcher, CallbackId, Callbacks, ConnectionState, Dispatch, ProtocolError,
@@ -25,6 +23,8 @@ use super::message::Message;
 use super::reader::run_reader;
 use super::response::Response;
 use crate::ended::Ended;
+use crate::ids::ActionId;
+use crate::reconnect::{Interrupt, ReconnectPolicy};
 use crate::subscription::{self, Subscription};
 #[cfg(feature = "tls")]
 use crate::tls::{Connector, TlsConfig};
@@ -343,7 +343,7 @@ pub(crate) struct Shared {
     /// reconnect.
     pub(crate) replay: Mutex<Vec<Message>>,
     /// Wakes a reconnect backoff when the manager closes.
-    pub(crate) wake: (Mutex<()>, Condvar),
+    pub(crate) interrupt: Interrupt,
     /// A sender into the dispatcher queue for other threads; the reader
     /// clears it when it stops so the dispatcher can finish.
     pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
@@ -405,91 +405,6 @@ impl Shared {
     }
 }
 
-/// When and how often a [`Manager`] tries to connect again after losing its
-/// connection; see [`ManagerBuilder::reconnect`]. The delay starts at
-/// `initial_delay`, grows by `multiplier` per failed attempt up to
-/// `max_delay`, and each wait is shortened at random by up to `jitter`
-/// (a fraction) so that many clients do not come back in step.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ReconnectPolicy {
-    /// The first wait (default 500 ms).
-    pub initial_delay: Duration,
-    /// The longest wait (default 30 s).
-    pub max_delay: Duration,
-    /// Growth per failed attempt (default 2).
-    pub multiplier: f64,
-    /// Random fraction taken off each wait, 0 to 1 (default 0.2).
-    pub jitter: f64,
-    /// Give up after this many failed attempts (default: never).
-    pub max_attempts: Option<u32>,
-}
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        ReconnectPolicy {
-            initial_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            multiplier: 2.0,
-            jitter: 0.2,
-            max_attempts: None,
-        }
-    }
-}
-
-impl ReconnectPolicy {
-    /// The default policy.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the first wait.
-    pub fn initial_delay(mut self, d: Duration) -> Self {
-        self.initial_delay = d;
-        self
-    }
-
-    /// Sets the longest wait.
-    pub fn max_delay(mut self, d: Duration) -> Self {
-        self.max_delay = d;
-        self
-    }
-
-    /// Sets the growth per failed attempt (at least 1).
-    pub fn multiplier(mut self, m: f64) -> Self {
-        self.multiplier = if m.is_finite() { m.max(1.0) } else { 1.0 };
-        self
-    }
-
-    /// Sets the random fraction taken off each wait (clamped to 0..=1).
-    pub fn jitter(mut self, j: f64) -> Self {
-        self.jitter = if j.is_finite() {
-            j.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self
-    }
-
-    /// Gives up after `n` failed attempts.
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = Some(n);
-        self
-    }
-
-    /// The wait before attempt `attempt` (0 for the first).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let base = self.initial_delay.as_secs_f64()
-            * self.multiplier.max(1.0).powi(attempt.min(64) as i32);
-        let capped = base.min(self.max_delay.as_secs_f64());
-        let mut h = RandomState::new().build_hasher();
-        h.write_u32(attempt);
-        let r = (h.finish() % 10_000) as f64 / 10_000.0;
-        let secs = capped * (1.0 - self.jitter.clamp(0.0, 1.0) * r);
-        Duration::from_secs_f64(secs.max(0.0))
-    }
-}
-
 /// The keepalive thread and the sender whose drop stops it.
 struct Keepalive {
     thread: JoinHandle<()>,
@@ -522,10 +437,7 @@ impl Inner {
         self.shared.closing.store(true, Ordering::Release);
         self.shared.open_gate();
         self.shared.close_socket();
-        {
-            let _g = self.shared.wake.0.lock();
-            self.shared.wake.1.notify_all();
-        }
+        self.shared.interrupt.interrupt();
         if let Some(k) = self.keepalive.lock().take() {
             let Keepalive { thread: t, _stop } = k;
             drop(_stop);
@@ -680,7 +592,7 @@ impl Manager {
             dial,
             credentials: Mutex::new(None),
             replay: Mutex::new(Vec::new()),
-            wake: (Mutex::new(()), Condvar::new()),
+            interrupt: Interrupt::default(),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
         *shared.side_tx.lock() = Some(tx.clone());

@@ -21,13 +21,15 @@ mod pending;
 mod reader;
 mod response;
 
+pub use crate::ids::ActionId;
+pub use crate::reconnect::ReconnectPolicy;
 pub use crate::subscription::Subscription;
-pub use action::{Action, ActionExt, ActionId, RawAction, WithActionId};
+pub use action::{Action, ActionExt, RawAction, WithActionId};
 pub use auth::md5_key;
 pub use callbacks::{CallbackId, ConnectionState, ProtocolError};
 pub use error::{AmiError, DisconnectReason};
 pub use events::Event;
-pub use manager::{AuthMethod, Manager, ManagerBuilder, ReconnectPolicy, WeakManager};
+pub use manager::{AuthMethod, Manager, ManagerBuilder, WeakManager};
 pub use message::{Message, MessageKind};
 pub use originate::{Call, CallEnd, CallError, CallManager, CallState};
 pub use response::Response;

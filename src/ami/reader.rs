@@ -13,9 +13,10 @@ use super::callbacks::{ConnectionState, Dispatch};
 use super::codec::{encode_message, DecodeError, Decoder, Frame};
 use super::error::{AmiError, DisconnectReason};
 use super::manager::Shared;
-use super::manager::{deadline_in, handles, open, read_banner};
+use super::manager::{handles, open, read_banner};
 use super::message::{Message, MessageKind};
 use super::pending::Routed;
+use crate::reconnect::{self, Retried};
 use crate::transport::Transport;
 use crate::ErrorChain;
 
@@ -112,46 +113,15 @@ fn read_connection(
 fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
     let shared = reader.shared;
     let policy = shared.dial.reconnect.clone()?;
-    let mut attempt = 0u32;
-    loop {
-        if policy.max_attempts.is_some_and(|n| attempt >= n) {
-            log::error!("AMI: giving up reconnecting after {attempt} attempts");
-            return None;
+    match reconnect::retry(&policy, &shared.interrupt, "AMI", || connect_again(reader)) {
+        Retried::Connected(conn, attempt) => {
+            log::info!(
+                "AMI reconnected to {} (attempt {attempt})",
+                shared.dial.addr
+            );
+            Some(conn)
         }
-        let wait = policy.delay(attempt);
-        {
-            let (lock, cond) = &shared.wake;
-            let mut g = lock.lock();
-            let deadline = deadline_in(wait);
-            while !shared.closing.load(Ordering::Acquire) {
-                match deadline {
-                    Some(d) => {
-                        if cond.wait_until(&mut g, d).timed_out() {
-                            break;
-                        }
-                    }
-                    None => cond.wait(&mut g),
-                }
-            }
-        }
-        if shared.closing.load(Ordering::Acquire) {
-            return None;
-        }
-        attempt += 1;
-        match connect_again(reader) {
-            Ok(conn) => {
-                log::info!(
-                    "AMI reconnected to {} (attempt {attempt})",
-                    shared.dial.addr
-                );
-                return Some(conn);
-            }
-            Err(e) => log::warn!(
-                "AMI reconnect attempt {attempt} to {} failed: {}",
-                shared.dial.addr,
-                ErrorChain(&e)
-            ),
-        }
+        Retried::Closed | Retried::GaveUp(_) => None,
     }
 }
 

@@ -16,8 +16,9 @@ use super::http::{self, Http, Request};
 use super::objects::ObjectRef;
 use super::url::BaseUrl;
 use super::websocket::{self, WsConfig, WsShared};
-use crate::ami::{ActionId, ReconnectPolicy};
 use crate::ended::Ended;
+use crate::ids::ActionId;
+use crate::reconnect::ReconnectPolicy;
 use crate::subscription::{self, Subscription};
 use crate::Secret;
 
@@ -240,7 +241,6 @@ fn start_threads(
     ws: tungstenite::WebSocket<websocket::Stream>,
 ) -> Result<(), AriError> {
     let (tx, rx): (Sender<Item>, Receiver<Item>) = crossbeam_channel::bounded(QUEUE);
-    let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
     // Dropping `start_tx` (Client::start, or close) opens the gate.
     let (start_tx, start_rx) = crossbeam_channel::bounded::<()>(0);
     let shared = Arc::new(WsShared::default());
@@ -251,7 +251,7 @@ fn start_threads(
     let reader = thread::Builder::new()
         .name("astrix-ari-reader".into())
         .spawn(move || {
-            let result = websocket::run(cfg, reader_shared, ws, tx, wake_rx);
+            let result = websocket::run(cfg, reader_shared, ws, tx);
             done.finish(result);
         })
         .map_err(spawn_err)?;
@@ -275,7 +275,6 @@ fn start_threads(
         })?;
     *inner.events.lock() = Some(EventThreads {
         shared,
-        wake: wake_tx,
         start: Some(start_tx),
         dispatcher_id: dispatcher.thread().id(),
         reader: Some(reader),
@@ -310,7 +309,6 @@ type Done = Ended<Option<AriError>>;
 
 struct EventThreads {
     shared: Arc<WsShared>,
-    wake: Sender<()>,
     /// The gate the dispatcher waits at until `start()`; dropped to open.
     start: Option<Sender<()>>,
     dispatcher_id: ThreadId,
@@ -334,7 +332,6 @@ impl Inner {
         if let Some(mut t) = threads {
             t.shared.close();
             drop(t.start.take());
-            let _ = t.wake.try_send(());
             if let Some(r) = t.reader.take() {
                 let _ = r.join();
             }

@@ -68,7 +68,7 @@ pub mod recordings;
 #[path = "generated/sounds.rs"]
 pub mod sounds;
 
-pub use crate::ami::ReconnectPolicy;
+pub use crate::reconnect::ReconnectPolicy;
 pub use crate::subscription::Subscription;
 pub use client::{Client, ClientBuilder};
 pub use dispatch::{CallbackId, ConnectionState};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::protocol::WebSocketConfig;
@@ -19,7 +19,7 @@ use super::error::AriError;
 use super::events::Event;
 use super::http::{segment, Http, Method, Request};
 use super::url::BaseUrl;
-use crate::ami::ReconnectPolicy;
+use crate::reconnect::{self, Interrupt, ReconnectPolicy, Retried};
 use crate::ErrorChain;
 
 /// The default for the largest event accepted (Asterisk's are a few kB).
@@ -95,6 +95,8 @@ impl Write for Stream {
 #[derive(Default)]
 pub(crate) struct WsShared {
     pub(crate) closing: AtomicBool,
+    /// Wakes a reconnect backoff at `close()`.
+    interrupt: Interrupt,
     /// A clone of the current socket, to shut it down from `close()`.
     socket: Mutex<Option<TcpStream>>,
 }
@@ -104,6 +106,7 @@ impl WsShared {
     /// that a blocked read returns at once.
     pub(crate) fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);
+        self.interrupt.interrupt();
         if let Some(s) = self.socket.lock().take() {
             let _ = s.shutdown(Shutdown::Both);
         }
@@ -271,7 +274,6 @@ pub(crate) fn run(
     shared: Arc<WsShared>,
     mut ws: WebSocket<Stream>,
     tx: Sender<Item>,
-    wake: Receiver<()>,
 ) -> Option<AriError> {
     deliver(&tx, &shared, Item::State(ConnectionState::Connected));
     loop {
@@ -298,32 +300,17 @@ pub(crate) fn run(
             Some(p) => p,
             None => return Some(lost),
         };
-        let mut attempt = 0u32;
-        ws = loop {
-            if policy.max_attempts.is_some_and(|max| attempt >= max) {
+        ws = match reconnect::retry(policy, &shared.interrupt, "ARI WebSocket", || open(&cfg)) {
+            Retried::Connected(ws, _) => ws,
+            Retried::Closed => return None,
+            Retried::GaveUp(attempts) => {
                 let gave_up = AriError::WebSocket {
-                    reason: format!("{reason}; gave up reconnecting after {attempt} attempts"),
+                    reason: format!("{reason}; gave up reconnecting after {attempts} attempts"),
                     source,
                 };
                 let why = ErrorChain(&gave_up).to_string();
                 deliver(&tx, &shared, Item::State(ConnectionState::GaveUp(why)));
                 return Some(gave_up);
-            }
-            // Sleep, but wake at once on close().
-            let _ = wake.recv_timeout(policy.delay(attempt));
-            if shared.is_closing() {
-                return None;
-            }
-            match open(&cfg) {
-                Ok(ws) => break ws,
-                Err(e) => {
-                    log::info!(
-                        "ARI WebSocket reconnect attempt {} failed: {}",
-                        attempt + 1,
-                        ErrorChain(&e)
-                    );
-                    attempt += 1;
-                }
             }
         };
         deliver(&tx, &shared, Item::State(ConnectionState::Reconnected));
