@@ -141,7 +141,8 @@ pub(crate) enum Retried<T> {
 
 /// Waits the policy's delay, then calls `attempt`, until it succeeds, the
 /// policy gives up, or `interrupt` fires. Failed attempts are logged as
-/// `"{what} reconnect attempt N failed: …"`.
+/// `"{what} reconnect attempt N failed: …"`; giving up is the caller's to
+/// report.
 pub(crate) fn retry<T, E: std::error::Error + 'static>(
     policy: &ReconnectPolicy,
     interrupt: &Interrupt,
@@ -151,7 +152,6 @@ pub(crate) fn retry<T, E: std::error::Error + 'static>(
     let mut failed = 0u32;
     loop {
         if policy.max_attempts.is_some_and(|n| failed >= n) {
-            log::error!("{what}: giving up reconnecting after {failed} attempts");
             return Retried::GaveUp(failed);
         }
         if !interrupt.sleep(policy.delay(failed)) {

@@ -121,7 +121,11 @@ fn reconnect(reader: &mut Reader<'_>) -> Option<(Transport, Decoder)> {
             );
             Some(conn)
         }
-        Retried::Closed | Retried::GaveUp(_) => None,
+        Retried::GaveUp(attempts) => {
+            log::error!("AMI: giving up reconnecting after {attempts} attempts");
+            None
+        }
+        Retried::Closed => None,
     }
 }
 
