@@ -21,7 +21,7 @@ impl<R> Default for Ended<R> {
     }
 }
 
-impl<R: Clone> Ended<R> {
+impl<R: Clone + Default> Ended<R> {
     /// Records how the events ended (the first call wins) and wakes every
     /// waiter.
     pub(crate) fn finish(&self, how: R) {
@@ -32,25 +32,34 @@ impl<R: Clone> Ended<R> {
         self.cond.notify_all();
     }
 
-    /// Blocks until the events end or `timeout` passes (`None`, or one too
-    /// large to add to now: no limit);
-    /// `None` on a timeout. `still_running` is asked every 200 ms, so that a
-    /// connection that can no longer finish (its threads never started)
-    /// does not block forever: when it says false, `gone` is returned.
-    pub(crate) fn wait(
+    /// Blocks until the events end. `still_running` is asked every
+    /// 200 ms, so that a connection that can no longer finish (closed
+    /// before its threads could report) does not block forever: when it
+    /// says false, `R::default()` (a clean close) is returned.
+    pub(crate) fn wait(&self, still_running: impl Fn() -> bool) -> R {
+        loop {
+            if let Some(how) = self.wait_for(Duration::from_secs(3600), &still_running) {
+                return how;
+            }
+        }
+    }
+
+    /// As [`wait`](Ended::wait), for at most `timeout`: `None` if the
+    /// events are still running then.
+    pub(crate) fn wait_for(
         &self,
-        timeout: Option<Duration>,
+        timeout: Duration,
         still_running: impl Fn() -> bool,
-        gone: impl Fn() -> R,
     ) -> Option<R> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // A timeout too large to add to now: no limit in practice.
+        let deadline = Instant::now().checked_add(timeout);
         let mut state = self.state.lock();
         loop {
             if let Some(how) = state.as_ref() {
                 return Some(how.clone());
             }
             if !still_running() {
-                return Some(gone());
+                return Some(R::default());
             }
             let mut slice = Duration::from_millis(200);
             if let Some(d) = deadline {

@@ -1028,24 +1028,29 @@ impl Manager {
     /// reason when it died (with a reconnect policy: when reconnecting was
     /// given up).
     pub fn wait_closed(&self) -> Result<(), AmiError> {
-        self.wait_closed_for(None).unwrap_or(Ok(()))
+        let how = self
+            .inner
+            .shared
+            .ended
+            .wait(|| self.inner.threads.lock().is_some());
+        Self::closed_result(how)
     }
 
     /// [`wait_closed`](Manager::wait_closed) for at most `timeout`: `None`
     /// if the connection is still open then.
     pub fn wait_closed_timeout(&self, timeout: Duration) -> Option<Result<(), AmiError>> {
-        self.wait_closed_for(Some(timeout))
+        let how = self
+            .inner
+            .shared
+            .ended
+            .wait_for(timeout, || self.inner.threads.lock().is_some())?;
+        Some(Self::closed_result(how))
     }
 
-    fn wait_closed_for(&self, timeout: Option<Duration>) -> Option<Result<(), AmiError>> {
-        let how = self.inner.shared.ended.wait(
-            timeout,
-            || self.inner.threads.lock().is_some(),
-            || None,
-        )?;
-        Some(match how {
+    fn closed_result(how: Option<DisconnectReason>) -> Result<(), AmiError> {
+        match how {
             None => Ok(()),
             Some(reason) => Err(AmiError::Disconnected(reason)),
-        })
+        }
     }
 }

@@ -555,24 +555,18 @@ impl Client {
     /// last attempt) brought it back. Returns at once for a REST-only
     /// client.
     pub fn wait_closed(&self) -> Result<(), AriError> {
-        self.wait_closed_for(None).unwrap_or(Err(AriError::Closed))
+        let how = self.inner.done.wait(|| self.inner.events.lock().is_some());
+        how.map_or(Ok(()), Err)
     }
 
     /// [`wait_closed`](Client::wait_closed) for at most `timeout`: `None`
     /// if the events are still running then.
     pub fn wait_closed_timeout(&self, timeout: Duration) -> Option<Result<(), AriError>> {
-        self.wait_closed_for(Some(timeout))
-    }
-
-    fn wait_closed_for(&self, timeout: Option<Duration>) -> Option<Result<(), AriError>> {
         let how = self
             .inner
             .done
-            .wait(timeout, || self.inner.events.lock().is_some(), || None)?;
-        Some(match how {
-            None => Ok(()),
-            Some(error) => Err(error),
-        })
+            .wait_for(timeout, || self.inner.events.lock().is_some())?;
+        Some(how.map_or(Ok(()), Err))
     }
 
     pub(crate) fn execute_json<T: DeserializeOwned>(&self, req: Request) -> Result<T, AriError> {
