@@ -52,6 +52,7 @@ pub mod config;
 mod ended;
 mod error_chain;
 mod ids;
+mod net;
 mod reconnect;
 mod secret;
 pub mod subscription;
@@ -61,7 +62,6 @@ pub mod testing;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
-mod transport;
 mod util;
 
 pub use channel_state::ChannelState;

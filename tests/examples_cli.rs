@@ -29,6 +29,7 @@ const EXAMPLES: &[&str] = &[
     "agi_script",
     "ami_action",
     "ami_tail",
+    "ami_own_loop",
     "async_agi",
     "bench_ami_actions",
     "bench_ami_events",
@@ -261,6 +262,22 @@ fn ami_action_exit_codes() {
     assert_eq!(refused.code, Some(3), "{refused:#?}");
     assert_eq!(refused.stdout, "");
     assert!(refused.stderr.starts_with("ami_action: cannot connect"));
+}
+
+#[test]
+fn ami_own_loop_drives_the_connection_against_the_emulator() {
+    let Some(out) = run("ami_own_loop", &[]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    for line in [
+        "connected: AMI ",
+        "logged in as admin",
+        "ping: Pong",
+        "channels up",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} missing: {out:#?}");
+    }
 }
 
 #[test]

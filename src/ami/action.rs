@@ -86,6 +86,34 @@ impl RawAction {
         }
     }
 
+    /// Any action in this one form: its name, headers, ActionID and whether
+    /// it expects a list. Holds actions of mixed types in one collection
+    /// (`Vec<RawAction>`), to send later; their replies are the raw
+    /// [`Response`].
+    ///
+    /// ```
+    /// use astrix::ami::actions::{CoreShowChannels, Ping};
+    /// use astrix::ami::{Action, RawAction};
+    ///
+    /// let queue = vec![
+    ///     RawAction::from_action(&Ping),
+    ///     RawAction::from_action(&CoreShowChannels::default()),
+    /// ];
+    /// assert!(queue[1].expects_list());
+    /// ```
+    pub fn from_action<A: Action + ?Sized>(action: &A) -> RawAction {
+        let mut headers = Message::new();
+        if let Some(id) = action.action_id() {
+            headers.push("ActionID", id);
+        }
+        action.write_headers(&mut headers);
+        RawAction {
+            name: action.name().to_owned(),
+            headers,
+            expects_list: action.expects_list(),
+        }
+    }
+
     /// Adds a header; repeated names are sent repeatedly, in order.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push(name, value);

@@ -238,7 +238,7 @@ impl ClientBuilder {
 fn start_threads(
     inner: &Arc<Inner>,
     cfg: WsConfig,
-    ws: tungstenite::WebSocket<websocket::Stream>,
+    ws: tungstenite::WebSocket<crate::net::transport::Transport>,
 ) -> Result<(), AriError> {
     let (tx, rx): (Sender<Item>, Receiver<Item>) = crossbeam_channel::bounded(QUEUE);
     // Dropping `start_tx` (Client::start, or close) opens the gate.

@@ -2,8 +2,8 @@
 //! that turns frames into events for the dispatcher, keepalive pings, and
 //! reconnection with backoff.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::io;
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ use super::error::AriError;
 use super::events::Event;
 use super::http::{segment, Http, Method, Request};
 use super::url::BaseUrl;
+use crate::net::dial::{dial, Deadline, DialError};
+use crate::net::transport::Transport;
 use crate::reconnect::{self, Interrupt, ReconnectPolicy, Retried};
 use crate::ErrorChain;
 
@@ -44,51 +46,6 @@ pub(crate) struct WsConfig {
     /// reconnection can resume the session.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::Connector>,
-}
-
-/// A plain or TLS byte stream under the WebSocket.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<crate::tls::TlsStream>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.tcp(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.flush(),
-        }
-    }
 }
 
 /// State shared between the client and its reader thread.
@@ -137,39 +94,16 @@ fn into_io(e: tungstenite::Error) -> io::Error {
 }
 
 /// Opens the WebSocket and registers the applications.
-pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
-    let (host, port) = (cfg.base.host(), cfg.base.port());
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| ws_error(format!("cannot resolve {host}"), Some(e)))?
-        .collect();
-    let mut last = None;
-    let mut tcp = None;
-    for a in &addrs {
-        match TcpStream::connect_timeout(a, cfg.connect_timeout) {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let tcp = match tcp {
-        Some(s) => s,
-        None => {
-            let why = last.unwrap_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address")
-            });
-            let to = cfg.base.authority();
-            return Err(ws_error(format!("cannot connect to {to}"), Some(why)));
-        }
-    };
-    let _ = tcp.set_nodelay(true);
+pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Transport>, AriError> {
+    // One deadline for the addresses, the TLS handshake, the upgrade and
+    // the applications' registration.
+    let deadline = Deadline::after(cfg.connect_timeout);
+    let stream = connect(cfg, deadline)?;
     let timeouts_failed = |e| ws_error("cannot set the socket's timeouts", Some(e));
-    tcp.set_read_timeout(Some(cfg.connect_timeout))
-        .and_then(|()| tcp.set_write_timeout(Some(cfg.connect_timeout)))
+    stream
+        .set_read_timeout(deadline.socket_timeout())
+        .and_then(|()| stream.set_write_timeout(deadline.socket_timeout()))
         .map_err(timeouts_failed)?;
-    let stream = wrap(cfg, tcp)?;
 
     let mut path = format!("{}/ari/events?app=", cfg.base.ws_prefix());
     path.push_str(&super::encode::percent(&cfg.apps.join(",")));
@@ -194,7 +128,7 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
                     tcp.set_write_timeout(Some(cfg.connect_timeout.max(Duration::from_secs(5))))
                 })
                 .map_err(timeouts_failed)?;
-            wait_registered(cfg);
+            wait_registered(cfg, deadline);
             Ok(ws)
         }
         Err(HandshakeError::Failure(tungstenite::Error::Http(response))) => {
@@ -224,14 +158,13 @@ pub(crate) fn open(cfg: &WsConfig) -> Result<WebSocket<Stream>, AriError> {
 /// originate into one at once could find it missing. Waits (up to the
 /// connect timeout) until each application is listed, so that a caller may
 /// originate into it as soon as `connect` returns.
-fn wait_registered(cfg: &WsConfig) {
-    let deadline = Instant::now() + cfg.connect_timeout;
+fn wait_registered(cfg: &WsConfig, deadline: Deadline) {
     for app in &cfg.apps {
         let req = Request::new(Method::Get, format!("/applications/{}", segment(app)));
         loop {
             match cfg.http.execute(&req) {
                 Ok(_) => break,
-                Err(e) if Instant::now() >= deadline => {
+                Err(e) if deadline.passed() => {
                     log::warn!(
                         "ARI application {app} not seen registered: {}",
                         ErrorChain(&e)
@@ -244,8 +177,10 @@ fn wait_registered(cfg: &WsConfig) {
     }
 }
 
-#[cfg(not(feature = "tls"))]
-fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
+/// TCP to the URL's host and port and, for `https://`, TLS: the dialler
+/// AMI uses, under `deadline`.
+fn connect(cfg: &WsConfig, deadline: Deadline) -> Result<Transport, AriError> {
+    #[cfg(not(feature = "tls"))]
     if cfg.base.is_tls() {
         return Err(AriError::Url {
             url: cfg.base.to_string(),
@@ -253,17 +188,21 @@ fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
             source: None,
         });
     }
-    Ok(Stream::Plain(tcp))
-}
-
-#[cfg(feature = "tls")]
-fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
-    match &cfg.tls {
-        Some(connector) => Ok(Stream::Tls(Box::new(
-            connector.connect(tcp, cfg.connect_timeout)?,
-        ))),
-        None => Ok(Stream::Plain(tcp)),
-    }
+    let (host, port) = (cfg.base.host(), cfg.base.port());
+    let dialled = dial(
+        (host, port),
+        deadline,
+        #[cfg(feature = "tls")]
+        cfg.tls.as_ref(),
+    );
+    dialled.map_err(|e| match e {
+        DialError::Connect(why) => ws_error(
+            format!("cannot connect to {}", cfg.base.authority()),
+            Some(why),
+        ),
+        #[cfg(feature = "tls")]
+        DialError::Tls(e) => AriError::from(e),
+    })
 }
 
 /// The reader thread: reads frames until the socket dies, then reconnects
@@ -272,7 +211,7 @@ fn wrap(cfg: &WsConfig, tcp: TcpStream) -> Result<Stream, AriError> {
 pub(crate) fn run(
     cfg: WsConfig,
     shared: Arc<WsShared>,
-    mut ws: WebSocket<Stream>,
+    mut ws: WebSocket<Transport>,
     tx: Sender<Item>,
 ) -> Option<AriError> {
     deliver(&tx, &shared, Item::State(ConnectionState::Connected));
@@ -339,7 +278,7 @@ fn deliver(tx: &Sender<Item>, shared: &WsShared, mut item: Item) -> bool {
 /// Reads frames until the socket fails; returns why, and the I/O error
 /// behind it if there is one.
 fn read_frames(
-    ws: &mut WebSocket<Stream>,
+    ws: &mut WebSocket<Transport>,
     cfg: &WsConfig,
     shared: &WsShared,
     tx: &Sender<Item>,

@@ -14,11 +14,11 @@ use super::ami_defaults::{answer, hangup_event, World};
 use super::ami_reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
 use crate::ami::{md5_key, Message};
+use crate::net::transport::Transport;
 #[cfg(feature = "tls")]
 use crate::testing::tls_server::ServerTls;
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
-use crate::transport::Transport;
 use crate::Secret;
 
 /// How long a TLS client has to finish its handshake.

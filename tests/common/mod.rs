@@ -6,7 +6,13 @@ pub mod mutate;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use astrix::ami::codec::{Decoder, Frame};
+use astrix::ami::RawAction;
 
 /// The folder of the recordings of a real Asterisk 22.
 pub fn fixtures() -> PathBuf {
@@ -140,3 +146,56 @@ pub const AMI_RECORDINGS: [&str; 5] = [
     "ami_login_plain_fail",
     "asyncagi_over_ami",
 ];
+
+/// A server that plays the recorded Asterisk side: the banner, then after
+/// each recorded client message the bytes Asterisk sent next.
+pub fn replay_server(name: &str) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    let segs = transcript(&format!("{name}.txt"));
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let h = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut received = Vec::new();
+        let mut buf = Vec::new();
+        for (side, bytes) in segs {
+            match side {
+                Side::Server => s.write_all(&bytes).unwrap(),
+                Side::Client => {
+                    // Wait for the client's message(s) of this segment.
+                    let want = bytes.windows(4).filter(|w| w == b"\r\n\r\n").count();
+                    while buf.windows(4).filter(|w| w == b"\r\n\r\n").count() < want {
+                        let mut chunk = [0u8; 4096];
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return received,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    received.push(std::mem::take(&mut buf));
+                }
+            }
+        }
+        received
+    });
+    (addr, h)
+}
+
+/// The client's recorded actions, as raw actions with their ActionIDs.
+pub fn recorded_actions(name: &str) -> Vec<RawAction> {
+    let mut out = Vec::new();
+    for (side, bytes) in transcript(&format!("{name}.txt")) {
+        if side != Side::Client {
+            continue;
+        }
+        let mut d = Decoder::without_banner(Default::default());
+        d.feed(&bytes);
+        while let Ok(Some(Frame::Message(m))) = d.decode() {
+            let mut a = RawAction::new(m.get("Action").unwrap());
+            for (n, v) in m.iter().skip(1) {
+                a.push(n, v);
+            }
+            out.push(a);
+        }
+    }
+    out
+}
