@@ -5,53 +5,18 @@
 //! programs without an Asterisk; astrix's own tests use them over real
 //! loopback sockets.
 
-mod ami_defaults;
-mod ami_reply;
-mod ami_server;
+// AMI emulator (TCP, optionally TLS).
+mod ami;
 #[cfg(feature = "tls")]
 pub(crate) mod tls_server;
-
-pub use ami_reply::Reply;
-pub use ami_server::{AmiServer, AmiServerBuilder};
+pub use ami::{AmiServer, AmiServerBuilder, Reply};
 
 // AGI emulators (FastAGI client, stdio script harness).
-mod agi_args;
-mod agi_model;
-mod fastagi_client;
-pub use agi_args::split_agi_args;
-pub use fastagi_client::{FastAgiClient, Fault, Transcript};
-/// The session [`FastAgiClient::run_script`] hands to a script.
-pub type AgiOverSocket =
-    crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;
+mod agi;
+pub use agi::{split_agi_args, AgiOverSocket, FastAgiClient, Fault, Transcript};
 
 // ARI emulator (HTTP + WebSocket).
 #[cfg(feature = "ari")]
-mod ari_api;
+mod ari;
 #[cfg(feature = "ari")]
-mod ari_calls;
-#[cfg(feature = "ari")]
-mod ari_channels;
-#[cfg(feature = "ari")]
-mod ari_conn;
-#[cfg(feature = "ari")]
-mod ari_hooks;
-#[cfg(feature = "ari")]
-mod ari_http;
-#[cfg(feature = "ari")]
-mod ari_model;
-#[cfg(feature = "ari")]
-mod ari_playback;
-#[cfg(feature = "ari")]
-mod ari_response;
-#[cfg(feature = "ari")]
-mod ari_routes;
-#[cfg(feature = "ari")]
-mod ari_server;
-#[cfg(feature = "ari")]
-mod ari_time;
-#[cfg(feature = "ari")]
-mod ari_ws;
-#[cfg(feature = "ari")]
-pub use ari_response::Response;
-#[cfg(feature = "ari")]
-pub use ari_server::{AriServer, AriServerBuilder, IncomingCall, RecordedRequest};
+pub use ari::{AriServer, AriServerBuilder, IncomingCall, RecordedRequest, Response};

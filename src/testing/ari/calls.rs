@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::ari_model::{cause_text, event, Bridge, CallerId, Channel, World};
-use super::ari_time;
+use super::model::{cause_text, event, Bridge, CallerId, Channel, World};
+use super::time;
 
 /// What a new channel starts as.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ impl World {
             priority: spec.priority,
             app_name: spec.app_name,
             app_data: spec.app_data,
-            created: ari_time::now(),
+            created: time::now(),
             language: if spec.language.is_empty() {
                 "en".into()
             } else {
@@ -223,7 +223,7 @@ impl World {
             bridge_type,
             name,
             channels: Vec::new(),
-            created: ari_time::now(),
+            created: time::now(),
             watchers: Default::default(),
         };
         let json = b.json();

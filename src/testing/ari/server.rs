@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::ari_calls::NewChannel;
-use super::ari_conn::{accept_loop, timer_loop, Shared};
-use super::ari_model::{Config, World, WsCmd};
-use super::ari_response::Response;
+use super::calls::NewChannel;
+use super::conn::{accept_loop, timer_loop, Shared};
+use super::model::{Config, World, WsCmd};
+use super::response::Response;
 use crate::Secret;
 
-pub use super::ari_hooks::{IncomingCall, RecordedRequest};
+pub use super::hooks::{IncomingCall, RecordedRequest};
 
 /// Settings for an [`AriServer`]; see [`AriServer::builder`].
 #[derive(Clone, Debug)]

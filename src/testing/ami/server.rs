@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::ami_defaults::{answer, hangup_event, World};
-use super::ami_reply::{Reply, Step};
+use super::defaults::{answer, hangup_event, World};
+use super::reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
 use crate::ami::{md5_key, Message};
 #[cfg(feature = "tls")]

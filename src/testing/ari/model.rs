@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 use serde_json::{json, Map, Value};
 
-use super::ari_time::{self, Ids};
+use super::time::{self, Ids};
 
 /// Settings the world needs.
 #[derive(Clone, Debug)]
@@ -240,7 +240,7 @@ impl World {
     pub fn new(cfg: Config) -> World {
         World {
             cfg,
-            started: ari_time::now(),
+            started: time::now(),
             channels: Vec::new(),
             bridges: Vec::new(),
             playbacks: Vec::new(),
@@ -250,7 +250,7 @@ impl World {
             globals: BTreeMap::new(),
             log: VecDeque::new(),
             ids: Ids::new(),
-            epoch: ari_time::unix_secs(),
+            epoch: time::unix_secs(),
             next_unique: 0,
             next_name: 0,
         }
@@ -379,7 +379,7 @@ impl World {
             if let Some(old) = previous {
                 let ev = json!({
                     "type": "ApplicationReplaced",
-                    "timestamp": ari_time::now(),
+                    "timestamp": time::now(),
                     "application": name,
                 });
                 self.send_to_socket(old, &ev);
@@ -496,7 +496,7 @@ impl World {
 pub(crate) fn event(kind: &str, fields: Value) -> Value {
     let mut o = Map::new();
     o.insert("type".into(), json!(kind));
-    o.insert("timestamp".into(), json!(ari_time::now()));
+    o.insert("timestamp".into(), json!(time::now()));
     if let Value::Object(f) = fields {
         o.extend(f);
     }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::ari_response::{html_error, Response};
+use super::response::{html_error, Response};
 
 /// Longest request head (request line and headers) accepted; longer gets 431.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;

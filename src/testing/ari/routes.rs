@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::ari_response::{html_error, Response};
+use super::response::{html_error, Response};
 
 /// Every operation of ARI in Asterisk 22: method, path under `/ari`, name.
 const ROUTES: &[(&str, &str, &str)] = &[
@@ -346,7 +346,7 @@ pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, Response> {
     Ok(rest
         .split('/')
         .take_while(|s| !s.is_empty())
-        .map(super::ari_http::decode)
+        .map(super::http::decode)
         .collect())
 }
 
@@ -428,7 +428,7 @@ impl Params {
                 _ => None,
             };
         }
-        super::ari_http::last_value(&self.query, name).map(str::to_owned)
+        super::http::last_value(&self.query, name).map(str::to_owned)
     }
 
     /// A parameter, or "" when absent.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::ari_model::{event, Playback, Task, World};
+use super::model::{event, Playback, Task, World};
 
 /// Why a playback control was refused.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::agi_model::State as AgiModel;
-use super::ami_reply::Reply;
+use super::reply::Reply;
 use crate::ami::Message;
+use crate::testing::agi::model::State as AgiModel;
 
 /// One emulated channel.
 #[derive(Clone, Debug)]
@@ -389,9 +389,9 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 None => Some(Duration::from_secs(2)),
             };
             if let Some(w) = wait {
-                r.steps.push(super::ami_reply::Step::Delay(w));
+                r.steps.push(super::reply::Step::Delay(w));
                 r.steps
-                    .push(super::ami_reply::Step::HangupChannel(ch.name.clone()));
+                    .push(super::reply::Step::HangupChannel(ch.name.clone()));
             }
             world.channels.push(ch);
         }

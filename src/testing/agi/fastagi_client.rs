@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use super::agi_model::{usage_block, State};
+use super::model::{usage_block, State};
 
 type Responder = dyn Fn(&str) -> Option<Vec<String>> + Send + Sync;
 

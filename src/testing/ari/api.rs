@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ari_channels::{self, check_play, created, playback_choice};
-use super::ari_model::{event, World};
-use super::ari_playback::ControlError;
-use super::ari_response::Response;
-use super::ari_routes::{Params, Route};
+use super::channels::{self, check_play, created, playback_choice};
+use super::model::{event, World};
+use super::playback::ControlError;
+use super::response::Response;
+use super::routes::{Params, Route};
 
 type Answer = Result<Response, Response>;
 
@@ -16,7 +16,7 @@ type Answer = Result<Response, Response>;
 /// `501 Not Implemented`.
 pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Response {
     if r.op.starts_with("channels.") {
-        if let Some(resp) = ari_channels::handle(w, r, p) {
+        if let Some(resp) = channels::handle(w, r, p) {
             return resp;
         }
     }
@@ -24,7 +24,7 @@ pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Response {
         "asterisk.getInfo" => Ok(info(w, p)),
         "asterisk.ping" => Ok(Response::json(
             200,
-            &json!({"ping": "pong", "timestamp": super::ari_time::now(), "asterisk_id": w.cfg.asterisk_id}),
+            &json!({"ping": "pong", "timestamp": super::time::now(), "asterisk_id": w.cfg.asterisk_id}),
         )),
         "asterisk.getGlobalVar" => global_var(w, p),
         "asterisk.setGlobalVar" => set_global_var(w, p),
@@ -77,9 +77,7 @@ pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Response {
         }
         "playbacks.control" => control_playback(w, r, p),
         "events.userEvent" => user_event(w, r, p),
-        "events.eventWebsocket" => {
-            Err(super::ari_response::html_error(426, "Upgrade Required", ""))
-        }
+        "events.eventWebsocket" => Err(super::response::html_error(426, "Upgrade Required", "")),
         "sounds.list" => Ok(Response::json(200, &json!(sounds(w)))),
         "sounds.get" => {
             let id = r.var("soundId").unwrap_or("");

@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
-use super::ari_calls::NewChannel;
-use super::ari_model::{parse_caller_id, reason_cause, split_args, OnAnswer, Task, World};
-use super::ari_response::Response;
-use super::ari_routes::{Params, Route};
+use super::calls::NewChannel;
+use super::model::{parse_caller_id, reason_cause, split_args, OnAnswer, Task, World};
+use super::response::Response;
+use super::routes::{Params, Route};
 
 /// `AST_MAX_PUBLIC_UNIQUEID`.
 const MAX_UNIQUEID: usize = 149;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::agi_args::split_agi_args;
+use super::args::split_agi_args;
 use crate::agi::commands::ALL_COMMANDS;
 
 /// The emulated channel.

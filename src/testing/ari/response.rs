@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::ari_time::http_date;
+use super::time::http_date;
 
 /// An answer for [`AriServer::on_request`](super::AriServer::on_request):
 /// a status, a reason phrase, headers and a body, optionally after a delay;
@@ -126,7 +126,7 @@ impl Response {
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        super::ari_http::header_in(&self.headers, name)
+        super::http::header_in(&self.headers, name)
     }
 
     /// The response as Asterisk would put it on the wire. `close` adds

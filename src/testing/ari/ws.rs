@@ -11,9 +11,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error as WsError, Message};
 
-use super::ari_http::{last_value, Request};
-use super::ari_model::WsCmd;
-use super::ari_response::{html_error, Response};
+use super::http::{last_value, Request};
+use super::model::WsCmd;
+use super::response::{html_error, Response};
 
 /// How often an idle socket looks for frames from the client.
 const POLL: Duration = Duration::from_millis(50);
