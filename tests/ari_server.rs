@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use astrix::testing::{AriServer, Response};
+use astrix::testing::{AriServer, HttpReply};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
@@ -708,13 +708,13 @@ fn scripted_answers_and_faults() {
     let (server, http, mut ev) = started("hello");
     server.on_request(|r| {
         (r.path == "/ari/channels" && r.method == "GET").then(|| {
-            Response::new(500)
+            HttpReply::new(500)
                 .header("Content-type", "text/html")
                 .body("<html><body>Internal error</body></html>")
         })
     });
     server.on_request(|r| {
-        (r.path == "/ari/bridges").then(|| Response::json(200, &json!({})).body("{\"id\": [1,"))
+        (r.path == "/ari/bridges").then(|| HttpReply::json(200, &json!({})).body("{\"id\": [1,"))
     });
     let r = http.get("/ari/channels");
     assert_eq!(

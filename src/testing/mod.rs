@@ -19,4 +19,4 @@ pub use agi::{split_agi_args, AgiOverSocket, FastAgiClient, Fault, Transcript};
 #[cfg(feature = "ari")]
 mod ari;
 #[cfg(feature = "ari")]
-pub use ari::{AriServer, AriServerBuilder, IncomingCall, RecordedRequest, Response};
+pub use ari::{AriServer, AriServerBuilder, HttpReply, IncomingCall, RecordedRequest};

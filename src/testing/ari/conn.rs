@@ -22,13 +22,13 @@ use super::channels;
 use super::hooks::RecordedRequest;
 use super::http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
 use super::model::{push_capped, Task, World, WS_QUEUE};
-use super::response::{Kind, Response};
+use super::reply::{HttpReply, Kind};
 use super::routes::{self, Params};
 use super::ws;
 use crate::Secret;
 
 /// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
-pub(crate) type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<Response> + Send + Sync>;
+pub(crate) type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<HttpReply> + Send + Sync>;
 
 /// What the server's threads share.
 pub(crate) struct Shared {
@@ -216,7 +216,7 @@ enum Next {
 
 /// The parameters of a request (form body, query, JSON body), or the 400 of
 /// a JSON body Asterisk cannot parse.
-fn params(req: &Request, query: &str) -> Result<Params, Response> {
+fn params(req: &Request, query: &str) -> Result<Params, HttpReply> {
     let ctype = req
         .header("Content-Type")
         .map(|c| {
@@ -235,7 +235,7 @@ fn params(req: &Request, query: &str) -> Result<Params, Response> {
     if ctype == "application/json" && !req.body.iter().all(u8::is_ascii_whitespace) {
         match serde_json::from_slice::<Value>(&req.body) {
             Ok(v) => p.body = Some(v),
-            Err(_) => return Err(Response::error(400, "Error parsing request body")),
+            Err(_) => return Err(HttpReply::error(400, "Error parsing request body")),
         }
     }
     Ok(p)
@@ -293,14 +293,14 @@ fn answer<S: Read + Write>(
     }
     let resp = (|| {
         if !["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"].contains(&req.method.as_str()) {
-            return Err(super::response::html_error(
+            return Err(super::reply::html_error(
                 501,
                 "Not Implemented",
                 "Attempt to use unimplemented / unsupported method",
             ));
         }
         if raw_path != "/ari" && !raw_path.starts_with("/ari/") {
-            return Err(super::response::html_error(
+            return Err(super::reply::html_error(
                 404,
                 "Not Found",
                 "The requested URL was not found on this server.",
@@ -308,7 +308,7 @@ fn answer<S: Read + Write>(
         }
         let p = params(&req, &query)?;
         if !authorized(shared, &req, &pairs) {
-            return Err(Response::error(401, "Authentication required").header(
+            return Err(HttpReply::error(401, "Authentication required").header(
                 "WWW-Authenticate",
                 "Basic realm=\"Asterisk REST Interface\"",
             ));
@@ -335,7 +335,7 @@ fn answer<S: Read + Write>(
 
 /// What a request that passed the checks leads to.
 enum Outcome {
-    Answer(Response),
+    Answer(HttpReply),
     Upgrade(ws::Upgrade),
 }
 
@@ -343,7 +343,7 @@ enum Outcome {
 fn play<S: Read + Write>(
     conn: &mut HttpConn<S>,
     shared: &Shared,
-    resp: Response,
+    resp: HttpReply,
     close: bool,
     head: bool,
 ) -> Next {

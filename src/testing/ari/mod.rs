@@ -9,11 +9,12 @@ mod hooks;
 mod http;
 mod model;
 mod playback;
-mod response;
+mod reply;
+mod route_table;
 mod routes;
 mod server;
 mod time;
 mod ws;
 
-pub use response::Response;
+pub use reply::HttpReply;
 pub use server::{AriServer, AriServerBuilder, IncomingCall, RecordedRequest};

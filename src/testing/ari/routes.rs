@@ -1,307 +1,11 @@
 //! Routing of [`AriServer`](super::AriServer): every path of Asterisk 22's
-//! REST API (from its Swagger files), matched as `res_ari.c` does, and the
+//! REST API (`route_table.rs`, generated from its Swagger files), matched as `res_ari.c` does, and the
 //! parameters of a request (query, form or JSON body).
 
 use serde_json::Value;
 
-use super::response::{html_error, Response};
-
-/// Every operation of ARI in Asterisk 22: method, path under `/ari`, name.
-const ROUTES: &[(&str, &str, &str)] = &[
-    (
-        "GET",
-        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        "asterisk.getObject",
-    ),
-    (
-        "PUT",
-        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        "asterisk.updateObject",
-    ),
-    (
-        "DELETE",
-        "asterisk/config/dynamic/{configClass}/{objectType}/{id}",
-        "asterisk.deleteObject",
-    ),
-    ("GET", "asterisk/info", "asterisk.getInfo"),
-    ("GET", "asterisk/ping", "asterisk.ping"),
-    ("GET", "asterisk/modules", "asterisk.listModules"),
-    ("GET", "asterisk/modules/{moduleName}", "asterisk.getModule"),
-    (
-        "POST",
-        "asterisk/modules/{moduleName}",
-        "asterisk.loadModule",
-    ),
-    (
-        "DELETE",
-        "asterisk/modules/{moduleName}",
-        "asterisk.unloadModule",
-    ),
-    (
-        "PUT",
-        "asterisk/modules/{moduleName}",
-        "asterisk.reloadModule",
-    ),
-    ("GET", "asterisk/logging", "asterisk.listLogChannels"),
-    (
-        "POST",
-        "asterisk/logging/{logChannelName}",
-        "asterisk.addLog",
-    ),
-    (
-        "DELETE",
-        "asterisk/logging/{logChannelName}",
-        "asterisk.deleteLog",
-    ),
-    (
-        "PUT",
-        "asterisk/logging/{logChannelName}/rotate",
-        "asterisk.rotateLog",
-    ),
-    ("GET", "asterisk/variable", "asterisk.getGlobalVar"),
-    ("POST", "asterisk/variable", "asterisk.setGlobalVar"),
-    ("GET", "endpoints", "endpoints.list"),
-    ("PUT", "endpoints/sendMessage", "endpoints.sendMessage"),
-    ("POST", "endpoints/refer", "endpoints.refer"),
-    ("GET", "endpoints/{tech}", "endpoints.listByTech"),
-    ("GET", "endpoints/{tech}/{resource}", "endpoints.get"),
-    (
-        "PUT",
-        "endpoints/{tech}/{resource}/sendMessage",
-        "endpoints.sendMessageToEndpoint",
-    ),
-    (
-        "POST",
-        "endpoints/{tech}/{resource}/refer",
-        "endpoints.referToEndpoint",
-    ),
-    ("GET", "channels", "channels.list"),
-    ("POST", "channels", "channels.originate"),
-    ("POST", "channels/create", "channels.create"),
-    ("GET", "channels/{channelId}", "channels.get"),
-    ("POST", "channels/{channelId}", "channels.originateWithId"),
-    ("DELETE", "channels/{channelId}", "channels.hangup"),
-    (
-        "POST",
-        "channels/{channelId}/continue",
-        "channels.continueInDialplan",
-    ),
-    ("POST", "channels/{channelId}/move", "channels.move"),
-    ("POST", "channels/{channelId}/redirect", "channels.redirect"),
-    ("POST", "channels/{channelId}/answer", "channels.answer"),
-    ("POST", "channels/{channelId}/ring", "channels.ring"),
-    ("DELETE", "channels/{channelId}/ring", "channels.ringStop"),
-    ("POST", "channels/{channelId}/progress", "channels.progress"),
-    ("POST", "channels/{channelId}/dtmf", "channels.sendDTMF"),
-    ("POST", "channels/{channelId}/mute", "channels.mute"),
-    ("DELETE", "channels/{channelId}/mute", "channels.unmute"),
-    ("POST", "channels/{channelId}/hold", "channels.hold"),
-    ("DELETE", "channels/{channelId}/hold", "channels.unhold"),
-    ("POST", "channels/{channelId}/moh", "channels.startMoh"),
-    ("DELETE", "channels/{channelId}/moh", "channels.stopMoh"),
-    (
-        "POST",
-        "channels/{channelId}/silence",
-        "channels.startSilence",
-    ),
-    (
-        "DELETE",
-        "channels/{channelId}/silence",
-        "channels.stopSilence",
-    ),
-    ("POST", "channels/{channelId}/play", "channels.play"),
-    (
-        "POST",
-        "channels/{channelId}/play/{playbackId}",
-        "channels.playWithId",
-    ),
-    ("POST", "channels/{channelId}/record", "channels.record"),
-    (
-        "GET",
-        "channels/{channelId}/variable",
-        "channels.getChannelVar",
-    ),
-    (
-        "POST",
-        "channels/{channelId}/variable",
-        "channels.setChannelVar",
-    ),
-    (
-        "GET",
-        "channels/{channelId}/variables",
-        "channels.getChannelVars",
-    ),
-    (
-        "POST",
-        "channels/{channelId}/variables",
-        "channels.setChannelVars",
-    ),
-    (
-        "POST",
-        "channels/{channelId}/snoop",
-        "channels.snoopChannel",
-    ),
-    (
-        "POST",
-        "channels/{channelId}/snoop/{snoopId}",
-        "channels.snoopChannelWithId",
-    ),
-    ("POST", "channels/{channelId}/dial", "channels.dial"),
-    (
-        "GET",
-        "channels/{channelId}/rtp_statistics",
-        "channels.rtpstatistics",
-    ),
-    ("POST", "channels/externalMedia", "channels.externalMedia"),
-    (
-        "POST",
-        "channels/{channelId}/transfer_progress",
-        "channels.transfer_progress",
-    ),
-    ("GET", "bridges", "bridges.list"),
-    ("POST", "bridges", "bridges.create"),
-    ("POST", "bridges/{bridgeId}", "bridges.createWithId"),
-    ("GET", "bridges/{bridgeId}", "bridges.get"),
-    ("DELETE", "bridges/{bridgeId}", "bridges.destroy"),
-    ("GET", "bridges/{bridgeId}/variable", "bridges.getBridgeVar"),
-    (
-        "POST",
-        "bridges/{bridgeId}/variable",
-        "bridges.setBridgeVar",
-    ),
-    (
-        "GET",
-        "bridges/{bridgeId}/variables",
-        "bridges.getBridgeVars",
-    ),
-    (
-        "POST",
-        "bridges/{bridgeId}/variables",
-        "bridges.setBridgeVars",
-    ),
-    (
-        "POST",
-        "bridges/{bridgeId}/addChannel",
-        "bridges.addChannel",
-    ),
-    (
-        "POST",
-        "bridges/{bridgeId}/removeChannel",
-        "bridges.removeChannel",
-    ),
-    (
-        "POST",
-        "bridges/{bridgeId}/videoSource/{channelId}",
-        "bridges.setVideoSource",
-    ),
-    (
-        "DELETE",
-        "bridges/{bridgeId}/videoSource",
-        "bridges.clearVideoSource",
-    ),
-    ("POST", "bridges/{bridgeId}/moh", "bridges.startMoh"),
-    ("DELETE", "bridges/{bridgeId}/moh", "bridges.stopMoh"),
-    ("POST", "bridges/{bridgeId}/play", "bridges.play"),
-    (
-        "POST",
-        "bridges/{bridgeId}/play/{playbackId}",
-        "bridges.playWithId",
-    ),
-    ("POST", "bridges/{bridgeId}/record", "bridges.record"),
-    ("GET", "recordings/stored", "recordings.listStored"),
-    (
-        "GET",
-        "recordings/stored/{recordingName}",
-        "recordings.getStored",
-    ),
-    (
-        "DELETE",
-        "recordings/stored/{recordingName}",
-        "recordings.deleteStored",
-    ),
-    (
-        "GET",
-        "recordings/stored/{recordingName}/file",
-        "recordings.getStoredFile",
-    ),
-    (
-        "POST",
-        "recordings/stored/{recordingName}/copy",
-        "recordings.copyStored",
-    ),
-    (
-        "GET",
-        "recordings/live/{recordingName}",
-        "recordings.getLive",
-    ),
-    (
-        "DELETE",
-        "recordings/live/{recordingName}",
-        "recordings.cancel",
-    ),
-    (
-        "POST",
-        "recordings/live/{recordingName}/stop",
-        "recordings.stop",
-    ),
-    (
-        "POST",
-        "recordings/live/{recordingName}/pause",
-        "recordings.pause",
-    ),
-    (
-        "DELETE",
-        "recordings/live/{recordingName}/pause",
-        "recordings.unpause",
-    ),
-    (
-        "POST",
-        "recordings/live/{recordingName}/mute",
-        "recordings.mute",
-    ),
-    (
-        "DELETE",
-        "recordings/live/{recordingName}/mute",
-        "recordings.unmute",
-    ),
-    ("GET", "sounds", "sounds.list"),
-    ("GET", "sounds/{soundId}", "sounds.get"),
-    ("GET", "playbacks/{playbackId}", "playbacks.get"),
-    ("DELETE", "playbacks/{playbackId}", "playbacks.stop"),
-    (
-        "POST",
-        "playbacks/{playbackId}/control",
-        "playbacks.control",
-    ),
-    ("GET", "deviceStates", "deviceStates.list"),
-    ("GET", "deviceStates/{deviceName}", "deviceStates.get"),
-    ("PUT", "deviceStates/{deviceName}", "deviceStates.update"),
-    ("DELETE", "deviceStates/{deviceName}", "deviceStates.delete"),
-    ("GET", "mailboxes", "mailboxes.list"),
-    ("GET", "mailboxes/{mailboxName}", "mailboxes.get"),
-    ("PUT", "mailboxes/{mailboxName}", "mailboxes.update"),
-    ("DELETE", "mailboxes/{mailboxName}", "mailboxes.delete"),
-    ("GET", "events", "events.eventWebsocket"),
-    ("POST", "events/user/{eventName}", "events.userEvent"),
-    ("POST", "events/claim", "events.claimChannel"),
-    ("GET", "applications", "applications.list"),
-    ("GET", "applications/{applicationName}", "applications.get"),
-    (
-        "POST",
-        "applications/{applicationName}/subscription",
-        "applications.subscribe",
-    ),
-    (
-        "DELETE",
-        "applications/{applicationName}/subscription",
-        "applications.unsubscribe",
-    ),
-    (
-        "PUT",
-        "applications/{applicationName}/eventFilter",
-        "applications.filter",
-    ),
-];
+use super::reply::{html_error, HttpReply};
+use super::route_table::ROUTES;
 
 /// A matched operation and the values of its path variables.
 #[derive(Debug)]
@@ -324,7 +28,7 @@ impl Route {
 /// the answer Asterisk gives: 404 outside `/ari`, 404 for a trailing slash.
 /// As `res_ari.c`, each segment is decoded on its own (so `%2F` stays inside
 /// its segment) and the path ends at the first empty segment.
-pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, Response> {
+pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, HttpReply> {
     let rest = match raw_path.strip_prefix("/ari") {
         Some("") => "",
         Some(r) if r.starts_with('/') => &r[1..],
@@ -338,7 +42,7 @@ pub(crate) fn segments(raw_path: &str) -> Result<Vec<String>, Response> {
     };
     if rest.ends_with('/') {
         let slashless = rest.trim_end_matches('/');
-        return Err(Response::error(
+        return Err(HttpReply::error(
             404,
             &format!("ARI URLs do not end with a slash. Try /ari/{slashless}"),
         ));
@@ -362,7 +66,7 @@ fn is_var(seg: &str) -> bool {
 /// does (a literal segment wins over a variable): 404 `Resource not found`
 /// for an unknown path, 405 `Invalid method` (with `Allow`) for a known
 /// path without that method.
-pub(crate) fn route(method: &str, segs: &[String]) -> Result<Route, Response> {
+pub(crate) fn route(method: &str, segs: &[String]) -> Result<Route, HttpReply> {
     let mut cands: Vec<&(&str, &str, &str)> = ROUTES.iter().collect();
     for (i, seg) in segs.iter().enumerate() {
         let lit: Vec<_> = cands
@@ -379,7 +83,7 @@ pub(crate) fn route(method: &str, segs: &[String]) -> Result<Route, Response> {
             lit
         };
         if cands.is_empty() {
-            return Err(Response::error(404, "Resource not found"));
+            return Err(HttpReply::error(404, "Resource not found"));
         }
     }
     let here: Vec<_> = cands
@@ -398,7 +102,7 @@ pub(crate) fn route(method: &str, segs: &[String]) -> Result<Route, Response> {
     }
     let mut allow: Vec<&str> = here.iter().map(|r| r.0).collect();
     allow.dedup();
-    let mut resp = Response::error(405, "Invalid method");
+    let mut resp = HttpReply::error(405, "Invalid method");
     if !allow.is_empty() {
         resp = resp.header("Allow", &allow.join(","));
     }
@@ -461,7 +165,7 @@ impl Params {
 
     /// The `variables` object of a JSON body, checked as Asterisk's
     /// `json_to_ast_variables` does.
-    pub fn variables(&self) -> Result<Vec<(String, String)>, Response> {
+    pub fn variables(&self) -> Result<Vec<(String, String)>, HttpReply> {
         let Some(vars) = self.body_field("variables") else {
             return Ok(Vec::new());
         };
@@ -477,13 +181,13 @@ impl Params {
                 Value::String(s) => s.clone(),
                 Value::Object(o) => {
                     let Some(Value::String(s)) = o.get("value") else {
-                        return Err(Response::error(
+                        return Err(HttpReply::error(
                             400,
                             "Each object value in 'variables' must include string field 'value'",
                         ));
                     };
                     if o.get("report_events").is_some_and(|r| !r.is_boolean()) {
-                        return Err(Response::error(
+                        return Err(HttpReply::error(
                             400,
                             "Field 'report_events' in 'variables' entries must be boolean",
                         ));
@@ -491,7 +195,7 @@ impl Params {
                     s.clone()
                 }
                 _ => {
-                    return Err(Response::error(
+                    return Err(HttpReply::error(
                         400,
                         "Each value in 'variables' must be a string or an object with 'value' and optional 'report_events'",
                     ))

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::calls::NewChannel;
 use super::conn::{accept_loop, timer_loop, Shared};
 use super::model::{Config, World, WsCmd};
-use super::response::Response;
+use super::reply::HttpReply;
 use crate::Secret;
 
 pub use super::hooks::{IncomingCall, RecordedRequest};
@@ -253,19 +253,19 @@ impl AriServer {
     /// joins every connection thread.
     ///
     /// ```
-    /// use astrix::testing::{AriServer, Response};
+    /// use astrix::testing::{AriServer, HttpReply};
     ///
     /// let server = AriServer::start()?;
     /// server.on_request(|r| {
     ///     (r.path == "/ari/channels").then(|| {
-    ///         Response::new(500).header("Content-type", "text/html").body("<h1>boom</h1>")
+    ///         HttpReply::new(500).header("Content-type", "text/html").body("<h1>boom</h1>")
     ///     })
     /// });
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn on_request(
         &self,
-        f: impl Fn(&RecordedRequest) -> Option<Response> + Send + Sync + 'static,
+        f: impl Fn(&RecordedRequest) -> Option<HttpReply> + Send + Sync + 'static,
     ) {
         self.shared.handlers.lock().insert(0, Arc::new(f));
     }
