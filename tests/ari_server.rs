@@ -453,6 +453,18 @@ fn bridges() {
     assert_eq!(kinds(&evs), ["ChannelLeftBridge", "BridgeDestroyed"]);
     assert_eq!(evs[1]["bridge"]["channels"], json!([]));
     assert_eq!(http.delete(&format!("/ari/bridges/{bid}")).status, 404);
+    // Once its channels have left, the application is no longer subscribed
+    // to the bridge: destroying it sends no BridgeDestroyed (res/stasis/app.c).
+    let r = http.post("/ari/bridges/empty-later");
+    assert_eq!(r.status, 200);
+    let path = format!("/ari/bridges/empty-later/addChannel?channel={a}");
+    assert_eq!(http.post(&path).status, 204);
+    let path = format!("/ari/bridges/empty-later/removeChannel?channel={a}");
+    assert_eq!(http.post(&path).status, 204);
+    let evs = ev.types(2);
+    assert_eq!(kinds(&evs), ["ChannelEnteredBridge", "ChannelLeftBridge"]);
+    assert_eq!(http.delete("/ari/bridges/empty-later").status, 204);
+    assert!(ev.quiet(&server));
 }
 
 #[test]

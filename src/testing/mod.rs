@@ -4,6 +4,33 @@
 //! They are part of the public API so that users can test their own
 //! programs without an Asterisk; astrix's own tests use them over real
 //! loopback sockets.
+//!
+//! # Where they follow Asterisk, and where they do not
+//!
+//! Their answers, event sequences and error texts follow Asterisk 22.10.1
+//! (recordings of a real one, and its source where nothing was recorded).
+//! Do not trust them for what they do not model:
+//!
+//! - **No media, no dialplan.** Nothing is played, recorded or heard; DTMF
+//!   exists only where a test injects it; no dialplan runs (the AMI
+//!   emulator mimics a few extensions of the test dialplan: `Local/103@test`
+//!   is busy, `Local/101@test` not answered, others answer and end after
+//!   `Wait`'s seconds or 2 s).
+//! - **AMI ([`AmiServer`]):** one channel per originate (two halves for a
+//!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
+//!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,
+//!   `Newexten`); OriginateResponse is also sent for a synchronous
+//!   Originate (Asterisk sends it only for `Async: true`); no bridges,
+//!   transfers, queues or parking; only the actions it answers (others get
+//!   `Invalid/unknown command`); permissions as manager.c checks them
+//!   (users, read/write classes) but no ACLs, no `allowmultiplelogin`, no
+//!   event filters.
+//! - **AGI ([`FastAgiClient`]):** see its own list; no SIGHUP, no
+//!   `AGISTATUS`.
+//! - **ARI (`AriServer`, feature `ari`):** channels, bridges, playbacks and
+//!   applications in memory; no recordings' content, no snoop or external
+//!   media streams, no endpoints' real state, no dialplan after
+//!   `continue`; timings (ringing, playback length) are made up.
 
 // AMI emulator (TCP, optionally TLS).
 mod ami;

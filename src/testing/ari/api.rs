@@ -189,8 +189,8 @@ fn subscription(w: &mut World, r: &Route, p: &Params, on: bool) -> Answer {
             }
         } else if let Some(b) = s.strip_prefix("bridge:").and_then(|id| w.bridge_mut(id)) {
             if on {
-                b.watchers.insert(app.clone());
-            } else if !b.watchers.remove(&app) {
+                *b.watchers.entry(app.clone()).or_default() += 1;
+            } else if b.watchers.remove(&app).is_none() {
                 return Err(HttpReply::error(
                     409,
                     "Application not subscribed to event source",

@@ -119,7 +119,11 @@ pub(crate) struct Bridge {
     pub name: String,
     pub channels: Vec<String>,
     pub created: String,
-    pub watchers: BTreeSet<String>,
+    /// Applications subscribed to it, each with its count of subscriptions
+    /// (one per channel of the application in it, one per explicit
+    /// subscription), as `res/stasis/app.c` counts them: at 0 the
+    /// application no longer sees the bridge's events.
+    pub watchers: BTreeMap<String, u32>,
 }
 
 impl Bridge {
@@ -338,7 +342,7 @@ impl World {
         let bridges: Vec<&str> = self
             .bridges
             .iter()
-            .filter(|b| b.watchers.contains(name))
+            .filter(|b| b.watchers.contains_key(name))
             .map(|b| b.id.as_str())
             .collect();
         json!({
@@ -359,7 +363,7 @@ impl World {
             .channels
             .iter()
             .flat_map(|c| c.watchers.keys().cloned())
-            .chain(self.bridges.iter().flat_map(|b| b.watchers.iter().cloned()))
+            .chain(self.bridges.iter().flat_map(|b| b.watchers.keys().cloned()))
             .collect();
         self.apps
             .retain(|name, app| app.socket.is_some() || busy.contains(name));

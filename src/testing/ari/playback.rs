@@ -52,7 +52,7 @@ impl World {
             self.channel_watchers(c)
         } else if let Some(b) = target.strip_prefix("bridge:") {
             self.bridge(b)
-                .map(|b| b.watchers.iter().cloned().collect())
+                .map(|b| b.watchers.keys().cloned().collect())
                 .unwrap_or_default()
         } else {
             Vec::new()

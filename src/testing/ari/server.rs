@@ -127,7 +127,15 @@ impl AriServerBuilder {
 /// Operations of ARI that it does not model answer
 /// `501 {"message":"Not implemented by the AriServer emulator: …"}`; unknown
 /// paths `404 Resource not found`; known paths with another method
-/// `405 Invalid method`.
+/// `405 Invalid method`. An application gets a bridge's events while it is
+/// subscribed to it (one subscription per channel of it in the bridge, one
+/// per explicit subscribe, as `res/stasis/app.c` counts them): once its
+/// channels have all left, destroying the bridge sends it no
+/// `BridgeDestroyed`, as on Asterisk.
+///
+/// It does not model media (playbacks last a fixed time, recordings have
+/// no content), snoop or external media streams, endpoints' real state,
+/// the dialplan after `continue`, nor real timings.
 ///
 /// Test hooks bring calls in ([`incoming_call`](Self::incoming_call)), hang
 /// them up from the far end, push any event or raw frame, break the
