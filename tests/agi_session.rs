@@ -217,3 +217,66 @@ fn child_process_harness() {
     assert_eq!(call.commands, ["ANSWER"]);
     assert_eq!(status.code(), Some(3));
 }
+
+/// What the emulator writes after the environment when `commands` are played.
+fn replies_to(client: &FastAgiClient, commands: &str) -> String {
+    let mut out = Vec::new();
+    client.play(commands.as_bytes(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    text.split_once("\n\n").unwrap().1.to_owned()
+}
+
+#[test]
+fn hangup_is_signalled_as_asterisk_does_in_each_mode() {
+    let fast = FastAgiClient::new();
+    let classic = FastAgiClient::new().classic("/agi-bin/x");
+    assert!(classic.is_classic() && !fast.is_classic());
+    // The HANGUP command: FastAGI gets the line right after the reply.
+    let cmds = "HANGUP\nANSWER\nGET VARIABLE X\n";
+    assert_eq!(
+        replies_to(&fast, cmds),
+        "200 result=1\nHANGUP\n511 Command Not Permitted on a dead channel or intercept routine\n200 result=0\n"
+    );
+    assert_eq!(
+        replies_to(&classic, cmds),
+        "200 result=1\n511 Command Not Permitted on a dead channel or intercept routine\n200 result=0\n"
+    );
+    // A far-end hangup while STREAM FILE plays: -1 to it, then a dead channel.
+    let cmds = "STREAM FILE hello \"\"\nWAIT FOR DIGIT 100\n";
+    let dead = "511 Command Not Permitted on a dead channel or intercept routine\n";
+    assert_eq!(
+        replies_to(&fast.clone().fault(Fault::HangupDuring(1)), cmds),
+        format!("200 result=-1 endpos=0\nHANGUP\n{dead}")
+    );
+    assert_eq!(
+        replies_to(&classic.clone().fault(Fault::HangupDuring(1)), cmds),
+        format!("200 result=-1 endpos=0\n{dead}")
+    );
+    // A hangup between commands: no line for a classic script either.
+    assert_eq!(
+        replies_to(&classic.clone().fault(Fault::HangupAt(2)), cmds),
+        format!("200 result=0 endpos=12345\n{dead}")
+    );
+    assert_eq!(
+        replies_to(&fast.clone().fault(Fault::HangupAt(2)), cmds),
+        format!("200 result=0 endpos=12345\nHANGUP\n{dead}")
+    );
+}
+
+#[test]
+fn missing_sounds_answer_as_res_agi() {
+    let client = FastAgiClient::new().sounds(["hello-world", "digits/1"]);
+    let cmds =
+        "STREAM FILE hello-world \"\"\nSTREAM FILE nope \"\" 800\nCONTROL STREAM FILE nope \"\"\n\
+                GET OPTION nope 1\nGET DATA nope\nGET DATA digits/1\nSTREAM FILE digits/1 \"\"\n";
+    assert_eq!(
+        replies_to(&client, cmds),
+        "200 result=0 endpos=12345\n200 result=-1 endpos=800\n200 result=-1 endpos=0\n\
+         200 result=-1 endpos=0\n200 result=-1\n200 result=1234\n200 result=0 endpos=12345\n"
+    );
+    // By default every sound exists.
+    assert_eq!(
+        replies_to(&FastAgiClient::new(), "STREAM FILE nope \"\"\n"),
+        "200 result=0 endpos=12345\n"
+    );
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use astrix::ari::events::{ChannelDestroyed, StasisEnd, StasisStart};
 use astrix::ari::{AriError, Client, ConnectionState, Event, ReconnectPolicy};
-use astrix::testing::{AriServer, Response};
+use astrix::testing::{AriServer, HttpReply};
 use astrix::ErrorChain;
 use crossbeam_channel::{unbounded, Receiver};
 use serde_json::json;
@@ -221,7 +221,7 @@ fn http_errors_are_typed_with_asterisks_message() {
     // A proxy's 500 page, then a 200 whose body is not JSON.
     server.on_request(|req| {
         (req.path == "/ari/channels").then(|| {
-            Response::new(500)
+            HttpReply::new(500)
                 .header("Content-Type", "text/html")
                 .body("<html><body>Internal Server Error</body></html>")
         })
@@ -232,7 +232,7 @@ fn http_errors_are_typed_with_asterisks_message() {
     server.clear_request_handlers();
     server.on_request(|req| {
         (req.path == "/ari/channels").then(|| {
-            Response::new(200)
+            HttpReply::new(200)
                 .header("Content-Type", "application/json")
                 .body("[{\"id\":")
         })
@@ -579,7 +579,7 @@ fn limits_bound_events_and_responses() {
     let big = "z".repeat(10_000);
     server.on_request(move |req| {
         (req.path == "/ari/sounds").then(|| {
-            Response::new(200)
+            HttpReply::new(200)
                 .header("Content-Type", "application/json")
                 .body(format!("[{{\"id\":\"{big}\",\"formats\":[]}}]"))
         })

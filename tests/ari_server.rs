@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use astrix::testing::{AriServer, Response};
+use astrix::testing::{AriServer, HttpReply};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
@@ -453,6 +453,18 @@ fn bridges() {
     assert_eq!(kinds(&evs), ["ChannelLeftBridge", "BridgeDestroyed"]);
     assert_eq!(evs[1]["bridge"]["channels"], json!([]));
     assert_eq!(http.delete(&format!("/ari/bridges/{bid}")).status, 404);
+    // Once its channels have left, the application is no longer subscribed
+    // to the bridge: destroying it sends no BridgeDestroyed (res/stasis/app.c).
+    let r = http.post("/ari/bridges/empty-later");
+    assert_eq!(r.status, 200);
+    let path = format!("/ari/bridges/empty-later/addChannel?channel={a}");
+    assert_eq!(http.post(&path).status, 204);
+    let path = format!("/ari/bridges/empty-later/removeChannel?channel={a}");
+    assert_eq!(http.post(&path).status, 204);
+    let evs = ev.types(2);
+    assert_eq!(kinds(&evs), ["ChannelEnteredBridge", "ChannelLeftBridge"]);
+    assert_eq!(http.delete("/ari/bridges/empty-later").status, 204);
+    assert!(ev.quiet(&server));
 }
 
 #[test]
@@ -708,13 +720,13 @@ fn scripted_answers_and_faults() {
     let (server, http, mut ev) = started("hello");
     server.on_request(|r| {
         (r.path == "/ari/channels" && r.method == "GET").then(|| {
-            Response::new(500)
+            HttpReply::new(500)
                 .header("Content-type", "text/html")
                 .body("<html><body>Internal error</body></html>")
         })
     });
     server.on_request(|r| {
-        (r.path == "/ari/bridges").then(|| Response::json(200, &json!({})).body("{\"id\": [1,"))
+        (r.path == "/ari/bridges").then(|| HttpReply::json(200, &json!({})).body("{\"id\": [1,"))
     });
     let r = http.get("/ari/channels");
     assert_eq!(

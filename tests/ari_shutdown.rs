@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use astrix::testing::{AriServer, Response};
+use astrix::testing::{AriServer, HttpReply};
 
 fn server_threads() -> usize {
     common::threads_named("astrix-arisrv")
@@ -39,7 +39,7 @@ fn drop_joins_every_thread() {
     let mut half = TcpStream::connect(server.socket_addr()).unwrap();
     half.write_all(b"GET /ari/chan").unwrap();
     server.on_request(|r| {
-        (r.path == "/ari/slow").then(|| Response::no_content().delay(Duration::from_secs(30)))
+        (r.path == "/ari/slow").then(|| HttpReply::no_content().delay(Duration::from_secs(30)))
     });
     let mut slow = TcpStream::connect(server.socket_addr()).unwrap();
     slow.write_all(b"GET /ari/slow HTTP/1.1\r\n\r\n").unwrap();

@@ -306,7 +306,7 @@ fn originate_exit_status_says_whether_the_call_was_answered() {
     assert_readable(&out.stdout);
     assert!(
         out.stdout
-            .contains("answered: yes, cause: 16 (Normal Clearing), originate reason: 4 (answered)"),
+            .contains("answered: yes, cause: 0 (Unknown), originate reason: 4 (answered)"),
         "{out:#?}"
     );
     let busy = [

@@ -14,6 +14,7 @@ sounds) and writes, formatted with `rustfmt --edition 2021`:
     src/ari/generated/events.rs          one struct per event, `Event`, `AriEvent`, `Events`
     src/ari/generated/<resource>.rs      one repository per resource, with its builders
     src/ari/generated/object_methods.rs  the operations on one object, on its handle
+    src/testing/ari/route_table.rs       the AriServer emulator's route table
 
 Names, paths, parameters, types, `required` flags, allowable values, default
 values, error statuses and the text of the doc comments come from the Swagger
@@ -347,20 +348,27 @@ def doc(parts: list[str], indent: int = 0, kind: str = "///") -> str:
 # Reading the Swagger files
 # --------------------------------------------------------------------------
 
+def read_json(src: str, ref: str | None, rel: str) -> dict:
+    if ref:
+        text = subprocess.run(
+            ["git", f"--git-dir={src}", "show", f"{ref}:{rel}"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    else:
+        with open(os.path.join(src, rel), encoding="utf-8") as f:
+            text = f.read()
+    return json.loads(text)
+
+
 def load(src: str, ref: str | None) -> dict[str, dict]:
-    docs = {}
-    for name in RESOURCE_FILES:
-        rel = f"rest-api/api-docs/{name}.json"
-        if ref:
-            text = subprocess.run(
-                ["git", f"--git-dir={src}", "show", f"{ref}:{rel}"],
-                check=True, capture_output=True, text=True,
-            ).stdout
-        else:
-            with open(os.path.join(src, rel), encoding="utf-8") as f:
-                text = f.read()
-        docs[name] = json.loads(text)
-    return docs
+    return {name: read_json(src, ref, f"rest-api/api-docs/{name}.json") for name in RESOURCE_FILES}
+
+
+def resource_order(src: str, ref: str | None) -> list[str]:
+    """The resources in the order of `rest-api/resources.json`, the order in
+    which Asterisk registers their handlers."""
+    index = read_json(src, ref, "rest-api/resources.json")
+    return [re.sub(r"^/api-docs/(\w+)\.\{format\}$", r"\1", a["path"]) for a in index["apis"]]
 
 
 @dataclass
@@ -1594,6 +1602,30 @@ def handle_noun(h: str) -> str:
 # Main
 # --------------------------------------------------------------------------
 
+
+# --------------------------------------------------------------------------
+# The emulator's route table (src/testing/ari/route_table.rs)
+# --------------------------------------------------------------------------
+
+def gen_route_table(docs: dict[str, dict], order: list[str], version: str) -> str:
+    """Every operation, the event WebSocket included, as (method, path under
+    `/ari`, `resource.nickname`), in the order of resources.json and of each
+    Swagger file: `AriServer` matches a path as res_ari.c does and lists the
+    methods of a path in this order in its `Allow` header."""
+    out = HEADER.format(version=version)
+    out += "\n//! The route table of [`AriServer`](super::AriServer): every operation of\n"
+    out += f"//! ARI in Asterisk {version}, from its Swagger files (`rest-api/api-docs`).\n\n"
+    out += "/// Every operation of ARI: method, path under `/ari`, `resource.nickname`.\n"
+    out += "pub(super) const ROUTES: &[(&str, &str, &str)] = &[\n"
+    for res in order:
+        for api in docs[res]["apis"]:
+            path = api["path"].removeprefix("/")
+            for op in api["operations"]:
+                out += f"    ({rs_str(op['httpMethod'])}, {rs_str(path)}, {rs_str(res + '.' + op['nickname'])}),\n"
+    out += "];\n"
+    return out
+
+
 def main() -> int:
     if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
@@ -1618,9 +1650,11 @@ def main() -> int:
             files[f"{MODULES[res]}.rs"] = gen_repository(res, ops[res], version)
     om, n_handle = gen_object_methods(ops, version)
     files["object_methods.rs"] = om
+    files = {os.path.join(outdir, name): text for name, text in files.items()}
+    files[os.path.join(repo, "src/testing/ari/route_table.rs")] = gen_route_table(
+        docs, resource_order(src, ref), version)
     paths = []
-    for name, text in files.items():
-        path = os.path.join(outdir, name)
+    for path, text in files.items():
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         paths.append(path)

@@ -4,54 +4,46 @@
 //! They are part of the public API so that users can test their own
 //! programs without an Asterisk; astrix's own tests use them over real
 //! loopback sockets.
+//!
+//! # Where they follow Asterisk, and where they do not
+//!
+//! Their answers, event sequences and error texts follow Asterisk 22.10.1
+//! (recordings of a real one, and its source where nothing was recorded).
+//! Do not trust them for what they do not model:
+//!
+//! - **No media, no dialplan.** Nothing is played, recorded or heard; DTMF
+//!   exists only where a test injects it; no dialplan runs (the AMI
+//!   emulator mimics a few extensions of the test dialplan: `Local/103@test`
+//!   is busy, `Local/101@test` not answered, others answer and end after
+//!   `Wait`'s seconds or 2 s).
+//! - **AMI ([`AmiServer`]):** one channel per originate (two halves for a
+//!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
+//!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,
+//!   `Newexten`); OriginateResponse is also sent for a synchronous
+//!   Originate (Asterisk sends it only for `Async: true`); no bridges,
+//!   transfers, queues or parking; only the actions it answers (others get
+//!   `Invalid/unknown command`); permissions as manager.c checks them
+//!   (users, read/write classes) but no ACLs, no `allowmultiplelogin`, no
+//!   event filters.
+//! - **AGI ([`FastAgiClient`]):** see its own list; no SIGHUP, no
+//!   `AGISTATUS`.
+//! - **ARI (`AriServer`, feature `ari`):** channels, bridges, playbacks and
+//!   applications in memory; no recordings' content, no snoop or external
+//!   media streams, no endpoints' real state, no dialplan after
+//!   `continue`; timings (ringing, playback length) are made up.
 
-mod ami_defaults;
-mod ami_reply;
-mod ami_server;
+// AMI emulator (TCP, optionally TLS).
+mod ami;
 #[cfg(feature = "tls")]
 pub(crate) mod tls_server;
-
-pub use ami_reply::Reply;
-pub use ami_server::{AmiServer, AmiServerBuilder};
+pub use ami::{AmiServer, AmiServerBuilder, Reply};
 
 // AGI emulators (FastAGI client, stdio script harness).
-mod agi_args;
-mod agi_model;
-mod fastagi_client;
-pub use agi_args::split_agi_args;
-pub use fastagi_client::{FastAgiClient, Fault, Transcript};
-/// The session [`FastAgiClient::run_script`] hands to a script.
-pub type AgiOverSocket =
-    crate::agi::Agi<std::io::BufReader<std::net::TcpStream>, std::net::TcpStream>;
+mod agi;
+pub use agi::{split_agi_args, AgiOverSocket, FastAgiClient, Fault, Transcript};
 
 // ARI emulator (HTTP + WebSocket).
 #[cfg(feature = "ari")]
-mod ari_api;
+mod ari;
 #[cfg(feature = "ari")]
-mod ari_calls;
-#[cfg(feature = "ari")]
-mod ari_channels;
-#[cfg(feature = "ari")]
-mod ari_conn;
-#[cfg(feature = "ari")]
-mod ari_hooks;
-#[cfg(feature = "ari")]
-mod ari_http;
-#[cfg(feature = "ari")]
-mod ari_model;
-#[cfg(feature = "ari")]
-mod ari_playback;
-#[cfg(feature = "ari")]
-mod ari_response;
-#[cfg(feature = "ari")]
-mod ari_routes;
-#[cfg(feature = "ari")]
-mod ari_server;
-#[cfg(feature = "ari")]
-mod ari_time;
-#[cfg(feature = "ari")]
-mod ari_ws;
-#[cfg(feature = "ari")]
-pub use ari_response::Response;
-#[cfg(feature = "ari")]
-pub use ari_server::{AriServer, AriServerBuilder, IncomingCall, RecordedRequest};
+pub use ari::{AriServer, AriServerBuilder, HttpReply, IncomingCall, RecordedRequest};

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::ari_http::Request;
+use super::http::Request;
 
 /// A request [`AriServer`](super::AriServer) received, as
 /// [`AriServer::requests`](super::AriServer::requests) returns it and
@@ -40,12 +40,12 @@ impl RecordedRequest {
 
     /// The last value of query parameter `name`.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        super::ari_http::last_value(&self.query, name)
+        super::http::last_value(&self.query, name)
     }
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header(&self, name: &str) -> Option<&str> {
-        super::ari_http::header_in(&self.headers, name)
+        super::http::header_in(&self.headers, name)
     }
 
     /// The body parsed as JSON, if it is JSON.

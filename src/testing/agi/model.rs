@@ -2,9 +2,10 @@
 //! each command line. Shared by the FastAGI client emulator and the AMI
 //! emulator's AsyncAGI.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
-use super::agi_args::split_agi_args;
+use super::args::split_agi_args;
 use crate::agi::commands::ALL_COMMANDS;
 
 /// The emulated channel.
@@ -13,6 +14,9 @@ pub(crate) struct State {
     pub(crate) db: HashMap<(String, String), String>,
     pub(crate) dead: bool,
     pub(crate) hangup_pending: bool,
+    /// The sound files that exist (names as the commands give them, without
+    /// extension); `None`: every sound exists.
+    pub(crate) sounds: Option<Arc<BTreeSet<String>>>,
 }
 
 /// Commands Asterisk allows on a dead channel.
@@ -58,7 +62,33 @@ impl State {
             db: HashMap::new(),
             dead: false,
             hangup_pending: false,
+            sounds: None,
         }
+    }
+
+    fn sound_exists(&self, name: &str) -> bool {
+        self.sounds.as_ref().is_none_or(|s| s.contains(name))
+    }
+
+    /// The reply `res_agi` gives to `command` when the channel hangs up
+    /// while it runs: `-1` from the commands that wait on the channel
+    /// (`200 result=-1`, with `endpos` for the playbacks), the usual
+    /// reply from the others. The channel is dead afterwards.
+    pub(crate) fn reply_hung_up(&mut self, command: &str) -> Vec<String> {
+        let argv = split_agi_args(command);
+        let reply = match find_command(&argv) {
+            Some("STREAM FILE" | "CONTROL STREAM FILE" | "GET OPTION") => {
+                one(&format!("200 result=-1 endpos={}", sample_offset(&argv)))
+            }
+            Some(
+                "ANSWER" | "WAIT FOR DIGIT" | "GET DATA" | "RECEIVE CHAR" | "RECEIVE TEXT"
+                | "RECORD FILE" | "SAY ALPHA" | "SAY DATE" | "SAY DATETIME" | "SAY DIGITS"
+                | "SAY NUMBER" | "SAY PHONETIC" | "SAY TIME" | "EXEC",
+            ) => one("200 result=-1"),
+            _ => self.default_reply(command),
+        };
+        self.dead = true;
+        reply
     }
 
     fn expand(&self, expr: &str) -> String {
@@ -85,15 +115,7 @@ impl State {
     /// The reply lines `res_agi` would send to `command`.
     pub(crate) fn default_reply(&mut self, command: &str) -> Vec<String> {
         let argv = split_agi_args(command);
-        let upper: Vec<String> = argv.iter().map(|a| a.to_ascii_uppercase()).collect();
-        let name = ALL_COMMANDS
-            .iter()
-            .filter(|name| {
-                let words: Vec<&str> = name.split(' ').collect();
-                words.len() <= upper.len() && words.iter().zip(&upper).all(|(w, u)| w == u)
-            })
-            .max_by_key(|name| name.len());
-        let Some(&name) = name else {
+        let Some(name) = find_command(&argv) else {
             return one("510 Invalid or unknown command");
         };
         if self.dead && !DEAD_OK.contains(&name) {
@@ -107,9 +129,15 @@ impl State {
             "SAY ALPHA" | "SAY DATE" | "SAY DATETIME" | "SAY DIGITS" | "SAY NUMBER"
             | "SAY PHONETIC" | "SAY TIME" => one("200 result=0"),
             "CHANNEL STATUS" => one("200 result=6"),
+            // res_agi: a sound that cannot be opened gets -1 and the
+            // position asked for (STREAM FILE's sample offset, else 0).
+            "STREAM FILE" | "CONTROL STREAM FILE" | "GET OPTION" if !self.sound_exists(arg(2)) => {
+                one(&format!("200 result=-1 endpos={}", sample_offset(&argv)))
+            }
             "STREAM FILE" | "CONTROL STREAM FILE" | "GET OPTION" => {
                 one("200 result=0 endpos=12345")
             }
+            "GET DATA" if !self.sound_exists(arg(2)) => one("200 result=-1"),
             "GET DATA" => one("200 result=1234"),
             "RECEIVE CHAR" => one("200 result=0 (timeout)"),
             "RECEIVE TEXT" => one("200 result=1 (hello)"),
@@ -191,6 +219,27 @@ impl State {
             _ if name.starts_with("SPEECH") => one("200 result=1"),
             _ => one("510 Invalid or unknown command"),
         }
+    }
+}
+
+/// The longest command name `argv` starts with (case ignored).
+fn find_command(argv: &[String]) -> Option<&'static str> {
+    let upper: Vec<String> = argv.iter().map(|a| a.to_ascii_uppercase()).collect();
+    ALL_COMMANDS
+        .iter()
+        .filter(|name| {
+            let words: Vec<&str> = name.split(' ').collect();
+            words.len() <= upper.len() && words.iter().zip(&upper).all(|(w, u)| w == u)
+        })
+        .max_by_key(|name| name.len())
+        .copied()
+}
+
+/// `STREAM FILE`'s sample offset (its fifth word), 0 for the others.
+fn sample_offset(argv: &[String]) -> i64 {
+    match find_command(argv) {
+        Some("STREAM FILE") => argv.get(4).and_then(|o| o.parse().ok()).unwrap_or(0),
+        _ => 0,
     }
 }
 

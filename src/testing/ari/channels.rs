@@ -3,52 +3,54 @@
 
 use serde_json::json;
 
-use super::ari_calls::NewChannel;
-use super::ari_model::{parse_caller_id, reason_cause, split_args, OnAnswer, Task, World};
-use super::ari_response::Response;
-use super::ari_routes::{Params, Route};
+use super::calls::NewChannel;
+use super::model::{parse_caller_id, reason_cause, split_args, OnAnswer, Task, World};
+use super::reply::HttpReply;
+use super::routes::{Params, Route};
 
 /// `AST_MAX_PUBLIC_UNIQUEID`.
 const MAX_UNIQUEID: usize = 149;
 
-type Answer = Result<Response, Response>;
+type Answer = Result<HttpReply, HttpReply>;
 
-fn not_found() -> Response {
-    Response::error(404, "Channel not found")
+fn not_found() -> HttpReply {
+    HttpReply::error(404, "Channel not found")
 }
 
 /// `find_control`: 404 when the channel does not exist, 409 when it is not
 /// in a Stasis application.
-fn control(w: &World, id: &str) -> Result<(), Response> {
+fn control(w: &World, id: &str) -> Result<(), HttpReply> {
     match w.channel(id) {
         None => Err(not_found()),
         Some(c) if c.stasis.is_none() => {
-            Err(Response::error(409, "Channel not in Stasis application"))
+            Err(HttpReply::error(409, "Channel not in Stasis application"))
         }
         Some(_) => Ok(()),
     }
 }
 
 /// `channel_state_invalid`: 412 for an outbound channel not answered yet.
-fn state_ok(w: &World, id: &str) -> Result<(), Response> {
+fn state_ok(w: &World, id: &str) -> Result<(), HttpReply> {
     match w.channel(id).map(|c| c.state) {
         None => Err(not_found()),
-        Some("Down" | "Rsrvd" | "Ringing") => Err(Response::error(412, "Channel in invalid state")),
+        Some("Down" | "Rsrvd" | "Ringing") => {
+            Err(HttpReply::error(412, "Channel in invalid state"))
+        }
         Some(_) => Ok(()),
     }
 }
 
 /// Handles a `channels.*` operation; None for those not emulated.
-pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Option<Response> {
+pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Option<HttpReply> {
     let id = r.var("channelId").unwrap_or("").to_owned();
     let answer = match r.op {
-        "channels.list" => Ok(Response::json(
+        "channels.list" => Ok(HttpReply::json(
             200,
             &json!(w.channels.iter().map(|c| c.json()).collect::<Vec<_>>()),
         )),
         "channels.get" => w
             .channel(&id)
-            .map(|c| Response::json(200, &c.json()))
+            .map(|c| HttpReply::json(200, &c.json()))
             .ok_or_else(not_found),
         "channels.originate" => originate(w, p, None),
         "channels.originateWithId" => originate(w, p, Some(id)),
@@ -69,13 +71,13 @@ pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Option<Response> {
         "channels.mute" | "channels.unmute" => {
             simple(w, &id).and_then(|r| match p.get("direction").as_deref().unwrap_or("both") {
                 "in" | "out" | "both" => Ok(r),
-                "" => Err(Response::error(400, "Direction is required")),
-                _ => Err(Response::error(400, "Invalid direction specified")),
+                "" => Err(HttpReply::error(400, "Direction is required")),
+                _ => Err(HttpReply::error(400, "Invalid direction specified")),
             })
         }
         "channels.sendDTMF" => simple(w, &id).and_then(|r| {
             if p.text("dtmf").is_empty() {
-                Err(Response::error(400, "DTMF is required"))
+                Err(HttpReply::error(400, "DTMF is required"))
             } else {
                 Ok(r)
             }
@@ -95,7 +97,7 @@ pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Option<Response> {
 fn simple(w: &World, id: &str) -> Answer {
     control(w, id)?;
     state_ok(w, id)?;
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 /// Context and extension of a dial string: `Local/100@test` gives
@@ -112,28 +114,28 @@ fn dial_target(endpoint: &str) -> (String, String) {
 }
 
 /// Checks shared by originate and create; returns the channel id to use.
-fn check_new(p: &Params, id: Option<String>) -> Result<Option<String>, Response> {
+fn check_new(p: &Params, id: Option<String>) -> Result<Option<String>, HttpReply> {
     let id = id.or_else(|| p.get("channelId")).filter(|s| !s.is_empty());
     let other = p.text("otherChannelId");
     if id.as_ref().is_some_and(|i| i.len() > MAX_UNIQUEID) || other.len() > MAX_UNIQUEID {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             &format!("Uniqueid length exceeds maximum of {MAX_UNIQUEID}"),
         ));
     }
     let endpoint = p.text("endpoint");
     if endpoint.is_empty() {
-        return Err(Response::error(400, "Endpoint must be specified"));
+        return Err(HttpReply::error(400, "Endpoint must be specified"));
     }
     if !p.text("originator").is_empty() && !p.text("formats").is_empty() {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             "Originator and formats can't both be specified",
         ));
     }
     match endpoint.split_once('/') {
         Some((tech, dev)) if !tech.is_empty() && !dev.is_empty() => {}
-        _ => return Err(Response::error(400, "Invalid endpoint specified")),
+        _ => return Err(HttpReply::error(400, "Invalid endpoint specified")),
     }
     Ok(id)
 }
@@ -157,13 +159,13 @@ fn originate(w: &mut World, p: &Params, id: Option<String>) -> Answer {
         };
         OnAnswer::Dialplan(context.unwrap_or_else(|| "default".into()), exten, priority)
     } else {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             "Application or extension must be specified",
         ));
     };
     if id.as_ref().is_some_and(|i| w.channel(i).is_some()) {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             409,
             "Channel with given unique ID already exists",
         ));
@@ -193,7 +195,7 @@ fn originate(w: &mut World, p: &Params, id: Option<String>) -> Answer {
     }
     let delay = w.cfg.answer_delay;
     w.schedule(delay, Task::Answer(id));
-    Ok(Response::json(200, &snapshot))
+    Ok(HttpReply::json(200, &snapshot))
 }
 
 fn create(w: &mut World, p: &Params) -> Answer {
@@ -201,10 +203,10 @@ fn create(w: &mut World, p: &Params) -> Answer {
     let id = check_new(p, None)?;
     let app = p.text("app");
     if app.is_empty() {
-        return Err(Response::error(400, "Application name is required"));
+        return Err(HttpReply::error(400, "Application name is required"));
     }
     if id.as_ref().is_some_and(|i| w.channel(i).is_some()) {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             409,
             "Channel with given unique ID already exists",
         ));
@@ -229,7 +231,7 @@ fn create(w: &mut World, p: &Params) -> Answer {
     }
     let snapshot = w.channel(&id).map(|c| c.json()).unwrap_or_default();
     w.enter_stasis(&id, &app, &split_args(&p.text("appArgs")), false);
-    Ok(Response::json(200, &snapshot))
+    Ok(HttpReply::json(200, &snapshot))
 }
 
 fn dial(w: &mut World, id: &str) -> Answer {
@@ -238,16 +240,19 @@ fn dial(w: &mut World, id: &str) -> Answer {
         return Err(not_found());
     };
     if c.state != "Down" {
-        return Err(Response::error(409, "Channel is not in the 'Down' state"));
+        return Err(HttpReply::error(409, "Channel is not in the 'Down' state"));
     }
     if !c.undialled {
-        return Err(Response::error(409, "Dialing a channel not created by ARI"));
+        return Err(HttpReply::error(
+            409,
+            "Dialing a channel not created by ARI",
+        ));
     }
     c.undialled = false;
     w.set_state(id, "Ringing");
     let delay = w.cfg.answer_delay;
     w.schedule(delay, Task::Dialled(id.to_owned()));
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn hangup(w: &mut World, id: &str, p: &Params) -> Answer {
@@ -257,26 +262,26 @@ fn hangup(w: &mut World, id: &str, p: &Params) -> Answer {
     let reason = p.text("reason");
     let code = p.text("reason_code");
     if !reason.is_empty() && !code.is_empty() {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             "The reason and reason_code can't both be specified",
         ));
     }
     let cause = if !code.is_empty() {
         code.trim().parse().map_err(|_| {
-            Response::error(400, "Invalid reason for hangup reason code provided")
+            HttpReply::error(400, "Invalid reason for hangup reason code provided")
                 .reason("Invalid Reason Code")
         })?
     } else if !reason.is_empty() {
         reason_cause(&reason).ok_or_else(|| {
-            Response::error(400, "Invalid reason for hangup reason provided")
+            HttpReply::error(400, "Invalid reason for hangup reason provided")
                 .reason("Invalid Reason")
         })?
     } else {
         16
     };
     w.hangup(id, cause, true);
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn continue_in_dialplan(w: &mut World, id: &str, p: &Params) -> Answer {
@@ -311,16 +316,16 @@ fn continue_in_dialplan(w: &mut World, id: &str, p: &Params) -> Answer {
     };
     w.leave_stasis(id, false);
     w.goto_dialplan(id, context, exten, priority);
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
-fn illegal_priority() -> Response {
-    Response::error(400, "Requested priority is illegal")
+fn illegal_priority() -> HttpReply {
+    HttpReply::error(400, "Requested priority is illegal")
 }
 
 /// The priority a `label` names (only numeric labels exist here): None
 /// without a label, 404 for another label, 400 for priority 0.
-fn label_priority(p: &Params) -> Result<Option<i64>, Response> {
+fn label_priority(p: &Params) -> Result<Option<i64>, HttpReply> {
     let label = p.text("label");
     if label.is_empty() {
         return Ok(None);
@@ -328,7 +333,7 @@ fn label_priority(p: &Params) -> Result<Option<i64>, Response> {
     match label.parse() {
         Ok(0) => Err(illegal_priority()),
         Ok(n) => Ok(Some(n)),
-        Err(_) => Err(Response::error(404, "Requested label can not be found")),
+        Err(_) => Err(HttpReply::error(404, "Requested label can not be found")),
     }
 }
 
@@ -349,7 +354,7 @@ fn move_to(w: &mut World, id: &str, p: &Params) -> Answer {
     control(w, id)?;
     let app = p.text("app");
     if app.is_empty() {
-        return Err(Response::error(400, "Missing parameter app"));
+        return Err(HttpReply::error(400, "Missing parameter app"));
     }
     if let Some(b) = w.channel(id).and_then(|c| c.bridge.clone()) {
         w.remove_from_bridge(&b, id);
@@ -365,7 +370,7 @@ fn move_to(w: &mut World, id: &str, p: &Params) -> Answer {
     }
     w.enter_stasis(id, &app, &split_args(&p.text("appArgs")), false);
     w.prune_apps();
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn play(w: &mut World, id: &str, playback_id: Option<&str>, p: &Params) -> Answer {
@@ -398,12 +403,12 @@ pub(crate) fn playback_choice(
 }
 
 /// The media list of a play request, with its checks.
-pub(crate) fn check_play(p: &Params) -> Result<Vec<String>, Response> {
+pub(crate) fn check_play(p: &Params) -> Result<Vec<String>, HttpReply> {
     if p.int("skipms", 3000).is_ok_and(|n| n < 0) {
-        return Err(Response::error(400, "skipms cannot be negative"));
+        return Err(HttpReply::error(400, "skipms cannot be negative"));
     }
     if p.int("offsetms", 0).is_ok_and(|n| n < 0) {
-        return Err(Response::error(400, "offsetms cannot be negative"));
+        return Err(HttpReply::error(400, "offsetms cannot be negative"));
     }
     let media: Vec<String> = p
         .list("media")
@@ -411,25 +416,25 @@ pub(crate) fn check_play(p: &Params) -> Result<Vec<String>, Response> {
         .filter(|m| !m.is_empty())
         .collect();
     if media.is_empty() {
-        return Err(Response::error(400, "Missing parameter media"));
+        return Err(HttpReply::error(400, "Missing parameter media"));
     }
     Ok(media)
 }
 
 /// `201 Created` with the playback and its `Location`.
-pub(crate) fn created(playback: serde_json::Value) -> Response {
+pub(crate) fn created(playback: serde_json::Value) -> HttpReply {
     let id = playback["id"].as_str().unwrap_or("").to_owned();
-    Response::new(201)
+    HttpReply::new(201)
         .header("Location", &format!("/ari/playbacks/{id}"))
         .header("Content-type", "application/json")
         .body(playback.to_string())
 }
 
 /// A variable or one of the few dialplan functions the emulator knows.
-fn read_var(w: &World, id: &str, name: &str) -> Result<String, Response> {
+fn read_var(w: &World, id: &str, name: &str) -> Result<String, HttpReply> {
     let Some(c) = w.channel(id) else {
         return Err(
-            Response::error(404, "Provided channel was not found").reason("Channel Not Found")
+            HttpReply::error(404, "Provided channel was not found").reason("Channel Not Found")
         );
     };
     if name.ends_with(')') {
@@ -438,70 +443,70 @@ fn read_var(w: &World, id: &str, name: &str) -> Result<String, Response> {
             "CALLERID(name)" => Ok(c.caller.0.clone()),
             "CHANNEL(name)" => Ok(c.name.clone()),
             "CHANNEL(language)" => Ok(c.language.clone()),
-            _ => Err(Response::error(500, "Unable to read provided function")
+            _ => Err(HttpReply::error(500, "Unable to read provided function")
                 .reason("Error With Function")),
         };
     }
     c.vars.get(name).cloned().ok_or_else(|| {
-        Response::error(404, "Provided variable was not found").reason("Variable Not Found")
+        HttpReply::error(404, "Provided variable was not found").reason("Variable Not Found")
     })
 }
 
 fn get_var(w: &World, id: &str, p: &Params) -> Answer {
     let name = p.text("variable");
     if name.is_empty() {
-        return Err(Response::error(400, "Variable name is required"));
+        return Err(HttpReply::error(400, "Variable name is required"));
     }
     let value = read_var(w, id, &name)?;
-    Ok(Response::json(200, &json!({ "value": value })))
+    Ok(HttpReply::json(200, &json!({ "value": value })))
 }
 
 fn set_var(w: &mut World, id: &str, p: &Params) -> Answer {
     let name = p.text("variable");
     if name.is_empty() {
-        return Err(Response::error(400, "Variable name is required"));
+        return Err(HttpReply::error(400, "Variable name is required"));
     }
     control(w, id)?;
     w.set_var(id, &name, &p.text("value"));
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn get_vars(w: &World, id: &str, p: &Params) -> Answer {
     let names = p.list("variables");
     if names.is_empty() {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             "At least one variable name is required",
         ));
     }
     if w.channel(id).is_none() {
         return Err(
-            Response::error(404, "Provided channel was not found").reason("Channel Not Found")
+            HttpReply::error(404, "Provided channel was not found").reason("Channel Not Found")
         );
     }
     let mut out = serde_json::Map::new();
     for name in names {
         let name = name.trim().to_owned();
         if name.is_empty() {
-            return Err(Response::error(400, "Variable names are required"));
+            return Err(HttpReply::error(400, "Variable names are required"));
         }
         let value = read_var(w, id, &name)?;
         out.insert(name, json!(value));
     }
-    Ok(Response::json(200, &json!({ "variables": out })))
+    Ok(HttpReply::json(200, &json!({ "variables": out })))
 }
 
 fn set_vars(w: &mut World, id: &str, p: &Params) -> Answer {
     let Some(vars) = p.body.as_ref().and_then(|b| b.get("variables")) else {
-        return Err(Response::error(400, "The 'variables' field is required"));
+        return Err(HttpReply::error(400, "The 'variables' field is required"));
     };
     if w.channel(id).is_none() {
         return Err(
-            Response::error(404, "Provided channel was not found").reason("Channel Not Found")
+            HttpReply::error(404, "Provided channel was not found").reason("Channel Not Found")
         );
     }
     if !vars.is_object() {
-        return Err(Response::error(
+        return Err(HttpReply::error(
             400,
             "The 'variables' field must be a JSON object",
         ));
@@ -510,7 +515,7 @@ fn set_vars(w: &mut World, id: &str, p: &Params) -> Answer {
     for (name, value) in p.variables()? {
         w.set_var(id, &name, &value);
     }
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 /// A timer of an originated ([`Task::Answer`]) or dialled

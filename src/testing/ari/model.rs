@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, TrySendError};
 use serde_json::{json, Map, Value};
 
-use super::ari_time::{self, Ids};
+use super::time::{self, Ids};
 
 /// Settings the world needs.
 #[derive(Clone, Debug)]
@@ -119,7 +119,11 @@ pub(crate) struct Bridge {
     pub name: String,
     pub channels: Vec<String>,
     pub created: String,
-    pub watchers: BTreeSet<String>,
+    /// Applications subscribed to it, each with its count of subscriptions
+    /// (one per channel of the application in it, one per explicit
+    /// subscription), as `res/stasis/app.c` counts them: at 0 the
+    /// application no longer sees the bridge's events.
+    pub watchers: BTreeMap<String, u32>,
 }
 
 impl Bridge {
@@ -240,7 +244,7 @@ impl World {
     pub fn new(cfg: Config) -> World {
         World {
             cfg,
-            started: ari_time::now(),
+            started: time::now(),
             channels: Vec::new(),
             bridges: Vec::new(),
             playbacks: Vec::new(),
@@ -250,7 +254,7 @@ impl World {
             globals: BTreeMap::new(),
             log: VecDeque::new(),
             ids: Ids::new(),
-            epoch: ari_time::unix_secs(),
+            epoch: time::unix_secs(),
             next_unique: 0,
             next_name: 0,
         }
@@ -338,7 +342,7 @@ impl World {
         let bridges: Vec<&str> = self
             .bridges
             .iter()
-            .filter(|b| b.watchers.contains(name))
+            .filter(|b| b.watchers.contains_key(name))
             .map(|b| b.id.as_str())
             .collect();
         json!({
@@ -359,7 +363,7 @@ impl World {
             .channels
             .iter()
             .flat_map(|c| c.watchers.keys().cloned())
-            .chain(self.bridges.iter().flat_map(|b| b.watchers.iter().cloned()))
+            .chain(self.bridges.iter().flat_map(|b| b.watchers.keys().cloned()))
             .collect();
         self.apps
             .retain(|name, app| app.socket.is_some() || busy.contains(name));
@@ -379,7 +383,7 @@ impl World {
             if let Some(old) = previous {
                 let ev = json!({
                     "type": "ApplicationReplaced",
-                    "timestamp": ari_time::now(),
+                    "timestamp": time::now(),
                     "application": name,
                 });
                 self.send_to_socket(old, &ev);
@@ -496,7 +500,7 @@ impl World {
 pub(crate) fn event(kind: &str, fields: Value) -> Value {
     let mut o = Map::new();
     o.insert("type".into(), json!(kind));
-    o.insert("timestamp".into(), json!(ari_time::now()));
+    o.insert("timestamp".into(), json!(time::now()));
     if let Value::Object(f) = fields {
         o.extend(f);
     }

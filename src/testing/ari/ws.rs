@@ -11,9 +11,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error as WsError, Message};
 
-use super::ari_http::{last_value, Request};
-use super::ari_model::WsCmd;
-use super::ari_response::{html_error, Response};
+use super::http::{last_value, Request};
+use super::model::WsCmd;
+use super::reply::{html_error, HttpReply};
 
 /// How often an idle socket looks for frames from the client.
 const POLL: Duration = Duration::from_millis(50);
@@ -38,7 +38,7 @@ pub(crate) struct Upgrade {
 pub(crate) fn check_upgrade(
     req: &Request,
     query: &[(String, String)],
-) -> Result<Upgrade, Response> {
+) -> Result<Upgrade, HttpReply> {
     let upgrade = req.header("Upgrade").unwrap_or("");
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err(html_error(426, "Upgrade Required", ""));

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::ari_model::{cause_text, event, Bridge, CallerId, Channel, World};
-use super::ari_time;
+use super::model::{cause_text, event, Bridge, CallerId, Channel, World};
+use super::time;
 
 /// What a new channel starts as.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ impl World {
             priority: spec.priority,
             app_name: spec.app_name,
             app_data: spec.app_data,
-            created: ari_time::now(),
+            created: time::now(),
             language: if spec.language.is_empty() {
                 "en".into()
             } else {
@@ -205,7 +205,7 @@ impl World {
     fn bridge_watchers(&self, bridge: &str, channel: &str) -> Vec<String> {
         let mut to = self.channel_watchers(channel);
         if let Some(b) = self.bridge(bridge) {
-            to.extend(b.watchers.iter().cloned());
+            to.extend(b.watchers.keys().cloned());
         }
         to
     }
@@ -223,7 +223,7 @@ impl World {
             bridge_type,
             name,
             channels: Vec::new(),
-            created: ari_time::now(),
+            created: time::now(),
             watchers: Default::default(),
         };
         let json = b.json();
@@ -249,14 +249,18 @@ impl World {
             return;
         };
         b.channels.push(channel.to_owned());
-        b.watchers.extend(apps);
+        for app in apps {
+            *b.watchers.entry(app).or_default() += 1;
+        }
         if let Some(c) = self.channel_mut(channel) {
             c.bridge = Some(bridge.to_owned());
         }
         self.emit_bridge_channel(bridge, channel, "ChannelEnteredBridge");
     }
 
-    /// Takes a channel out of a bridge: `ChannelLeftBridge`.
+    /// Takes a channel out of a bridge: `ChannelLeftBridge`, then the
+    /// channel's applications drop the subscription its entering took (as
+    /// `control.c` does once the channel is out).
     pub fn remove_from_bridge(&mut self, bridge: &str, channel: &str) {
         if let Some(b) = self.bridge_mut(bridge) {
             b.channels.retain(|c| c != channel);
@@ -265,6 +269,17 @@ impl World {
             c.bridge = None;
         }
         self.emit_bridge_channel(bridge, channel, "ChannelLeftBridge");
+        let apps = self.channel_watchers(channel);
+        if let Some(b) = self.bridge_mut(bridge) {
+            for app in apps {
+                if let Some(n) = b.watchers.get_mut(&app) {
+                    *n -= 1;
+                    if *n == 0 {
+                        b.watchers.remove(&app);
+                    }
+                }
+            }
+        }
     }
 
     fn emit_bridge_channel(&mut self, bridge: &str, channel: &str, kind: &str) {
@@ -277,18 +292,22 @@ impl World {
     }
 
     /// Destroys a bridge: its channels leave (`ChannelLeftBridge`), its
-    /// playbacks stop, then `BridgeDestroyed`.
+    /// playbacks stop, then `BridgeDestroyed`, to the applications
+    /// subscribed to the bridge when it was destroyed (`app.c` forwards it
+    /// on the bridge's subscription, then drops it): an application whose
+    /// channels all left before, and that did not subscribe to the bridge
+    /// itself, does not get it.
     pub fn destroy_bridge(&mut self, id: &str) -> bool {
         let Some(b) = self.bridge(id) else {
             return false;
         };
+        let to: Vec<String> = b.watchers.keys().cloned().collect();
         for c in b.channels.clone() {
             self.remove_from_bridge(id, &c);
         }
         self.stop_playbacks_on(&format!("bridge:{id}"));
         if let Some(b) = self.bridge(id) {
             let ev = event("BridgeDestroyed", json!({ "bridge": b.json() }));
-            let to: Vec<String> = b.watchers.iter().cloned().collect();
             self.emit(&to, ev);
         }
         self.bridges.retain(|b| b.id != id);

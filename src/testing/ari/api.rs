@@ -4,97 +4,95 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ari_channels::{self, check_play, created, playback_choice};
-use super::ari_model::{event, World};
-use super::ari_playback::ControlError;
-use super::ari_response::Response;
-use super::ari_routes::{Params, Route};
+use super::channels::{self, check_play, created, playback_choice};
+use super::model::{event, World};
+use super::playback::ControlError;
+use super::reply::HttpReply;
+use super::routes::{Params, Route};
 
-type Answer = Result<Response, Response>;
+type Answer = Result<HttpReply, HttpReply>;
 
 /// Answers an operation. Operations the emulator does not model get
 /// `501 Not Implemented`.
-pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Response {
+pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> HttpReply {
     if r.op.starts_with("channels.") {
-        if let Some(resp) = ari_channels::handle(w, r, p) {
+        if let Some(resp) = channels::handle(w, r, p) {
             return resp;
         }
     }
     let answer = match r.op {
         "asterisk.getInfo" => Ok(info(w, p)),
-        "asterisk.ping" => Ok(Response::json(
+        "asterisk.ping" => Ok(HttpReply::json(
             200,
-            &json!({"ping": "pong", "timestamp": super::ari_time::now(), "asterisk_id": w.cfg.asterisk_id}),
+            &json!({"ping": "pong", "timestamp": super::time::now(), "asterisk_id": w.cfg.asterisk_id}),
         )),
         "asterisk.getGlobalVar" => global_var(w, p),
         "asterisk.setGlobalVar" => set_global_var(w, p),
         "applications.list" => {
             let apps: Vec<Value> = w.apps.keys().map(|n| w.app_json(n)).collect();
-            Ok(Response::json(200, &json!(apps)))
+            Ok(HttpReply::json(200, &json!(apps)))
         }
         "applications.get" => {
             let name = r.var("applicationName").unwrap_or("");
             if w.apps.contains_key(name) {
-                Ok(Response::json(200, &w.app_json(name)))
+                Ok(HttpReply::json(200, &w.app_json(name)))
             } else {
-                Err(Response::error(404, "Application not found"))
+                Err(HttpReply::error(404, "Application not found"))
             }
         }
         "applications.subscribe" => subscription(w, r, p, true),
         "applications.unsubscribe" => subscription(w, r, p, false),
-        "bridges.list" => Ok(Response::json(
+        "bridges.list" => Ok(HttpReply::json(
             200,
             &json!(w.bridges.iter().map(|b| b.json()).collect::<Vec<_>>()),
         )),
         "bridges.create" | "bridges.createWithId" => create_bridge(w, r, p),
         "bridges.get" => w
             .bridge(r.var("bridgeId").unwrap_or(""))
-            .map(|b| Response::json(200, &b.json()))
-            .ok_or_else(|| Response::error(404, "Bridge not found")),
+            .map(|b| HttpReply::json(200, &b.json()))
+            .ok_or_else(|| HttpReply::error(404, "Bridge not found")),
         "bridges.destroy" => {
             if w.destroy_bridge(r.var("bridgeId").unwrap_or("")) {
-                Ok(Response::no_content())
+                Ok(HttpReply::no_content())
             } else {
-                Err(Response::error(404, "Bridge not found"))
+                Err(HttpReply::error(404, "Bridge not found"))
             }
         }
         "bridges.addChannel" => bridge_channels(w, r, p, true),
         "bridges.removeChannel" => bridge_channels(w, r, p, false),
         "bridges.startMoh" | "bridges.stopMoh" => {
-            find_bridge(w, r.var("bridgeId").unwrap_or("")).map(|_| Response::no_content())
+            find_bridge(w, r.var("bridgeId").unwrap_or("")).map(|_| HttpReply::no_content())
         }
         "bridges.play" | "bridges.playWithId" => play_on_bridge(w, r, p),
         "playbacks.get" => w
             .playback(r.var("playbackId").unwrap_or(""))
-            .map(|pb| Response::json(200, &pb.json()))
-            .ok_or_else(|| Response::error(404, "Playback not found")),
+            .map(|pb| HttpReply::json(200, &pb.json()))
+            .ok_or_else(|| HttpReply::error(404, "Playback not found")),
         "playbacks.stop" => {
             if w.stop_playback(r.var("playbackId").unwrap_or("")) {
-                Ok(Response::no_content())
+                Ok(HttpReply::no_content())
             } else {
-                Err(Response::error(404, "Playback not found"))
+                Err(HttpReply::error(404, "Playback not found"))
             }
         }
         "playbacks.control" => control_playback(w, r, p),
         "events.userEvent" => user_event(w, r, p),
-        "events.eventWebsocket" => {
-            Err(super::ari_response::html_error(426, "Upgrade Required", ""))
-        }
-        "sounds.list" => Ok(Response::json(200, &json!(sounds(w)))),
+        "events.eventWebsocket" => Err(super::reply::html_error(426, "Upgrade Required", "")),
+        "sounds.list" => Ok(HttpReply::json(200, &json!(sounds(w)))),
         "sounds.get" => {
             let id = r.var("soundId").unwrap_or("");
             sounds(w)
                 .into_iter()
                 .find(|s| s["id"] == id)
-                .map(|s| Response::json(200, &s))
-                .ok_or_else(|| Response::error(404, "Sound not found"))
+                .map(|s| HttpReply::json(200, &s))
+                .ok_or_else(|| HttpReply::error(404, "Sound not found"))
         }
         "endpoints.list" | "deviceStates.list" | "mailboxes.list" | "recordings.listStored" => {
-            Ok(Response::json(200, &json!([])))
+            Ok(HttpReply::json(200, &json!([])))
         }
         op => {
             log::warn!("AriServer: operation {op} is not emulated (501)");
-            Err(Response::error(
+            Err(HttpReply::error(
                 501,
                 &format!("Not implemented by the AriServer emulator: {op}"),
             ))
@@ -103,7 +101,7 @@ pub(crate) fn handle(w: &mut World, r: &Route, p: &Params) -> Response {
     answer.unwrap_or_else(|e| e)
 }
 
-fn info(w: &World, p: &Params) -> Response {
+fn info(w: &World, p: &Params) -> HttpReply {
     let all = json!({
         "build": {
             "os": "Linux",
@@ -124,7 +122,7 @@ fn info(w: &World, p: &Params) -> Response {
     });
     let only = p.list("only");
     if only.is_empty() {
-        return Response::json(200, &all);
+        return HttpReply::json(200, &all);
     }
     let mut out = Map::new();
     for key in only {
@@ -132,36 +130,36 @@ fn info(w: &World, p: &Params) -> Response {
             out.insert(key, v.clone());
         }
     }
-    Response::json(200, &Value::Object(out))
+    HttpReply::json(200, &Value::Object(out))
 }
 
 fn global_var(w: &World, p: &Params) -> Answer {
     let name = p.text("variable");
     if name.is_empty() {
-        return Err(Response::error(400, "Variable name is required"));
+        return Err(HttpReply::error(400, "Variable name is required"));
     }
     let value = w.globals.get(&name).cloned().unwrap_or_default();
-    Ok(Response::json(200, &json!({ "value": value })))
+    Ok(HttpReply::json(200, &json!({ "value": value })))
 }
 
 fn set_global_var(w: &mut World, p: &Params) -> Answer {
     let name = p.text("variable");
     if name.is_empty() {
-        return Err(Response::error(400, "Variable name is required"));
+        return Err(HttpReply::error(400, "Variable name is required"));
     }
     w.globals.insert(name, p.text("value"));
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 /// `POST|DELETE /applications/{name}/subscription?eventSource=channel:ID,…`.
 fn subscription(w: &mut World, r: &Route, p: &Params, on: bool) -> Answer {
     let sources = p.list("eventSource");
     if sources.is_empty() {
-        return Err(Response::error(400, "Missing parameter eventSource"));
+        return Err(HttpReply::error(400, "Missing parameter eventSource"));
     }
     let app = r.var("applicationName").unwrap_or("").to_owned();
     if !w.apps.contains_key(&app) {
-        return Err(Response::error(404, "Application not found"));
+        return Err(HttpReply::error(404, "Application not found"));
     }
     for s in &sources {
         let exists = if let Some(id) = s.strip_prefix("channel:") {
@@ -171,10 +169,10 @@ fn subscription(w: &mut World, r: &Route, p: &Params, on: bool) -> Answer {
         } else if s.starts_with("endpoint:") || s.starts_with("deviceState:") {
             false
         } else {
-            return Err(Response::error(400, "Invalid event source URI scheme"));
+            return Err(HttpReply::error(400, "Invalid event source URI scheme"));
         };
         if !exists {
-            return Err(Response::error(422, "Event source does not exist"));
+            return Err(HttpReply::error(422, "Event source does not exist"));
         }
     }
     for s in &sources {
@@ -183,7 +181,7 @@ fn subscription(w: &mut World, r: &Route, p: &Params, on: bool) -> Answer {
                 w.subscribe_channel(id, &app, true);
             } else if let Some(c) = w.channel_mut(id) {
                 if c.watchers.remove(&app).is_none() {
-                    return Err(Response::error(
+                    return Err(HttpReply::error(
                         409,
                         "Application not subscribed to event source",
                     ));
@@ -191,23 +189,23 @@ fn subscription(w: &mut World, r: &Route, p: &Params, on: bool) -> Answer {
             }
         } else if let Some(b) = s.strip_prefix("bridge:").and_then(|id| w.bridge_mut(id)) {
             if on {
-                b.watchers.insert(app.clone());
-            } else if !b.watchers.remove(&app) {
-                return Err(Response::error(
+                *b.watchers.entry(app.clone()).or_default() += 1;
+            } else if b.watchers.remove(&app).is_none() {
+                return Err(HttpReply::error(
                     409,
                     "Application not subscribed to event source",
                 ));
             }
         }
     }
-    Ok(Response::json(200, &w.app_json(&app)))
+    Ok(HttpReply::json(200, &w.app_json(&app)))
 }
 
-fn find_bridge(w: &World, id: &str) -> Result<(), Response> {
+fn find_bridge(w: &World, id: &str) -> Result<(), HttpReply> {
     if w.bridge(id).is_some() {
         Ok(())
     } else {
-        Err(Response::error(404, "Bridge not found").reason("Not found"))
+        Err(HttpReply::error(404, "Bridge not found").reason("Not found"))
     }
 }
 
@@ -219,7 +217,7 @@ fn create_bridge(w: &mut World, r: &Route, p: &Params) -> Answer {
         .filter(|s| !s.is_empty());
     if let Some(id) = &id {
         if w.bridge(id).is_some() {
-            return Err(Response::error(
+            return Err(HttpReply::error(
                 409,
                 &format!("Bridge with id '{id}' already exists"),
             ));
@@ -228,7 +226,7 @@ fn create_bridge(w: &mut World, r: &Route, p: &Params) -> Answer {
     let id = id.unwrap_or_else(|| w.ids.uuid());
     let kind = p.get("type").unwrap_or_else(|| "mixing".into());
     let json = w.create_bridge(id, &kind, p.text("name"));
-    Ok(Response::json(200, &json))
+    Ok(HttpReply::json(200, &json))
 }
 
 /// `addChannel` / `removeChannel`, with the checks of
@@ -243,16 +241,16 @@ fn bridge_channels(w: &mut World, r: &Route, p: &Params, add: bool) -> Answer {
         .filter(|c| !c.is_empty())
         .collect();
     if chans.is_empty() {
-        return Err(Response::error(400, "Missing parameter channel"));
+        return Err(HttpReply::error(400, "Missing parameter channel"));
     }
     for c in &chans {
         match w.channel(c) {
-            None => return Err(Response::error(400, "Channel not found")),
+            None => return Err(HttpReply::error(400, "Channel not found")),
             Some(ch) if ch.stasis.is_none() => {
-                return Err(Response::error(422, "Channel not in Stasis application"))
+                return Err(HttpReply::error(422, "Channel not in Stasis application"))
             }
             Some(ch) if !add && ch.bridge.as_deref() != Some(bridge.as_str()) => {
-                return Err(Response::error(422, "Channel not in this bridge"))
+                return Err(HttpReply::error(422, "Channel not in this bridge"))
             }
             Some(_) => {}
         }
@@ -264,7 +262,7 @@ fn bridge_channels(w: &mut World, r: &Route, p: &Params, add: bool) -> Answer {
             w.remove_from_bridge(&bridge, c);
         }
     }
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn play_on_bridge(w: &mut World, r: &Route, p: &Params) -> Answer {
@@ -279,15 +277,15 @@ fn play_on_bridge(w: &mut World, r: &Route, p: &Params) -> Answer {
 fn control_playback(w: &mut World, r: &Route, p: &Params) -> Answer {
     let op = p.text("operation");
     if op.is_empty() {
-        return Err(Response::error(400, "Missing operation"));
+        return Err(HttpReply::error(400, "Missing operation"));
     }
     if !["unpause", "pause", "restart", "reverse", "forward"].contains(&op.as_str()) {
-        return Err(Response::error(400, &format!("Invalid operation {op}")));
+        return Err(HttpReply::error(400, &format!("Invalid operation {op}")));
     }
     match w.control_playback(r.var("playbackId").unwrap_or(""), &op) {
-        Ok(()) => Ok(Response::no_content()),
-        Err(ControlError::NotFound) => Err(Response::error(404, "Playback not found")),
-        Err(ControlError::NotPlaying) => Err(Response::error(
+        Ok(()) => Ok(HttpReply::no_content()),
+        Err(ControlError::NotFound) => Err(HttpReply::error(404, "Playback not found")),
+        Err(ControlError::NotPlaying) => Err(HttpReply::error(
             409,
             &format!("Can only {op} while media is playing"),
         )),
@@ -299,10 +297,10 @@ fn control_playback(w: &mut World, r: &Route, p: &Params) -> Answer {
 fn user_event(w: &mut World, r: &Route, p: &Params) -> Answer {
     let app = p.text("application");
     if app.is_empty() {
-        return Err(Response::error(400, "Missing parameter application"));
+        return Err(HttpReply::error(400, "Missing parameter application"));
     }
     if !w.apps.contains_key(&app) {
-        return Err(Response::error(404, "Application not found"));
+        return Err(HttpReply::error(404, "Application not found"));
     }
     let name = r.var("eventName").unwrap_or("").to_owned();
     let mut blob = match p.body.as_ref().and_then(|b| b.get("variables")) {
@@ -318,21 +316,21 @@ fn user_event(w: &mut World, r: &Route, p: &Params) -> Answer {
         if let Some(id) = s.strip_prefix("channel:") {
             let c = w
                 .channel(id)
-                .ok_or_else(|| Response::error(422, "Event source was not found"))?;
+                .ok_or_else(|| HttpReply::error(422, "Event source was not found"))?;
             ev["channel"] = c.json();
         } else if let Some(id) = s.strip_prefix("bridge:") {
             let b = w
                 .bridge(id)
-                .ok_or_else(|| Response::error(422, "Event source was not found"))?;
+                .ok_or_else(|| HttpReply::error(422, "Event source was not found"))?;
             ev["bridge"] = b.json();
         } else if s.starts_with("endpoint:") {
-            return Err(Response::error(422, "Event source was not found"));
+            return Err(HttpReply::error(422, "Event source was not found"));
         } else {
-            return Err(Response::error(400, "Invalid event source URI scheme"));
+            return Err(HttpReply::error(400, "Invalid event source URI scheme"));
         }
     }
     w.emit(&[app], ev);
-    Ok(Response::no_content())
+    Ok(HttpReply::no_content())
 }
 
 fn sounds(w: &World) -> Vec<Value> {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::ari_model::{event, Playback, Task, World};
+use super::model::{event, Playback, Task, World};
 
 /// Why a playback control was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl World {
             self.channel_watchers(c)
         } else if let Some(b) = target.strip_prefix("bridge:") {
             self.bridge(b)
-                .map(|b| b.watchers.iter().cloned().collect())
+                .map(|b| b.watchers.keys().cloned().collect())
                 .unwrap_or_default()
         } else {
             Vec::new()

@@ -1,9 +1,9 @@
-//! [`Response`], the answers of [`AriServer`](super::AriServer) (built in
+//! [`HttpReply`], the answers of [`AriServer`](super::AriServer) (built in
 //! or scripted), written as Asterisk's `ast_http_send` writes them.
 
 use std::time::{Duration, SystemTime};
 
-use super::ari_time::http_date;
+use super::time::http_date;
 
 /// An answer for [`AriServer::on_request`](super::AriServer::on_request):
 /// a status, a reason phrase, headers and a body, optionally after a delay;
@@ -13,17 +13,17 @@ use super::ari_time::http_date;
 /// Asterisk adds them (`Connection: close` too when the connection ends).
 ///
 /// ```
-/// use astrix::testing::Response;
+/// use astrix::testing::HttpReply;
 /// use serde_json::json;
 ///
-/// let html = Response::new(500).header("Content-type", "text/html").body("<html>oops</html>");
-/// let busy = Response::error(503, "Try later").delay(std::time::Duration::from_millis(50));
-/// let ok = Response::json(200, &json!({"ping": "pong"}));
+/// let html = HttpReply::new(500).header("Content-type", "text/html").body("<html>oops</html>");
+/// let busy = HttpReply::error(503, "Try later").delay(std::time::Duration::from_millis(50));
+/// let ok = HttpReply::json(200, &json!({"ping": "pong"}));
 /// assert_eq!(ok.status(), 200);
 /// # let _ = (html, busy);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Response {
+pub struct HttpReply {
     pub(crate) status: u16,
     pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
@@ -39,10 +39,10 @@ pub(crate) enum Kind {
     Close,
 }
 
-impl Response {
+impl HttpReply {
     /// An empty answer with `status` and its usual reason phrase.
-    pub fn new(status: u16) -> Response {
-        Response {
+    pub fn new(status: u16) -> HttpReply {
+        HttpReply {
             status,
             reason: reason_phrase(status).into(),
             headers: Vec::new(),
@@ -53,48 +53,48 @@ impl Response {
     }
 
     /// `status` with a compact JSON body and `Content-type: application/json`.
-    pub fn json(status: u16, body: &serde_json::Value) -> Response {
-        Response::new(status)
+    pub fn json(status: u16, body: &serde_json::Value) -> HttpReply {
+        HttpReply::new(status)
             .header("Content-type", "application/json")
             .body(body.to_string())
     }
 
     /// An ARI error: `status` with `{"message":"…"}`.
-    pub fn error(status: u16, message: &str) -> Response {
-        Response::json(status, &serde_json::json!({ "message": message }))
+    pub fn error(status: u16, message: &str) -> HttpReply {
+        HttpReply::json(status, &serde_json::json!({ "message": message }))
     }
 
     /// `204 No Content`, the answer to a state change.
-    pub fn no_content() -> Response {
-        Response::new(204)
+    pub fn no_content() -> HttpReply {
+        HttpReply::new(204)
     }
 
     /// These bytes exactly, instead of a formatted response; the connection
     /// is closed after them (handy for malformed HTTP).
-    pub fn raw(bytes: impl Into<Vec<u8>>) -> Response {
-        Response {
+    pub fn raw(bytes: impl Into<Vec<u8>>) -> HttpReply {
+        HttpReply {
             kind: Kind::Raw(bytes.into()),
-            ..Response::new(200)
+            ..HttpReply::new(200)
         }
     }
 
     /// No answer at all: the connection is closed (after the delay, if any).
-    pub fn close() -> Response {
-        Response {
+    pub fn close() -> HttpReply {
+        HttpReply {
             kind: Kind::Close,
-            ..Response::new(200)
+            ..HttpReply::new(200)
         }
     }
 
     /// Replaces the reason phrase (Asterisk uses custom ones such as
     /// `404 Variable Not Found`).
-    pub fn reason(mut self, reason: &str) -> Response {
+    pub fn reason(mut self, reason: &str) -> HttpReply {
         self.reason = reason.replace(['\r', '\n'], " ");
         self
     }
 
     /// Adds a header (CR and LF in the value are replaced by spaces).
-    pub fn header(mut self, name: &str, value: &str) -> Response {
+    pub fn header(mut self, name: &str, value: &str) -> HttpReply {
         self.headers.push((
             name.replace(['\r', '\n', ':'], ""),
             value.replace(['\r', '\n'], " "),
@@ -103,13 +103,13 @@ impl Response {
     }
 
     /// Sets the body (sent as is, with its length).
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> HttpReply {
         self.body = body.into();
         self
     }
 
     /// Waits this long before answering (a slow server).
-    pub fn delay(mut self, delay: Duration) -> Response {
+    pub fn delay(mut self, delay: Duration) -> HttpReply {
         self.delay = delay;
         self
     }
@@ -126,7 +126,7 @@ impl Response {
 
     /// The first header called `name` (ASCII case ignored).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        super::ari_http::header_in(&self.headers, name)
+        super::http::header_in(&self.headers, name)
     }
 
     /// The response as Asterisk would put it on the wire. `close` adds
@@ -159,7 +159,7 @@ impl Response {
 }
 
 /// An HTML error page as Asterisk's `ast_http_error` writes it.
-pub(crate) fn html_error(status: u16, title: &str, text: &str) -> Response {
+pub(crate) fn html_error(status: u16, title: &str, text: &str) -> HttpReply {
     let escaped = text
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -170,7 +170,7 @@ pub(crate) fn html_error(status: u16, title: &str, text: &str) -> Response {
          <title>{status} {title}</title>\r\n</head><body>\r\n<h1>{title}</h1>\r\n\
          <p>{escaped}</p>\r\n<hr />\r\n</body></html>\r\n"
     );
-    Response::new(status)
+    HttpReply::new(status)
         .reason(title)
         .header("Content-type", "text/html")
         .body(body)
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn writes_like_asterisk() {
-        let w = Response::error(404, "Channel not found").to_wire(true, false);
+        let w = HttpReply::error(404, "Channel not found").to_wire(true, false);
         let w = String::from_utf8(w).unwrap();
         assert!(w.starts_with("HTTP/1.1 404 Not Found\r\nServer: Asterisk\r\nDate: "));
         assert!(w.ends_with(

@@ -17,18 +17,18 @@ use base64::Engine as _;
 use parking_lot::{Condvar, Mutex};
 use serde_json::Value;
 
-use super::ari_api;
-use super::ari_channels;
-use super::ari_hooks::RecordedRequest;
-use super::ari_http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
-use super::ari_model::{push_capped, Task, World, WS_QUEUE};
-use super::ari_response::{Kind, Response};
-use super::ari_routes::{self, Params};
-use super::ari_ws;
+use super::api;
+use super::channels;
+use super::hooks::RecordedRequest;
+use super::http::{decode, last_value, parse_query, HttpConn, ReadError, Request};
+use super::model::{push_capped, Task, World, WS_QUEUE};
+use super::reply::{HttpReply, Kind};
+use super::routes::{self, Params};
+use super::ws;
 use crate::Secret;
 
 /// A scripted answer, see [`AriServer::on_request`](super::AriServer::on_request).
-pub(crate) type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<Response> + Send + Sync>;
+pub(crate) type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<HttpReply> + Send + Sync>;
 
 /// What the server's threads share.
 pub(crate) struct Shared {
@@ -37,7 +37,7 @@ pub(crate) struct Shared {
     pub(crate) cond: Condvar,
     pub(crate) username: String,
     pub(crate) password: Secret,
-    /// The last [`LOG_CAP`](super::ari_model::LOG_CAP) requests.
+    /// The last [`LOG_CAP`](super::model::LOG_CAP) requests.
     pub(crate) requests: Mutex<VecDeque<RecordedRequest>>,
     pub(crate) request_cond: Condvar,
     pub(crate) handlers: Mutex<Vec<Handler>>,
@@ -80,8 +80,8 @@ pub(crate) fn timer_loop(shared: &Shared) {
         if let Some(task) = w.take_due(Instant::now()) {
             match &task {
                 Task::PlaybackStep(id, generation) => w.playback_step(id, *generation),
-                Task::Answer(id) => ari_channels::answered(&mut w, id, false),
-                Task::Dialled(id) => ari_channels::answered(&mut w, id, true),
+                Task::Answer(id) => channels::answered(&mut w, id, false),
+                Task::Dialled(id) => channels::answered(&mut w, id, true),
             }
             continue;
         }
@@ -216,7 +216,7 @@ enum Next {
 
 /// The parameters of a request (form body, query, JSON body), or the 400 of
 /// a JSON body Asterisk cannot parse.
-fn params(req: &Request, query: &str) -> Result<Params, Response> {
+fn params(req: &Request, query: &str) -> Result<Params, HttpReply> {
     let ctype = req
         .header("Content-Type")
         .map(|c| {
@@ -235,7 +235,7 @@ fn params(req: &Request, query: &str) -> Result<Params, Response> {
     if ctype == "application/json" && !req.body.iter().all(u8::is_ascii_whitespace) {
         match serde_json::from_slice::<Value>(&req.body) {
             Ok(v) => p.body = Some(v),
-            Err(_) => return Err(Response::error(400, "Error parsing request body")),
+            Err(_) => return Err(HttpReply::error(400, "Error parsing request body")),
         }
     }
     Ok(p)
@@ -293,14 +293,14 @@ fn answer<S: Read + Write>(
     }
     let resp = (|| {
         if !["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"].contains(&req.method.as_str()) {
-            return Err(super::ari_response::html_error(
+            return Err(super::reply::html_error(
                 501,
                 "Not Implemented",
                 "Attempt to use unimplemented / unsupported method",
             ));
         }
         if raw_path != "/ari" && !raw_path.starts_with("/ari/") {
-            return Err(super::ari_response::html_error(
+            return Err(super::reply::html_error(
                 404,
                 "Not Found",
                 "The requested URL was not found on this server.",
@@ -308,18 +308,18 @@ fn answer<S: Read + Write>(
         }
         let p = params(&req, &query)?;
         if !authorized(shared, &req, &pairs) {
-            return Err(Response::error(401, "Authentication required").header(
+            return Err(HttpReply::error(401, "Authentication required").header(
                 "WWW-Authenticate",
                 "Basic realm=\"Asterisk REST Interface\"",
             ));
         }
-        let segs = ari_routes::segments(&raw_path)?;
-        let route = ari_routes::route(&req.method, &segs)?;
+        let segs = routes::segments(&raw_path)?;
+        let route = routes::route(&req.method, &segs)?;
         if route.op == "events.eventWebsocket" && req.method == "GET" {
-            return Ok(Outcome::Upgrade(ari_ws::check_upgrade(&req, &pairs)?));
+            return Ok(Outcome::Upgrade(ws::check_upgrade(&req, &pairs)?));
         }
         let mut w = shared.world.lock();
-        let resp = ari_api::handle(&mut w, &route, &p);
+        let resp = api::handle(&mut w, &route, &p);
         drop(w);
         shared.cond.notify_all();
         Ok(Outcome::Answer(resp))
@@ -335,15 +335,15 @@ fn answer<S: Read + Write>(
 
 /// What a request that passed the checks leads to.
 enum Outcome {
-    Answer(Response),
-    Upgrade(ari_ws::Upgrade),
+    Answer(HttpReply),
+    Upgrade(ws::Upgrade),
 }
 
 /// Sends an answer; whether the connection goes on.
 fn play<S: Read + Write>(
     conn: &mut HttpConn<S>,
     shared: &Shared,
-    resp: Response,
+    resp: HttpReply,
     close: bool,
     head: bool,
 ) -> Next {
@@ -362,7 +362,7 @@ fn play<S: Read + Write>(
 
 fn websocket<S: Read + Write>(
     id: u64,
-    up: ari_ws::Upgrade,
+    up: ws::Upgrade,
     conn: &mut HttpConn<S>,
     tcp: &TcpStream,
     shared: &Shared,
@@ -382,7 +382,7 @@ fn websocket<S: Read + Write>(
         return;
     }
     let leftover = std::mem::take(&mut conn.buf);
-    ari_ws::run(&mut conn.stream, leftover, tcp, &rx, &shared.stop);
+    ws::run(&mut conn.stream, leftover, tcp, &rx, &shared.stop);
     shared.world.lock().unregister_socket(id);
     shared.cond.notify_all();
 }

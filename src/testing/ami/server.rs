@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::ami_defaults::{answer, hangup_event, World};
-use super::ami_reply::{Reply, Step};
+use super::defaults::{answer, hangup_events, World};
+use super::permissions::ACTION_CLASSES;
+use super::reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
 use crate::ami::{md5_key, Message};
 use crate::net::transport::Transport;
@@ -31,11 +32,48 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Handler = Arc<dyn Fn(&Message) -> Reply + Send + Sync>;
 
+/// A manager user: its secret and its read and write classes, as a
+/// `manager.conf` section gives them (`all`, `system`, `call`, …).
+#[derive(Clone, Debug)]
+struct User {
+    name: String,
+    secret: Secret,
+    read: Vec<String>,
+    write: Vec<String>,
+}
+
+/// A `manager.conf` class list (`system,call`) as lowercase words.
+fn classes(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// True when `have` grants one of `need` (`all` grants every class).
+fn grants(have: &[String], need: &[&str]) -> bool {
+    have.iter()
+        .any(|h| h == "all" || need.iter().any(|n| h.eq_ignore_ascii_case(n)))
+}
+
+/// Whether a connection with read classes `read` gets `event`: one with
+/// no `Privilege` goes to all, others as manager.c filters them.
+fn may_read(read: &[String], event: &Message) -> bool {
+    let Some(privilege) = event.get("Privilege") else {
+        return true;
+    };
+    let need: Vec<&str> = privilege
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.eq_ignore_ascii_case("all"))
+        .collect();
+    need.is_empty() || grants(read, &need)
+}
+
 /// Settings for an [`AmiServer`]; see [`AmiServer::builder`].
 #[derive(Clone, Debug)]
 pub struct AmiServerBuilder {
-    username: String,
-    secret: Secret,
+    users: Vec<User>,
     banner: String,
     md5: bool,
     fully_booted: bool,
@@ -79,10 +117,45 @@ impl AmiServerBuilder {
         self
     }
 
-    /// The one user that may log in (default `admin` / `wordpass`).
+    /// The one user that may log in, with every permission (default
+    /// `admin` / `wordpass`); replaces every user set before.
     pub fn credentials(mut self, username: &str, secret: &str) -> Self {
-        self.username = username.into();
-        self.secret = Secret::new(secret);
+        self.users.clear();
+        self.user(username, secret, "all", "all")
+    }
+
+    /// Adds a user (or replaces the one of that name) with its read and
+    /// write classes, written as in `manager.conf` (`"all"`,
+    /// `"system,call"`, `""` for none). As manager.c does, an action
+    /// needs one of the write classes Asterisk 22 registers it with
+    /// (`Originate`: `originate`, `Getvar`: `call` or `reporting`; `Ping`
+    /// none) or gets `Response: Error` / `Message: Permission denied`; an
+    /// event goes to the users with one of its `Privilege` classes in their
+    /// read classes; `FullyBooted` follows a login only with `system`.
+    /// Actions scripted with [`AmiServer::on_action`] are answered
+    /// whatever the permissions.
+    ///
+    /// ```
+    /// use astrix::ami::{Manager, RawAction};
+    /// use astrix::testing::AmiServer;
+    ///
+    /// let server = AmiServer::builder()
+    ///     .user("limited", "limitedpass", "system,call", "system")
+    ///     .start()?;
+    /// let m = Manager::connect(server.addr())?;
+    /// m.login("limited", "limitedpass")?;
+    /// let err = m.send_action(&RawAction::new("Getvar").header("Variable", "X")).unwrap_err();
+    /// assert_eq!(err.response().and_then(|r| r.message_text()), Some("Permission denied"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user(mut self, username: &str, secret: &str, read: &str, write: &str) -> Self {
+        self.users.retain(|u| u.name != username);
+        self.users.push(User {
+            name: username.into(),
+            secret: Secret::new(secret),
+            read: classes(read),
+            write: classes(write),
+        });
         self
     }
 
@@ -105,8 +178,9 @@ impl AmiServerBuilder {
         self
     }
 
-    /// How long a refused login waits before its error (Asterisk: ~1 s;
-    /// default 0 here).
+    /// How long a refused login waits before its error (Asterisk: 1 s;
+    /// default 0 here). A refused login closes the connection, as in
+    /// Asterisk.
     pub fn login_failure_delay(mut self, d: Duration) -> Self {
         self.login_failure_delay = d;
         self
@@ -160,6 +234,7 @@ struct Conn {
     socket: TcpStream,
     logged_in: Arc<AtomicBool>,
     events_on: Arc<AtomicBool>,
+    read: Arc<Mutex<Vec<String>>>,
 }
 
 struct Shared {
@@ -181,6 +256,21 @@ struct Shared {
 /// an EventList, Originate with a believable event sequence, Getvar/Setvar,
 /// Hangup, Status, UserEvent), and lets a test script replies, push events,
 /// inject faults and read back every action it received.
+///
+/// Users (default `admin` / `wordpass`, every class) and their read and
+/// write classes are set with [`AmiServerBuilder::user`]; an action outside
+/// them gets `Permission denied`, as in manager.c, and so does any action
+/// but Login, Challenge and Logoff before a login. A refused login gets
+/// `Authentication failed` and the connection closes. Originated channels
+/// are named like Asterisk's (`PJSIP/100-00000002`; a Local channel has two
+/// halves, `Local/100@test-00000002;1` and `;2`, that end with cause 0
+/// `Unknown`, as on Asterisk 22).
+///
+/// It does not model the dialplan, media, bridges, transfers, queues, the
+/// events Asterisk sends besides Newchannel / Newstate / Hangup /
+/// OriginateResponse for an originate (OriginateResponse also follows a
+/// synchronous Originate, which Asterisk does not send), ACLs or event
+/// filters; see [the module](crate::testing).
 ///
 /// It binds 127.0.0.1 on port 0; [`AmiServer::addr`] says where. Dropping
 /// it closes every connection and stops its threads.
@@ -216,8 +306,7 @@ impl AmiServer {
     /// Settings, starting from the defaults.
     pub fn builder() -> AmiServerBuilder {
         AmiServerBuilder {
-            username: "admin".into(),
-            secret: Secret::new("wordpass"),
+            users: Vec::new(),
             banner: "Asterisk Call Manager/11.0.0".into(),
             md5: true,
             fully_booted: true,
@@ -225,6 +314,7 @@ impl AmiServer {
             #[cfg(feature = "tls")]
             tls: None,
         }
+        .credentials("admin", "wordpass")
     }
 
     /// A server with the default settings (user `admin`, secret `wordpass`).
@@ -439,12 +529,15 @@ fn register(shared: &Arc<Shared>, stream: Transport) -> Option<(ConnCtx, Transpo
         socket,
         logged_in: Arc::new(AtomicBool::new(false)),
         events_on: Arc::new(AtomicBool::new(true)),
+        read: Arc::new(Mutex::new(Vec::new())),
     };
     let ctx = ConnCtx {
         id: conn.id,
         writer: conn.writer.clone(),
         logged_in: conn.logged_in.clone(),
         events_on: conn.events_on.clone(),
+        read: conn.read.clone(),
+        write: Vec::new(),
         shared: shared.clone(),
         challenge: None,
     };
@@ -467,7 +560,9 @@ fn broadcast(shared: &Shared, event: &Message) {
     let mut bytes = Vec::new();
     event.write_wire(&mut bytes);
     let to = writers(shared, |c| {
-        c.logged_in.load(Ordering::Acquire) && c.events_on.load(Ordering::Acquire)
+        c.logged_in.load(Ordering::Acquire)
+            && c.events_on.load(Ordering::Acquire)
+            && may_read(&c.read.lock(), event)
     });
     for w in to {
         let _ = w.lock().write_all(&bytes);
@@ -479,6 +574,9 @@ struct ConnCtx {
     writer: Arc<Mutex<Transport>>,
     logged_in: Arc<AtomicBool>,
     events_on: Arc<AtomicBool>,
+    read: Arc<Mutex<Vec<String>>>,
+    /// The write classes of the user logged in.
+    write: Vec<String>,
     shared: Arc<Shared>,
     challenge: Option<String>,
 }
@@ -542,6 +640,8 @@ impl ConnCtx {
                             .with("Message", "Thanks for all the fish."),
                     )
                     .close(),
+                _ if !self.logged_in.load(Ordering::Acquire) => Reply::error("Permission denied"),
+                _ if !self.may_write(&name) => Reply::error("Permission denied"),
                 "events" => {
                     let mask = action.get("EventMask").unwrap_or("on").to_ascii_lowercase();
                     let on = mask != "off";
@@ -552,41 +652,61 @@ impl ConnCtx {
                             .with("Events", if on { "On" } else { "Off" }),
                     )
                 }
-                _ if !self.logged_in.load(Ordering::Acquire) => Reply::error("Permission denied"),
                 _ => answer(&action, &mut self.shared.world.lock()),
             },
         };
         self.play(reply, action.action_id().map(str::to_owned))
     }
 
+    /// Whether the user may send action `name` (lowercase).
+    fn may_write(&self, name: &str) -> bool {
+        match ACTION_CLASSES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, need)) if !need.is_empty() => grants(&self.write, need),
+            _ => true,
+        }
+    }
+
     fn login(&mut self, action: &Message) -> Reply {
-        let cfg = &self.shared.cfg;
-        let user_ok = action.get("Username") == Some(cfg.username.as_str());
-        let ok = user_ok
-            && if action
+        if self.logged_in.load(Ordering::Acquire) {
+            return Reply::success_with("Already authenticated");
+        }
+        let shared = self.shared.clone();
+        let cfg = &shared.cfg;
+        let user = cfg
+            .users
+            .iter()
+            .find(|u| action.get("Username") == Some(u.name.as_str()));
+        let ok = user.is_some_and(|user| {
+            if action
                 .get("AuthType")
                 .is_some_and(|t| t.eq_ignore_ascii_case("MD5"))
             {
                 match (&self.challenge, action.get("Key")) {
-                    (Some(c), Some(k)) => md5_key(c, &cfg.secret).eq_ignore_ascii_case(k),
+                    (Some(c), Some(k)) => md5_key(c, &user.secret).eq_ignore_ascii_case(k),
                     _ => false,
                 }
             } else {
-                action.get("Secret") == Some(cfg.secret.expose())
-            };
-        if !ok {
+                action.get("Secret") == Some(user.secret.expose())
+            }
+        });
+        let (Some(user), true) = (user, ok) else {
             return Reply::none()
                 .delay(cfg.login_failure_delay)
                 .then(Reply::error("Authentication failed"))
                 .close();
-        }
+        };
+        self.write = user.write.clone();
+        *self.read.lock() = user.read.clone();
         self.logged_in.store(true, Ordering::Release);
         if let Some(e) = action.get("Events") {
             self.events_on
                 .store(!e.eq_ignore_ascii_case("off"), Ordering::Release);
         }
         let mut r = Reply::success_with("Authentication accepted");
-        if cfg.fully_booted {
+        if cfg.fully_booted && grants(&user.read, &["system"]) {
             r = r.send(
                 Message::new()
                     .with("Event", "FullyBooted")
@@ -667,8 +787,8 @@ fn play_steps(
                 return false;
             }
             Step::HangupChannel(name) => {
-                let ev = hangup_event(&name, &mut shared.world.lock());
-                if let Some(ev) = ev {
+                let evs = hangup_events(&name, &mut shared.world.lock());
+                for ev in evs {
                     broadcast(shared, &ev);
                 }
             }

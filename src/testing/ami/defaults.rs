@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::agi_model::State as AgiModel;
-use super::ami_reply::Reply;
+use super::reply::Reply;
 use crate::ami::Message;
+use crate::testing::agi::model::State as AgiModel;
 
 /// One emulated channel.
 #[derive(Clone, Debug)]
@@ -294,9 +294,18 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         None => world.new_uniqueid(),
     };
     let n = world.next_id;
+    // `;1`/`;2` name the halves of a Local channel only.
+    let is_local = chan
+        .get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case("Local/"));
+    let name = if is_local {
+        format!("{chan}-{n:08x};1")
+    } else {
+        format!("{chan}-{n:08x}")
+    };
     let (caller_name, caller_num) = split_caller_id(action.get("CallerID").unwrap_or(""));
     let mut ch = Channel {
-        name: format!("{chan}-{n:08x};1"),
+        name,
         uniqueid: uid.clone(),
         linkedid: uid.clone(),
         state: 0,
@@ -316,15 +325,34 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         let (k, val) = v.split_once('=').unwrap_or((v, ""));
         ch.vars.insert(k.into(), val.into());
     }
-    // Channels whose name says so fail like a busy or unanswered line.
+    // Channels whose name says so fail like a busy or unanswered line, as
+    // do Local channels into the test dialplan's 103 (Busy) and 101 (rings).
     let lower = chan.to_ascii_lowercase();
-    let failure = if lower.contains("busy") {
+    let failure = if lower.contains("busy") || lower == "local/103@test" {
         Some((5, 17, "User busy"))
-    } else if lower.contains("noanswer") {
+    } else if lower.contains("noanswer") || lower == "local/101@test" {
         Some((3, 19, "No answer"))
     } else {
         None
     };
+    // A Local channel's other half, running the dialplan at its target.
+    let mut twin = is_local.then(|| {
+        let target = &chan[6..];
+        let (exten, context) = target.split_once('@').unwrap_or((target, "default"));
+        let uniqueid = world.new_uniqueid();
+        Channel {
+            name: format!("{chan}-{n:08x};2"),
+            linkedid: ch.linkedid.clone(),
+            uniqueid,
+            state: 4,
+            context: context.split('/').next().unwrap_or(context).into(),
+            exten: exten.into(),
+            priority: 1,
+            application: "AppDial2".into(),
+            data: "(Outgoing Line)".into(),
+            ..ch.clone()
+        }
+    });
     let mut resp_event = Message::new()
         .with("Event", "OriginateResponse")
         .with("Privilege", "call,all");
@@ -338,23 +366,49 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         Reply::none().delay(step)
     };
     r = r.broadcast(ch.event("Newchannel"));
-    ch.state = 5;
-    r = r.delay(step).broadcast(ch.event("Newstate"));
+    if let Some(t) = &twin {
+        r = r.broadcast(t.event("Newchannel"));
+    }
+    if twin.is_none() {
+        ch.state = 5;
+        r = r.delay(step).broadcast(ch.event("Newstate"));
+    }
     match failure {
         Some((reason, cause, txt)) => {
-            ch.state = if reason == 5 { 7 } else { 5 };
-            let mut h = ch.event("Hangup");
-            h.push("Cause", &cause.to_string());
-            h.push("Cause-txt", txt);
-            r = r.delay(step).broadcast(h);
+            if let Some(t) = &mut twin {
+                // Asterisk 22: the ;2 half goes Busy (or rings), the ;1
+                // half ends Down with cause 0, then the ;2 half with the
+                // real cause, after OriginateResponse.
+                if reason == 5 {
+                    t.state = 7;
+                    r = r.delay(step).broadcast(t.event("Newstate"));
+                }
+                let mut h = ch.event("Hangup");
+                h.push("Cause", "0");
+                h.push("Cause-txt", "Unknown");
+                r = r.delay(step).broadcast(h);
+            } else {
+                ch.state = if reason == 5 { 7 } else { 5 };
+                let mut h = ch.event("Hangup");
+                h.push("Cause", &cause.to_string());
+                h.push("Cause-txt", txt);
+                r = r.delay(step).broadcast(h);
+            }
             resp_event.push("Response", "Failure");
             resp_event.push("Channel", chan);
             push_target(&mut resp_event, action);
             resp_event.push("Reason", &reason.to_string());
-            resp_event.push("Uniqueid", "<null>");
+            // manager.c: the ChannelId asked for, else `<unknown>`.
+            resp_event.push("Uniqueid", action.get("ChannelId").unwrap_or("<unknown>"));
             resp_event.push("CallerIDNum", "<unknown>");
             resp_event.push("CallerIDName", "<unknown>");
             r = r.broadcast(resp_event);
+            if let Some(t) = &twin {
+                let mut h = t.event("Hangup");
+                h.push("Cause", &cause.to_string());
+                h.push("Cause-txt", txt);
+                r = r.broadcast(h);
+            }
             if !is_async {
                 r = r.response(
                     Message::new()
@@ -364,6 +418,10 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             }
         }
         None => {
+            if let Some(t) = &mut twin {
+                t.state = 6;
+                r = r.delay(step).broadcast(t.event("Newstate"));
+            }
             ch.state = 6;
             r = r.delay(step).broadcast(ch.event("Newstate"));
             resp_event.push("Response", "Success");
@@ -389,11 +447,12 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 None => Some(Duration::from_secs(2)),
             };
             if let Some(w) = wait {
-                r.steps.push(super::ami_reply::Step::Delay(w));
+                r.steps.push(super::reply::Step::Delay(w));
                 r.steps
-                    .push(super::ami_reply::Step::HangupChannel(ch.name.clone()));
+                    .push(super::reply::Step::HangupChannel(ch.name.clone()));
             }
             world.channels.push(ch);
+            world.channels.extend(twin);
         }
     }
     r
@@ -524,18 +583,55 @@ fn agi(action: &Message, world: &mut World) -> Reply {
 }
 
 fn hangup(channel: &str, world: &mut World) -> Reply {
-    match hangup_event(channel, world) {
-        Some(h) => Reply::success_with("Channel Hungup").broadcast(h),
-        None => Reply::error("No such channel"),
+    let events = hangup_events(channel, world);
+    if events.is_empty() {
+        return Reply::error("No such channel");
     }
+    events
+        .into_iter()
+        .fold(Reply::success_with("Channel Hungup"), Reply::broadcast)
 }
 
-/// Removes the channel and gives its Hangup event (normal clearing).
-pub(crate) fn hangup_event(channel: &str, world: &mut World) -> Option<Message> {
-    let pos = world.channels.iter().position(|c| c.name == channel)?;
+/// Removes the channel (with its Local twin) and gives their Hangup
+/// events: 16 Normal Clearing for a channel of its own; a Local pair ends
+/// as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first.
+pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
+    let Some(pos) = world.channels.iter().position(|c| c.name == channel) else {
+        return Vec::new();
+    };
     let c = world.channels.remove(pos);
-    let mut h = c.event("Hangup");
-    h.push("Cause", "16");
-    h.push("Cause-txt", "Normal Clearing");
-    Some(h)
+    let twin = local_twin(&c.name).and_then(|t| {
+        let i = world.channels.iter().position(|c| c.name == t)?;
+        Some(world.channels.remove(i))
+    });
+    let (cause, txt) = if local_twin(&c.name).is_some() {
+        ("0", "Unknown")
+    } else {
+        ("16", "Normal Clearing")
+    };
+    let mut halves = vec![c];
+    halves.extend(twin);
+    halves.sort_by(|a, b| a.name.cmp(&b.name));
+    halves
+        .iter()
+        .map(|c| {
+            let mut h = c.event("Hangup");
+            h.push("Cause", cause);
+            h.push("Cause-txt", txt);
+            h
+        })
+        .collect()
+}
+
+/// The other half's name of a Local channel (`…;1` ↔ `…;2`).
+fn local_twin(name: &str) -> Option<String> {
+    if !name.get(..6)?.eq_ignore_ascii_case("Local/") {
+        return None;
+    }
+    let (base, half) = name.rsplit_once(';')?;
+    match half {
+        "1" => Some(format!("{base};2")),
+        "2" => Some(format!("{base};1")),
+        _ => None,
+    }
 }

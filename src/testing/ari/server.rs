@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::ari_calls::NewChannel;
-use super::ari_conn::{accept_loop, timer_loop, Shared};
-use super::ari_model::{Config, World, WsCmd};
-use super::ari_response::Response;
+use super::calls::NewChannel;
+use super::conn::{accept_loop, timer_loop, Shared};
+use super::model::{Config, World, WsCmd};
+use super::reply::HttpReply;
 use crate::Secret;
 
-pub use super::ari_hooks::{IncomingCall, RecordedRequest};
+pub use super::hooks::{IncomingCall, RecordedRequest};
 
 /// Settings for an [`AriServer`]; see [`AriServer::builder`].
 #[derive(Clone, Debug)]
@@ -127,7 +127,15 @@ impl AriServerBuilder {
 /// Operations of ARI that it does not model answer
 /// `501 {"message":"Not implemented by the AriServer emulator: …"}`; unknown
 /// paths `404 Resource not found`; known paths with another method
-/// `405 Invalid method`.
+/// `405 Invalid method`. An application gets a bridge's events while it is
+/// subscribed to it (one subscription per channel of it in the bridge, one
+/// per explicit subscribe, as `res/stasis/app.c` counts them): once its
+/// channels have all left, destroying the bridge sends it no
+/// `BridgeDestroyed`, as on Asterisk.
+///
+/// It does not model media (playbacks last a fixed time, recordings have
+/// no content), snoop or external media streams, endpoints' real state,
+/// the dialplan after `continue`, nor real timings.
 ///
 /// Test hooks bring calls in ([`incoming_call`](Self::incoming_call)), hang
 /// them up from the far end, push any event or raw frame, break the
@@ -253,19 +261,19 @@ impl AriServer {
     /// joins every connection thread.
     ///
     /// ```
-    /// use astrix::testing::{AriServer, Response};
+    /// use astrix::testing::{AriServer, HttpReply};
     ///
     /// let server = AriServer::start()?;
     /// server.on_request(|r| {
     ///     (r.path == "/ari/channels").then(|| {
-    ///         Response::new(500).header("Content-type", "text/html").body("<h1>boom</h1>")
+    ///         HttpReply::new(500).header("Content-type", "text/html").body("<h1>boom</h1>")
     ///     })
     /// });
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn on_request(
         &self,
-        f: impl Fn(&RecordedRequest) -> Option<Response> + Send + Sync + 'static,
+        f: impl Fn(&RecordedRequest) -> Option<HttpReply> + Send + Sync + 'static,
     ) {
         self.shared.handlers.lock().insert(0, Arc::new(f));
     }

@@ -1,14 +1,14 @@
 //! [`FastAgiClient`]: plays Asterisk towards a FastAGI server (or an AGI
 //! script), answering commands like `res_agi` and injecting faults.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use super::agi_model::{usage_block, State};
+use super::model::{usage_block, State};
 
 type Responder = dyn Fn(&str) -> Option<Vec<String>> + Send + Sync;
 
@@ -16,13 +16,23 @@ type Responder = dyn Fn(&str) -> Option<Vec<String>> + Send + Sync;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// When command N arrives, the channel hangs up: `HANGUP\n` is written
-    /// on its own, then the reply (511 for commands not allowed on a dead
-    /// channel, as Asterisk does).
+    /// The channel hung up while the script was between commands, just
+    /// before command N arrives: over FastAGI `HANGUP\n` is written on its
+    /// own, then the reply (511 for commands not allowed on a dead channel,
+    /// as Asterisk does). A classic script gets no `HANGUP` line (Asterisk
+    /// sends it SIGHUP, which the emulator does not), only the replies of
+    /// a dead channel.
     HangupAt(usize),
     /// Like [`Fault::HangupAt`], but `HANGUP\n` and the reply go out in one
-    /// write, glued together.
+    /// write, glued together (the same as `HangupAt` in classic mode).
     GluedHangupAt(usize),
+    /// The channel hangs up while command N runs: it gets the reply
+    /// `res_agi` gives then (`200 result=-1`, with `endpos` for `STREAM
+    /// FILE`, `CONTROL STREAM FILE` and `GET OPTION`, from the commands
+    /// that wait on the channel; the usual reply from the others), then
+    /// the channel is dead. Over FastAGI a `HANGUP` line follows the reply;
+    /// a classic script gets none.
+    HangupDuring(usize),
     /// From command N on the channel is dead without any `HANGUP` line:
     /// commands not allowed on a dead channel get 511.
     DeadChannelFrom(usize),
@@ -66,8 +76,9 @@ pub struct Transcript {
 /// every command line as `res_agi` would: variables set with `SET
 /// VARIABLE` are read back by `GET VARIABLE`, AstDB commands use a small
 /// in-memory database, `GOSUB` sends `100 result=0 Trying...` first,
-/// `HANGUP` makes the next reply carry a `HANGUP` line and the channel
-/// dead. Replies can be overridden by command prefix
+/// `HANGUP` is followed by a `HANGUP` line (FastAGI only) and leaves the channel
+/// dead. Sounds exist unless [`FastAgiClient::sounds`] lists those that do.
+/// Replies can be overridden by command prefix
 /// ([`FastAgiClient::reply`]) or by a closure
 /// ([`FastAgiClient::responder`]), and [`Fault`]s injected.
 ///
@@ -91,6 +102,26 @@ pub struct Transcript {
 /// assert!(call.hung_up);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # FastAGI and classic AGI
+///
+/// The call is a FastAGI one unless [`FastAgiClient::classic`] makes it a
+/// classic (stdin/stdout) one. The two differ as in `res_agi.c`
+/// (`run_agi`) when the channel hangs up: a FastAGI server gets a `HANGUP`
+/// line (after the reply of a `HANGUP` command, or before the next reply
+/// for a far-end hangup, see [`Fault`]); a classic script gets no such line
+/// — Asterisk sends it SIGHUP (unless `AGISIGHUP=no`), which the emulator
+/// cannot send to a script it does not own — so it sees only the replies of
+/// a dead channel (`200 result=-1` from the command in flight, 511 from the
+/// commands not allowed on a dead channel).
+///
+/// # What it does not model
+///
+/// No audio, no DTMF (`WAIT FOR DIGIT` and `GET DATA` answer at once with
+/// fixed results), no dialplan (`EXEC` and `GOSUB` succeed without running
+/// anything), no `AGISTATUS`, no SIGHUP, no `AGIEXITONHANGUP`; `SPEECH` and
+/// `SAY` commands answer fixed successes; `GET FULL VARIABLE` expands only
+/// `${NAME}`; the `endpos` values are made up.
 #[derive(Clone)]
 pub struct FastAgiClient {
     env: Vec<(String, String)>,
@@ -101,6 +132,8 @@ pub struct FastAgiClient {
     faults: Vec<Fault>,
     timeout: Duration,
     max_commands: usize,
+    classic: bool,
+    sounds: Option<Arc<BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for FastAgiClient {
@@ -109,6 +142,8 @@ impl std::fmt::Debug for FastAgiClient {
             .field("env", &self.env)
             .field("args", &self.args)
             .field("faults", &self.faults)
+            .field("classic", &self.classic)
+            .field("sounds", &self.sounds)
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +194,8 @@ impl FastAgiClient {
             faults: Vec::new(),
             timeout: Duration::from_secs(10),
             max_commands: 100_000,
+            classic: false,
+            sounds: None,
         }
     }
 
@@ -169,11 +206,49 @@ impl FastAgiClient {
     }
 
     /// Makes it a classic (stdin/stdout) AGI call of `request`: no
-    /// `agi_network*` lines, `agi_request` set to it.
+    /// `agi_network*` lines, `agi_request` set to it, and no `HANGUP` line
+    /// on a hangup (see [FastAGI and classic AGI](FastAgiClient#fastagi-and-classic-agi)).
     pub fn classic(mut self, request: &str) -> Self {
         self.env
             .retain(|(k, _)| k != "agi_network" && k != "agi_network_script");
+        self.classic = true;
         self.env("agi_request", request)
+    }
+
+    /// True for a classic (stdin/stdout) call, see [`FastAgiClient::classic`].
+    pub fn is_classic(&self) -> bool {
+        self.classic
+    }
+
+    /// The sound files that exist (as the commands name them: `hello-world`,
+    /// `digits/1`, no extension); the others are missing, and `STREAM FILE`,
+    /// `CONTROL STREAM FILE` and `GET OPTION` answer them
+    /// `200 result=-1 endpos=0` (`STREAM FILE`: its sample offset), `GET
+    /// DATA` `200 result=-1`, as `res_agi.c` does. Without this call every
+    /// sound exists. Calls add up.
+    ///
+    /// ```
+    /// use astrix::agi::commands::StreamFile;
+    /// use astrix::testing::FastAgiClient;
+    ///
+    /// let (result, _) = FastAgiClient::new()
+    ///     .sounds(["hello-world"])
+    ///     .run_script(|agi| {
+    ///         assert!(agi.execute(&StreamFile::new("hello-world")).is_ok());
+    ///         agi.execute(&StreamFile::new("no-such-sound"))
+    ///     })?;
+    /// assert!(result.is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sounds<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut set = self.sounds.as_deref().cloned().unwrap_or_default();
+        set.extend(names.into_iter().map(Into::into));
+        self.sounds = Some(Arc::new(set));
+        self
     }
 
     /// Sets (or adds) an environment variable.
@@ -288,6 +363,8 @@ impl FastAgiClient {
             trickle,
         };
         let mut state = State::new(&self.env, &self.variables);
+        state.sounds = self.sounds.clone();
+        let hangup_line: &[u8] = if self.classic { b"" } else { b"HANGUP\n" };
         let mut transcript = Transcript::default();
         let env = self.environment_bytes();
         if self.faults.contains(&Fault::Silent) {
@@ -346,29 +423,34 @@ impl FastAgiClient {
                 break;
             }
             let mut bytes = Vec::new();
-            if state.hangup_pending {
-                bytes.extend_from_slice(b"HANGUP\n");
-                state.hangup_pending = false;
-            }
-            if self.faults.contains(&Fault::HangupAt(n)) {
-                out.send(b"HANGUP\n")?;
-                state.dead = true;
+            if self.faults.contains(&Fault::HangupAt(n)) && !self.classic {
+                out.send(hangup_line)?;
             }
             if self.faults.contains(&Fault::GluedHangupAt(n)) {
-                bytes.extend_from_slice(b"HANGUP\n");
-                state.dead = true;
+                bytes.extend_from_slice(hangup_line);
             }
-            if self.faults.contains(&Fault::DeadChannelFrom(n)) {
+            if self.faults.iter().any(|f| {
+                matches!(f, Fault::HangupAt(m) | Fault::GluedHangupAt(m) | Fault::DeadChannelFrom(m) if *m == n)
+            }) {
                 state.dead = true;
             }
             let lines = if self.faults.contains(&Fault::UsageAt(n)) {
                 usage_block()
+            } else if self.faults.contains(&Fault::HangupDuring(n)) && !state.dead {
+                state.hangup_pending = true;
+                self.answer_with(&command, || state.reply_hung_up(&command))
             } else {
-                self.answer(&mut state, &command)
+                self.answer_with(&command, || state.default_reply(&command))
             };
             for l in &lines {
                 bytes.extend_from_slice(l.as_bytes());
                 bytes.push(b'\n');
+            }
+            // Asterisk notices the hangup once the reply is out, and tells
+            // a FastAGI server at once.
+            if state.hangup_pending {
+                bytes.extend_from_slice(hangup_line);
+                state.hangup_pending = false;
             }
             if self.faults.contains(&Fault::CloseMidReplyAt(n)) {
                 out.send(&bytes[..bytes.len() / 2])?;
@@ -391,7 +473,8 @@ impl FastAgiClient {
         Ok(transcript)
     }
 
-    fn answer(&self, state: &mut State, command: &str) -> Vec<String> {
+    /// The scripted reply to `command`, else `default`'s.
+    fn answer_with(&self, command: &str, default: impl FnOnce() -> Vec<String>) -> Vec<String> {
         if let Some(lines) = self.responder.as_ref().and_then(|r| r(command)) {
             return lines;
         }
@@ -403,7 +486,7 @@ impl FastAgiClient {
         {
             return lines.clone();
         }
-        state.default_reply(command)
+        default()
     }
 
     /// Runs `script` on this thread with an [`Agi`](crate::agi::Agi) whose

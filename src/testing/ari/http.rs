@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::ari_response::{html_error, Response};
+use super::reply::{html_error, HttpReply};
 
 /// Longest request head (request line and headers) accepted; longer gets 431.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
@@ -77,7 +77,7 @@ pub(crate) enum ReadError {
 
 impl ReadError {
     /// The answer to send before closing, if any.
-    pub(crate) fn response(&self) -> Option<Response> {
+    pub(crate) fn response(&self) -> Option<HttpReply> {
         Some(match self {
             ReadError::Closed => return None,
             ReadError::Bad(why) => html_error(400, "Bad Request", why),
@@ -89,7 +89,7 @@ impl ReadError {
             ReadError::TooManyHeaders => {
                 html_error(413, "Request Entity Too Large", "Too many headers")
             }
-            ReadError::BodyTooLarge => Response::error(413, "Request body too large"),
+            ReadError::BodyTooLarge => HttpReply::error(413, "Request body too large"),
             ReadError::UnsupportedCoding => html_error(
                 501,
                 "Not Implemented",

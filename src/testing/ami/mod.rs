@@ -1,0 +1,10 @@
+//! The AMI emulator, [`AmiServer`]: a TCP (optionally TLS) server that
+//! speaks the manager protocol with an in-memory model of calls.
+
+mod defaults;
+mod permissions;
+mod reply;
+mod server;
+
+pub use reply::Reply;
+pub use server::{AmiServer, AmiServerBuilder};
