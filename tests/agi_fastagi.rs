@@ -126,6 +126,116 @@ fn unregister_clear_and_default_handler() {
 }
 
 #[test]
+fn patterns_are_anchored_at_the_start_of_the_path() {
+    let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
+    let demo = server.register_script_handler("demo", |_| Ok(())).unwrap();
+    let exact = server
+        .register_script_handler("^exact$", |_| Ok(()))
+        .unwrap();
+    let route = |path: &str| server.script_handler(path).and_then(|r| r.id());
+    // Anchored at the start (pystrix's re.match)…
+    assert_eq!(route("demo"), Some(demo));
+    assert_eq!(route("notdemo/x"), None);
+    assert_eq!(route("x/demo"), None);
+    // …not at the end: what follows the match is allowed.
+    assert_eq!(route("demo/x"), Some(demo));
+    assert_eq!(route("demonstration"), Some(demo));
+    assert_eq!(route("exact"), Some(exact));
+    assert_eq!(route("exactly"), None);
+    // A compiled regex with flags is anchored the same way.
+    let ci = regex::RegexBuilder::new("menu")
+        .case_insensitive(true)
+        .build()
+        .unwrap();
+    let menu = server.register_script_handler_regex(ci, |_| Ok(()));
+    assert_eq!(route("MENU/1"), Some(menu));
+    assert_eq!(route("main/menu"), None);
+    // The default handler takes the rest, with empty captures.
+    server.set_default_handler(|_| Ok(()));
+    let fallback = server.script_handler("notdemo/x").unwrap();
+    assert!(fallback.is_default());
+    assert_eq!(fallback.pattern(), None);
+    assert!(fallback.captures().is_empty());
+
+    // A real call for `notdemo/x` is not taken by `demo`.
+    server.clear_default_handler();
+    let (addr, handle, thread) = serve(server);
+    let call = client().script("notdemo/x").run(addr).unwrap();
+    assert!(call.commands.is_empty());
+    assert!(call.closed_by_peer);
+    stop(handle, thread);
+}
+
+#[test]
+fn same_pattern_twice_keeps_one_route_and_unregister_by_pattern() {
+    let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
+    let first = server
+        .register_script_handler("^a", |req| req.execute(&Answer))
+        .unwrap();
+    let b = server.register_script_handler("^ab", |_| Ok(())).unwrap();
+    // The same text again: the handler is replaced in place, same id, so
+    // `^a` still comes before `^ab`.
+    let again = server
+        .register_script_handler("^a", |req| req.execute(&Noop))
+        .unwrap();
+    assert_eq!(again, first);
+    let route = server.script_handler("abc").unwrap();
+    assert_eq!((route.id(), route.pattern()), (Some(first), Some("^a")));
+    let (addr, handle, thread) = serve(server);
+    assert_eq!(client().script("abc").run(addr).unwrap().commands, ["NOOP"]);
+    stop(handle, thread);
+
+    let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
+    server.register_script_handler("^a", |_| Ok(())).unwrap();
+    let b2 = server.register_script_handler("^ab", |_| Ok(())).unwrap();
+    assert_ne!(b, b2);
+    assert!(server.unregister_script_pattern("^a"));
+    assert!(!server.unregister_script_pattern("^a"));
+    assert!(!server.unregister_script_pattern("^abc"));
+    assert_eq!(server.script_handler("abc").and_then(|r| r.id()), Some(b2));
+}
+
+/// pystrix's handler shape, `(agi, args, kwargs, match, path)`, called
+/// with the session and the request's data borrowed side by side.
+fn pystrix_shaped(
+    agi: &mut astrix::agi::FastAgiSession,
+    args: &[String],
+    kwargs: &std::collections::HashMap<String, Vec<String>>,
+    found: &astrix::agi::Captures,
+    path: &str,
+) -> Result<(), AgiError> {
+    let text = format!(
+        "{path}|{}|{}|{}",
+        args.join(","),
+        kwargs["k"].join(","),
+        found.name("n").unwrap_or("-")
+    );
+    agi.execute(&SetVariable::new("SEEN", text))?;
+    Ok(())
+}
+
+#[test]
+fn handler_in_pystrix_shape_without_cloning() {
+    let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
+    server
+        .register_script_handler(r"^p/(?P<n>\d+)", |req| {
+            let (agi, info) = req.parts();
+            pystrix_shaped(
+                agi,
+                info.args(),
+                &info.query(),
+                info.captures(),
+                info.script_path(),
+            )
+        })
+        .unwrap();
+    let (addr, handle, thread) = serve(server);
+    let call = client().script("p/42?k=v").arg("x").run(addr).unwrap();
+    assert_eq!(call.commands, ["SET VARIABLE SEEN p/42|x|v|42"]);
+    stop(handle, thread);
+}
+
+#[test]
 fn panicking_or_failing_handler_ends_only_its_call() {
     let server = FastAgiServer::bind("127.0.0.1:0").unwrap();
     server

@@ -137,7 +137,9 @@ impl AsyncAgiServer {
     }
 
     /// Routes sessions whose script matches `pattern` to `handler`;
-    /// handlers are tried in the order registered.
+    /// handlers are tried in the order registered. Patterns are anchored
+    /// at the script's start and one handler is kept per pattern, as for
+    /// [`FastAgiServer::register_script_handler`](crate::agi::FastAgiServer::register_script_handler).
     pub fn register_script_handler<F>(
         &self,
         pattern: &str,
@@ -155,6 +157,12 @@ impl AsyncAgiServer {
     /// Removes a handler; false if it was not registered.
     pub fn unregister_script_handler(&self, id: HandlerId) -> bool {
         self.shared.router.remove(id)
+    }
+
+    /// Removes the handler registered with `pattern` (the same text);
+    /// false if none was.
+    pub fn unregister_script_pattern(&self, pattern: &str) -> bool {
+        self.shared.router.remove_pattern(pattern)
     }
 
     /// Removes every routed handler (the default handler stays).

@@ -33,7 +33,8 @@ pub use asyncagi::{AsyncAgiServer, AsyncAgiSession};
 pub use error::{AgiError, HangupReason};
 pub use execute::AgiExecute;
 pub use fastagi::{
-    FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, ShutdownHandle,
+    FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, RequestInfo,
+    ShutdownHandle,
 };
 pub use protocol::commands;
 pub use protocol::{
@@ -41,5 +42,5 @@ pub use protocol::{
     percent_decode, quote_arg, AgiCommand, CommandLine, EnvParser, EnvVar, Environment, Limits,
     Reply, ReplyEvent, ReplyParser, Response, ScriptRequest,
 };
-pub use router::{Captures, HandlerId};
+pub use router::{Captures, HandlerId, ScriptRoute};
 pub use session::Agi;

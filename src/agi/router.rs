@@ -1,6 +1,12 @@
 //! Script routing shared by FastAGI and AsyncAGI: regexes tried in the
 //! order registered, then a default handler; a match yields the handler
 //! and its [`Captures`].
+//!
+//! A pattern matches a script path when it matches at the path's start
+//! (Python's `re.match`, as pystrix routes): `demo` takes `demo`,
+//! `demo/x` and `demonstration` but not `notdemo/x`; end the pattern with
+//! `$` to take only whole paths. One route per pattern text: registering
+//! a pattern again replaces the handler in place.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,6 +80,47 @@ struct Route<H: ?Sized> {
     handler: Arc<H>,
 }
 
+/// Which route takes a script path, as
+/// [`FastAgiServer::script_handler`](crate::agi::FastAgiServer::script_handler)
+/// answers (pystrix's `get_script_handler`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRoute {
+    id: Option<HandlerId>,
+    pattern: Option<String>,
+    captures: Captures,
+}
+
+impl ScriptRoute {
+    /// The route's id; `None` for the default handler.
+    pub fn id(&self) -> Option<HandlerId> {
+        self.id
+    }
+
+    /// The route's pattern as registered; `None` for the default handler.
+    pub fn pattern(&self) -> Option<&str> {
+        self.pattern.as_deref()
+    }
+
+    /// True when no pattern matched and the default handler takes the path.
+    pub fn is_default(&self) -> bool {
+        self.id.is_none()
+    }
+
+    /// The captures of the pattern on the path (empty for the default
+    /// handler).
+    pub fn captures(&self) -> &Captures {
+        &self.captures
+    }
+}
+
+/// The captures of `regex` on `path` if it matches at the path's start.
+/// The leftmost match starts at 0 whenever any match does, so a search
+/// whose match starts later means no match at the start.
+fn match_start(regex: &Regex, path: &str) -> Option<Captures> {
+    let caps = regex.captures(path)?;
+    (caps.get(0)?.start() == 0).then(|| Captures::from_regex(regex, &caps))
+}
+
 /// Handlers of type `H` by script path.
 pub(crate) struct Router<H: ?Sized> {
     routes: RwLock<Vec<Route<H>>>,
@@ -88,11 +135,29 @@ impl<H: ?Sized> Router<H> {
         }
     }
 
-    /// Adds a route after the existing ones.
+    /// Adds a route after the existing ones; a route with the same pattern
+    /// text gets the new handler instead, keeping its place and its id.
     pub(crate) fn add(&self, regex: Regex, handler: Arc<H>) -> HandlerId {
+        let mut routes = self.routes.write();
+        if let Some(r) = routes
+            .iter_mut()
+            .find(|r| r.regex.as_str() == regex.as_str())
+        {
+            r.regex = regex;
+            r.handler = handler;
+            return r.id;
+        }
         let id = HandlerId::next();
-        self.routes.write().push(Route { id, regex, handler });
+        routes.push(Route { id, regex, handler });
         id
+    }
+
+    /// Removes the route registered with this pattern text; false if none.
+    pub(crate) fn remove_pattern(&self, pattern: &str) -> bool {
+        let mut routes = self.routes.write();
+        let before = routes.len();
+        routes.retain(|r| r.regex.as_str() != pattern);
+        routes.len() != before
     }
 
     /// Removes a route; false if it was not there.
@@ -116,16 +181,31 @@ impl<H: ?Sized> Router<H> {
     /// The handler for `path` and its captures: the first matching route,
     /// else the default handler (with empty captures).
     pub(crate) fn route(&self, path: &str) -> Option<(Arc<H>, Captures)> {
+        self.find(path)
+            .map(|(handler, route)| (handler, route.captures))
+    }
+
+    /// The handler for `path` and which route it is.
+    pub(crate) fn find(&self, path: &str) -> Option<(Arc<H>, ScriptRoute)> {
         let routed = self.routes.read().iter().find_map(|r| {
-            r.regex
-                .captures(path)
-                .map(|c| (Arc::clone(&r.handler), Captures::from_regex(&r.regex, &c)))
+            match_start(&r.regex, path).map(|captures| {
+                let route = ScriptRoute {
+                    id: Some(r.id),
+                    pattern: Some(r.regex.as_str().to_owned()),
+                    captures,
+                };
+                (Arc::clone(&r.handler), route)
+            })
         });
         routed.or_else(|| {
-            self.default
-                .read()
-                .as_ref()
-                .map(|h| (Arc::clone(h), Captures::default()))
+            self.default.read().as_ref().map(|h| {
+                let route = ScriptRoute {
+                    id: None,
+                    pattern: None,
+                    captures: Captures::default(),
+                };
+                (Arc::clone(h), route)
+            })
         })
     }
 }

@@ -17,10 +17,10 @@ use std::sync::{Condvar, Mutex};
 use crate::util::lock;
 use crate::ErrorChain;
 
-use super::router::{HandlerId, Router};
+use super::router::{HandlerId, Router, ScriptRoute};
 use regex::Regex;
 
-pub use request::{FastAgiRequest, FastAgiSession};
+pub use request::{FastAgiRequest, FastAgiSession, RequestInfo};
 
 use crate::agi::{Agi, AgiError, Limits};
 
@@ -220,6 +220,17 @@ impl FastAgiServer {
 
     /// Adds a handler for script paths matching `pattern` (a regex, tried
     /// in registration order after the handlers registered before it).
+    ///
+    /// The pattern is anchored at the start of the path, not at its end
+    /// (pystrix's `re.match`): `demo` takes `demo`, `demo/x` and
+    /// `demonstration`, never `notdemo/x`; write `^demo$` (or `demo$`) for
+    /// the path `demo` alone, `demo(/|$)` for it and what lies under it.
+    /// The path has no leading `/` (`agi://host/demo` gives `demo`), and an
+    /// empty pattern takes every path.
+    ///
+    /// Registering a pattern already registered (the same text) replaces
+    /// its handler, keeping its place and its [`HandlerId`], which is
+    /// returned; pystrix too keeps one handler per pattern.
     pub fn register_script_handler<F>(
         &self,
         pattern: &str,
@@ -231,7 +242,8 @@ impl FastAgiServer {
         Ok(self.register_script_handler_regex(Regex::new(pattern)?, handler))
     }
 
-    /// [`FastAgiServer::register_script_handler`] with a compiled regex.
+    /// [`FastAgiServer::register_script_handler`] with a compiled regex
+    /// (anchored at the path's start in the same way, whatever its flags).
     pub fn register_script_handler_regex<F>(&self, regex: Regex, handler: F) -> HandlerId
     where
         F: Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync + 'static,
@@ -242,6 +254,33 @@ impl FastAgiServer {
     /// Removes a handler; false if it was not registered.
     pub fn unregister_script_handler(&self, id: HandlerId) -> bool {
         self.shared.router.remove(id)
+    }
+
+    /// Removes the handler registered with `pattern` (compared as text with
+    /// the pattern given to [`FastAgiServer::register_script_handler`]);
+    /// false if none was. pystrix's `unregister_script_handler(regex)`.
+    pub fn unregister_script_pattern(&self, pattern: &str) -> bool {
+        self.shared.router.remove_pattern(pattern)
+    }
+
+    /// Which handler a call for `script_path` would run, with the captures
+    /// of its pattern (pystrix's `get_script_handler`): a registered route,
+    /// the default handler ([`ScriptRoute::is_default`]), or `None` when the
+    /// call would be closed unhandled.
+    ///
+    /// ```
+    /// use astrix::agi::FastAgiServer;
+    ///
+    /// let server = FastAgiServer::bind("127.0.0.1:0")?;
+    /// let id = server.register_script_handler(r"ivr/(?P<menu>\w+)", |_| Ok(())).unwrap();
+    /// let route = server.script_handler("ivr/main").expect("routed");
+    /// assert_eq!(route.id(), Some(id));
+    /// assert_eq!(route.captures().name("menu"), Some("main"));
+    /// assert!(server.script_handler("old/ivr/main").is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn script_handler(&self, script_path: &str) -> Option<ScriptRoute> {
+        self.shared.router.find(script_path).map(|(_, route)| route)
     }
 
     /// Removes every script handler (not the default handler).
@@ -576,11 +615,7 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
         return;
     };
     log::debug!("FastAGI {peer}: script {path:?}");
-    let mut request = FastAgiRequest {
-        agi: &mut agi,
-        captures,
-        peer: Some(peer),
-    };
+    let mut request = FastAgiRequest::new(&mut agi, captures, Some(peer));
     match catch_unwind(AssertUnwindSafe(|| handler(&mut request))) {
         Ok(Ok(())) => {}
         Ok(Err(e)) if e.is_hangup() => log::debug!("FastAGI {peer}: script {path:?} ended: {e}"),
