@@ -563,3 +563,18 @@ fn only_allowed_peers_are_served() {
         stop(handle, thread);
     }
 }
+
+#[test]
+fn bind_failure_names_the_address() {
+    let first = FastAgiServer::bind("127.0.0.1:0").unwrap();
+    let addr = first.local_addr();
+    let e = FastAgiServer::bind(addr).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+    let text = e.to_string();
+    assert!(text.contains(&addr.to_string()), "{text}");
+    let inner = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<astrix::agi::BindError>())
+        .expect("a BindError inside");
+    assert_eq!(inner.addrs, [addr]);
+}

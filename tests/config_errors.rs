@@ -152,11 +152,13 @@ fn non_utf8_bytes() {
 fn unreadable_top_file() {
     let e = Config::from_path("/nonexistent/astrix/x.conf").unwrap_err();
     assert_eq!(e.line, 0);
+    // No line to name in a file that does not exist.
     assert!(
         e.to_string()
-            .starts_with("/nonexistent/astrix/x.conf:0: cannot read file"),
+            .starts_with("/nonexistent/astrix/x.conf: cannot read file"),
         "{e}"
     );
+    assert_eq!(e.location().to_string(), "/nonexistent/astrix/x.conf");
 }
 
 #[test]

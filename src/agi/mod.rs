@@ -33,7 +33,7 @@ pub use asyncagi::{AsyncAgiServer, AsyncAgiSession};
 pub use error::{AgiError, HangupReason};
 pub use execute::AgiExecute;
 pub use fastagi::{
-    FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, RequestInfo,
+    BindError, FastAgiRequest, FastAgiServer, FastAgiServerBuilder, FastAgiSession, RequestInfo,
     ShutdownHandle,
 };
 pub use protocol::commands;

@@ -17,9 +17,14 @@ pub struct Location<'a> {
     pub line: u32,
 }
 
+/// `file:line`, or only `file` for line 0 (the file as a whole: there is
+/// no line to name in a file that could not be read).
 impl fmt::Display for Location<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        match self.line {
+            0 => write!(f, "{}", self.file.display()),
+            line => write!(f, "{}:{line}", self.file.display()),
+        }
     }
 }
 
@@ -115,9 +120,10 @@ pub enum ErrorKind {
 }
 
 /// An error reading a configuration: what went wrong, in which file, on
-/// which line. Displays as `file:line: message`.
+/// which line. Displays as `file:line: message`, or `file: message` when
+/// the file as a whole is at fault (line 0: it could not be read).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{}: {kind}", .file.display(), .line)]
+#[error("{}: {kind}", self.location())]
 #[non_exhaustive]
 pub struct ConfigError {
     /// The file where it happened.
@@ -212,7 +218,7 @@ pub enum WarningKind {
 
 /// Something Asterisk would log and carry on past. Reading goes on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{}: {kind}", .file.display(), .line)]
+#[error("{}: {kind}", self.location())]
 #[non_exhaustive]
 pub struct Warning {
     /// The file.
@@ -221,6 +227,16 @@ pub struct Warning {
     pub line: u32,
     /// What was ignored.
     pub kind: WarningKind,
+}
+
+impl Warning {
+    /// Where it happened.
+    pub fn location(&self) -> Location<'_> {
+        Location {
+            file: &self.file,
+            line: self.line,
+        }
+    }
 }
 
 /// Why an edit of a [`crate::config::Document`] was refused. The document is

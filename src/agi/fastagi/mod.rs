@@ -72,6 +72,30 @@ struct Job {
 /// How long an idle worker waits for another call before it ends.
 const WORKER_IDLE: Duration = Duration::from_secs(10);
 
+/// A FastAGI server could not listen: the addresses tried and why the
+/// last one failed. Carried inside the `io::Error` of
+/// [`FastAgiServer::bind`] (`get_ref()`/`downcast` it out), whose kind is
+/// the operating system's (`AddrInUse`, `PermissionDenied`, …).
+#[derive(Debug, thiserror::Error)]
+#[error("FastAGI cannot listen on {}: {reason}", list_addrs(.addrs))]
+pub struct BindError {
+    /// The addresses the name resolved to, tried in order.
+    pub addrs: Vec<SocketAddr>,
+    /// Why binding failed (the last address's error).
+    pub reason: io::Error,
+}
+
+fn list_addrs(addrs: &[SocketAddr]) -> String {
+    if addrs.is_empty() {
+        return "no address (the name resolved to none)".to_owned();
+    }
+    addrs
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Settings of a [`FastAgiServer`], then [`FastAgiServerBuilder::bind`].
 #[derive(Debug, Clone)]
 pub struct FastAgiServerBuilder {
@@ -134,9 +158,15 @@ impl FastAgiServerBuilder {
     }
 
     /// Binds the listening socket (IPv4 or IPv6, e.g. `"127.0.0.1:4573"`,
-    /// `"[::1]:0"`).
+    /// `"[::1]:0"`). A socket that cannot be bound fails with the
+    /// operating system's error kind and a message naming the address
+    /// (a [`BindError`] inside the `io::Error`).
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<FastAgiServer> {
-        let listener = TcpListener::bind(addr)?;
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let listener = TcpListener::bind(&addrs[..]).map_err(|reason| {
+            let kind = reason.kind();
+            io::Error::new(kind, BindError { addrs, reason })
+        })?;
         let local_addr = listener.local_addr()?;
         Ok(FastAgiServer {
             listener,
