@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use astrix::ami::actions::{Hangup, Originate};
-use astrix::ami::{CallError, CallManager, CallState, Manager};
+use astrix::ami::{CallError, CallEvent, CallManager, CallState, Manager};
 use astrix::testing::{AmiServer, Reply};
 
 const T: Duration = Duration::from_secs(10);
@@ -169,4 +169,138 @@ fn many_concurrent_calls_are_tracked_apart() {
         );
     }
     assert!(server.channels().is_empty());
+}
+
+/// Collects every call event a callback sees, with the call's Uniqueid.
+fn recorder(calls: &CallManager) -> std::sync::Arc<std::sync::Mutex<Vec<(String, CallEvent)>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    calls.on_call_event(move |call, event| {
+        log.lock()
+            .unwrap()
+            .push((call.uniqueid().to_owned(), event.clone()))
+    });
+    seen
+}
+
+fn events_of(
+    seen: &std::sync::Mutex<Vec<(String, CallEvent)>>,
+    call: &astrix::ami::Call,
+) -> Vec<CallEvent> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| id == call.uniqueid())
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+#[test]
+fn callbacks_report_an_answered_call_in_order() {
+    let (_server, m) = setup();
+    let calls = CallManager::new(&m);
+    let seen = recorder(&calls);
+    let call = calls
+        .originate(Originate::to_application("Local/100@test", "Wait").data("1"))
+        .unwrap();
+    let end = call.wait_end(T).unwrap();
+    let events = events_of(&seen, &call);
+    assert_eq!(events.first(), Some(&CallEvent::Queued), "{events:?}");
+    assert_eq!(
+        events.last(),
+        Some(&CallEvent::Ended(end.clone())),
+        "{events:?}"
+    );
+    let pos = |e: &CallEvent| events.iter().position(|x| x == e);
+    let started = pos(&CallEvent::DialingStarted).expect("dialing started");
+    let finished = pos(&CallEvent::DialingFinished {
+        status: "ANSWER".into(),
+    })
+    .expect("dialing finished");
+    let answered = pos(&CallEvent::StateChanged(CallState::Answered)).expect("answered");
+    let ended = pos(&CallEvent::StateChanged(CallState::Ended)).expect("ended");
+    assert!(started < finished && answered < ended, "{events:?}");
+    // Exactly one Queued and one end, whatever thread saw what first.
+    assert_eq!(
+        events.iter().filter(|e| **e == CallEvent::Queued).count(),
+        1
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, CallEvent::Ended(_) | CallEvent::Failed(_)))
+            .count(),
+        1
+    );
+    // A Local pair ends with cause 0 on Asterisk 22.10.1, and so here: the
+    // call is still reported as answered and ended.
+    assert!(end.answered);
+    assert_eq!(end.state, CallState::Ended);
+    assert_eq!(end.cause, Some(0));
+}
+
+#[test]
+fn callbacks_report_a_busy_call_as_failed_and_per_call_callbacks_run_too() {
+    let (_server, m) = setup();
+    let calls = CallManager::new(&m);
+    let seen = recorder(&calls);
+    let own = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&own);
+    let call = calls
+        .originate_with(
+            Originate::to_extension("PJSIP/busy", "test", "100", 1),
+            move |_, e| log.lock().unwrap().push(e.clone()),
+        )
+        .unwrap();
+    let end = call.wait_end(T).unwrap();
+    assert_eq!(end.state, CallState::Failed);
+    let events = events_of(&seen, &call);
+    assert_eq!(*own.lock().unwrap(), events);
+    assert_eq!(events.first(), Some(&CallEvent::Queued));
+    assert!(
+        matches!(events.last(), Some(CallEvent::Failed(e)) if e.cause == Some(17)),
+        "{events:?}"
+    );
+    assert!(!events.contains(&CallEvent::StateChanged(CallState::Answered)));
+    // Another call of the same manager: only the manager's callback.
+    let other = calls
+        .originate(Originate::to_application("Local/100@test", "Wait").data("1"))
+        .unwrap();
+    other.wait_end(T).unwrap();
+    assert!(!events_of(&seen, &other).is_empty());
+    assert_eq!(own.lock().unwrap().len(), events.len());
+}
+
+#[test]
+fn a_call_failed_by_its_deadline_is_reported_without_being_asked() {
+    let (server, m) = setup();
+    server.on_action("Originate", |_| {
+        Reply::success_with("Originate successfully queued")
+    });
+    let calls = CallManager::new(&m).response_timeout(Duration::from_millis(100));
+    let seen = recorder(&calls);
+    let call = calls
+        .originate(
+            Originate::to_extension("Local/1@test", "test", "1", 1)
+                .timeout(Duration::from_millis(100)),
+        )
+        .unwrap();
+    // Nobody asks the call; events reaching the manager sweep deadlines.
+    let t0 = Instant::now();
+    while t0.elapsed() < T {
+        server.push_event(astrix::ami::Message::new().with("Event", "Heartbeat"));
+        if events_of(&seen, &call)
+            .iter()
+            .any(|e| matches!(e, CallEvent::Failed(_)))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let events = events_of(&seen, &call);
+    assert_eq!(events.first(), Some(&CallEvent::Queued));
+    assert!(
+        matches!(events.last(), Some(CallEvent::Failed(e)) if e.note.is_some()),
+        "{events:?}"
+    );
 }

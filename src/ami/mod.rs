@@ -32,5 +32,5 @@ pub use error::{AmiError, DisconnectReason};
 pub use events::Event;
 pub use manager::{Manager, ManagerBuilder, WeakManager};
 pub use message::{Message, MessageKind};
-pub use originate::{Call, CallEnd, CallError, CallManager, CallState};
+pub use originate::{Call, CallEnd, CallError, CallEvent, CallManager, CallState};
 pub use response::Response;

@@ -90,6 +90,40 @@ pub enum CallError {
     },
 }
 
+/// What happened to a call, as [`CallManager::on_call_event`] and
+/// [`CallManager::originate_with`] report it: obelus's `Call` methods
+/// (`call_queued`, `call_state_changed`, `dialing_started`,
+/// `dialing_finished`, `call_ended`, `call_failed`) as one enum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// Asterisk accepted the Originate (`Originate successfully queued`);
+    /// always the first event of a call.
+    Queued,
+    /// The call moved to this state (`Ringing`, `Answered`, `Bridged`, back
+    /// to `Answered` when it leaves a bridge, then `Ended` or `Failed`).
+    StateChanged(CallState),
+    /// Asterisk started dialing the destination (the first `DialBegin`).
+    DialingStarted,
+    /// Dialing finished (`DialEnd`) with this `DialStatus`: `ANSWER`,
+    /// `BUSY`, `NOANSWER`, `CONGESTION`, `CHANUNAVAIL`, `CANCEL`, ….
+    DialingFinished {
+        /// The `DialStatus` header (empty when absent).
+        status: String,
+    },
+    /// The answered call hung up; always the last event of a call.
+    Ended(CallEnd),
+    /// The call ended unanswered (busy, no answer, no such extension, or
+    /// no `OriginateResponse` in time); always the last event of a call.
+    Failed(CallEnd),
+}
+
+/// A call-event callback: the call and what happened to it.
+type CallCallback = dyn Fn(&Call, &CallEvent) + Send + Sync;
+
+/// The callbacks of a [`CallManager`], shared with its event routing.
+type Callbacks = Arc<parking_lot::RwLock<Vec<Arc<CallCallback>>>>;
+
 #[derive(Debug)]
 struct CallData {
     state: CallState,
@@ -112,9 +146,12 @@ struct CallData {
     response: Option<Message>,
     note: Option<String>,
     events: Vec<Message>,
+    /// `CallEvent::Queued` was reported.
+    queued: bool,
+    /// A `DialBegin` was seen.
+    dialing: bool,
 }
 
-#[derive(Debug)]
 struct CallInner {
     uniqueid: String,
     action_id: String,
@@ -122,6 +159,51 @@ struct CallInner {
     deadline: Instant,
     data: Mutex<CallData>,
     cond: Condvar,
+    /// The manager's callbacks, then the call's own.
+    callbacks: Callbacks,
+    own_callback: Option<Arc<CallCallback>>,
+    /// Held while reporting, so that a call's events reach the callbacks
+    /// in order whichever thread reports them; reentrant, so that a
+    /// callback may ask the call (which may report its deadline).
+    reporting: parking_lot::ReentrantMutex<()>,
+}
+
+impl std::fmt::Debug for CallInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallInner")
+            .field("uniqueid", &self.uniqueid)
+            .field("action_id", &self.action_id)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallInner {
+    /// Runs the callbacks for `events`, in order. Called with
+    /// `reporting` held and the data unlocked.
+    fn report(self: &Arc<Self>, events: &[CallEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let callbacks: Vec<Arc<CallCallback>> = self
+            .callbacks
+            .read()
+            .iter()
+            .cloned()
+            .chain(self.own_callback.clone())
+            .collect();
+        if callbacks.is_empty() {
+            return;
+        }
+        let call = Call {
+            inner: Arc::clone(self),
+        };
+        for event in events {
+            for cb in &callbacks {
+                cb(&call, event);
+            }
+        }
+    }
 }
 
 /// A call placed by [`CallManager::originate`]. Cheap to clone; every clone
@@ -204,8 +286,7 @@ impl Call {
             let wake = deadline.min(self.inner.deadline);
             if self.inner.cond.wait_until(&mut d, wake).timed_out() {
                 if Instant::now() >= self.inner.deadline && d.response.is_none() {
-                    fail_no_response(&mut d);
-                    self.inner.cond.notify_all();
+                    parking_lot::MutexGuard::unlocked(&mut d, || self.check_deadline());
                     continue;
                 }
                 if Instant::now() >= deadline {
@@ -229,20 +310,28 @@ impl Call {
         }
     }
 
+    /// Fails the call once its OriginateResponse is overdue. Checked when
+    /// the call is asked ([`Call::state`], [`Call::end`], the waits) and
+    /// whenever an event reaches the [`CallManager`].
     fn check_deadline(&self) {
-        if Instant::now() >= self.inner.deadline {
-            let mut d = self.inner.data.lock();
-            if d.response.is_none() && !d.state.is_final() {
-                fail_no_response(&mut d);
-                self.inner.cond.notify_all();
-            }
+        if Instant::now() < self.inner.deadline {
+            return;
         }
+        let _reporting = self.inner.reporting.lock();
+        let mut d = self.inner.data.lock();
+        if d.response.is_some() || d.state.is_final() {
+            return;
+        }
+        d.state = CallState::Failed;
+        d.note = Some("no OriginateResponse in time".into());
+        let events = [
+            CallEvent::StateChanged(d.state),
+            CallEvent::Failed(end_of(&d)),
+        ];
+        drop(d);
+        self.inner.report(&events);
+        self.inner.cond.notify_all();
     }
-}
-
-fn fail_no_response(d: &mut CallData) {
-    d.state = CallState::Failed;
-    d.note = Some("no OriginateResponse in time".into());
 }
 
 fn end_of(d: &CallData) -> CallEnd {
@@ -265,7 +354,13 @@ struct Registry {
     /// By the Uniqueid of the originated channel.
     by_uniqueid: HashMap<String, Weak<CallInner>>,
     by_action: HashMap<String, Weak<CallInner>>,
+    /// When the calls' response deadlines were last checked.
+    last_sweep: Option<Instant>,
 }
+
+/// How often events make the [`CallManager`] look for calls whose
+/// OriginateResponse is overdue.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Places calls and tracks them through their events (obelus's
 /// CallManager).
@@ -292,6 +387,7 @@ pub struct CallManager {
     registry: Arc<Mutex<Registry>>,
     callback: CallbackId,
     response_timeout: Duration,
+    callbacks: Callbacks,
 }
 
 impl std::fmt::Debug for CallManager {
@@ -318,7 +414,54 @@ impl CallManager {
             registry,
             callback,
             response_timeout: Duration::from_secs(30),
+            callbacks: Arc::default(),
         }
+    }
+
+    /// Calls `callback` with every call's events, from now on, in order
+    /// per call (see [`CallEvent`]): obelus's `Call` methods. It runs on
+    /// the manager's event thread (or, for [`CallEvent::Queued`] and a
+    /// call failed by its deadline, on the thread that originated or asked),
+    /// so it must not block or wait on a call; it may read the call and
+    /// send actions.
+    ///
+    /// ```
+    /// use astrix::ami::actions::Originate;
+    /// use astrix::ami::{CallEvent, CallManager, CallState, Manager};
+    /// use astrix::testing::AmiServer;
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let server = AmiServer::start()?;
+    /// let manager = Manager::connect(server.addr())?;
+    /// manager.login("admin", "wordpass")?;
+    /// let calls = CallManager::new(&manager);
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// calls.on_call_event(move |_call, event| log.lock().unwrap().push(event.clone()));
+    /// let call = calls.originate(Originate::to_extension("Local/100@test", "test", "100", 1))?;
+    /// call.wait_end(Duration::from_secs(10))?;
+    /// let seen = seen.lock().unwrap();
+    /// assert_eq!(seen.first(), Some(&CallEvent::Queued));
+    /// assert!(seen.contains(&CallEvent::StateChanged(CallState::Answered)));
+    /// assert!(matches!(seen.last(), Some(CallEvent::Ended(end)) if end.answered));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_call_event<F>(&self, callback: F)
+    where
+        F: Fn(&Call, &CallEvent) + Send + Sync + 'static,
+    {
+        self.callbacks.write().push(Arc::new(callback));
+    }
+
+    /// [`CallManager::originate`] with a callback for this call's events
+    /// only (run after those of [`CallManager::on_call_event`]): obelus's
+    /// `CallManager.originate(call, …)` with a `Call` subclass.
+    pub fn originate_with<F>(&self, originate: Originate, callback: F) -> Result<Call, AmiError>
+    where
+        F: Fn(&Call, &CallEvent) + Send + Sync + 'static,
+    {
+        self.start(originate, Some(Arc::new(callback)))
     }
 
     /// How long after the originate's own timeout a call waits for its
@@ -332,6 +475,14 @@ impl CallManager {
     /// and returns the call's handle at once. A refused Originate is the
     /// `AmiError` of [`Manager::send_action`].
     pub fn originate(&self, originate: Originate) -> Result<Call, AmiError> {
+        self.start(originate, None)
+    }
+
+    fn start(
+        &self,
+        originate: Originate,
+        own_callback: Option<Arc<CallCallback>>,
+    ) -> Result<Call, AmiError> {
         let manager = self.manager.upgrade().ok_or(AmiError::Disconnected(
             super::error::DisconnectReason::Closed,
         ))?;
@@ -363,8 +514,13 @@ impl CallManager {
                 response: None,
                 note: None,
                 events: Vec::new(),
+                queued: false,
+                dialing: false,
             }),
             cond: Condvar::new(),
+            callbacks: Arc::clone(&self.callbacks),
+            own_callback,
+            reporting: parking_lot::ReentrantMutex::new(()),
         });
         {
             let mut r = self.registry.lock();
@@ -382,6 +538,13 @@ impl CallManager {
             r.by_uniqueid.remove(&uniqueid);
             r.by_action.remove(&action_id);
             return Err(e);
+        }
+        {
+            let _reporting = inner.reporting.lock();
+            let first = !std::mem::replace(&mut inner.data.lock().queued, true);
+            if first {
+                inner.report(&[CallEvent::Queued]);
+            }
         }
         Ok(Call { inner })
     }
@@ -418,15 +581,59 @@ fn route(registry: &Mutex<Registry>, e: &Message) {
             r.by_uniqueid.retain(|_, w| w.strong_count() > 0);
             r.by_action.retain(|_, w| w.strong_count() > 0);
         }
-        found
+        let now = Instant::now();
+        let overdue: Vec<Call> = if r.last_sweep.is_none_or(|t| now - t >= SWEEP_EVERY) {
+            r.last_sweep = Some(now);
+            r.by_uniqueid
+                .values()
+                .filter_map(Weak::upgrade)
+                .filter(|c| now >= c.deadline)
+                .map(|inner| Call { inner })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (found, overdue)
     };
+    let (call, overdue) = call;
+    for c in overdue {
+        c.check_deadline();
+    }
     let Some(call) = call else { return };
+    let _reporting = call.reporting.lock();
     let mut d = call.data.lock();
+    let mut events = Vec::new();
+    if !d.queued {
+        // The event thread got here before the originating thread.
+        d.queued = true;
+        events.push(CallEvent::Queued);
+    }
+    let before = d.state;
+    let was_dialing = d.dialing;
     apply(&mut d, e, name, &call.uniqueid);
     if !d.state.is_final() && d.state > d.reached {
         d.reached = d.state;
     }
+    let lower = name.to_ascii_lowercase();
+    if lower == "dialbegin" && !was_dialing && !before.is_final() {
+        d.dialing = true;
+        events.push(CallEvent::DialingStarted);
+    }
+    if lower == "dialend" && !before.is_final() {
+        let status = e.get("DialStatus").unwrap_or("").trim().to_owned();
+        events.push(CallEvent::DialingFinished { status });
+    }
+    if d.state != before {
+        events.push(CallEvent::StateChanged(d.state));
+        match d.state {
+            CallState::Ended => events.push(CallEvent::Ended(end_of(&d))),
+            CallState::Failed => events.push(CallEvent::Failed(end_of(&d))),
+            _ => {}
+        }
+    }
     drop(d);
+    // Callbacks first: a waiter wakes once they have seen the change.
+    call.report(&events);
     call.cond.notify_all();
 }
 

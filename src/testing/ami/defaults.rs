@@ -61,6 +61,20 @@ impl Channel {
         self.snapshot(&mut m);
         m
     }
+
+    /// A `DialBegin`/`DialEnd` of an originate towards this channel: as
+    /// dial.c sends it with no calling channel, only `Dest*` headers.
+    fn dial_event(&self, name: &str) -> Message {
+        let mut own = Message::with_capacity(20, 400);
+        self.snapshot(&mut own);
+        let mut m = Message::with_capacity(20, 500);
+        m.push("Event", name);
+        m.push("Privilege", "call,all");
+        for (k, v) in own.iter() {
+            m.push(&format!("Dest{k}"), v);
+        }
+        m
+    }
 }
 
 /// Emulated Asterisk state shared by all connections.
@@ -369,12 +383,17 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     if let Some(t) = &twin {
         r = r.broadcast(t.event("Newchannel"));
     }
+    // dial.c, as Asterisk 22 reports an originate: DialBegin towards the
+    // channel, DialEnd with its DialStatus.
+    r = r.broadcast(ch.dial_event("DialBegin"));
     if twin.is_none() {
         ch.state = 5;
         r = r.delay(step).broadcast(ch.event("Newstate"));
     }
     match failure {
         Some((reason, cause, txt)) => {
+            let status = if reason == 5 { "BUSY" } else { "NOANSWER" };
+            let dial_end = ch.dial_event("DialEnd").with("DialStatus", status);
             if let Some(t) = &mut twin {
                 // Asterisk 22: the ;2 half goes Busy (or rings), the ;1
                 // half ends Down with cause 0, then the ;2 half with the
@@ -383,12 +402,14 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     t.state = 7;
                     r = r.delay(step).broadcast(t.event("Newstate"));
                 }
+                r = r.broadcast(dial_end);
                 let mut h = ch.event("Hangup");
                 h.push("Cause", "0");
                 h.push("Cause-txt", "Unknown");
                 r = r.delay(step).broadcast(h);
             } else {
                 ch.state = if reason == 5 { 7 } else { 5 };
+                r = r.delay(step).broadcast(dial_end);
                 let mut h = ch.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
@@ -432,6 +453,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             resp_event.push("CallerIDNum", &ch.caller_num);
             resp_event.push("CallerIDName", &ch.caller_name);
             r = r.broadcast(resp_event);
+            r = r.broadcast(ch.dial_event("DialEnd").with("DialStatus", "ANSWER"));
             if !is_async {
                 r = r.then(Reply::success_with("Originate successfully queued"));
             }
