@@ -284,7 +284,7 @@ pub(crate) struct Shared {
     /// The protocol, driven by every thread that has something for it.
     pub(crate) conn: std::sync::Mutex<Connection<Waiter>>,
     pub(crate) link: Link,
-    pub(crate) callbacks: Callbacks,
+    pub(crate) callbacks: Callbacks<super::Manager>,
     pub(crate) queue: EventQueue,
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
