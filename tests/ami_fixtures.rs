@@ -177,6 +177,7 @@ fn recorded_actions(name: &str) -> Vec<RawAction> {
 fn manager_replays_recorded_sessions() {
     for name in [
         "ami_actions",
+        "ami_catalogue",
         "ami_login_md5",
         "ami_login_plain",
         "asyncagi_over_ami",
