@@ -36,7 +36,11 @@ const EXAMPLES: &[&str] = &[
     "bench_fastagi",
     "conf_dump",
     "fastagi_server",
+    "obelus_calls",
     "originate",
+    "pyst_manager",
+    "pystrix_ami",
+    "pystrix_fastagi",
     "quickstart",
     "soak",
 ];
@@ -521,4 +525,97 @@ fn bench_fastagi_prints_one_json_line() {
     let out = running.finish();
     assert_json_line(&out, &["sessions", "secs"]);
     assert!(out.stdout.starts_with("{\"sessions\":2,"), "{out:#?}");
+}
+
+#[test]
+fn pystrix_ami_runs_until_the_emulator_shuts_down() {
+    let Some(out) = run("pystrix_ami", &[]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_readable(&out.stdout);
+    for line in [
+        "Logged in with an MD5 challenge",
+        "Received string event: FullyBooted",
+        "Received class event: FullyBooted",
+        "Received event: FullyBooted",
+        "Asterisk is shutting down",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {out:#?}");
+    }
+    // A refused MD5 login is a connection failure.
+    let out = run("pystrix_ami", &["--addr", "127.0.0.1:1"]).expect("built above");
+    assert_eq!(out.code, Some(3), "{out:#?}");
+}
+
+#[test]
+fn pystrix_fastagi_routes_by_regex_and_default() {
+    let Some(out) = run("pystrix_fastagi", &[]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains(r#""notdemo/x" goes to the default handler"#),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains(r#"kwargs {"name": ["World"]}"#),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("served 2 calls"), "{out:#?}");
+    // A bind failure names the address.
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = run("pystrix_fastagi", &["--bind", &addr]).expect("built above");
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains(&addr), "{out:#?}");
+}
+
+#[test]
+fn pyst_manager_prints_command_output_and_the_config() {
+    let Some(out) = run("pyst_manager", &[]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stdout.contains("> core show version"), "{out:#?}");
+    assert!(
+        out.stdout.contains("[admin]\n  secret = wordpass"),
+        "{out:#?}"
+    );
+    // A missing file: no line 0 in the message.
+    let out = run(
+        "pyst_manager",
+        &["--config", "/nonexistent/astrix/missing.conf"],
+    )
+    .expect("built above");
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("/nonexistent/astrix/missing.conf: cannot read file"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn obelus_calls_reports_the_call_and_serves_async_agi() {
+    let Some(out) = run("obelus_calls", &[]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_readable(&out.stdout);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let pos = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}: {out:#?}"))
+    };
+    assert!(pos("call_queued") < pos("call_state_changed: Answered"));
+    assert!(pos("dialing_started") < pos("dialing_finished: ANSWER"));
+    assert!(pos("call_state_changed: Answered") < pos("call_ended"));
+    assert!(
+        out.stdout.contains("AsyncAGI sessions served: 1"),
+        "{out:#?}"
+    );
 }
