@@ -73,3 +73,9 @@ pub use subscription::Subscription;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/coming-from.md (pystrix, pyst, obelus, aioari, panoramisk and
+/// asterisk-java side by side with astrix), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/coming-from.md")]
+pub struct ComingFromDoctests;
