@@ -92,6 +92,19 @@ fn routing_by_script_with_captures_then_default() {
     assert!(server.wait_idle(2, T));
     assert_eq!(*hits.lock().unwrap(), ["routed:as", "default"]);
     assert!(server.register_script_handler("(", |_| Ok(())).is_err());
+    // By pattern, anchored at the start: `sync` does not take `async`.
+    let h = hits.clone();
+    server
+        .register_script_handler("sync", move |_| {
+            h.lock().unwrap().push("sync".into());
+            Ok(())
+        })
+        .unwrap();
+    ast.start_async_agi(&[]);
+    assert!(server.wait_idle(3, T));
+    assert!(server.unregister_script_pattern("sync"));
+    assert!(!server.unregister_script_pattern("sync"));
+    assert_eq!(*hits.lock().unwrap(), ["routed:as", "default", "default"]);
 }
 
 #[test]
