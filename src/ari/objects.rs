@@ -100,6 +100,24 @@ impl<T: ListParam, const N: usize> ListParam for [T; N] {
 /// Carries<Channel> + Carries<Bridge>`), so that a typed per-object
 /// callback ([`Channel::on`]) compiles only for events that can be about
 /// that object.
+///
+/// ```no_run
+/// use astrix::ari::events::ChannelDtmfReceived;
+/// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+/// client.channel("1").on::<ChannelDtmfReceived>(|channel, dtmf| {
+///     println!("{} pressed {}", channel.id(), dtmf.digit);
+/// });
+/// # Ok::<(), astrix::ari::AriError>(())
+/// ```
+///
+/// A bridge's event on a channel handle does not compile:
+///
+/// ```compile_fail
+/// use astrix::ari::events::BridgeCreated;
+/// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+/// client.channel("1").on::<BridgeCreated>(|_, _| {});
+/// # Ok::<(), astrix::ari::AriError>(())
+/// ```
 pub trait Carries<H>: AriEvent {}
 
 /// Defines a handle type with an id and a model, and its `ListParam` impl.
