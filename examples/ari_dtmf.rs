@@ -20,6 +20,9 @@
 //! arrive, 2 on a usage error, 3 on a connection failure.
 
 #[allow(dead_code)]
+#[path = "common/ari_conn.rs"]
+mod ari_conn;
+#[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
 #[allow(dead_code)]
@@ -30,14 +33,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use astrix::ari::events::{ChannelDtmfReceived, PlaybackFinished};
-use astrix::ari::{AriError, Channel, Client};
-use astrix::testing::AriServer;
+use astrix::ari::{AriError, Channel};
 
 use cli::{Failure, OrExit, FAILED, NO_CONNECTION};
 
 const NAME: &str = "ari_dtmf";
 
-const HELP: &str = "usage: ari_dtmf [--url http://HOST:8088 --username U --password P]
+fn help() -> String {
+    format!(
+        "usage: ari_dtmf [--url http://HOST:8088 --username U --password P]
                 [--app NAME] [--calls N] [--digits KEYS]
 
 aioari's DTMF example: answers each channel that enters the Stasis
@@ -46,10 +50,7 @@ continues the channel in the dialplan, * plays sound:asterisk-friend, a
 digit N is read back (digits:N). Without --url, an emulated Asterisk
 sends one call that presses the keys of --digits.
 
-  --url URL           a real Asterisk's ARI (default: the built-in emulator)
-  --username U        ARI user (default: hey)
-  --password P        ARI password (default: $ASTRIX_ARI_PASSWORD, else peekaboo)
-  --app NAME          the Stasis application (default: hello)
+{}
   --calls N           exit after N channels have left the application
                       (default: 1 with the emulator, else run until Ctrl-C)
   --digits KEYS       the keys the emulated caller presses (default: 12*#;
@@ -59,37 +60,31 @@ exit status:
   0  done
   1  the emulator cannot start, or its call did not reach the application
   2  usage error
-  3  no connection: cannot connect, or the connection was lost";
+  3  no connection: cannot connect, or the connection was lost",
+        ari_conn::CONN_HELP
+    )
+}
 
 struct Options {
-    url: Option<String>,
-    username: String,
-    password: String,
-    app: String,
+    conn: ari_conn::Conn,
     calls: Option<usize>,
     digits: String,
 }
 
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Warn);
-    let o = match cli::parse(NAME, HELP, |cli| {
+    let help = help();
+    let o = match cli::parse(NAME, &help, |cli| {
         let mut o = Options {
-            url: None,
-            username: "hey".into(),
-            password: std::env::var("ASTRIX_ARI_PASSWORD").unwrap_or_else(|_| "peekaboo".into()),
-            app: "hello".into(),
+            conn: ari_conn::Conn::new(),
             calls: None,
             digits: "12*#".into(),
         };
         while let Some(arg) = cli.next()? {
             match arg.flag() {
-                Some("--url") => o.url = Some(cli.string("--url")?),
-                Some("--username") => o.username = cli.string("--username")?,
-                Some("--password") => o.password = cli.string("--password")?,
-                Some("--app") => o.app = cli.string("--app")?,
                 Some("--calls") => o.calls = Some(cli.number("--calls")?),
                 Some("--digits") => o.digits = cli.string("--digits")?,
-                _ => return Err(arg.unexpected()),
+                _ => o.conn.take(arg, cli)?,
             }
         }
         if let Some(bad) = o.digits.chars().find(|c| !"0123456789*#ABCD".contains(*c)) {
@@ -107,32 +102,9 @@ fn main() -> ExitCode {
 }
 
 fn run(o: Options) -> Result<(), Failure> {
-    // Without --url: an emulated Asterisk that places the call itself.
-    let emulator = match o.url {
-        Some(_) => None,
-        None => Some(
-            AriServer::builder()
-                .credentials(&o.username, &o.password)
-                .start()
-                .map_err(|e| Failure {
-                    code: FAILED,
-                    message: format!("cannot start the emulator: {e}"),
-                })?,
-        ),
-    };
+    // Without --url: an emulated Asterisk that places the calls itself.
+    let (client, emulator) = o.conn.connect(|b| b)?;
     let calls = o.calls.or(emulator.as_ref().map(|_| 1));
-    let url = match (&o.url, &emulator) {
-        (Some(u), _) => u.clone(),
-        (None, Some(server)) => server.url(),
-        (None, None) => unreachable!("the emulator starts when no URL is given"),
-    };
-
-    let client = Client::builder(url.as_str())
-        .credentials(o.username.as_str(), o.password.as_str())
-        .app(o.app.as_str())
-        .connect()
-        .or_exit(NO_CONNECTION)?;
-    println!("connected to {url} as application {}", o.app);
 
     // aioari: client.on_channel_event('StasisStart', on_start), and in
     // on_start channel.on_event('ChannelDtmfReceived', on_dtmf).
@@ -156,7 +128,7 @@ fn run(o: Options) -> Result<(), Failure> {
 
     if let Some(server) = &emulator {
         for _ in 0..calls.unwrap_or(0) {
-            let id = server.incoming_call(&o.app, &[]);
+            let id = server.incoming_call(&o.conn.app, &[]);
             // Press the keys once the DTMF callback is in place.
             if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
                 return Err(Failure {
