@@ -151,6 +151,7 @@ fn examples() -> Vec<&'static str> {
     let mut all = EXAMPLES.to_vec();
     if cfg!(feature = "ari") {
         all.push("ari_hello");
+        all.push("ari_dtmf");
     }
     all
 }
@@ -348,6 +349,29 @@ fn ari_hello_handles_the_emulator_calls() {
     assert_readable(&out.stdout);
     assert_eq!(out.stdout.matches("left the application").count(), 2);
     assert!(out.stdout.ends_with("done\n"), "{out:#?}");
+}
+
+#[cfg(feature = "ari")]
+#[test]
+fn ari_dtmf_reads_digits_back_and_leaves_at_hash() {
+    let Some(out) = run("ari_dtmf", &["--digits", "12*#"]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_readable(&out.stdout);
+    for key in ["1", "2", "*", "#"] {
+        assert!(out.stdout.contains(&format!(": key {key}\n")), "{out:#?}");
+    }
+    assert!(
+        out.stdout
+            .contains("goodbye done, continuing in the dialplan"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("left the application"), "{out:#?}");
+    assert!(out.stdout.ends_with("done\n"), "{out:#?}");
+    assert_eq!(out.stderr, "", "{out:#?}");
+    let out = run("ari_dtmf", &["--digits", "1x"]).expect("built");
+    assert_eq!(out.code, Some(2), "{out:#?}");
 }
 
 #[test]
