@@ -453,3 +453,48 @@ fn only_allowed_peers_are_served() {
         stop(handle, thread);
     }
 }
+
+#[test]
+fn usage_block_with_a_glued_end_marker_ends_the_command() {
+    // Without the fix the command waits for an end line that never comes:
+    // the reply timeout makes that a quick failure instead of a hang.
+    let server = FastAgiServer::builder()
+        .reply_timeout(Some(Duration::from_secs(3)))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    server
+        .register_script_handler("", move |req| {
+            let first = req.execute(&Answer);
+            let second = req.execute(&Noop);
+            tx.lock()
+                .unwrap()
+                .send((first, second.is_ok()))
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let (addr, handle, thread) = serve(server);
+    let call = client()
+        .reply(
+            "ANSWER",
+            [
+                "520-Invalid command syntax.  Proper usage follows:",
+                "Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful.520 End of proper usage.",
+            ],
+        )
+        .run(addr)
+        .unwrap();
+    assert_eq!(call.commands, ["ANSWER", "NOOP"]);
+    let (first, second_ok) = rx.recv_timeout(T).unwrap();
+    match first {
+        Err(AgiError::Usage { usage }) => assert_eq!(
+            usage,
+            "Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful."
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(second_ok);
+    stop(handle, thread);
+}
