@@ -537,8 +537,21 @@ fn ami_tail_prints_an_empty_header_as_it_came() {
     let out = out.unwrap_or_else(|| running.take().unwrap().finish());
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert_eq!(
-        out.stdout,
-        "Event: Newchannel\nChannel: SIP/100-00000001\nAccountCode:\nUniqueid: 1.1\n\n",
+        out.stdout, "Event: Newchannel\nChannel: SIP/100-00000001\nAccountCode:\nUniqueid: 1.1\n\n",
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn conf_dump_reads_a_latin1_sample() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/minivm.conf.sample");
+    let Some(out) = run("conf_dump", &[path]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("subject = Du har f\u{e5}tt r\u{f6}stmeddelande (se bilaga)\n"),
         "{out:#?}"
     );
 }
