@@ -45,7 +45,10 @@ pub(crate) fn guarded(protocol: &str, what: &str, f: impl FnOnce()) {
 pub(crate) fn decode_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), false),
-        Err(_) => (Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()), true),
+        Err(_) => (
+            Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+            true,
+        ),
     }
 }
 

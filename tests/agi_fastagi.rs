@@ -468,10 +468,7 @@ fn usage_block_with_a_glued_end_marker_ends_the_command() {
         .register_script_handler("", move |req| {
             let first = req.execute(&Answer);
             let second = req.execute(&Noop);
-            tx.lock()
-                .unwrap()
-                .send((first, second.is_ok()))
-                .unwrap();
+            tx.lock().unwrap().send((first, second.is_ok())).unwrap();
             Ok(())
         })
         .unwrap();

@@ -124,9 +124,14 @@ fn usage_end_marker_glued_to_the_last_line() {
     for line in GLUED_USAGE.split_inclusive(|&b| b == b'\n') {
         events.extend(parser.push_line(line).unwrap());
     }
-    assert!(matches!(events[..], [ReplyEvent::Reply(Reply::Usage(_)), ReplyEvent::Hangup]));
+    assert!(matches!(
+        events[..],
+        [ReplyEvent::Reply(Reply::Usage(_)), ReplyEvent::Hangup]
+    ));
     let text = std::str::from_utf8(GLUED_USAGE).unwrap();
-    assert!(matches!(parse_reply_text(text, &limits), Ok(Reply::Usage(u)) if u.ends_with("0 if successful.")));
+    assert!(
+        matches!(parse_reply_text(text, &limits), Ok(Reply::Usage(u)) if u.ends_with("0 if successful."))
+    );
     // Without the final period, and after several usage lines.
     assert_eq!(
         one(b"520-Invalid command syntax.  Proper usage follows:\nUsage: X\n Does x.520 End of proper usage\n"),

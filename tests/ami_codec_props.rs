@@ -139,7 +139,8 @@ proptest! {
 #[test]
 fn values_come_back_as_they_came() {
     for event in [
-        &b"Event: Newchannel\r\nChannel: SIP/100-00000001\r\nAccountCode:\r\nUniqueid: 1.1\r\n\r\n"[..],
+        &b"Event: Newchannel\r\nChannel: SIP/100-00000001\r\nAccountCode:\r\nUniqueid: 1.1\r\n\r\n"
+            [..],
         b"Event: Newchannel\r\nCallerIDName: Jos\xe9\r\nAccountCode:\r\nExten:  two spaces\r\n\r\n",
     ] {
         let mut d = Decoder::without_banner(Limits::default());
@@ -158,6 +159,9 @@ fn values_come_back_as_they_came() {
         m.set("AccountCode", "x");
         let mut wire = Vec::new();
         m.write_wire(&mut wire);
-        assert!(wire.windows(16).any(|w| w == b"\r\nAccountCode: x"), "{m:?}");
+        assert!(
+            wire.windows(16).any(|w| w == b"\r\nAccountCode: x"),
+            "{m:?}"
+        );
     }
 }

@@ -331,7 +331,8 @@ const USAGE_END: &[u8] = b"520 End of proper usage";
 /// lacks its final newline), or `None` when the line does not end so.
 fn strip_glued_end(line: &[u8]) -> Option<&[u8]> {
     let line = line.strip_suffix(b".").unwrap_or(line);
-    line.strip_suffix(USAGE_END).filter(|before| !before.is_empty())
+    line.strip_suffix(USAGE_END)
+        .filter(|before| !before.is_empty())
 }
 
 impl LineParser for ReplyParser {
