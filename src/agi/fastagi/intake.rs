@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::agi::protocol::lines::LineParser;
 use crate::agi::{AgiError, EnvParser, Environment};
@@ -212,11 +212,8 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
         match rx.recv_timeout(wait) {
             Ok(a) => {
                 add(&mut pending, a, &mut evicted);
-                loop {
-                    match rx.try_recv() {
-                        Ok(a) => add(&mut pending, a, &mut evicted),
-                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                    }
+                while let Ok(a) = rx.try_recv() {
+                    add(&mut pending, a, &mut evicted);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
