@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use astrix::agi::commands::*;
-use astrix::agi::{AgiError, FastAgiServer, HangupReason, ShutdownHandle};
+use astrix::agi::{AgiError, FastAgiRequest, FastAgiServer, HangupReason, ShutdownHandle};
 use astrix::testing::{FastAgiClient, Fault};
 
 const T: Duration = Duration::from_secs(10);
@@ -30,6 +30,34 @@ fn stop(handle: ShutdownHandle, thread: thread::JoinHandle<()>) {
 
 fn client() -> FastAgiClient {
     FastAgiClient::new().timeout(T)
+}
+
+/// Serves with a reply timeout; what `handler` answers for each call comes
+/// out of the receiver.
+fn serve_reporting<R: Send + 'static>(
+    reply_timeout: Duration,
+    handler: impl Fn(&mut FastAgiRequest<'_>) -> R + Send + Sync + 'static,
+) -> (
+    SocketAddr,
+    ShutdownHandle,
+    thread::JoinHandle<()>,
+    mpsc::Receiver<R>,
+) {
+    let server = FastAgiServer::builder()
+        .reply_timeout(Some(reply_timeout))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    server
+        .register_script_handler("", move |req| {
+            let r = handler(req);
+            tx.lock().unwrap().send(r).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let (addr, handle, thread) = serve(server);
+    (addr, handle, thread, rx)
 }
 
 #[test]
@@ -399,23 +427,10 @@ fn ipv6_loopback() {
 
 #[test]
 fn reply_timeout() {
-    let server = FastAgiServer::builder()
-        .reply_timeout(Some(Duration::from_millis(200)))
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    server
-        .register_script_handler("", move |req| {
-            let r = req.execute(&Noop);
-            tx.lock()
-                .unwrap()
-                .send(r.map_err(|e| matches!(e, AgiError::Timeout)))
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let (addr, handle, thread) = serve(server);
+    let (addr, handle, thread, rx) = serve_reporting(Duration::from_millis(200), |req| {
+        req.execute(&Noop)
+            .map_err(|e| matches!(e, AgiError::Timeout))
+    });
     // The client never answers NOOP.
     client()
         .responder(|_| {
@@ -458,21 +473,10 @@ fn only_allowed_peers_are_served() {
 fn usage_block_with_a_glued_end_marker_ends_the_command() {
     // Without the fix the command waits for an end line that never comes:
     // the reply timeout makes that a quick failure instead of a hang.
-    let server = FastAgiServer::builder()
-        .reply_timeout(Some(Duration::from_secs(3)))
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    server
-        .register_script_handler("", move |req| {
-            let first = req.execute(&Answer);
-            let second = req.execute(&Noop);
-            tx.lock().unwrap().send((first, second.is_ok())).unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let (addr, handle, thread) = serve(server);
+    let (addr, handle, thread, rx) = serve_reporting(Duration::from_secs(3), |req| {
+        let first = req.execute(&Answer);
+        (first, req.execute(&Noop).is_ok())
+    });
     let call = client()
         .reply(
             "ANSWER",
