@@ -180,7 +180,7 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
                 if let Some(more) = evicted.hit() {
                     log::warn!(
                         "FastAGI: {} connections without a whole environment (the cap); \
-                         closed the oldest, from {} ({more} more closed so since the last warning)",
+                         closed the oldest, from {}{more}",
                         pending.len() + 1,
                         old.peer
                     );
@@ -258,11 +258,7 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
                 None => "none whole within the environment timeout".to_owned(),
             };
             match failed.hit() {
-                Some(more) => log::warn!(
-                    "FastAGI {}: no valid environment: {why} \
-                     ({more} more such connections closed since the last warning)",
-                    p.peer
-                ),
+                Some(more) => log::warn!("FastAGI {}: no valid environment: {why}{more}", p.peer),
                 None => log::debug!("FastAGI {}: no valid environment: {why}", p.peer),
             }
         }

@@ -520,9 +520,10 @@ impl Throttle {
         }
     }
 
-    /// One more occurrence: `Some(left out since the last one logged)` when
-    /// this one is to be logged, `None` when it is to be left out.
-    fn hit(&mut self) -> Option<u64> {
+    /// One more occurrence: `Some(how many were left out since the last
+    /// one logged)` when this one is to be logged, `None` when it is to be
+    /// left out.
+    fn hit(&mut self) -> Option<LeftOut> {
         let now = Instant::now();
         if self
             .last
@@ -532,7 +533,20 @@ impl Throttle {
             return None;
         }
         self.last = Some(now);
-        Some(std::mem::take(&mut self.left_out))
+        Some(LeftOut(std::mem::take(&mut self.left_out)))
+    }
+}
+
+/// How many warnings a [`Throttle`] left out, for the end of the next one
+/// (nothing when none was).
+struct LeftOut(u64);
+
+impl std::fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " ({n} more like it since the last warning)"),
+        }
     }
 }
 
