@@ -499,3 +499,49 @@ fn usage_block_with_a_glued_end_marker_ends_the_command() {
     assert!(second_ok);
     stop(handle, thread);
 }
+
+#[test]
+fn past_the_intake_cap_the_oldest_unfinished_environments_go() {
+    let server = FastAgiServer::builder()
+        .max_pending_environments(4)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    server
+        .register_script_handler("", |req| req.execute(&Noop))
+        .unwrap();
+    let (addr, handle, thread) = serve(server);
+    let half_open: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"agi_network: yes\n").unwrap();
+            s
+        })
+        .collect();
+    // Seven arrivals for four places: the real call is served, and the
+    // three oldest half-open connections were closed to make room.
+    assert_eq!(client().run(addr).unwrap().commands, ["NOOP"]);
+    for (i, mut s) in half_open.iter().enumerate() {
+        let closed = i < 3;
+        s.set_read_timeout(Some(if closed {
+            T
+        } else {
+            Duration::from_millis(200)
+        }))
+        .unwrap();
+        let r = s.read(&mut [0u8; 1]);
+        if closed {
+            assert!(
+                matches!(&r, Ok(0))
+                    || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+                "connection {i}: {r:?}"
+            );
+        } else {
+            assert!(
+                matches!(&r, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+                "connection {i}: {r:?}"
+            );
+        }
+    }
+    drop(half_open);
+    stop(handle, thread);
+}

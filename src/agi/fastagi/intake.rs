@@ -127,8 +127,11 @@ fn discard(stream: &mut TcpStream, mut n: usize, scratch: &mut [u8]) -> io::Resu
     Ok(())
 }
 
-/// Hands `arrival` to the intake thread, starting it if needed.
+/// Hands `arrival` to the intake thread, starting it if needed. The
+/// connection counts as reading its environment until the intake is done
+/// with it.
 pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
+    shared.count_environment(1);
     let mut intake = lock(&shared.intake);
     let arrival = match intake.as_ref() {
         None => arrival,
@@ -139,6 +142,8 @@ pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
         },
     };
     if shared.shutdown.load(Ordering::Acquire) {
+        shared.count_environment(-1);
+        drop(arrival);
         return;
     }
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -158,11 +163,13 @@ pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
                 arrival.peer
             );
             *intake = None;
+            shared.count_environment(-1);
         }
     }
 }
 
-/// The intake thread: until the server stops.
+/// The intake thread: until the server stops and the connections accepted
+/// before have their environment (or fail).
 fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
     let config = &shared.config;
     let mut pending: VecDeque<Pending> = VecDeque::new();
@@ -172,11 +179,13 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
     let add = |pending: &mut VecDeque<Pending>, a: Arrival, evicted: &mut Throttle| {
         if let Err(e) = a.stream.set_nonblocking(true) {
             log::warn!("FastAGI {}: can't make the socket nonblocking: {e}", a.peer);
+            shared.count_environment(-1);
             return;
         }
         if pending.len() >= config.max_pending {
             if let Some(old) = pending.pop_front() {
                 let _ = old.stream.shutdown(Shutdown::Both);
+                shared.count_environment(-1);
                 if let Some(more) = evicted.hit() {
                     log::warn!(
                         "FastAGI: {} connections without a whole environment (the cap); \
@@ -199,8 +208,16 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
         });
     };
     loop {
-        if shared.shutdown.load(Ordering::Acquire) {
-            break;
+        // Once stopped, nothing new comes in: the connections accepted
+        // before still get their environment read, then the thread ends
+        // (under the lock `admit` sends under, so that nothing is left in
+        // the channel).
+        if pending.is_empty() && shared.shutdown.load(Ordering::Acquire) {
+            let mut intake = lock(&shared.intake);
+            if rx.is_empty() {
+                *intake = None;
+                return;
+            }
         }
         let now = Instant::now();
         let wait = pending
@@ -241,6 +258,7 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
                     if let Some(p) = pending.remove(i) {
                         hand_over(shared, p, env);
                     }
+                    shared.count_environment(-1);
                     continue;
                 }
                 Ok(None) => None,
@@ -248,6 +266,7 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
             };
             let Some(p) = pending.remove(i) else { break };
             let _ = p.stream.shutdown(Shutdown::Both);
+            shared.count_environment(-1);
             let why = match failure {
                 Some(Failure::Closed) => {
                     log::debug!("FastAGI {}: closed before its environment", p.peer);
@@ -263,8 +282,10 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
             }
         }
     }
+    // Only when the channel is gone.
     for p in pending {
         let _ = p.stream.shutdown(Shutdown::Both);
+        shared.count_environment(-1);
     }
 }
 

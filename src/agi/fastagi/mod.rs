@@ -42,7 +42,8 @@ struct Config {
 struct Shared {
     router: Router<Handler>,
     shutdown: AtomicBool,
-    active: Mutex<usize>,
+    active: Mutex<Activity>,
+    /// Notified when nothing is active any more.
     idle: Condvar,
     config: Config,
     local_addr: SocketAddr,
@@ -165,7 +166,7 @@ impl FastAgiServerBuilder {
             shared: Arc::new(Shared {
                 router: Router::new(),
                 shutdown: AtomicBool::new(false),
-                active: Mutex::new(0),
+                active: Mutex::new(Activity::default()),
                 idle: Condvar::new(),
                 config: self.config,
                 local_addr,
@@ -296,7 +297,7 @@ impl FastAgiServer {
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *lock(&self.shared.active)
+        lock(&self.shared.active).calls
     }
 
     /// Accepts and handles calls (each on its own thread) until
@@ -412,11 +413,13 @@ impl ShutdownHandle {
         self.shared.shutdown.load(Ordering::Acquire)
     }
 
-    /// Waits up to `timeout` for running calls to end; true if none runs.
+    /// Waits up to `timeout` for running calls to end, and for connections
+    /// accepted before the shutdown to finish their environment (and their
+    /// call); true if none is left.
     pub fn wait(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut active = lock(&self.shared.active);
-        while *active > 0 {
+        while !active.is_idle() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -431,7 +434,32 @@ impl ShutdownHandle {
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *lock(&self.shared.active)
+        lock(&self.shared.active).calls
+    }
+}
+
+/// What a server is handling: calls, and connections still reading their
+/// environment (which are no calls).
+#[derive(Default)]
+struct Activity {
+    calls: usize,
+    environments: usize,
+}
+
+impl Activity {
+    fn is_idle(&self) -> bool {
+        self.calls == 0 && self.environments == 0
+    }
+}
+
+impl Shared {
+    /// Counts a connection in (`+1`) or out of (`-1`) the intake.
+    fn count_environment(&self, delta: isize) {
+        let mut active = lock(&self.active);
+        active.environments = active.environments.saturating_add_signed(delta);
+        if active.is_idle() {
+            self.idle.notify_all();
+        }
     }
 }
 
@@ -440,8 +468,8 @@ struct ActiveGuard(Arc<Shared>);
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         let mut active = lock(&self.0.active);
-        *active = active.saturating_sub(1);
-        if *active == 0 {
+        active.calls = active.calls.saturating_sub(1);
+        if active.is_idle() {
             self.0.idle.notify_all();
         }
     }
@@ -571,22 +599,20 @@ fn accept_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
 }
 
 /// A connection whose environment is whole: a call, on a worker thread,
-/// unless the calls are at the cap.
+/// unless the calls are at the cap. (A connection accepted before a
+/// shutdown is still served, as a call running then is.)
 fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, env: Environment) {
-    if shared.shutdown.load(Ordering::Acquire) {
-        return;
-    }
     {
         let mut active = lock(&shared.active);
-        if *active >= shared.config.max_connections {
+        if active.calls >= shared.config.max_connections {
             log::warn!(
                 "FastAGI: {} calls running (the cap); closing the connection from {peer}",
-                *active
+                active.calls
             );
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
-        *active += 1;
+        active.calls += 1;
     }
     let job = Job {
         stream,
