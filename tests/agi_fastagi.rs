@@ -8,7 +8,9 @@ use std::thread;
 use std::time::Duration;
 
 use astrix::agi::commands::*;
-use astrix::agi::{AgiError, FastAgiRequest, FastAgiServer, HangupReason, ShutdownHandle};
+use astrix::agi::{
+    AgiError, FastAgiRequest, FastAgiServer, FastAgiServerBuilder, HangupReason, ShutdownHandle,
+};
 use astrix::testing::{FastAgiClient, Fault};
 
 const T: Duration = Duration::from_secs(10);
@@ -30,6 +32,17 @@ fn stop(handle: ShutdownHandle, thread: thread::JoinHandle<()>) {
 
 fn client() -> FastAgiClient {
     FastAgiClient::new().timeout(T)
+}
+
+/// Serves every call with one `NOOP`.
+fn serve_noop(
+    builder: FastAgiServerBuilder,
+) -> (SocketAddr, ShutdownHandle, thread::JoinHandle<()>) {
+    let server = builder.bind("127.0.0.1:0").unwrap();
+    server
+        .register_script_handler("", |req| req.execute(&Noop))
+        .unwrap();
+    serve(server)
 }
 
 /// Serves with a reply timeout; what `handler` answers for each call comes
@@ -450,14 +463,7 @@ fn only_allowed_peers_are_served() {
         (IpAddr::V4(Ipv4Addr::LOCALHOST), true),
         (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), false),
     ] {
-        let server = FastAgiServer::builder()
-            .allowed_peers([allowed])
-            .bind("127.0.0.1:0")
-            .unwrap();
-        server
-            .register_script_handler("", |req| req.execute(&Noop))
-            .unwrap();
-        let (addr, handle, thread) = serve(server);
+        let (addr, handle, thread) = serve_noop(FastAgiServer::builder().allowed_peers([allowed]));
         let t = client().run(addr).unwrap();
         if served {
             assert_eq!(t.commands, ["NOOP"]);
@@ -502,14 +508,7 @@ fn usage_block_with_a_glued_end_marker_ends_the_command() {
 
 #[test]
 fn past_the_intake_cap_the_oldest_unfinished_environments_go() {
-    let server = FastAgiServer::builder()
-        .max_pending_environments(4)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    server
-        .register_script_handler("", |req| req.execute(&Noop))
-        .unwrap();
-    let (addr, handle, thread) = serve(server);
+    let (addr, handle, thread) = serve_noop(FastAgiServer::builder().max_pending_environments(4));
     let half_open: Vec<TcpStream> = (0..6)
         .map(|_| {
             let mut s = TcpStream::connect(addr).unwrap();
