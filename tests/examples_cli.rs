@@ -546,3 +546,53 @@ fn bench_fastagi_prints_one_json_line() {
     assert_json_line(&out, &["sessions", "secs"]);
     assert!(out.stdout.starts_with("{\"sessions\":2,"), "{out:#?}");
 }
+
+#[test]
+fn ami_tail_prints_an_empty_header_as_it_came() {
+    let server = AmiServer::builder().fully_booted(false).start().unwrap();
+    let addr = server.addr();
+    let Some(running) = start("ami_tail", &["--addr", &addr, "--count", "1"], false) else {
+        return;
+    };
+    // Once ami_tail is logged in, an Asterisk 11 event with an empty header.
+    assert!(
+        server
+            .wait_for_action("Login", Duration::from_secs(30))
+            .is_some(),
+        "ami_tail never logged in"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = None;
+    // The event may come before the example listens for events: repeat it.
+    let mut running = Some(running);
+    while Instant::now() < deadline {
+        server.send_raw(b"Event: Newchannel\r\nChannel: SIP/100-00000001\r\nAccountCode:\r\nUniqueid: 1.1\r\n\r\n");
+        thread::sleep(Duration::from_millis(100));
+        if let Some(r) = running.as_mut() {
+            if r.child.try_wait().unwrap().is_some() {
+                out = running.take().map(Running::finish);
+                break;
+            }
+        }
+    }
+    let out = out.unwrap_or_else(|| running.take().unwrap().finish());
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(
+        out.stdout, "Event: Newchannel\nChannel: SIP/100-00000001\nAccountCode:\nUniqueid: 1.1\n\n",
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn conf_dump_reads_a_latin1_sample() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/minivm.conf.sample");
+    let Some(out) = run("conf_dump", &[path]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("subject = Du har f\u{e5}tt r\u{f6}stmeddelande (se bilaga)\n"),
+        "{out:#?}"
+    );
+}
