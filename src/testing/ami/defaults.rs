@@ -331,21 +331,34 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     let failure = if lower.contains("busy") || lower == "local/103@test" {
         Some((5, 17, "User busy"))
     } else if lower.contains("noanswer") || lower == "local/101@test" {
-        Some((3, 19, "No answer"))
+        Some((3, 19, "User alerting, no answer"))
     } else {
         None
     };
-    // A Local channel's other half, running the dialplan at its target.
+    // A Local channel's other half, running the dialplan at its target;
+    // both halves start there (core_unreal.c), and its unique id is
+    // `OtherChannelId`, else `ChannelId;2`, else a new one.
     let mut twin = is_local.then(|| {
         let target = &chan[6..];
         let (exten, context) = target.split_once('@').unwrap_or((target, "default"));
-        let uniqueid = world.new_uniqueid();
+        let context = context.split('/').next().unwrap_or(context);
+        ch.context = context.into();
+        ch.exten = exten.into();
+        ch.priority = 1;
+        let uniqueid = match (
+            action.get("OtherChannelId").filter(|c| !c.is_empty()),
+            action.get("ChannelId").filter(|c| !c.is_empty()),
+        ) {
+            (Some(other), _) => other.to_owned(),
+            (None, Some(id)) => format!("{id};2"),
+            (None, None) => world.new_uniqueid(),
+        };
         Channel {
             name: format!("{chan}-{n:08x};2"),
             linkedid: ch.linkedid.clone(),
             uniqueid,
             state: 4,
-            context: context.split('/').next().unwrap_or(context).into(),
+            context: context.into(),
             exten: exten.into(),
             priority: 1,
             application: "AppDial2".into(),
@@ -363,7 +376,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     let mut r = if is_async {
         Reply::success_with("Originate successfully queued").delay(step)
     } else {
-        Reply::none().delay(step)
+        Reply::none()
     };
     r = r.broadcast(ch.event("Newchannel"));
     if let Some(t) = &twin {
@@ -376,17 +389,21 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     match failure {
         Some((reason, cause, txt)) => {
             if let Some(t) = &mut twin {
-                // Asterisk 22: the ;2 half goes Busy (or rings), the ;1
-                // half ends Down with cause 0, then the ;2 half with the
-                // real cause, after OriginateResponse.
+                // Asterisk 22, busy: the ;2 half goes Busy, the ;1 half
+                // ends Down with cause 0, the ;2 half with 17. Not
+                // answered: the ;1 half rings (the ;2 half stays in Ring)
+                // and both end with 19 when the originate gives up.
                 if reason == 5 {
                     t.state = 7;
                     r = r.delay(step).broadcast(t.event("Newstate"));
+                    let mut h = ch.event("Hangup");
+                    h.push("Cause", "0");
+                    h.push("Cause-txt", "Unknown");
+                    r = r.delay(step).broadcast(h);
+                } else {
+                    ch.state = 5;
+                    r = r.delay(step).broadcast(ch.event("Newstate"));
                 }
-                let mut h = ch.event("Hangup");
-                h.push("Cause", "0");
-                h.push("Cause-txt", "Unknown");
-                r = r.delay(step).broadcast(h);
             } else {
                 ch.state = if reason == 5 { 7 } else { 5 };
                 let mut h = ch.event("Hangup");
@@ -402,19 +419,23 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             resp_event.push("Uniqueid", action.get("ChannelId").unwrap_or("<unknown>"));
             resp_event.push("CallerIDNum", "<unknown>");
             resp_event.push("CallerIDName", "<unknown>");
-            r = r.broadcast(resp_event);
+            if is_async {
+                r = r.broadcast(resp_event);
+            }
             if let Some(t) = &twin {
                 let mut h = t.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
                 r = r.broadcast(h);
+                if reason != 5 {
+                    let mut h = ch.event("Hangup");
+                    h.push("Cause", &cause.to_string());
+                    h.push("Cause-txt", txt);
+                    r = r.broadcast(h);
+                }
             }
             if !is_async {
-                r = r.response(
-                    Message::new()
-                        .with("Response", "Error")
-                        .with("Message", "Originate failed"),
-                );
+                r = sync_answer(r, Reply::error("Originate failed"));
             }
         }
         None => {
@@ -431,9 +452,22 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             resp_event.push("Uniqueid", &ch.uniqueid);
             resp_event.push("CallerIDNum", &ch.caller_num);
             resp_event.push("CallerIDName", &ch.caller_name);
-            r = r.broadcast(resp_event);
+            // manager.c sends OriginateResponse for `Async: true` only.
+            if is_async {
+                r = r.broadcast(resp_event);
+            }
+            // The ;1 half of a Local channel originated to an extension
+            // runs the dialplan there once answered.
+            if is_local && action.get("Application").is_none() {
+                ch.context = action.get("Context").unwrap_or("default").into();
+                ch.exten = action.get("Exten").unwrap_or("s").into();
+                ch.priority = action
+                    .get("Priority")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
+            }
             if !is_async {
-                r = r.then(Reply::success_with("Originate successfully queued"));
+                r = sync_answer(r, Reply::success_with("Originate successfully queued"));
             }
             // Like the test dialplan: extension targets answer, wait 2 s and
             // hang up; `Wait(N)` hangs up after N seconds.
@@ -456,6 +490,16 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         }
     }
     r
+}
+
+/// A synchronous Originate's answer, before the events of the call: the
+/// manager session's thread, busy with the originate, writes the events
+/// queued meanwhile only after the response (manager.c).
+fn sync_answer(events: Reply, answer: Reply) -> Reply {
+    Reply::none()
+        .delay(Duration::from_millis(20))
+        .then(answer)
+        .then(events)
 }
 
 fn push_target(m: &mut Message, action: &Message) {
