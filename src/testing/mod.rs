@@ -19,12 +19,17 @@
 //! - **AMI ([`AmiServer`]):** one channel per originate (two halves for a
 //!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
 //!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,
-//!   `Newexten`); OriginateResponse is also sent for a synchronous
-//!   Originate (Asterisk sends it only for `Async: true`); no bridges,
-//!   transfers, queues or parking; only the actions it answers (others get
-//!   `Invalid/unknown command`); permissions as manager.c checks them
-//!   (users, read/write classes) but no ACLs, no `allowmultiplelogin`, no
-//!   event filters.
+//!   `Newexten`, `DeviceStateChange`); no `Priority` that follows the
+//!   dialplan; no `ChanVariable` headers (`channelvars`); no bridges,
+//!   `Dial`, transfers, queues or parking; only the actions it answers
+//!   (others get `Invalid/unknown command`); permissions as manager.c
+//!   checks them (users, read/write classes) but no ACLs, no
+//!   `allowmultiplelogin`, no event filters.
+//!
+//! The differential check (`tests/differential.rs`, recordings in
+//! `tests/data/differential/`) compares the emulators with a real Asterisk
+//! 22 on scenarios; what it covers, and what it leaves out, is listed
+//! there.
 //! - **AGI ([`FastAgiClient`]):** see its own list; no SIGHUP, no
 //!   `AGISTATUS`.
 //! - **ARI (`AriServer`, feature `ari`):** channels, bridges, playbacks and
