@@ -9,6 +9,8 @@
 //! `ASTRIX_LIVE` re-records those files; `tests/data/differential/README.md`
 //! says how.
 
+#[path = "differential/agi.rs"]
+mod agi;
 #[path = "differential/ami.rs"]
 mod ami;
 #[path = "differential/normalise.rs"]
@@ -17,8 +19,11 @@ mod normalise;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use std::net::TcpListener;
+
+use agi::AgiCall;
 use ami::Ami;
-use astrix::testing::AmiServer;
+use astrix::testing::{AmiServer, FastAgiClient};
 
 /// The AMI events an originate is compared on (the others Asterisk sends,
 /// `Newexten`, `VarSet`, `LocalBridge`, `DialBegin`, … are not modelled).
@@ -92,17 +97,28 @@ fn first_difference(want: &str, got: &str, label: &str) -> String {
 /// Compares the emulator's transcript with the recorded one (after
 /// re-recording it, or checking it still holds, against `ASTRIX_LIVE`).
 fn check(s: Scenario) {
-    let path = recorded_path(s.name);
+    let server = emulator();
+    compare(
+        s.name,
+        |host| run_ami(&format!("{host}:5038"), &s),
+        || run_ami(&server.addr(), &s),
+    );
+}
+
+/// Compares what `emulated` gives with the recording of `name`, after
+/// `real` (given the host of `ASTRIX_LIVE`) re-recorded it or was checked
+/// against it.
+fn compare(name: &str, real: impl FnOnce(&str) -> String, emulated: impl FnOnce() -> String) {
+    let path = recorded_path(name);
     if let Some(host) = live() {
-        let real = run_ami(&format!("{host}:5038"), &s);
+        let real = real(&host);
         if recording() {
             std::fs::write(&path, &real).expect("write the recording");
         } else {
             let recorded = std::fs::read_to_string(&path).unwrap_or_default();
             assert!(
                 real == recorded,
-                "{}: Asterisk no longer gives the recorded transcript, {}\n{real}",
-                s.name,
+                "{name}: Asterisk no longer gives the recorded transcript, {}\n{real}",
                 first_difference(&recorded, &real, "Asterisk")
             );
         }
@@ -113,12 +129,10 @@ fn check(s: Scenario) {
             path.display()
         )
     });
-    let server = emulator();
-    let emu = run_ami(&server.addr(), &s);
+    let emu = emulated();
     assert!(
         emu == recorded,
-        "{}: the emulator differs from Asterisk 22, {}\n{emu}",
-        s.name,
+        "{name}: the emulator differs from Asterisk 22, {}\n{emu}",
         first_difference(&recorded, &emu, "emulator")
     );
 }
@@ -324,5 +338,94 @@ fn local_hangup_second_half() {
         name: "local_hangup_second_half",
         events: CALL_EVENTS,
         script: |ami| local_hangup(ami, "2"),
+    });
+}
+
+/// A FastAGI call of the test dialplan's `200`
+/// (`AGI(agi://HOST:PORT/demo?name=World,a,b)` on the `;2` half of
+/// `Local/200@test`), driven by `script`; its transcript as text. On the
+/// live Asterisk an Originate makes the call (`FASTAGI_PORT` pointing
+/// here); on the emulator a [`FastAgiClient`] set up as that channel.
+fn run_fastagi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local address").port();
+    let tag = new_tag();
+    let id = format!("{tag}-1");
+    let driver = match live {
+        Some(host) => {
+            let mut ami = Ami::connect(&format!("{host}:5038"), &tag);
+            admin(&mut ami);
+            let var = format!("FASTAGI_PORT={port}");
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/200@test"),
+                ("Application", "Wait"),
+                ("Data", "5"),
+                ("Async", "true"),
+                ("ChannelId", &id),
+                ("Variable", &var),
+            ]);
+            std::thread::spawn(move || {
+                ami.settle(2);
+                logoff(&mut ami);
+            })
+        }
+        None => {
+            let client = FastAgiClient::new()
+                .script("demo?name=World")
+                .env(
+                    "agi_request",
+                    &format!("agi://127.0.0.1:{port}/demo?name=World"),
+                )
+                .env("agi_channel", "Local/200@test-00000001;2")
+                .env("agi_type", "Local")
+                .env("agi_uniqueid", &format!("{id};2"))
+                // An originated Local channel has no caller id.
+                .env("agi_callerid", "unknown")
+                .env("agi_calleridname", "unknown")
+                .env("agi_callingpres", "67")
+                .arg("a")
+                .arg("b")
+                .variable("ASTRIX_TAG", "fastagi-200")
+                // The test instance has no sound files.
+                .sounds(Vec::<String>::new());
+            let addr = listener.local_addr().expect("local address");
+            std::thread::spawn(move || {
+                client.run(addr).expect("the emulated call");
+            })
+        }
+    };
+    let mut call = AgiCall::accept(&listener);
+    call.environment();
+    script(&mut call);
+    let lines = call.close();
+    driver.join().expect("the call's driver");
+    let mut t = AgiCall::transcript(&lines, port, &tag).join("\n");
+    t.push('\n');
+    t
+}
+
+/// Checks a FastAGI scenario.
+fn check_fastagi(name: &str, script: fn(&mut AgiCall)) {
+    compare(
+        name,
+        |host| run_fastagi(Some(host), script),
+        || run_fastagi(None, script),
+    );
+}
+
+#[test]
+fn fastagi_replies_and_hangup() {
+    check_fastagi("fastagi_replies_and_hangup", |agi| {
+        agi.command("ANSWER");
+        agi.command("GET VARIABLE ASTRIX_TAG");
+        // No sound files on the test instance: every sound is missing.
+        agi.command("STREAM FILE no-such-sound \"\"");
+        agi.command("NO SUCH COMMAND");
+        agi.command("DATABASE GET");
+        agi.command("HANGUP");
+        assert!(agi.hangup_line(), "no HANGUP line after HANGUP");
+        agi.command("ANSWER");
+        agi.command("GET VARIABLE ASTRIX_TAG");
     });
 }
