@@ -126,7 +126,7 @@ fn wait_for_times_out_while_the_call_goes_on() {
     let (_server, m) = setup();
     let calls = CallManager::new(&m);
     let call = calls
-        .originate(Originate::to_application("Local/300@test", "Wait").data("30"))
+        .originate(Originate::to_application("Local/104@test", "Wait").data("30"))
         .unwrap();
     let err = call
         .wait_for(CallState::Ended, Duration::from_millis(200))

@@ -429,3 +429,58 @@ fn fastagi_replies_and_hangup() {
         agi.command("GET VARIABLE ASTRIX_TAG");
     });
 }
+
+#[test]
+fn async_agi_command_and_break() {
+    check(Scenario {
+        name: "async_agi_command_and_break",
+        events: &[
+            "Newchannel",
+            "Newstate",
+            "Hangup",
+            "OriginateResponse",
+            "AsyncAGIStart",
+            "AsyncAGIExec",
+            "AsyncAGIEnd",
+        ],
+        script: |ami| {
+            admin(ami);
+            // Its ;2 half runs AGI(agi:async), never answered.
+            let id = ami.channel_id(1);
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/300@test"),
+                ("Application", "Wait"),
+                ("Data", "5"),
+                ("Async", "true"),
+                ("ChannelId", &id),
+            ]);
+            let start = ami
+                .wait_event("AsyncAGIStart", "Local/300@test-")
+                .expect("AsyncAGIStart");
+            let ch = start.get("Channel").unwrap_or("").to_owned();
+            ami.send(&[
+                ("Action", "AGI"),
+                ("Channel", &ch),
+                ("Command", "GET VARIABLE ASTRIX_TAG"),
+                ("CommandID", "c1"),
+            ]);
+            ami.wait_event("AsyncAGIExec", &ch).expect("AsyncAGIExec");
+            ami.send(&[
+                ("Action", "AGI"),
+                ("Channel", &ch),
+                ("Command", "ASYNCAGI BREAK"),
+                ("CommandID", "c2"),
+            ]);
+            ami.wait_event("AsyncAGIEnd", &ch).expect("AsyncAGIEnd");
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("OriginateResponse")
+                    && m.action_id().is_some_and(|a| a.starts_with(&tag))
+            })
+            .expect("OriginateResponse");
+            ami.settle(2);
+            logoff(ami);
+        },
+    });
+}

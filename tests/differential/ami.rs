@@ -244,6 +244,14 @@ impl Ami {
             match l {
                 Line::Banner(b) => out.push(format!("S: Asterisk Call Manager/{b}")),
                 Line::Sent(m) => out.push(n.line("C: ", m.iter())),
+                Line::Got(m) if m.contains("Env") || m.contains("Result") => {
+                    let m = decode_agi(m);
+                    let ch = n.value("Channel", m.get("Channel").unwrap_or(""));
+                    channels
+                        .entry(ch)
+                        .or_default()
+                        .push(n.line("S: ", m.iter()));
+                }
                 Line::Got(m) if m.contains("ChannelState") => {
                     let ch = n.value("Channel", m.get("Channel").unwrap_or(""));
                     channels
@@ -267,4 +275,48 @@ impl Drop for Ami {
     fn drop(&mut self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// An AsyncAGI event with its URI-encoded `Env` or `Result` decoded, each
+/// line ended by a visible `\n`, without `agi_threadid` (a thread of the
+/// instance).
+fn decode_agi(m: &Message) -> Message {
+    let mut out = Message::new();
+    for (h, v) in m.iter() {
+        if h.eq_ignore_ascii_case("Env") || h.eq_ignore_ascii_case("Result") {
+            let text = uri_decode(v);
+            let kept: String = text
+                .split_inclusive('\n')
+                .filter(|l| !l.starts_with("agi_threadid:"))
+                .map(|l| l.replace('\n', "\\n"))
+                .collect();
+            out.push(h, &kept);
+        } else {
+            out.push(h, v);
+        }
+    }
+    out
+}
+
+/// `%XX` decoded (as Asterisk encodes AsyncAGI's `Env` and `Result`).
+fn uri_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(c)) => {
+                out.push(c);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -71,6 +71,11 @@ pub(crate) struct World {
     pub(crate) async_agi: HashMap<String, AgiModel>,
     /// Channels whose AsyncAGI session has ended.
     pub(crate) async_done: HashMap<String, AgiModel>,
+    /// `;2` halves of originated Local channels into the test dialplan's
+    /// `300` (`AGI(agi:async)`, never answered): when their session ends
+    /// the pair hangs up, then the originate fails with this
+    /// `OriginateResponse` (`None` for a synchronous Originate).
+    pub(crate) async_originates: HashMap<String, Option<Message>>,
     pub(crate) globals: BTreeMap<String, String>,
     pub(crate) next_id: u64,
     pub(crate) started: u64,
@@ -382,6 +387,33 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     if let Some(t) = &twin {
         r = r.broadcast(t.event("Newchannel"));
     }
+    // The test dialplan's 300: the ;2 half sets ASTRIX_TAG and enters
+    // AsyncAGI without answering; the originate waits for it.
+    if let Some(mut t) = twin.take_if(|_| lower == "local/300@test") {
+        t.priority = 2;
+        t.application = "AGI".into();
+        t.data = "agi:async".into();
+        t.vars.insert("ASTRIX_TAG".into(), "async-300".into());
+        let start = world.enter_async_agi(&t, &[]);
+        resp_event.push("Response", "Failure");
+        resp_event.push("Channel", chan);
+        push_target(&mut resp_event, action);
+        resp_event.push("Reason", "0");
+        resp_event.push("Uniqueid", &ch.uniqueid);
+        resp_event.push("CallerIDNum", "<unknown>");
+        resp_event.push("CallerIDName", "<unknown>");
+        world
+            .async_originates
+            .insert(t.name.clone(), is_async.then_some(resp_event));
+        world.channels.push(ch);
+        world.channels.push(t);
+        r = r.delay(step).broadcast(start);
+        return if is_async {
+            r
+        } else {
+            sync_answer(r, Reply::error("Originate failed"))
+        };
+    }
     if twin.is_none() {
         ch.state = 5;
         r = r.delay(step).broadcast(ch.event("Newstate"));
@@ -557,18 +589,51 @@ impl World {
             data: "agi:async".into(),
             vars: BTreeMap::new(),
         };
+        let start = self.enter_async_agi(&ch, args);
+        let name = ch.name.clone();
+        self.channels.push(ch);
+        (name, start)
+    }
+
+    /// Starts the AsyncAGI session of `ch` (with its variables), as
+    /// `AGI(agi:async,ARGS)` does; its `AsyncAGIStart` event, with the
+    /// environment res_agi writes.
+    pub(crate) fn enter_async_agi(&mut self, ch: &Channel, args: &[&str]) -> Message {
+        let unknown = |v: &str| {
+            if v.is_empty() || v == "<unknown>" {
+                "unknown".to_owned()
+            } else {
+                v.to_owned()
+            }
+        };
+        let tech = ch.name.split('/').next().unwrap_or("");
+        // Presentation 67 (unavailable) without a caller number, else 0.
+        let pres = if unknown(&ch.caller_num) == "unknown" {
+            "67"
+        } else {
+            "0"
+        };
         let mut env: Vec<(String, String)> = [
             ("agi_request", "async".to_owned()),
             ("agi_channel", ch.name.clone()),
             ("agi_language", "en".into()),
-            ("agi_type", "Local".into()),
+            ("agi_type", tech.into()),
             ("agi_uniqueid", ch.uniqueid.clone()),
             ("agi_version", "22.10.1".into()),
-            ("agi_callerid", ch.caller_num.clone()),
-            ("agi_calleridname", ch.caller_name.clone()),
+            ("agi_callerid", unknown(&ch.caller_num)),
+            ("agi_calleridname", unknown(&ch.caller_name)),
+            ("agi_callingpres", pres.into()),
+            ("agi_callingani2", "0".into()),
+            ("agi_callington", "0".into()),
+            ("agi_callingtns", "0".into()),
+            ("agi_dnid", "unknown".into()),
+            ("agi_rdnis", "unknown".into()),
             ("agi_context", ch.context.clone()),
             ("agi_extension", ch.exten.clone()),
             ("agi_priority", ch.priority.to_string()),
+            ("agi_enhanced", "0.0".into()),
+            ("agi_accountcode", String::new()),
+            ("agi_threadid", "140389618804416".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -584,11 +649,9 @@ impl World {
         let mut start = ch.event("AsyncAGIStart");
         start.set("Privilege", "agi,all");
         start.push("Env", &uri_encode(&text));
-        let model = AgiModel::new(&env, &BTreeMap::new());
-        let name = ch.name.clone();
-        self.async_agi.insert(name.clone(), model);
-        self.channels.push(ch);
-        (name, start)
+        self.async_agi
+            .insert(ch.name.clone(), AgiModel::new(&env, &ch.vars));
+        start
     }
 }
 
@@ -608,11 +671,11 @@ fn agi(action: &Message, world: &mut World) -> Reply {
     };
     let mut exec = ch.event("AsyncAGIExec");
     exec.set("Privilege", "agi,all");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    exec.push("Result", &uri_encode(&text));
     if let Some(id) = action.get("CommandID") {
         exec.push("CommandId", id);
     }
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    exec.push("Result", &uri_encode(&text));
     let mut r = Reply::success_with("Added AGI command to queue").broadcast(exec);
     if ends {
         let mut end = ch.event("AsyncAGIEnd");
@@ -621,6 +684,21 @@ fn agi(action: &Message, world: &mut World) -> Reply {
         // Later AGI actions are refused; the variables stay readable.
         if let Some(m) = world.async_agi.remove(channel) {
             world.async_done.insert(channel.to_owned(), m);
+        }
+        // An originated Local channel into 300: the dialplan goes on and
+        // hangs up, both halves with 16, and the originate fails.
+        if let Some(resp) = world.async_originates.remove(channel) {
+            for half in [channel.to_owned(), local_twin(channel).unwrap_or_default()] {
+                if let Some(i) = world.channels.iter().position(|c| c.name == half) {
+                    let mut h = world.channels.remove(i).event("Hangup");
+                    h.push("Cause", "16");
+                    h.push("Cause-txt", "Normal Clearing");
+                    r = r.broadcast(h);
+                }
+            }
+            if let Some(resp) = resp {
+                r = r.broadcast(resp);
+            }
         }
     }
     r
