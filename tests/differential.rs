@@ -13,6 +13,9 @@
 mod agi;
 #[path = "differential/ami.rs"]
 mod ami;
+#[cfg(feature = "ari")]
+#[path = "differential/ari.rs"]
+mod ari;
 #[path = "differential/normalise.rs"]
 mod normalise;
 
@@ -483,4 +486,53 @@ fn async_agi_command_and_break() {
             logoff(ami);
         },
     });
+}
+
+/// A channel of the scenario's own ARI application: originated into it
+/// (`Local/104@test`, whose `;2` half answers), answered, a missing sound
+/// played, put in a bridge, hung up; its transcript as text.
+#[cfg(feature = "ari")]
+fn run_ari(addr: &str) -> String {
+    let tag = new_tag();
+    let mut ari = ari::Ari::connect(addr, &tag);
+    let app = ari.app().to_owned();
+    let ch = format!("{tag}-1");
+    ari.request(
+        "POST",
+        &format!(
+            "/channels?endpoint=Local/104@test&app={app}&channelId={ch}&otherChannelId={tag}-2"
+        ),
+    );
+    ari.wait("StasisStart").expect("StasisStart");
+    ari.request("POST", &format!("/channels/{ch}/answer"));
+    ari.request(
+        "POST",
+        &format!("/channels/{ch}/play/{tag}-p?media=sound:no-such-sound"),
+    );
+    ari.wait("PlaybackFinished").expect("PlaybackFinished");
+    ari.request("POST", &format!("/bridges/{tag}-b?type=mixing"));
+    ari.request("POST", &format!("/bridges/{tag}-b/addChannel?channel={ch}"));
+    ari.wait("ChannelEnteredBridge")
+        .expect("ChannelEnteredBridge");
+    ari.request("DELETE", &format!("/channels/{ch}"));
+    ari.wait("StasisEnd").expect("StasisEnd");
+    ari.request("DELETE", &format!("/bridges/{tag}-b"));
+    let mut t = ari.transcript().join("\n");
+    t.push('\n');
+    t
+}
+
+#[cfg(feature = "ari")]
+#[test]
+fn ari_answer_play_bridge_hangup() {
+    let server = astrix::testing::AriServer::builder()
+        // The test instance has no sound files.
+        .sounds(&[])
+        .start()
+        .expect("start the ARI emulator");
+    compare(
+        "ari_answer_play_bridge_hangup",
+        |host| run_ari(&format!("{host}:8088")),
+        || run_ari(&server.addr()),
+    );
 }

@@ -36,7 +36,9 @@
 //! - **ARI (`AriServer`, feature `ari`):** channels, bridges, playbacks and
 //!   applications in memory; no recordings' content, no snoop or external
 //!   media streams, no endpoints' real state, no dialplan after
-//!   `continue`; timings (ringing, playback length) are made up.
+//!   `continue`; an originate sends no `Dial` events and nothing of the
+//!   other half of a Local channel; timings (ringing, playback length)
+//!   are made up.
 
 // AMI emulator (TCP, optionally TLS).
 mod ami;
