@@ -408,6 +408,88 @@ fn run_fastagi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
     t
 }
 
+/// A classic AGI call of the test dialplan's `800`
+/// (`AGI(${AGISCRIPT},one,two)` on the `;2` half of `Local/800@test`,
+/// `AGISIGHUP=no`), driven by `script`; its transcript as text. On the
+/// live Asterisk the AGI script is a few lines of bash that relay its
+/// stdin and stdout to the scenario over TCP; on the emulator a
+/// [`FastAgiClient`] in classic mode, set up as that channel, does the
+/// same over the socket.
+fn run_classic_agi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local address").port();
+    let tag = new_tag();
+    let id = format!("{tag}-1");
+    let path = std::env::temp_dir().join(format!("{tag}.sh"));
+    let path_s = path.display().to_string();
+    let driver = match live {
+        Some(host) => {
+            // The script's stdout is held only by the copy from the
+            // socket: when the scenario closes the socket, Asterisk sees
+            // the script end and closes its stdin, which ends the other
+            // copy (its stdin named: a background job's is /dev/null).
+            let relay = format!(
+                "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/{port}\ncat <&0 >&3 &\nexec cat <&3\n"
+            );
+            std::fs::write(&path, relay).expect("write the AGI script");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .expect("make the AGI script executable");
+            }
+            let mut ami = Ami::connect(&format!("{host}:5038"), &tag);
+            admin(&mut ami);
+            let script_var = format!("AGISCRIPT={path_s}");
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/800@test"),
+                ("Application", "Wait"),
+                ("Data", "5"),
+                ("Async", "true"),
+                ("ChannelId", &id),
+                ("Variable", &script_var),
+                ("Variable", "AGIARG1=one"),
+                ("Variable", "AGIARG2=two"),
+                ("Variable", "AGISIGHUP=no"),
+            ]);
+            std::thread::spawn(move || {
+                ami.settle(2);
+                logoff(&mut ami);
+            })
+        }
+        None => {
+            let client = FastAgiClient::new()
+                .classic(&path_s)
+                .env("agi_channel", "Local/800@test-00000001;2")
+                .env("agi_type", "Local")
+                .env("agi_uniqueid", &format!("{id};2"))
+                .env("agi_callerid", "unknown")
+                .env("agi_calleridname", "unknown")
+                .env("agi_callingpres", "67")
+                .env("agi_extension", "800")
+                .env("agi_priority", "2")
+                .arg("one")
+                .arg("two")
+                .variable("AGISIGHUP", "no")
+                .sounds(Vec::<String>::new());
+            let addr = listener.local_addr().expect("local address");
+            std::thread::spawn(move || {
+                client.run(addr).expect("the emulated call");
+            })
+        }
+    };
+    let mut call = AgiCall::accept(&listener);
+    call.environment();
+    script(&mut call);
+    let lines = call.close();
+    driver.join().expect("the call's driver");
+    let _ = std::fs::remove_file(&path);
+    let mut t = AgiCall::transcript(&lines, port, &tag).join("\n");
+    t.push('\n');
+    t
+}
+
 /// Checks a FastAGI scenario.
 fn check_fastagi(name: &str, script: fn(&mut AgiCall)) {
     compare(
@@ -534,5 +616,22 @@ fn ari_answer_play_bridge_hangup() {
         "ari_answer_play_bridge_hangup",
         |host| run_ari(&format!("{host}:8088")),
         || run_ari(&server.addr()),
+    );
+}
+
+#[test]
+fn classic_agi_hangup() {
+    let script: fn(&mut AgiCall) = |agi| {
+        agi.command("ANSWER");
+        agi.command("STREAM FILE no-such-sound \"\"");
+        agi.command("HANGUP");
+        // No HANGUP line for a classic script (and no SIGHUP here).
+        agi.command("ANSWER");
+        agi.command("GET VARIABLE AGISIGHUP");
+    };
+    compare(
+        "classic_agi_hangup",
+        |host| run_classic_agi(Some(host), script),
+        || run_classic_agi(None, script),
     );
 }
