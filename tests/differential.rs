@@ -344,68 +344,106 @@ fn local_hangup_second_half() {
     });
 }
 
+/// An AGI call's sides: the scenario's listener and the run's ids.
+struct AgiRun {
+    listener: TcpListener,
+    port: u16,
+    tag: String,
+    /// The ChannelId of the originated Local channel.
+    id: String,
+}
+
+impl AgiRun {
+    fn new() -> AgiRun {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("local address").port();
+        let tag = new_tag();
+        let id = format!("{tag}-1");
+        AgiRun {
+            listener,
+            port,
+            tag,
+            id,
+        }
+    }
+
+    /// Originates `Local/EXTEN@test` into `Wait(5)` on the live Asterisk
+    /// with the channel variables `vars`; the thread that waits for its
+    /// end.
+    fn live_call(&self, host: &str, exten: &str, vars: &[String]) -> std::thread::JoinHandle<()> {
+        let mut ami = Ami::connect(&format!("{host}:5038"), &self.tag);
+        admin(&mut ami);
+        let channel = format!("Local/{exten}@test");
+        let mut h = vec![
+            ("Action", "Originate"),
+            ("Channel", channel.as_str()),
+            ("Application", "Wait"),
+            ("Data", "5"),
+            ("Async", "true"),
+            ("ChannelId", self.id.as_str()),
+        ];
+        h.extend(vars.iter().map(|v| ("Variable", v.as_str())));
+        ami.send(&h);
+        std::thread::spawn(move || {
+            ami.settle(2);
+            logoff(&mut ami);
+        })
+    }
+
+    /// `client` set up as the `;2` half of an originated
+    /// `Local/EXTEN@test` (no caller id; no sound files on the test
+    /// instance), calling the scenario.
+    fn emulated_call(&self, client: FastAgiClient, exten: &str) -> std::thread::JoinHandle<()> {
+        let client = client
+            .env("agi_channel", &format!("Local/{exten}@test-00000001;2"))
+            .env("agi_type", "Local")
+            .env("agi_uniqueid", &format!("{};2", self.id))
+            .env("agi_callerid", "unknown")
+            .env("agi_calleridname", "unknown")
+            .env("agi_callingpres", "67")
+            .sounds(Vec::<String>::new());
+        let addr = self.listener.local_addr().expect("local address");
+        std::thread::spawn(move || {
+            client.run(addr).expect("the emulated call");
+        })
+    }
+
+    /// Takes the call, runs `script`, waits for `driver`; the transcript.
+    fn finish(self, driver: std::thread::JoinHandle<()>, script: fn(&mut AgiCall)) -> String {
+        let mut call = AgiCall::accept(&self.listener);
+        call.environment();
+        script(&mut call);
+        let lines = call.close();
+        driver.join().expect("the call's driver");
+        let mut t = AgiCall::transcript(&lines, self.port, &self.tag).join("\n");
+        t.push('\n');
+        t
+    }
+}
+
 /// A FastAGI call of the test dialplan's `200`
 /// (`AGI(agi://HOST:PORT/demo?name=World,a,b)` on the `;2` half of
 /// `Local/200@test`), driven by `script`; its transcript as text. On the
 /// live Asterisk an Originate makes the call (`FASTAGI_PORT` pointing
 /// here); on the emulator a [`FastAgiClient`] set up as that channel.
 fn run_fastagi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("local address").port();
-    let tag = new_tag();
-    let id = format!("{tag}-1");
+    let run = AgiRun::new();
     let driver = match live {
-        Some(host) => {
-            let mut ami = Ami::connect(&format!("{host}:5038"), &tag);
-            admin(&mut ami);
-            let var = format!("FASTAGI_PORT={port}");
-            ami.send(&[
-                ("Action", "Originate"),
-                ("Channel", "Local/200@test"),
-                ("Application", "Wait"),
-                ("Data", "5"),
-                ("Async", "true"),
-                ("ChannelId", &id),
-                ("Variable", &var),
-            ]);
-            std::thread::spawn(move || {
-                ami.settle(2);
-                logoff(&mut ami);
-            })
-        }
+        Some(host) => run.live_call(host, "200", &[format!("FASTAGI_PORT={}", run.port)]),
         None => {
             let client = FastAgiClient::new()
                 .script("demo?name=World")
                 .env(
                     "agi_request",
-                    &format!("agi://127.0.0.1:{port}/demo?name=World"),
+                    &format!("agi://127.0.0.1:{}/demo?name=World", run.port),
                 )
-                .env("agi_channel", "Local/200@test-00000001;2")
-                .env("agi_type", "Local")
-                .env("agi_uniqueid", &format!("{id};2"))
-                // An originated Local channel has no caller id.
-                .env("agi_callerid", "unknown")
-                .env("agi_calleridname", "unknown")
-                .env("agi_callingpres", "67")
                 .arg("a")
                 .arg("b")
-                .variable("ASTRIX_TAG", "fastagi-200")
-                // The test instance has no sound files.
-                .sounds(Vec::<String>::new());
-            let addr = listener.local_addr().expect("local address");
-            std::thread::spawn(move || {
-                client.run(addr).expect("the emulated call");
-            })
+                .variable("ASTRIX_TAG", "fastagi-200");
+            run.emulated_call(client, "200")
         }
     };
-    let mut call = AgiCall::accept(&listener);
-    call.environment();
-    script(&mut call);
-    let lines = call.close();
-    driver.join().expect("the call's driver");
-    let mut t = AgiCall::transcript(&lines, port, &tag).join("\n");
-    t.push('\n');
-    t
+    run.finish(driver, script)
 }
 
 /// A classic AGI call of the test dialplan's `800`
@@ -416,11 +454,8 @@ fn run_fastagi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
 /// [`FastAgiClient`] in classic mode, set up as that channel, does the
 /// same over the socket.
 fn run_classic_agi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("local address").port();
-    let tag = new_tag();
-    let id = format!("{tag}-1");
-    let path = std::env::temp_dir().join(format!("{tag}.sh"));
+    let run = AgiRun::new();
+    let path = std::env::temp_dir().join(format!("{}.sh", run.tag));
     let path_s = path.display().to_string();
     let driver = match live {
         Some(host) => {
@@ -429,7 +464,8 @@ fn run_classic_agi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
             // the script end and closes its stdin, which ends the other
             // copy (its stdin named: a background job's is /dev/null).
             let relay = format!(
-                "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/{port}\ncat <&0 >&3 &\nexec cat <&3\n"
+                "#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/{}\ncat <&0 >&3 &\nexec cat <&3\n",
+                run.port
             );
             std::fs::write(&path, relay).expect("write the AGI script");
             #[cfg(unix)]
@@ -438,55 +474,27 @@ fn run_classic_agi(live: Option<&str>, script: fn(&mut AgiCall)) -> String {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                     .expect("make the AGI script executable");
             }
-            let mut ami = Ami::connect(&format!("{host}:5038"), &tag);
-            admin(&mut ami);
-            let script_var = format!("AGISCRIPT={path_s}");
-            ami.send(&[
-                ("Action", "Originate"),
-                ("Channel", "Local/800@test"),
-                ("Application", "Wait"),
-                ("Data", "5"),
-                ("Async", "true"),
-                ("ChannelId", &id),
-                ("Variable", &script_var),
-                ("Variable", "AGIARG1=one"),
-                ("Variable", "AGIARG2=two"),
-                ("Variable", "AGISIGHUP=no"),
-            ]);
-            std::thread::spawn(move || {
-                ami.settle(2);
-                logoff(&mut ami);
-            })
+            let vars = [
+                format!("AGISCRIPT={path_s}"),
+                "AGIARG1=one".into(),
+                "AGIARG2=two".into(),
+                "AGISIGHUP=no".into(),
+            ];
+            run.live_call(host, "800", &vars)
         }
         None => {
             let client = FastAgiClient::new()
                 .classic(&path_s)
-                .env("agi_channel", "Local/800@test-00000001;2")
-                .env("agi_type", "Local")
-                .env("agi_uniqueid", &format!("{id};2"))
-                .env("agi_callerid", "unknown")
-                .env("agi_calleridname", "unknown")
-                .env("agi_callingpres", "67")
                 .env("agi_extension", "800")
                 .env("agi_priority", "2")
                 .arg("one")
                 .arg("two")
-                .variable("AGISIGHUP", "no")
-                .sounds(Vec::<String>::new());
-            let addr = listener.local_addr().expect("local address");
-            std::thread::spawn(move || {
-                client.run(addr).expect("the emulated call");
-            })
+                .variable("AGISIGHUP", "no");
+            run.emulated_call(client, "800")
         }
     };
-    let mut call = AgiCall::accept(&listener);
-    call.environment();
-    script(&mut call);
-    let lines = call.close();
-    driver.join().expect("the call's driver");
+    let t = run.finish(driver, script);
     let _ = std::fs::remove_file(&path);
-    let mut t = AgiCall::transcript(&lines, port, &tag).join("\n");
-    t.push('\n');
     t
 }
 
