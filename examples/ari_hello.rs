@@ -16,6 +16,9 @@
 //! start, 2 on a usage error, 3 on a connection failure.
 
 #[allow(dead_code)]
+#[path = "common/ari_conn.rs"]
+mod ari_conn;
+#[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
 #[allow(dead_code)]
@@ -28,13 +31,14 @@ use std::sync::Arc;
 
 use astrix::ari::events::{StasisEnd, StasisStart};
 use astrix::ari::{AriError, Client, ConnectionState, Event, ReconnectPolicy};
-use astrix::testing::AriServer;
 
-use cli::{Failure, OrExit, FAILED, NO_CONNECTION};
+use cli::{Failure, OrExit, NO_CONNECTION};
 
 const NAME: &str = "ari_hello";
 
-const HELP: &str = "usage: ari_hello [--url http://HOST:8088 --username U --password P]
+fn help() -> String {
+    format!(
+        "usage: ari_hello [--url http://HOST:8088 --username U --password P]
                  [--app NAME] [--calls N]
 
 A Stasis application over ARI: for each channel that enters it, answers,
@@ -42,10 +46,7 @@ sets ASTRIX_ARI=ok, plays sound:beep and, when the beep has played,
 continues the channel in the dialplan. Prints each event's type. Without
 --url, an emulated Asterisk sends 3 calls into it.
 
-  --url URL           a real Asterisk's ARI (default: the built-in emulator)
-  --username U        ARI user (default: hey)
-  --password P        ARI password (default: $ASTRIX_ARI_PASSWORD, else peekaboo)
-  --app NAME          the Stasis application (default: hello)
+{}
   --calls N           exit after N channels have left the application
                       (default: 3 with the emulator, else run until Ctrl-C)
 
@@ -53,34 +54,28 @@ exit status:
   0  done
   1  the emulator cannot start
   2  usage error
-  3  no connection: cannot connect, or the connection was lost";
+  3  no connection: cannot connect, or the connection was lost",
+        ari_conn::CONN_HELP
+    )
+}
 
 struct Options {
-    url: Option<String>,
-    username: String,
-    password: String,
-    app: String,
+    conn: ari_conn::Conn,
     calls: Option<usize>,
 }
 
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Warn);
-    let o = match cli::parse(NAME, HELP, |cli| {
+    let help = help();
+    let o = match cli::parse(NAME, &help, |cli| {
         let mut o = Options {
-            url: None,
-            username: "hey".into(),
-            password: std::env::var("ASTRIX_ARI_PASSWORD").unwrap_or_else(|_| "peekaboo".into()),
-            app: "hello".into(),
+            conn: ari_conn::Conn::new(),
             calls: None,
         };
         while let Some(arg) = cli.next()? {
             match arg.flag() {
-                Some("--url") => o.url = Some(cli.string("--url")?),
-                Some("--username") => o.username = cli.string("--username")?,
-                Some("--password") => o.password = cli.string("--password")?,
-                Some("--app") => o.app = cli.string("--app")?,
                 Some("--calls") => o.calls = Some(cli.number("--calls")?),
-                _ => return Err(arg.unexpected()),
+                _ => o.conn.take(arg, cli)?,
             }
         }
         Ok(o)
@@ -96,32 +91,8 @@ fn main() -> ExitCode {
 
 fn run(o: Options) -> Result<(), Failure> {
     // Without --url: an emulated Asterisk that places the calls itself.
-    let emulator = match o.url {
-        Some(_) => None,
-        None => Some(
-            AriServer::builder()
-                .credentials(&o.username, &o.password)
-                .start()
-                .map_err(|e| Failure {
-                    code: FAILED,
-                    message: format!("cannot start the emulator: {e}"),
-                })?,
-        ),
-    };
+    let (client, emulator) = o.conn.connect(|b| b.reconnect(ReconnectPolicy::new()))?;
     let calls = o.calls.or(emulator.as_ref().map(|_| 3));
-    let url = match (&o.url, &emulator) {
-        (Some(u), _) => u.clone(),
-        (None, Some(server)) => server.url(),
-        (None, None) => unreachable!("the emulator starts when no URL is given"),
-    };
-
-    let client = Client::builder(url.as_str())
-        .credentials(o.username.as_str(), o.password.as_str())
-        .app(o.app.as_str())
-        .reconnect(ReconnectPolicy::new())
-        .connect()
-        .or_exit(NO_CONNECTION)?;
-    println!("connected to {url} as application {}", o.app);
 
     client.on_any_event(|_, event: &Event| println!("event {}", event.event_type()));
     client.on_connection_state(|state: &ConnectionState| match state {
@@ -149,7 +120,7 @@ fn run(o: Options) -> Result<(), Failure> {
 
     if let Some(server) = &emulator {
         for i in 0..calls.unwrap_or(0) {
-            server.incoming_call(&o.app, &[&format!("call-{i}")]);
+            server.incoming_call(&o.conn.app, &[&format!("call-{i}")]);
         }
     }
     match calls {

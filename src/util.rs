@@ -1,5 +1,6 @@
 //! Small helpers shared by the protocol modules.
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard};
 
@@ -35,4 +36,23 @@ pub(crate) fn guarded(protocol: &str, what: &str, f: impl FnOnce()) {
             .unwrap_or_else(|| "non-string panic".into());
         log::error!("{protocol} {what} callback panicked: {msg}");
     }
+}
+
+/// Reads a peer's bytes as text: UTF-8 as it is; anything else as Latin-1,
+/// each byte one character (U+0000 to U+00FF), so that no byte is lost.
+/// The flag says Latin-1 was used; [`latin1_bytes`] then gives the bytes
+/// back.
+pub(crate) fn decode_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Cow::Borrowed(s), false),
+        Err(_) => (
+            Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+            true,
+        ),
+    }
+}
+
+/// The bytes of text [`decode_text`] read as Latin-1.
+pub(crate) fn latin1_bytes(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.chars().map(|c| c as u32 as u8)
 }

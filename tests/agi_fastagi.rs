@@ -8,7 +8,9 @@ use std::thread;
 use std::time::Duration;
 
 use astrix::agi::commands::*;
-use astrix::agi::{AgiError, FastAgiServer, HangupReason, ShutdownHandle};
+use astrix::agi::{
+    AgiError, FastAgiRequest, FastAgiServer, FastAgiServerBuilder, HangupReason, ShutdownHandle,
+};
 use astrix::testing::{FastAgiClient, Fault};
 
 const T: Duration = Duration::from_secs(10);
@@ -30,6 +32,45 @@ fn stop(handle: ShutdownHandle, thread: thread::JoinHandle<()>) {
 
 fn client() -> FastAgiClient {
     FastAgiClient::new().timeout(T)
+}
+
+/// Serves every call with one `NOOP`.
+fn serve_noop(
+    builder: FastAgiServerBuilder,
+) -> (SocketAddr, ShutdownHandle, thread::JoinHandle<()>) {
+    let server = builder.bind("127.0.0.1:0").unwrap();
+    server
+        .register_script_handler("", |req| req.execute(&Noop))
+        .unwrap();
+    serve(server)
+}
+
+/// Serves with a reply timeout; what `handler` answers for each call comes
+/// out of the receiver.
+fn serve_reporting<R: Send + 'static>(
+    reply_timeout: Duration,
+    handler: impl Fn(&mut FastAgiRequest<'_>) -> R + Send + Sync + 'static,
+) -> (
+    SocketAddr,
+    ShutdownHandle,
+    thread::JoinHandle<()>,
+    mpsc::Receiver<R>,
+) {
+    let server = FastAgiServer::builder()
+        .reply_timeout(Some(reply_timeout))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    server
+        .register_script_handler("", move |req| {
+            let r = handler(req);
+            tx.lock().unwrap().send(r).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let (addr, handle, thread) = serve(server);
+    (addr, handle, thread, rx)
 }
 
 #[test]
@@ -399,23 +440,10 @@ fn ipv6_loopback() {
 
 #[test]
 fn reply_timeout() {
-    let server = FastAgiServer::builder()
-        .reply_timeout(Some(Duration::from_millis(200)))
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    server
-        .register_script_handler("", move |req| {
-            let r = req.execute(&Noop);
-            tx.lock()
-                .unwrap()
-                .send(r.map_err(|e| matches!(e, AgiError::Timeout)))
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
-    let (addr, handle, thread) = serve(server);
+    let (addr, handle, thread, rx) = serve_reporting(Duration::from_millis(200), |req| {
+        req.execute(&Noop)
+            .map_err(|e| matches!(e, AgiError::Timeout))
+    });
     // The client never answers NOOP.
     client()
         .responder(|_| {
@@ -435,14 +463,7 @@ fn only_allowed_peers_are_served() {
         (IpAddr::V4(Ipv4Addr::LOCALHOST), true),
         (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), false),
     ] {
-        let server = FastAgiServer::builder()
-            .allowed_peers([allowed])
-            .bind("127.0.0.1:0")
-            .unwrap();
-        server
-            .register_script_handler("", |req| req.execute(&Noop))
-            .unwrap();
-        let (addr, handle, thread) = serve(server);
+        let (addr, handle, thread) = serve_noop(FastAgiServer::builder().allowed_peers([allowed]));
         let t = client().run(addr).unwrap();
         if served {
             assert_eq!(t.commands, ["NOOP"]);
@@ -452,4 +473,74 @@ fn only_allowed_peers_are_served() {
         }
         stop(handle, thread);
     }
+}
+
+#[test]
+fn usage_block_with_a_glued_end_marker_ends_the_command() {
+    // Without the fix the command waits for an end line that never comes:
+    // the reply timeout makes that a quick failure instead of a hang.
+    let (addr, handle, thread, rx) = serve_reporting(Duration::from_secs(3), |req| {
+        let first = req.execute(&Answer);
+        (first, req.execute(&Noop).is_ok())
+    });
+    let call = client()
+        .reply(
+            "ANSWER",
+            [
+                "520-Invalid command syntax.  Proper usage follows:",
+                "Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful.520 End of proper usage.",
+            ],
+        )
+        .run(addr)
+        .unwrap();
+    assert_eq!(call.commands, ["ANSWER", "NOOP"]);
+    let (first, second_ok) = rx.recv_timeout(T).unwrap();
+    match first {
+        Err(AgiError::Usage { usage }) => assert_eq!(
+            usage,
+            "Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful."
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(second_ok);
+    stop(handle, thread);
+}
+
+#[test]
+fn past_the_intake_cap_the_oldest_unfinished_environments_go() {
+    let (addr, handle, thread) = serve_noop(FastAgiServer::builder().max_pending_environments(4));
+    let half_open: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"agi_network: yes\n").unwrap();
+            s
+        })
+        .collect();
+    // Seven arrivals for four places: the real call is served, and the
+    // three oldest half-open connections were closed to make room.
+    assert_eq!(client().run(addr).unwrap().commands, ["NOOP"]);
+    for (i, mut s) in half_open.iter().enumerate() {
+        let closed = i < 3;
+        s.set_read_timeout(Some(if closed {
+            T
+        } else {
+            Duration::from_millis(200)
+        }))
+        .unwrap();
+        let r = s.read(&mut [0u8; 1]);
+        if closed {
+            assert!(
+                matches!(&r, Ok(0))
+                    || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+                "connection {i}: {r:?}"
+            );
+        } else {
+            assert!(
+                matches!(&r, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+                "connection {i}: {r:?}"
+            );
+        }
+    }
+    drop(half_open);
+    stop(handle, thread);
 }

@@ -96,6 +96,49 @@ fn error_forms() {
     assert_eq!(one(b"HANGUP\r\n"), ReplyEvent::Hangup);
 }
 
+/// A usage block whose end marker is glued to its last line, as it is in
+/// the test suite of a Go AGI library (zaf/agi, `agi_test.go`): a usage
+/// text without its final newline.
+const GLUED_USAGE: &[u8] = b"520-Invalid command syntax.  Proper usage follows:\n\
+Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful.520 End of proper usage.\n\
+HANGUP\n";
+
+#[test]
+fn usage_end_marker_glued_to_the_last_line() {
+    let limits = Limits::default();
+    let (ev, used) = decode_reply(GLUED_USAGE, &limits).unwrap().unwrap();
+    assert_eq!(
+        ev,
+        ReplyEvent::Reply(Reply::Usage(
+            "Answers channel if not already in answer state. Returns -1 on channel failure, or 0 if successful.".into()
+        ))
+    );
+    // The HANGUP line after it is the next event, not usage text.
+    assert_eq!(
+        decode_reply(&GLUED_USAGE[used..], &limits).unwrap(),
+        Some((ReplyEvent::Hangup, GLUED_USAGE.len() - used))
+    );
+    // Line by line, and as text (AsyncAGI's `Result:`).
+    let mut parser = ReplyParser::new(limits);
+    let mut events = Vec::new();
+    for line in GLUED_USAGE.split_inclusive(|&b| b == b'\n') {
+        events.extend(parser.push_line(line).unwrap());
+    }
+    assert!(matches!(
+        events[..],
+        [ReplyEvent::Reply(Reply::Usage(_)), ReplyEvent::Hangup]
+    ));
+    let text = std::str::from_utf8(GLUED_USAGE).unwrap();
+    assert!(
+        matches!(parse_reply_text(text, &limits), Ok(Reply::Usage(u)) if u.ends_with("0 if successful."))
+    );
+    // Without the final period, and after several usage lines.
+    assert_eq!(
+        one(b"520-Invalid command syntax.  Proper usage follows:\nUsage: X\n Does x.520 End of proper usage\n"),
+        ReplyEvent::Reply(Reply::Usage("Usage: X\n Does x.".into()))
+    );
+}
+
 #[test]
 fn hangup_glued_to_the_next_reply() {
     let buf = b"HANGUP\n200 result=1\n";

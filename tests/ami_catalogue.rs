@@ -6,8 +6,10 @@ mod common;
 
 use astrix::ami::codec::{Decoder, Frame};
 use astrix::ami::events::{
-    self, parse_event, AnyEvent, AsyncAgiStart, BridgeSnapshot, ChannelSnapshot, DialBegin, Event,
-    EventError, FullyBooted, Hangup, Newchannel, OriginateResponse, QueueMember, VarSet,
+    self, parse_event, AnyEvent, AsyncAgiStart, BridgeSnapshot, ChannelSnapshot, CoreShowChannel,
+    DialBegin, Event, EventError, ExtensionStatus, FullyBooted, Hangup, ListDialplan, Newchannel,
+    OriginateResponse, ParkedCallsComplete, Parkinglot, QueueMember, Status, StatusComplete,
+    VarSet, VoicemailUserDetail, VoicemailUserEntry,
 };
 use astrix::ami::{actions, Message};
 use common::{fixture, AMI_RECORDINGS};
@@ -100,10 +102,12 @@ fn every_recorded_event_reads_as_its_type_with_nothing_lost() {
             );
             assert!(known || in_extra, "{file}: {name}: {h} lost");
         }
+        // ActionID is a known header of every event.
+        assert_eq!(e.action_id(), m.get("ActionID"), "{file}: {name}");
         // Only the list headers are extra: every other recorded header has
         // a field.
         for (h, _) in &extra {
-            let list_header = ["ActionID", "EventList", "ListItems"]
+            let list_header = ["EventList", "ListItems"]
                 .iter()
                 .any(|k| k.eq_ignore_ascii_case(h));
             if !list_header {
@@ -329,4 +333,260 @@ fn legacy_async_agi_and_global_varset() {
     let e = VarSet::from_message(&m).unwrap();
     assert!(e.channel.is_none());
     assert_eq!((e.variable.as_str(), e.value.as_str()), ("G", "1"));
+}
+
+/// The events named `name` in recording `file`, in order.
+fn recorded_in(file: &str, name: &str) -> Vec<Message> {
+    let v: Vec<Message> = recorded_events()
+        .into_iter()
+        .filter(|(f, m)| f == file && m.event_name() == Some(name))
+        .map(|(_, m)| m)
+        .collect();
+    assert!(!v.is_empty(), "no {name} in {file}");
+    v
+}
+
+/// Reads `m` as `E` through `parse_event` too, and checks that no header is
+/// left over.
+fn typed<E: Event>(m: &Message) -> E {
+    let any = parse_event(m).expect("typed").expect("reads");
+    assert_eq!(any.name(), E::NAME);
+    assert!(
+        any.extra().is_empty(),
+        "{}: extra {:?}",
+        E::NAME,
+        any.extra()
+    );
+    let e = E::from_message(m).unwrap();
+    assert!(e.extra().is_empty());
+    e
+}
+
+/// The headers of `VoicemailUserEntry` as issue #19 quotes them from a real
+/// Asterisk 22.
+const VOICEMAIL_USER_HEADERS: [&str; 28] = [
+    "VMContext",
+    "VoiceMailbox",
+    "Fullname",
+    "Email",
+    "Pager",
+    "ServerEmail",
+    "FromString",
+    "MailCommand",
+    "Language",
+    "TimeZone",
+    "Callback",
+    "Dialout",
+    "UniqueID",
+    "ExitContext",
+    "SayDurationMinimum",
+    "SayEnvelope",
+    "SayCID",
+    "AttachMessage",
+    "AttachmentFormat",
+    "DeleteMessage",
+    "VolumeGain",
+    "CanReview",
+    "CanMarkUrgent",
+    "CallOperator",
+    "MaxMessageCount",
+    "MaxMessageLength",
+    "NewMessageCount",
+    "OldMessageCount",
+];
+
+#[test]
+fn voicemail_user_entries_are_typed() {
+    for h in VOICEMAIL_USER_HEADERS {
+        assert!(VoicemailUserEntry::is_known_header(h), "{h}");
+        assert!(VoicemailUserDetail::is_known_header(h), "{h}");
+    }
+    let items = recorded_in("ami_catalogue", "VoicemailUserEntry");
+    assert_eq!(items.len(), 2);
+    for m in &items {
+        let names: Vec<&str> = m.iter().map(|(n, _)| n).collect();
+        assert_eq!(names[2..], VOICEMAIL_USER_HEADERS, "the issue's list");
+        let e: VoicemailUserEntry = typed(m);
+        assert_eq!(e.action_id(), Some("astrix-002"));
+        assert_eq!(e.vm_context.as_deref(), Some("default"));
+        assert_eq!(e.voice_mailbox.as_deref(), m.get("VoiceMailbox"));
+        assert_eq!(e.fullname.as_deref(), m.get("Fullname"));
+        assert_eq!(e.mail_command.as_deref(), m.get("MailCommand"));
+        assert_eq!(e.say_cid.as_deref(), m.get("SayCID"));
+        assert_eq!(e.old_message_count.as_deref(), Some("0"));
+    }
+    let e: VoicemailUserEntry = typed(&items[1]);
+    assert_eq!(e.voice_mailbox.as_deref(), Some("5678"));
+    assert_eq!(e.fullname.as_deref(), Some("Other User"));
+
+    let m = &recorded_in("ami_catalogue", "VoicemailUserDetail")[0];
+    let e: VoicemailUserDetail = typed(m);
+    assert_eq!(e.voice_mailbox.as_deref(), Some("1234"));
+    assert_eq!(e.max_message_count.as_deref(), Some("10"));
+}
+
+#[test]
+fn parked_calls_complete_carries_total() {
+    let m = &recorded_in("ami_catalogue", "ParkedCallsComplete")[0];
+    let e: ParkedCallsComplete = typed(m);
+    assert_eq!(e.total(), Ok(Some(0)));
+    assert_eq!(e.list_items, Some(0));
+    assert_eq!(e.action_id(), Some("astrix-005"));
+}
+
+#[test]
+fn status_collects_its_variable_lines() {
+    let st = recorded_in("ami_catalogue", "Status");
+    // AllVariables: true on the ;1 channel.
+    let e: Status = typed(&st[0]);
+    assert_eq!(e.variables, [("ASTRIX_TAG".into(), "catalogue".into())]);
+    let c = e.channel.as_ref().unwrap();
+    assert_eq!(c.uniqueid, "astrix-cat-1");
+    assert_eq!(
+        c.variables,
+        [
+            ("ASTRIX_TAG".into(), "catalogue".into()),
+            ("ASTRIX_LONG".into(), String::new())
+        ],
+        "ChanVariable stays on the snapshot"
+    );
+    // Variables: ASTRIX_TAG,CHANNEL(state) on the ;2 channel: a function's
+    // name keeps its parentheses.
+    let e: Status = typed(&st[1]);
+    let vars: Vec<(&str, &str)> = e
+        .variables
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        vars,
+        [("ASTRIX_TAG", "catalogue"), ("CHANNEL(state)", "Up")]
+    );
+    // Without them (the ami_actions recording) the list is empty.
+    let e: Status = typed(&recorded_in("ami_actions", "Status")[0]);
+    assert!(e.variables.is_empty());
+    // Built from the exact lines Asterisk writes: an empty value and a value
+    // with `=` in it.
+    let m = Message::new()
+        .with("Event", "Status")
+        .with("Channel", "Local/1@t-1;1")
+        .with("Uniqueid", "1.1")
+        .with("Variable", "EMPTY=")
+        .with("Variable", "EQ=a=b")
+        .with("ActionID", "x");
+    let e: Status = typed(&m);
+    assert_eq!(
+        e.variables,
+        [("EMPTY".into(), String::new()), ("EQ".into(), "a=b".into())]
+    );
+}
+
+#[test]
+fn action_id_is_known_on_every_event() {
+    let mut seen = 0;
+    for (file, m) in recorded_events() {
+        let Some(id) = m.get("ActionID") else {
+            continue;
+        };
+        let e = parse_event(&m).unwrap().unwrap();
+        assert_eq!(e.action_id(), Some(id), "{file}: {}", e.name());
+        assert!(e.is_known_header("ActionID"));
+        assert!(!e.extra().iter().any(|(h, _)| *h == "ActionID"));
+        seen += 1;
+    }
+    assert!(seen > 30, "{seen}");
+    // The list items and ends the issue names, each from its recording.
+    let e: CoreShowChannel = typed(&recorded_in("ami_catalogue", "CoreShowChannel")[0]);
+    assert_eq!(e.action_id(), Some("astrix-011"));
+    let e: StatusComplete = typed(&recorded_in("ami_catalogue", "StatusComplete")[0]);
+    assert_eq!(e.action_id(), Some("astrix-009"));
+    let e: QueueMember = first();
+    assert_eq!(e.action_id(), Some("astrix-028"));
+    // The fields that held it before still do.
+    let e: Status = typed(&recorded_in("ami_catalogue", "Status")[0]);
+    assert_eq!(e.action_id.as_deref(), Some("astrix-009"));
+    assert_eq!(Event::action_id(&e), Some("astrix-009"));
+    let e: OriginateResponse = first();
+    assert_eq!(Event::action_id(&e), e.action_id.as_deref());
+    // An unsolicited event has none.
+    let e: FullyBooted = first();
+    assert_eq!(e.action_id(), None);
+    // Every typed event knows it, documented or not.
+    for n in events::NAMES {
+        let m = Message::new().with("Event", n).with("ActionID", "a-1");
+        if let Some(Ok(e)) = parse_event(&m) {
+            assert!(e.is_known_header("actionid"), "{n}");
+            assert_eq!(e.action_id(), Some("a-1"), "{n}");
+        }
+    }
+}
+
+#[test]
+fn numbers_are_typed_and_a_word_fails_only_its_accessor() {
+    let e: Status = typed(&recorded_in("ami_actions", "Status")[0]);
+    assert_eq!(e.seconds(), Ok(Some(1)));
+    assert_eq!(e.time_to_hangup(), Ok(Some(0)));
+
+    let e: QueueMember = first();
+    assert_eq!(e.status(), Ok(Some(1)));
+    assert_eq!(e.paused(), Ok(Some(0)));
+    assert_eq!(e.in_call(), Ok(Some(0)));
+
+    let es = recorded_in("ami_actions", "ExtensionStatus");
+    let e: ExtensionStatus = typed(&es[1]);
+    assert_eq!(e.status(), Ok(Some(8)));
+    assert_eq!(e.status_text.as_deref(), Some("Ringing"));
+
+    let e: Parkinglot = typed(&recorded_in("ami_catalogue", "Parkinglot")[0]);
+    assert_eq!(e.name.as_deref(), Some("default"));
+    assert_eq!(e.start_space(), Ok(Some(701)));
+    assert_eq!(e.stop_space(), Ok(Some(720)));
+    assert_eq!(e.timeout(), Ok(Some(45)));
+
+    // ListDialplan: a hint's row says `Priority: hint`. The event still
+    // reads; only its priority() says the value is not a number.
+    let rows = recorded_in("ami_catalogue", "ListDialplan");
+    let hint: ListDialplan = typed(&rows[0]);
+    assert_eq!(hint.message().get("Priority"), Some("hint"));
+    assert_eq!(
+        hint.priority(),
+        Err(EventError::Invalid {
+            event: "ListDialplan",
+            header: "Priority",
+            value: "hint".into()
+        })
+    );
+    assert_eq!(
+        hint.application.as_deref(),
+        Some("Custom:alice,CustomPresence:alice")
+    );
+    let e: ListDialplan = typed(&rows[1]);
+    assert_eq!(e.priority(), Ok(Some(1)));
+    assert!(matches!(
+        parse_event(&rows[0]),
+        Some(Ok(AnyEvent::ListDialplan(_)))
+    ));
+
+    // The same for every lenient number: a word, and an absent header.
+    let m = Message::new()
+        .with("Event", "QueueMember")
+        .with("Status", "busy")
+        .with("Paused", " 1 ");
+    let e = QueueMember::from_message(&m).unwrap();
+    assert!(matches!(
+        e.status(),
+        Err(EventError::Invalid {
+            header: "Status",
+            ..
+        })
+    ));
+    assert_eq!(e.paused(), Ok(Some(1)));
+    assert_eq!(e.in_call(), Ok(None));
+    let m = Message::new()
+        .with("Event", "Status")
+        .with("Seconds", "soon")
+        .with("TimeToHangup", "");
+    let e = Status::from_message(&m).unwrap();
+    assert!(e.seconds().is_err());
+    assert_eq!(e.time_to_hangup(), Ok(None));
 }

@@ -132,3 +132,36 @@ proptest! {
         prop_assert!(out.is_empty());
     }
 }
+
+/// An empty header as Asterisk 11 sends it (`AccountCode:` and nothing
+/// after the colon) comes back as it came, through both decoding paths
+/// (all UTF-8; a Latin-1 value, which goes through the general one).
+#[test]
+fn values_come_back_as_they_came() {
+    for event in [
+        &b"Event: Newchannel\r\nChannel: SIP/100-00000001\r\nAccountCode:\r\nUniqueid: 1.1\r\n\r\n"
+            [..],
+        b"Event: Newchannel\r\nCallerIDName: Jos\xe9\r\nAccountCode:\r\nExten:  two spaces\r\n\r\n",
+    ] {
+        let mut d = Decoder::without_banner(Limits::default());
+        d.feed(event);
+        let Ok(Some(Frame::Message(m))) = d.decode() else {
+            panic!("{event:?}")
+        };
+        assert_eq!(m.get("AccountCode"), Some(""));
+        let mut wire = Vec::new();
+        m.write_wire(&mut wire);
+        assert_eq!(wire, event, "{m:?}");
+        let shown = m.to_string();
+        assert!(shown.contains("\nAccountCode:\n"), "{shown:?}");
+        // Headers a program sets are written `Name: value`.
+        let mut m = m;
+        m.set("AccountCode", "x");
+        let mut wire = Vec::new();
+        m.write_wire(&mut wire);
+        assert!(
+            wire.windows(16).any(|w| w == b"\r\nAccountCode: x"),
+            "{m:?}"
+        );
+    }
+}

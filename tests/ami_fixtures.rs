@@ -122,6 +122,7 @@ fn recorded_facts_hold() {
 fn manager_replays_recorded_sessions() {
     for name in [
         "ami_actions",
+        "ami_catalogue",
         "ami_login_md5",
         "ami_login_plain",
         "asyncagi_over_ami",

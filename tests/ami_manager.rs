@@ -957,3 +957,65 @@ fn users_with_their_permission_classes() {
     );
     assert_eq!(rx.recv_timeout(T).unwrap(), "seen");
 }
+
+/// pystrix hands every handler `(event, manager)`: the `_with` callbacks are
+/// lent the manager, so they can send actions without a clone that keeps
+/// the connection open after the user dropped every handle.
+#[test]
+fn callbacks_lent_the_manager_send_actions_and_keep_nothing_open() {
+    let server = AmiServer::start().unwrap();
+    let manager = Manager::connect(server.addr()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let by_name = tx.clone();
+    manager.on_event_with("FullyBooted", move |_, m| {
+        let _ = by_name.send(("name", m.send_action(&Ping).is_ok()));
+    });
+    let typed = tx.clone();
+    manager.on_with(move |_: &FullyBooted, m: &Manager| {
+        let _ = typed.send(("typed", m.send_action(&Ping).is_ok()));
+    });
+    let any = tx.clone();
+    manager.on_any_event_with(move |e, m| {
+        if e.event_name() == Some("FullyBooted") {
+            let _ = any.send(("any", m.is_connected()));
+        }
+    });
+    let orphan = tx;
+    manager.on_orphan_with(move |_, m| {
+        let _ = orphan.send(("orphan", m.send_action(&Ping).is_ok()));
+    });
+    manager.login("admin", "wordpass").unwrap();
+    // A reply nobody waits for.
+    let mut late = astrix::ami::Message::new();
+    late.push("Response", "Success");
+    late.push("ActionID", "nobody-waits");
+    let mut bytes = Vec::new();
+    late.write_wire(&mut bytes);
+    server.send_raw(&bytes);
+    let mut seen: Vec<(&str, bool)> = (0..4)
+        .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("any", true),
+            ("name", true),
+            ("orphan", true),
+            ("typed", true)
+        ]
+    );
+    // The callbacks hold no handle: dropping the last one closes.
+    drop(manager);
+    for _ in 0..250 {
+        if server.connections() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        server.connections(),
+        0,
+        "the connection outlived its manager"
+    );
+}

@@ -90,7 +90,8 @@ fn login_actions_and_events_over_tls_with_a_private_ca() {
     m.send_action(&Originate::to_extension("Local/100@test", "test", "100", 1).async_(true))
         .unwrap();
     assert_eq!(rx.recv_timeout(T).unwrap(), "Success");
-    assert_eq!(m.send_action(&CoreShowChannels).unwrap().len(), 1);
+    // A Local call: both halves, `;1` and `;2`, as Asterisk lists them.
+    assert_eq!(m.send_action(&CoreShowChannels).unwrap().len(), 2);
     server.push_event(
         Message::new()
             .with("Event", "UserEvent")

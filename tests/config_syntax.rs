@@ -362,11 +362,30 @@ fn includes_on_disk_relative_to_the_including_file() {
 }
 
 #[test]
-fn latin1_fallback() {
-    let bytes = b"[a]\nname = J\xf6rg\n";
-    let c = Loader::new(astrix::config::NoIncludes)
-        .latin1_fallback(true)
+fn bytes_that_are_not_utf8_read_as_latin1_value_by_value() {
+    // The same name in UTF-8 and in Latin-1; an UTF-8 value on a line
+    // beside Latin-1 bytes (in the comment) stays UTF-8.
+    let bytes = b"[a]\nutf = J\xc3\xb6rg ; \xe9\nlatin = J\xf6rg\nmixed = \xc3\xb6 \xf6\nmore = x\nmore += \xe9\n";
+    let c = Config::parse("l.conf", bytes, astrix::config::NoIncludes).unwrap();
+    let v = |k| c.variable("a", k).unwrap();
+    assert_eq!(v("utf").value(), "J\u{f6}rg");
+    assert!(!v("utf").is_latin1());
+    assert_eq!(&*v("utf").value_bytes(), b"J\xc3\xb6rg");
+    assert_eq!(v("latin").value(), "J\u{f6}rg");
+    assert!(v("latin").is_latin1());
+    assert_eq!(&*v("latin").value_bytes(), b"J\xf6rg");
+    // A value that is not UTF-8 as a whole reads byte by byte.
+    assert_eq!(v("mixed").value(), "\u{c3}\u{b6} \u{f6}");
+    assert_eq!(&*v("mixed").value_bytes(), b"\xc3\xb6 \xf6");
+    // `+=` decides on the bytes of the whole value (the text after `+=`
+    // is appended as it is, its space too).
+    assert_eq!(v("more").value(), "x \u{e9}");
+    assert_eq!(&*v("more").value_bytes(), b"x \xe9");
+    // The option that used to be needed changes nothing.
+    #[allow(deprecated)]
+    let again = Loader::new(astrix::config::NoIncludes)
+        .latin1_fallback(false)
         .parse("l.conf", bytes)
         .unwrap();
-    assert_eq!(c.get("a", "name"), Some("J\u{f6}rg"));
+    assert_eq!(again.get("a", "latin"), Some("J\u{f6}rg"));
 }

@@ -151,6 +151,7 @@ fn examples() -> Vec<&'static str> {
     let mut all = EXAMPLES.to_vec();
     if cfg!(feature = "ari") {
         all.push("ari_hello");
+        all.push("ari_dtmf");
     }
     all
 }
@@ -350,6 +351,29 @@ fn ari_hello_handles_the_emulator_calls() {
     assert!(out.stdout.ends_with("done\n"), "{out:#?}");
 }
 
+#[cfg(feature = "ari")]
+#[test]
+fn ari_dtmf_reads_digits_back_and_leaves_at_hash() {
+    let Some(out) = run("ari_dtmf", &["--digits", "12*#"]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_readable(&out.stdout);
+    for key in ["1", "2", "*", "#"] {
+        assert!(out.stdout.contains(&format!(": key {key}\n")), "{out:#?}");
+    }
+    assert!(
+        out.stdout
+            .contains("goodbye done, continuing in the dialplan"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("left the application"), "{out:#?}");
+    assert!(out.stdout.ends_with("done\n"), "{out:#?}");
+    assert_eq!(out.stderr, "", "{out:#?}");
+    let out = run("ari_dtmf", &["--digits", "1x"]).expect("built");
+    assert_eq!(out.code, Some(2), "{out:#?}");
+}
+
 #[test]
 fn conf_dump_prints_the_file_or_fails_with_1() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/config/main.conf");
@@ -521,4 +545,54 @@ fn bench_fastagi_prints_one_json_line() {
     let out = running.finish();
     assert_json_line(&out, &["sessions", "secs"]);
     assert!(out.stdout.starts_with("{\"sessions\":2,"), "{out:#?}");
+}
+
+#[test]
+fn ami_tail_prints_an_empty_header_as_it_came() {
+    let server = AmiServer::builder().fully_booted(false).start().unwrap();
+    let addr = server.addr();
+    let Some(running) = start("ami_tail", &["--addr", &addr, "--count", "1"], false) else {
+        return;
+    };
+    // Once ami_tail is logged in, an Asterisk 11 event with an empty header.
+    assert!(
+        server
+            .wait_for_action("Login", Duration::from_secs(30))
+            .is_some(),
+        "ami_tail never logged in"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = None;
+    // The event may come before the example listens for events: repeat it.
+    let mut running = Some(running);
+    while Instant::now() < deadline {
+        server.send_raw(b"Event: Newchannel\r\nChannel: SIP/100-00000001\r\nAccountCode:\r\nUniqueid: 1.1\r\n\r\n");
+        thread::sleep(Duration::from_millis(100));
+        if let Some(r) = running.as_mut() {
+            if r.child.try_wait().unwrap().is_some() {
+                out = running.take().map(Running::finish);
+                break;
+            }
+        }
+    }
+    let out = out.unwrap_or_else(|| running.take().unwrap().finish());
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(
+        out.stdout, "Event: Newchannel\nChannel: SIP/100-00000001\nAccountCode:\nUniqueid: 1.1\n\n",
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn conf_dump_reads_a_latin1_sample() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/minivm.conf.sample");
+    let Some(out) = run("conf_dump", &[path]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("subject = Du har f\u{e5}tt r\u{f6}stmeddelande (se bilaga)\n"),
+        "{out:#?}"
+    );
 }

@@ -102,7 +102,6 @@ fn parse_case(bytes: &[u8], files: &[(String, Vec<u8>)], rng: &mut Rng) {
     }
     if rng.one_in(2) {
         let mut loader = Loader::new(resolver(files))
-            .latin1_fallback(rng.one_in(2))
             .allow_exec(rng.one_in(2))
             .max_include_depth(rng.below(12))
             .max_line_len(*rng.pick(&[16, 200, 8190]));

@@ -94,6 +94,25 @@ NUMERIC = {
     "QueueEntry": {"Position": "i64", "Wait": "i64"},
 }
 
+# Headers Asterisk writes as numbers but that a strict parse could cost the
+# whole event (`Priority: hint` on a hint's ListDialplan): they are kept as
+# text and read as numbers by an accessor method of the same name, whose
+# error is that field's alone.
+LENIENT_NUMERIC = {
+    "Status": {"Seconds": "i64", "TimeToHangup": "i64"},
+    "QueueMember": {"Status": "i64", "Paused": "i64", "InCall": "i64"},
+    "ListDialplan": {"Priority": "i64"},
+    "ExtensionStatus": {"Status": "i32"},
+    "Parkinglot": {"StartSpace": "i64", "StopSpace": "i64", "Timeout": "u64"},
+    "ParkedCallsComplete": {"Total": "u64"},
+}
+
+# Headers repeated once per variable as `NAME=value`, collected in order into
+# a `Vec<(String, String)>` field like a snapshot's `ChanVariable` headers.
+VARIABLE_LISTS = {
+    "Status": {"Variable": "variables"},
+}
+
 # Actions answered by an EventList that neither the docs nor the source scan
 # below reveal (handlers that delegate to helpers in other files).
 KNOWN_LISTS = {
@@ -408,8 +427,6 @@ def scan_list_actions(root: str) -> set[str]:
 UNDOCUMENTED_HEADERS = {
     "ListDialplan": ["Context", "Extension", "ExtensionLabel", "Priority", "Application",
                      "AppData", "Registrar", "IncludeContext", "IgnorePattern", "Switch"],
-    "Parkinglot": ["Name", "StartSpace", "StopSpace", "Timeout"],
-    "ShowDialPlanComplete": ["ListExtensions", "ListPriorities", "ListContexts"],
     "WaitEventComplete": [],
 }
 UNDOCUMENTED_BRIDGE = {"BridgeListItem"}
@@ -417,45 +434,137 @@ UNDOCUMENTED_SKIP = {"Placeholder"}
 # Header names that only occur in Asterisk's unit-test strings.
 SOURCE_HEADER_SKIP = {"Someheader"}
 
-LITERALS = r'((?:\s*"(?:[^"\\]|\\.)*")*)'
+# What may stand between the string literals of one C format: blanks,
+# comments (`/* The Action ID */`) and preprocessor lines (`#ifdef IMAP_STORAGE`).
+C_GAP = re.compile(r'/\*(?:[^*]|\*(?!/))*\*/|^[ \t]*#[^\n]*', re.M)
+_GAP = r'(?:\s|/\*(?:[^*]|\*(?!/))*\*/|#[^\n]*\n)*'
+LITERALS = r'((?:' + _GAP + r'"(?:[^"\\]|\\.)*")*)'
+HEADER_IN_FORMAT = re.compile(r'(?:"|\\n)\s*([A-Za-z][\w-]*): ')
+# A C function definition: its name and parameter list.
+C_FUNC_DEF = re.compile(r'^(?:static\s+)?(?:inline\s+)?(?:const\s+)?(?:struct\s+)?\w+[\s*]+(\w+)\s*\(([^;{)]*)\)\s*\{', re.M)
+
+
+def format_headers(literals: str) -> list[str]:
+    """The `Name: ` headers written by a run of C string literals."""
+    return HEADER_IN_FORMAT.findall(C_GAP.sub(" ", literals))
+
+
+def call_args(text: str, start: int) -> list[str]:
+    """The arguments of the C call whose `(` is at `start`, split at the
+    commas of its own level."""
+    args, depth, cur, i, quote = [], 0, [], start + 1, None
+    while i < len(text):
+        c = text[i]
+        if quote:
+            cur.append(c)
+            if c == "\\":
+                cur.append(text[i + 1])
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+            cur.append(c)
+        elif c in "([{":
+            depth += 1
+            cur.append(c)
+        elif c in ")]}":
+            if depth == 0:
+                args.append("".join(cur).strip())
+                return args
+            depth -= 1
+            cur.append(c)
+        elif c == "," and depth == 0:
+            args.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    return args
+
+
+def scan_helper_events(texts: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+    """Events written by a helper that takes the event name as an argument
+    (`append_vmu_info_astman(s, vmu, "VoicemailUserEntry", actionid)` prints
+    `"Event: %s\\r\\n" "VMContext: %s\\r\\n" …`): (name, helper's file, headers)
+    for each call that names the event with a literal, or with a variable set
+    to one in the caller's file (`show_cmd = "PRIShowSpans"`)."""
+    fmt = re.compile(r'"Event: %s\\r\\n((?:[^"\\]|\\.)*")' + LITERALS + r'\s*,\s*(\w+)\s*[,)]')
+    helpers = []
+    for rel, text in texts.items():
+        for m in fmt.finditer(text):
+            headers = format_headers('"' + m.group(1) + m.group(2))
+            defs = [d for d in C_FUNC_DEF.finditer(text, 0, m.start())]
+            if not defs or not headers:
+                continue
+            func, params = defs[-1].group(1), defs[-1].group(2).split(",")
+            names = [re.search(r"(\w+)\s*(?:\[[^]]*\])?\s*$", p) for p in params]
+            names = [n.group(1) if n else "" for n in names]
+            if m.group(3) in names:
+                helpers.append((func, names.index(m.group(3)), rel, headers))
+    out = []
+    for func, idx, rel, headers in helpers:
+        call = re.compile(r"\b" + re.escape(func) + r"\s*\(")
+        for crel, text in texts.items():
+            for c in call.finditer(text):
+                args = call_args(text, c.end() - 1)
+                if idx >= len(args):
+                    continue
+                arg = args[idx]
+                lit = re.fullmatch(r'"(\w+)"', arg)
+                if not lit and re.fullmatch(r"\w+", arg):
+                    lit = re.search(r"\b" + re.escape(arg) + r'\s*=\s*"(\w+)"\s*;', text)
+                if lit:
+                    out.append((lit.group(1), rel, headers))
+    return out
 
 
 def scan_source_events(root: str, documented: dict[str, Item]) -> list[Item]:
-    """Events written with `astman_append("Event: X...")`, `manager_event(.., "X", ..)`
-    or `astman_send_list_complete_start(.., "X", ..)`: the undocumented ones are
-    returned, and headers the docs forgot are added to the documented ones."""
+    """Events written with `astman_append("Event: X...")`, `manager_event(.., "X", ..)`,
+    `ast_manager_event_blob_create(.., "X", ..)`, by a helper given the name
+    `"X"` (see scan_helper_events) or `astman_send_list_complete_start(.., "X", ..)`
+    (with the headers appended before `astman_send_list_complete_end`): the
+    undocumented ones are returned, and headers the docs forgot are added to
+    the documented ones."""
     pats = [
-        (re.compile(r'"Event: (\w+)\\r\\n((?:[^"\\]|\\.)*")' + LITERALS), "item"),
-        (re.compile(r'manager_event\(\s*[\w| ]+,\s*"(\w+)",' + LITERALS), "event"),
-        (re.compile(r'astman_send_list_complete_start\(\s*\w+\s*,\s*\w+\s*,\s*"(\w+)"'), "complete"),
+        re.compile(r'"Event: (\w+)\\r\\n((?:[^"\\]|\\.)*")' + LITERALS),
+        re.compile(r'(?<!\w)(?:manager_event|ast_manager_event_blob_create)\(\s*[\w| ]+,\s*"(\w+)",'
+                   + LITERALS),
     ]
-    found: dict[str, Item] = {}
+    complete = re.compile(r'astman_send_list_complete_start\(\s*\w+\s*,\s*\w+\s*,\s*"(\w+)"'
+                          r'(.*?)astman_send_list_complete_end', re.S)
+    texts: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in (".git", "third-party", "tests"))
         for fn in sorted(filenames):
-            if not fn.endswith(".c"):
-                continue
-            path = os.path.join(dirpath, fn)
-            rel = os.path.relpath(path, root).replace(os.sep, "/")
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-            for pat, kind in pats:
-                for m in pat.finditer(text):
-                    name = m.group(1)
-                    if name in UNDOCUMENTED_SKIP:
-                        continue
-                    item = documented.get(name.lower()) or found.get(name.lower())
-                    if item is None:
-                        item = Item(name, family_of(rel), rel)
-                        found[name.lower()] = item
-                    if kind == "complete":
-                        headers = ["EventList", "ListItems"]
-                    else:
-                        rest = '"' + "".join(g or "" for g in m.groups()[1:])
-                        headers = re.findall(r'(?:"|\\n)\s*([A-Za-z][\w-]*): ', rest)
-                    for h in headers:
-                        if h not in SOURCE_HEADER_SKIP:
-                            item.add_param(Param(h))
+            if fn.endswith(".c"):
+                path = os.path.join(dirpath, fn)
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    texts[rel] = f.read()
+    writes: list[tuple[str, str, list[str]]] = []
+    for rel, text in texts.items():
+        for pat in pats:
+            for m in pat.finditer(text):
+                rest = '"' + "".join(g or "" for g in m.groups()[1:])
+                writes.append((m.group(1), rel, format_headers(rest)))
+        for m in complete.finditer(text):
+            trailer = []
+            for lits in re.findall(r"astman_append\(\s*\w+\s*,\s*" + LITERALS, m.group(2)):
+                trailer += format_headers(lits)
+            writes.append((m.group(1), rel, ["EventList", "ListItems"] + trailer))
+    writes += scan_helper_events(texts)
+    found: dict[str, Item] = {}
+    for name, rel, headers in writes:
+        if name in UNDOCUMENTED_SKIP:
+            continue
+        item = documented.get(name.lower()) or found.get(name.lower())
+        if item is None:
+            item = Item(name, family_of(rel), rel)
+            found[name.lower()] = item
+        for h in headers:
+            if h not in SOURCE_HEADER_SKIP:
+                item.add_param(Param(h))
     for name, headers in UNDOCUMENTED_HEADERS.items():
         if name.lower() in found:
             for h in headers:
@@ -538,8 +647,19 @@ def see_also_text(item: Item, kind_names: dict) -> str:
 # Events
 # --------------------------------------------------------------------------
 
-def event_fields(ev: Item):
-    """(header, field, rust type) of the event's own headers, snapshots aside."""
+@dataclass
+class Field:
+    """One of an event's own headers: `kind` is "text", "number" (`ty`, read
+    strictly), "lenient" (`ty`, kept as text, read by an accessor) or "vars"
+    (repeated `NAME=value` headers)."""
+    header: str
+    name: str
+    kind: str
+    ty: str | None = None
+
+
+def event_fields(ev: Item) -> list[Field]:
+    """The event's own headers, snapshots aside."""
     snap_headers = set()
     for p in ev.channel_snapshots:
         snap_headers |= {(p + f).lower() for f in SNAPSHOT_CHANNEL_FIELDS}
@@ -547,6 +667,8 @@ def event_fields(ev: Item):
         snap_headers |= {(p + f).lower() for f in SNAPSHOT_BRIDGE_FIELDS}
     numeric = dict(NUMERIC["*"])
     numeric.update(NUMERIC.get(ev.name, {}))
+    lenient = LENIENT_NUMERIC.get(ev.name, {})
+    var_lists = VARIABLE_LISTS.get(ev.name, {})
     reserved = {snapshot_field(p, "channel") for p in ev.channel_snapshots}
     reserved |= {snapshot_field(p, "bridge") for p in ev.bridge_snapshots}
     out, seen = [], set()
@@ -561,8 +683,27 @@ def event_fields(ev: Item):
         if f in seen:
             continue
         seen.add(f)
-        out.append((p.name, f, numeric.get(p.name)))
+        if p.name in var_lists:
+            out.append(Field(p.name, var_lists[p.name], "vars"))
+        elif p.name in lenient:
+            out.append(Field(p.name, f, "lenient", lenient[p.name]))
+        elif p.name in numeric:
+            out.append(Field(p.name, f, "number", numeric[p.name]))
+        else:
+            out.append(Field(p.name, f, "text"))
+    for h, f in var_lists.items():
+        if f not in seen:
+            out.append(Field(h, f, "vars"))
     return out
+
+
+def field_parse(fd: Field) -> str:
+    """The statement that reads header value `header_value` into `fd`."""
+    if fd.kind == "number":
+        return f"set_number(&mut {fd.name}, header_value, Self::NAME, {rs_str(fd.header)})?"
+    if fd.kind == "vars":
+        return f"{fd.name}.push(split_var(header_value))"
+    return f"set_text(&mut {fd.name}, header_value)"
 
 
 def snapshot_field(prefix: str, kind: str) -> str:
@@ -616,19 +757,24 @@ def gen_event(ev: Item) -> str:
         else:
             a(f"    /// The bridge whose headers start with `{p}` (`{p}BridgeUniqueid`, …), when sent.")
         a(f"    pub {f}: Option<BridgeSnapshot>,")
-    for header, f, t in fields:
-        if t:
-            a(f"    /// The `{header}` header, as a number.")
-            a(f"    pub {f}: Option<{t}>,")
+    for fd in fields:
+        if fd.kind == "number":
+            a(f"    /// The `{fd.header}` header, as a number.")
+            a(f"    pub {fd.name}: Option<{fd.ty}>,")
+        elif fd.kind == "lenient":
+            a(f"    {fd.name}: Option<Text>,")
+        elif fd.kind == "vars":
+            a(f"    /// The `{fd.header}: NAME=value` headers, in order, empty values included.")
+            a(f"    pub {fd.name}: Vec<(String, String)>,")
         else:
-            a(f"    /// The `{header}` header.")
-            a(f"    pub {f}: Option<Text>,")
+            a(f"    /// The `{fd.header}` header.")
+            a(f"    pub {fd.name}: Option<Text>,")
     a("    raw: Message,")
     a("}")
     a("")
     a(f"impl Event for {ty} {{")
     a(f"    const NAME: &'static str = {rs_str(wire)};")
-    a("    const HEADERS: &'static [&'static str] = &[" + ", ".join(rs_str(h) for h, _, _ in fields) + "];")
+    a("    const HEADERS: &'static [&'static str] = &[" + ", ".join(rs_str(fd.header) for fd in fields) + "];")
     a("    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[" + ", ".join(rs_str(p) for p in ev.channel_snapshots) + "];")
     a("    const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[" + ", ".join(rs_str(p) for p in ev.bridge_snapshots) + "];")
     a("")
@@ -636,8 +782,8 @@ def gen_event(ev: Item) -> str:
     for p, f, kind in snaps:
         b = "ChannelSnapshotBuilder" if kind == "channel" else "BridgeSnapshotBuilder"
         a(f"        let mut {f} = {b}::default();")
-    for header, f, t in fields:
-        a(f"        let mut {f} = None;")
+    for fd in fields:
+        a(f"        let mut {fd.name} = {'Vec::new()' if fd.kind == 'vars' else 'None'};")
     a("        let mut key_buf = KeyBuf::new();")
     a("        for (header_name, header_value) in raw_msg.iter() {")
     body_snaps = sorted(snaps, key=lambda s: -len(s[0]))
@@ -646,20 +792,14 @@ def gen_event(ev: Item) -> str:
     else:
         a("            let lower_key = key_buf.lower(header_name);")
         if len(fields) == 1 and not snaps:
-            header, f, t = fields[0]
-            a(f"            if lower_key == b{rs_str(header.lower())} {{")
-            if t:
-                a(f"                set_number(&mut {f}, header_value, Self::NAME, {rs_str(header)})?;")
-            else:
-                a(f"                set_text(&mut {f}, header_value);")
+            fd = fields[0]
+            a(f"            if lower_key == b{rs_str(fd.header.lower())} {{")
+            a(f"                {field_parse(fd)};")
             a("            }")
         elif fields:
             a("            match lower_key {")
-            for header, f, t in fields:
-                if t:
-                    a(f"                b{rs_str(header.lower())} => set_number(&mut {f}, header_value, Self::NAME, {rs_str(header)})?,")
-                else:
-                    a(f"                b{rs_str(header.lower())} => set_text(&mut {f}, header_value),")
+            for fd in fields:
+                a(f"                b{rs_str(fd.header.lower())} => {field_parse(fd)},")
             if snaps:
                 a("                _ => {")
                 emit_snapshot_dispatch(a, body_snaps, "                    ")
@@ -676,8 +816,8 @@ def gen_event(ev: Item) -> str:
             a(f"            {f}: {f}.finish_required(Self::NAME)?,")
         else:
             a(f"            {f}: {f}.finish(),")
-    for header, f, t in fields:
-        a(f"            {f},")
+    for fd in fields:
+        a(f"            {fd.name},")
     a("            raw: raw_msg.clone(),")
     a("        })")
     a("    }")
@@ -686,6 +826,20 @@ def gen_event(ev: Item) -> str:
     a("        &self.raw")
     a("    }")
     a("}")
+    accessors = [fd for fd in fields if fd.kind == "lenient"]
+    if accessors:
+        a("")
+        a(f"impl {ty} {{")
+        for i, fd in enumerate(accessors):
+            if i:
+                a("")
+            a(f"    /// The `{fd.header}` header as a number: `Ok(None)` when it is absent or")
+            a("    /// empty, [`EventError::Invalid`] when it is not a number (the event")
+            a("    /// itself still reads; the text stays in [`Event::message`]).")
+            a(f"    pub fn {fd.name}(&self) -> Result<Option<{fd.ty}>, EventError> {{")
+            a(f"        parse_number(self.{fd.name}.as_deref(), Self::NAME, {rs_str(fd.header)})")
+            a("    }")
+        a("}")
     return "\n".join(lines)
 
 
@@ -715,13 +869,17 @@ def gen_event_file(family: str, evs: list[Item]) -> str:
     out.append("")
     uses_bridge = any(e.bridge_snapshots for e in evs)
     uses_chan = any(e.channel_snapshots for e in evs)
-    uses_num = any(t for e in evs for _, _, t in event_fields(e))
-    uses_text = any(not t for e in evs for _, _, t in event_fields(e))
+    kinds = {fd.kind for e in evs for fd in event_fields(e)}
+    uses_text = bool(kinds & {"text", "lenient"})
     imports = ["KeyBuf"]
-    if uses_num:
+    if "number" in kinds:
         imports.append("set_number")
     if uses_text:
         imports.append("set_text")
+    if "lenient" in kinds:
+        imports.append("parse_number")
+    if "vars" in kinds:
+        imports.append("split_var")
     out.append("use crate::ami::events::parse::{" + ", ".join(sorted(imports)) + "};")
     snaps = []
     if uses_bridge:
@@ -970,6 +1128,11 @@ def gen_events_mod(by_fam: dict[str, list[Item]], typed: list[tuple[str, str]]) 
     out.append("        }")
     out.append("    }")
     out.append("")
+    out.append("    /// The `ActionID` of the action the event answers ([`Event::action_id`]).")
+    out.append("    pub fn action_id(&self) -> Option<&str> {")
+    out.append("        self.message().get(\"ActionID\")")
+    out.append("    }")
+    out.append("")
     out.append("    /// True when header `name` is read into a field ([`Event::is_known_header`]).")
     out.append("    pub fn is_known_header(&self, name: &str) -> bool {")
     out.append("        match self {")
@@ -1057,6 +1220,13 @@ def main() -> int:
         if t in etypes:
             raise SystemExit(f"event type name clash: {e.name} and {etypes[t]} -> {t}")
         etypes[t] = e.name
+    by_name = {e.name: e for e in gen_events}
+    for table, kind in ((LENIENT_NUMERIC, "lenient"), (VARIABLE_LISTS, "vars")):
+        for name, headers in table.items():
+            kinds = {fd.header: fd.kind for fd in event_fields(by_name[name])} if name in by_name else {}
+            for h in headers:
+                if kinds.get(h) != kind:
+                    raise SystemExit(f"{name} has no header {h} to read as {kind}")
     edir = os.path.join(repo, "src/ami/events/generated")
     os.makedirs(edir, exist_ok=True)
     for fn in os.listdir(edir):

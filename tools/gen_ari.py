@@ -11,7 +11,8 @@ channels, deviceStates, endpoints, events, mailboxes, playbacks, recordings,
 sounds) and writes, formatted with `rustfmt --edition 2021`:
 
     src/ari/generated/models.rs          one struct per data model
-    src/ari/generated/events.rs          one struct per event, `Event`, `AriEvent`, `Events`
+    src/ari/generated/events.rs          one struct per event, `Event`, `AriEvent`, `Events`,
+                                         and which objects each event is about (`Carries`)
     src/ari/generated/<resource>.rs      one repository per resource, with its builders
     src/ari/generated/object_methods.rs  the operations on one object, on its handle
     src/testing/ari/route_table.rs       the AriServer emulator's route table
@@ -119,7 +120,7 @@ HANDLES = [
 
 # Operations on an object's path that are not methods of its handle.
 HANDLE_SKIP = {
-    # Reading the object again: the handles' hand-written `refresh()`.
+    # Reading the object again: the handles' hand-written `refresh()` and `load()`.
     ("channels", "get"), ("bridges", "get"), ("playbacks", "get"),
     ("recordings", "getLive"), ("recordings", "getStored"), ("endpoints", "get"),
     # Creating an object with a chosen id: not an operation on an existing one.
@@ -145,6 +146,12 @@ HANDLE_MODELS = {
 
 # Model types that `Event::objects()` returns (the variants of ObjectRef).
 OBJECT_REFS = ["Channel", "Bridge", "Playback", "LiveRecording", "Endpoint"]
+
+# The field that names an event's own object of each kind, when it has one
+# (`ChannelEnteredBridge`: `channel` for its channel, `bridge` for its
+# bridge); see `subject_paths`.
+SUBJECT_FIELDS = {"Channel": "channel", "Bridge": "bridge", "Playback": "playback",
+                  "LiveRecording": "recording", "Endpoint": "endpoint"}
 
 # Fields the Swagger files mark required that a real Asterisk 22 omits: they
 # become `Option`. (model, field): why.
@@ -703,6 +710,85 @@ def object_refs(m: Model, expr: str, by_id: dict[str, Model], depth: int = 0) ->
     return out
 
 
+def object_paths(m: Model, by_id: dict[str, Model], depth: int = 0) -> list[tuple[str, list]]:
+    """(kind, path) of every object `object_refs` finds, in the same order; a
+    path is a list of (field ident, required, is a list) hops."""
+    out = []
+    for p in m.props:
+        inner, is_list = inner_model(p.swagger_type)
+        target = by_id.get(inner)
+        hop = (p.ident, p.required, is_list)
+        if inner in OBJECT_REFS:
+            out.append((inner, [hop]))
+        elif target is not None and not target.is_event and depth < 3:
+            out.extend((k, [hop, *rest]) for k, rest in object_paths(target, by_id, depth + 1))
+    return out
+
+
+def subject_paths(m: Model, by_id: dict[str, Model]) -> dict[str, list[list]]:
+    """The paths to try, in order, for the object of each kind an event is
+    about (`Event::subject`): the top-level field named after the kind
+    (SUBJECT_FIELDS), then the fields always present, then the others, each
+    group in field order (`Dial`: `peer`, then `caller`, then `forwarded`).
+    Every kind `objects()` can return has a subject, so `Carries` and the
+    per-object callbacks agree."""
+    by_kind: dict[str, list[list]] = {}
+    for kind, path in object_paths(m, by_id):
+        by_kind.setdefault(kind, []).append(path)
+
+    def rank(kind: str, path: list) -> int:
+        if len(path) == 1 and path[0][0] == SUBJECT_FIELDS[kind]:
+            return 0
+        return 1 if all(req and not lst for _, req, lst in path) else 2
+
+    return {k: sorted(paths, key=lambda path: rank(k, path)) for k, paths in by_kind.items()}
+
+
+def path_expr(path: list, kind: str) -> tuple[str, bool]:
+    """An `Option<ObjectRef>` expression for `path` from `self`, and whether
+    it is always `Some`."""
+    expr, opt = "self", False
+    for ident, required, is_list in path:
+        if not opt:
+            if is_list:
+                expr = f"{expr}.{ident}.first()" if required else \
+                       f"{expr}.{ident}.as_ref().and_then(|l| l.first())"
+                opt = True
+            elif required:
+                expr = f"{expr}.{ident}"
+            else:
+                expr, opt = f"{expr}.{ident}.as_ref()", True
+        elif is_list:
+            expr = f"{expr}.and_then(|v| v.{ident}.first())" if required else \
+                   f"{expr}.and_then(|v| v.{ident}.as_ref().and_then(|l| l.first()))"
+        elif required:
+            expr = f"{expr}.map(|v| &v.{ident})"
+        else:
+            expr = f"{expr}.and_then(|v| v.{ident}.as_ref())"
+    if not opt:
+        return f"Some(ObjectRef::{kind}(&{expr}))", True
+    return f"{expr}.map(ObjectRef::{kind})", False
+
+
+def subject_arms(m: Model, by_id: dict[str, Model]) -> str:
+    """The body of `EventData::subject` for event `m`."""
+    arms = []
+    for kind, paths in subject_paths(m, by_id).items():
+        exprs = []
+        for path in paths:
+            expr, always = path_expr(path, kind)
+            exprs.append(expr)
+            if always:
+                break
+        chain = exprs[0] + "".join(f".or_else(|| {e})" for e in exprs[1:])
+        arms.append(f"ObjectKind::{kind} => {chain},")
+    if not arms:
+        return "let _ = kind;\n        None"
+    if len(arms) < len(OBJECT_REFS):
+        arms.append("_ => None,")
+    return "match kind {\n            " + "\n            ".join(arms) + "\n        }"
+
+
 def gen_events(events: list[Model], by_id: dict[str, Model], ops: list[Operation],
                version: str) -> str:
     out = HEADER.format(version=version)
@@ -721,10 +807,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::ari::client::Client;
+use crate::ari::dispatch::ObjectKind;
 use crate::ari::error::AriError;
 use crate::ari::http::{segment, Method, Request};
 use crate::ari::models;
-use crate::ari::objects::{ListParam, ObjectRef};
+use crate::ari::objects::{self, Carries, ListParam, ObjectRef};
 use crate::util::excerpt;
 
 /// An ARI event type: implemented by every event struct, for
@@ -744,6 +831,7 @@ trait EventData {
     fn timestamp(&self) -> Option<&str>;
     fn to_value(&self) -> Value;
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>);
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>>;
 }
 """
     # Event structs.
@@ -793,6 +881,10 @@ pub struct UnknownEvent {
     arms_from = "".join(f"            {rs_str(e.id)} => typed::<{e.rust}>(kind, json),\n"
                         for e in events)
     arms_data = "".join(f"            Event::{e.rust}(e) => Some(&**e),\n" for e in events)
+    kinds = {e.id: list(subject_paths(e, by_id)) for e in events}
+    arms_kinds = "".join(
+        f"            {rs_str(e.id)} => &[{', '.join(f'ObjectKind::{k}' for k in kinds[e.id])}],\n"
+        for e in events)
     out += f"""
 impl Event {{
     /// Every event type this version types, as Asterisk spells them.
@@ -903,6 +995,23 @@ impl Event {{
         }}
         out
     }}
+
+    /// The object of kind `kind` the event is about, for
+    /// `Client::on_channel_event` and its kin: the field named after the
+    /// kind (`channel`, `bridge`, `playback`, `recording`, `endpoint`),
+    /// else a field always present, else the first one present (`Dial`:
+    /// `peer`; `BridgeAttendedTransfer`: `transferer_first_leg`).
+    pub(crate) fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {{
+        self.data().and_then(|data| data.subject(kind))
+    }}
+
+    /// The kinds of object an event of type `event_type` can carry, or
+    /// `None` for a type this version does not know.
+    pub(crate) fn kinds_carried(event_type: &str) -> Option<&'static [ObjectKind]> {{
+        Some(match event_type {{
+{arms_kinds}            _ => return None,
+        }})
+    }}
 }}
 
 /// Types `json` as `T`, or keeps it in an [`Event::Unknown`] with the
@@ -990,8 +1099,13 @@ impl EventData for {e.rust} {{
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {{
         {objects}
     }}
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {{
+        {subject_arms(e, by_id)}
+    }}
 }}
 """
+        for kind in kinds[e.id]:
+            out += f"\nimpl Carries<objects::{kind}> for {e.rust} {{}}\n"
     out += gen_repository("events", ops, version, header=False)
     return out
 
@@ -1522,7 +1636,7 @@ def gen_object_methods(ops: dict[str, list[Operation]], version: str) -> tuple[s
         "starts with the object's id (`channel.answer()`, `bridge.add_channel(&channel)`, "
         "`playback.control(Operation::Pause)`), delegating to the repository with the id "
         "filled in.",
-        "Not here: reading the object again (`get`, the handles' `refresh()`) and creating "
+        "Not here: reading the object again (`get`, the handles' `refresh()`, `load()`) and creating "
         "one with a chosen id (`originate_with_id`, `create_with_id`).",
     ], kind="//!")
     body = ""

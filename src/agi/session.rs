@@ -51,7 +51,6 @@ pub struct Agi<R, W> {
     parser: ReplyParser,
     hangup: Option<HangupReason>,
     sighup: Option<Arc<AtomicBool>>,
-    retry_on_timeout: bool,
 }
 
 impl<R, W> std::fmt::Debug for Agi<R, W> {
@@ -76,12 +75,9 @@ impl<R: BufRead, W: Write> Agi<R, W> {
         let mut agi = Self::with_environment(reader, writer, Environment::default(), limits);
         let mut parser = EnvParser::new(limits);
         loop {
-            read_line(
-                &mut agi.reader,
-                &mut agi.input,
-                agi.retry_on_timeout,
-                |pending| parser.check_partial(pending),
-            )?;
+            read_line(&mut agi.reader, &mut agi.input, |pending| {
+                parser.check_partial(pending)
+            })?;
             if let Some(env) = parser.push_line(&agi.input)? {
                 agi.env = env;
                 return Ok(agi);
@@ -101,7 +97,6 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             parser: ReplyParser::new(limits),
             hangup: None,
             sighup: None,
-            retry_on_timeout: false,
         }
     }
 
@@ -114,12 +109,6 @@ impl<R: BufRead, W: Write> Agi<R, W> {
     /// command fails with [`AgiError::Hangup`]`(Signal)`.
     pub fn set_hangup_flag(&mut self, flag: Arc<AtomicBool>) {
         self.sighup = Some(flag);
-    }
-
-    /// When true, a read that times out (the transport's own timeout) is
-    /// retried instead of failing with [`AgiError::Timeout`].
-    pub(crate) fn retry_on_timeout(&mut self, retry: bool) {
-        self.retry_on_timeout = retry;
     }
 
     /// Why the session is hung up, if it is.
@@ -178,12 +167,9 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 
     fn read_reply(&mut self) -> Result<Reply, AgiError> {
         loop {
-            let read = read_line(
-                &mut self.reader,
-                &mut self.input,
-                self.retry_on_timeout,
-                |pending| self.parser.check_partial(pending),
-            );
+            let read = read_line(&mut self.reader, &mut self.input, |pending| {
+                self.parser.check_partial(pending)
+            });
             if let Err(e) = read {
                 self.parser = ReplyParser::new(self.limits);
                 return Err(self.fail(e));
@@ -225,7 +211,6 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 fn read_line<R: BufRead>(
     reader: &mut R,
     line: &mut Vec<u8>,
-    retry_on_timeout: bool,
     mut check: impl FnMut(usize) -> Result<(), AgiError>,
 ) -> Result<(), AgiError> {
     line.clear();
@@ -233,15 +218,6 @@ fn read_line<R: BufRead>(
         let buf = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if retry_on_timeout
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-            {
-                continue
-            }
             Err(e) => return Err(AgiError::from_io(e)),
         };
         if buf.is_empty() {

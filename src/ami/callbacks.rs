@@ -18,9 +18,12 @@ use crate::ErrorChain;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallbackId(u64);
 
-type MessageFn = dyn Fn(&Message) + Send + Sync + 'static;
+/// A callback on a message; `C` is the context the dispatcher lends it (the
+/// `Manager`), when it can (see [`run_dispatcher`]).
+pub(crate) type MessageFn<C> = dyn Fn(&Message, Option<&C>) + Send + Sync + 'static;
 /// Name callbacks may fail to read the event as their type.
-type NameFn = dyn Fn(&Message) -> Result<(), EventError> + Send + Sync + 'static;
+pub(crate) type NameFn<C> =
+    dyn Fn(&Message, Option<&C>) -> Result<(), EventError> + Send + Sync + 'static;
 type ErrorFn = dyn Fn(&ProtocolError) + Send + Sync + 'static;
 type StateFn = dyn Fn(&ConnectionState) + Send + Sync + 'static;
 
@@ -82,17 +85,43 @@ pub(crate) enum Dispatch {
     State(ConnectionState),
 }
 
-#[derive(Clone, Default)]
-struct Registry {
+/// The callbacks of one event name.
+type Named<C> = Vec<(CallbackId, Arc<NameFn<C>>)>;
+
+struct Registry<C> {
     /// Keys are lower-case event names.
-    by_name: HashMap<String, Vec<(CallbackId, Arc<NameFn>)>>,
-    any: Vec<(CallbackId, Arc<MessageFn>)>,
-    orphan: Vec<(CallbackId, Arc<MessageFn>)>,
+    by_name: HashMap<String, Named<C>>,
+    any: Vec<(CallbackId, Arc<MessageFn<C>>)>,
+    orphan: Vec<(CallbackId, Arc<MessageFn<C>>)>,
     error: Vec<(CallbackId, Arc<ErrorFn>)>,
     state: Vec<(CallbackId, Arc<StateFn>)>,
 }
 
-impl Registry {
+impl<C> Clone for Registry<C> {
+    fn clone(&self) -> Self {
+        Registry {
+            by_name: self.by_name.clone(),
+            any: self.any.clone(),
+            orphan: self.orphan.clone(),
+            error: self.error.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<C> Default for Registry<C> {
+    fn default() -> Self {
+        Registry {
+            by_name: HashMap::new(),
+            any: Vec::new(),
+            orphan: Vec::new(),
+            error: Vec::new(),
+            state: Vec::new(),
+        }
+    }
+}
+
+impl<C> Registry<C> {
     fn remove(&mut self, id: CallbackId) -> bool {
         let mut found = false;
         for list in self.by_name.values_mut() {
@@ -117,9 +146,8 @@ impl Registry {
 
 /// Copy-on-write callback registry: registering clones it, dispatching reads
 /// a snapshot, so a callback may register or remove callbacks freely.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    current: Mutex<Arc<Registry>>,
+pub(crate) struct Callbacks<C> {
+    current: Mutex<Arc<Registry<C>>>,
     version: AtomicU64,
     next_id: AtomicU64,
     /// Set by `clear`: the connection is gone for good, and a callback
@@ -129,8 +157,19 @@ pub(crate) struct Callbacks {
     cleared: AtomicBool,
 }
 
-impl Callbacks {
-    fn update(&self, f: impl FnOnce(&mut Registry, CallbackId)) -> CallbackId {
+impl<C> Default for Callbacks<C> {
+    fn default() -> Self {
+        Callbacks {
+            current: Mutex::new(Arc::new(Registry::default())),
+            version: AtomicU64::new(0),
+            next_id: AtomicU64::new(0),
+            cleared: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<C: 'static> Callbacks<C> {
+    fn update(&self, f: impl FnOnce(&mut Registry<C>, CallbackId)) -> CallbackId {
         let id = CallbackId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
         let mut cur = self.current.lock();
         if self.cleared.load(Ordering::Acquire) {
@@ -143,16 +182,16 @@ impl Callbacks {
         id
     }
 
-    pub(crate) fn on_name(&self, name: &str, f: Arc<NameFn>) -> CallbackId {
+    pub(crate) fn on_name(&self, name: &str, f: Arc<NameFn<C>>) -> CallbackId {
         let key = name.to_ascii_lowercase();
         self.update(|r, id| r.by_name.entry(key).or_default().push((id, f)))
     }
 
-    pub(crate) fn on_any(&self, f: Arc<MessageFn>) -> CallbackId {
+    pub(crate) fn on_any(&self, f: Arc<MessageFn<C>>) -> CallbackId {
         self.update(|r, id| r.any.push((id, f)))
     }
 
-    pub(crate) fn on_orphan(&self, f: Arc<MessageFn>) -> CallbackId {
+    pub(crate) fn on_orphan(&self, f: Arc<MessageFn<C>>) -> CallbackId {
         self.update(|r, id| r.orphan.push((id, f)))
     }
 
@@ -164,10 +203,13 @@ impl Callbacks {
         self.update(|r, id| r.state.push((id, f)))
     }
 
-    pub(crate) fn on_typed<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
+    pub(crate) fn on_typed<E: Event>(
+        &self,
+        f: impl Fn(&E, Option<&C>) + Send + Sync + 'static,
+    ) -> CallbackId {
         self.on_name(
             E::NAME,
-            Arc::new(move |m: &Message| E::from_message(m).map(|e| f(&e))),
+            Arc::new(move |m: &Message, c: Option<&C>| E::from_message(m).map(|e| f(&e, c))),
         )
     }
 
@@ -191,7 +233,7 @@ impl Callbacks {
         self.version.fetch_add(1, Ordering::Release);
     }
 
-    fn snapshot(&self) -> (u64, Arc<Registry>) {
+    fn snapshot(&self) -> (u64, Arc<Registry<C>>) {
         let v = self.version.load(Ordering::Acquire);
         (v, self.current.lock().clone())
     }
@@ -206,8 +248,8 @@ fn lowercase_key<'b>(name: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
     std::str::from_utf8(dst).ok()
 }
 
-/// Runs one item through the callbacks of `reg`.
-fn dispatch_one(reg: &Registry, item: &Dispatch) {
+/// Runs one item through the callbacks of `reg`, lending them `ctx`.
+fn dispatch_one<C>(reg: &Registry<C>, item: &Dispatch, ctx: Option<&C>) {
     match item {
         Dispatch::Event(m) => {
             if !reg.by_name.is_empty() {
@@ -219,7 +261,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                     };
                     for (_, f) in list.into_iter().flatten() {
                         let mut failed = None;
-                        guarded("AMI", "event", || failed = f(m).err());
+                        guarded("AMI", "event", || failed = f(m, ctx).err());
                         if let Some(error) = failed {
                             report(
                                 reg,
@@ -233,7 +275,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                 }
             }
             for (_, f) in &reg.any {
-                guarded("AMI", "catch-all", || f(m));
+                guarded("AMI", "catch-all", || f(m, ctx));
             }
         }
         Dispatch::Orphan(m) => {
@@ -244,7 +286,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
                 );
             }
             for (_, f) in &reg.orphan {
-                guarded("AMI", "orphan", || f(m));
+                guarded("AMI", "orphan", || f(m, ctx));
             }
         }
         Dispatch::Error(e) => report(reg, &ProtocolError::Decode(e.clone())),
@@ -257,7 +299,7 @@ fn dispatch_one(reg: &Registry, item: &Dispatch) {
     }
 }
 
-fn report(reg: &Registry, e: &ProtocolError) {
+fn report<C>(reg: &Registry<C>, e: &ProtocolError) {
     log::warn!("AMI: {}", ErrorChain(e));
     for (_, f) in &reg.error {
         guarded("AMI", "protocol error", || f(e));
@@ -265,20 +307,26 @@ fn report(reg: &Registry, e: &ProtocolError) {
 }
 
 /// The dispatcher thread's loop: runs batches in order until the reader
-/// drops its sender, then returns.
-pub(crate) fn run_dispatcher(
+/// drops its sender, then returns. `context` is asked once per batch for
+/// what the callbacks are lent (the `Manager`, held weakly by the
+/// dispatcher so that it never keeps the connection open); `None` once
+/// every handle is gone.
+pub(crate) fn run_dispatcher<C: 'static>(
     rx: Receiver<Vec<Dispatch>>,
-    callbacks: &Callbacks,
+    callbacks: &Callbacks<C>,
+    context: impl Fn() -> Option<C>,
     on_batch_done: impl Fn(usize),
 ) {
     let (mut version, mut reg) = callbacks.snapshot();
     for batch in rx.iter() {
+        let ctx = context();
         for item in &batch {
             if callbacks.version.load(Ordering::Acquire) != version {
                 (version, reg) = callbacks.snapshot();
             }
-            dispatch_one(&reg, item);
+            dispatch_one(&reg, item, ctx.as_ref());
         }
+        drop(ctx);
         on_batch_done(batch.len());
     }
 }

@@ -579,7 +579,6 @@ fn push_line_to(m: &mut Message, base: &[u8], l: &Line) {
     match l.colon {
         Some(c) => {
             let c = c as usize - l.start as usize;
-            let name = &line[..c];
             let mut value = &line[c + 1..];
             if let Some(v) = value.strip_prefix(b" ") {
                 value = v;
@@ -587,10 +586,15 @@ fn push_line_to(m: &mut Message, base: &[u8], l: &Line) {
             // Trim as `fast_message` does (spaces and tabs), whole and
             // trimmed whatever the encoding: the name must not depend on
             // which path read the message.
-            let name = trim_value(name);
+            let name = trim_value(&line[..c]);
+            // The separator as received (spaces after the name, the colon,
+            // the space if any): ASCII, as the message keeps it.
+            let name_end = name.as_ptr() as usize - line.as_ptr() as usize + name.len();
+            let sep_end = line.len() - value.len();
+            let sep = std::str::from_utf8(&line[name_end..sep_end]).unwrap_or(": ");
             match std::str::from_utf8(name) {
-                Ok(n) => m.push_bytes(n, value),
-                Err(_) => m.push_bytes(&String::from_utf8_lossy(name), value),
+                Ok(n) => m.push_received(n, sep, value),
+                Err(_) => m.push_received(&String::from_utf8_lossy(name), sep, value),
             }
         }
         // Only legacy command output is kept without a colon.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::util::{decode_text, latin1_bytes};
+
 /// Where one header's name and value sit inside a [`Message`]'s text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
@@ -40,6 +42,16 @@ pub enum MessageKind {
 /// is decoded as Latin-1, so no message is ever lost; [`Message::value_bytes`]
 /// gives back the exact bytes that were received.
 ///
+/// A decoded message keeps its headers as they came: the separator between
+/// name and value too, so that `AccountCode:` with nothing after the colon
+/// (as Asterisk 11 sends it) is written back by [`Message::write_wire`] and
+/// `Display` without a space added, and a Latin-1 value goes back out as
+/// its original bytes. What the decoder normalises: every line ends in
+/// CRLF on the wire (LF in `Display`), spaces before a header name are
+/// dropped, and the output lines of a legacy `Response: Follows` become
+/// `Output:` headers (their `--END COMMAND--` line dropped). Headers added
+/// with [`Message::push`] or [`Message::set`] are written `Name: value`.
+///
 /// ```
 /// use astrix::ami::Message;
 ///
@@ -74,7 +86,7 @@ impl Message {
     /// them for CR/LF happens when a message is encoded
     /// ([`crate::ami::codec::encode_message`]).
     pub fn push(&mut self, name: &str, value: &str) {
-        self.push_span(name, value, false);
+        self.push_span(name, ": ", value, false);
     }
 
     /// Appends a header, builder style.
@@ -83,12 +95,13 @@ impl Message {
         self
     }
 
-    fn push_span(&mut self, name: &str, value: &str, latin1: bool) {
-        // Stored in wire form, `Name: value\r\n`.
+    /// Stores `Name{sep}value\r\n`: the wire form, with the separator
+    /// (`: `, or `:` as received) between the name's and the value's spans.
+    fn push_span(&mut self, name: &str, sep: &str, value: &str, latin1: bool) {
         let name_start = self.text.len() as u32;
         self.text.push_str(name);
         let name_end = self.text.len() as u32;
-        self.text.push_str(": ");
+        self.text.push_str(sep);
         let value_start = self.text.len() as u32;
         self.text.push_str(value);
         let value_end = self.text.len() as u32;
@@ -116,13 +129,20 @@ impl Message {
     /// Appends a header whose value arrived as raw bytes: kept as is when it
     /// is UTF-8, decoded as Latin-1 otherwise (see [`Message::value_bytes`]).
     pub fn push_bytes(&mut self, name: &str, value: &[u8]) {
-        match std::str::from_utf8(value) {
-            Ok(v) => self.push_span(name, v, false),
-            Err(_) => {
-                let v: String = value.iter().map(|&b| b as char).collect();
-                self.push_span(name, &v, true);
-            }
-        }
+        self.push_received(name, ": ", value);
+    }
+
+    /// [`Message::push_bytes`] with the separator received between the
+    /// name and the value (`: `, `:`, …), kept for the wire form.
+    pub(crate) fn push_received(&mut self, name: &str, sep: &str, value: &[u8]) {
+        let (v, latin1) = decode_text(value);
+        self.push_span(name, sep, &v, latin1);
+    }
+
+    /// The header's name and the separator after it, as received.
+    #[inline]
+    fn name_and_sep(&self, s: &Span) -> &str {
+        &self.text[s.name_start as usize..s.value_start as usize]
     }
 
     /// Number of headers.
@@ -187,7 +207,7 @@ impl Message {
         let s = self.spans.get(index)?;
         let v = self.value_at(s);
         Some(if s.latin1 {
-            v.chars().map(|c| c as u32 as u8).collect()
+            latin1_bytes(v).collect()
         } else {
             v.as_bytes().to_vec()
         })
@@ -229,8 +249,11 @@ impl Message {
             let (n, v) = (old.name_at(s), old.value_at(s));
             match f(n, v) {
                 None => {}
-                Some(None) => self.push_span(n, v, s.latin1),
-                Some(Some(nv)) => self.push_span(n, &nv, false),
+                Some(None) => {
+                    let sep = &old.name_and_sep(s)[n.len()..];
+                    self.push_span(n, sep, v, s.latin1);
+                }
+                Some(Some(nv)) => self.push_span(n, ": ", &nv, false),
             }
         }
     }
@@ -284,12 +307,17 @@ impl Message {
 
     /// Writes the message in AMI wire form (`Name: Value\r\n` lines and a
     /// blank line) without any check; see
-    /// [`crate::ami::codec::encode_message`] for the checked form.
+    /// [`crate::ami::codec::encode_message`] for the checked form. Decoded
+    /// headers go out as they came (see [`Message`]).
     pub fn write_wire(&self, out: &mut Vec<u8>) {
-        for (n, v) in self.iter() {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
+        for s in &self.spans {
+            out.extend_from_slice(self.name_and_sep(s).as_bytes());
+            let v = self.value_at(s);
+            if s.latin1 {
+                out.extend(latin1_bytes(v));
+            } else {
+                out.extend_from_slice(v.as_bytes());
+            }
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
@@ -317,11 +345,11 @@ impl fmt::Debug for Message {
 }
 
 /// Writes the message as `Name: Value` lines followed by an empty line, the
-/// form `ami_tail` prints.
+/// form `ami_tail` prints; decoded headers as they came (see [`Message`]).
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, v) in self.iter() {
-            writeln!(f, "{n}: {v}")?;
+        for s in &self.spans {
+            writeln!(f, "{}{}", self.name_and_sep(s), self.value_at(s))?;
         }
         writeln!(f)
     }

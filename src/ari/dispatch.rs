@@ -48,6 +48,19 @@ pub(crate) enum ObjectKind {
     Endpoint,
 }
 
+impl ObjectKind {
+    /// The kind, for messages (`"channel"`).
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            ObjectKind::Channel => "channel",
+            ObjectKind::Bridge => "bridge",
+            ObjectKind::Playback => "playback",
+            ObjectKind::LiveRecording => "live recording",
+            ObjectKind::Endpoint => "endpoint",
+        }
+    }
+}
+
 /// An object's kind and id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ObjectKey {

@@ -75,5 +75,6 @@ pub use dispatch::{CallbackId, ConnectionState};
 pub use error::AriError;
 pub use events::{AriEvent, Event};
 pub use objects::{
-    Bridge, Channel, Endpoint, ListParam, LiveRecording, ObjectRef, Playback, StoredRecording,
+    Bridge, Carries, Channel, Endpoint, ListParam, LiveRecording, ObjectRef, Playback,
+    StoredRecording,
 };

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::client::Client;
 use super::dispatch::{CallbackId, ObjectKey, ObjectKind};
 use super::error::AriError;
-use super::events::Event;
+use super::events::{AriEvent, Event};
 use super::models;
 
 /// A reference to an object an event is about, as returned by
@@ -95,10 +95,34 @@ impl<T: ListParam, const N: usize> ListParam for [T; N] {
     }
 }
 
-/// Defines a handle type with an id, its model, per-object callbacks and a
-/// `ListParam` impl.
+/// Implemented by the event types that carry an object of handle type `H`
+/// (generated: `StasisStart: Carries<Channel>`, `ChannelEnteredBridge:
+/// Carries<Channel> + Carries<Bridge>`), so that a typed per-object
+/// callback ([`Channel::on`]) compiles only for events that can be about
+/// that object.
+///
+/// ```no_run
+/// use astrix::ari::events::ChannelDtmfReceived;
+/// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+/// client.channel("1").on::<ChannelDtmfReceived>(|channel, dtmf| {
+///     println!("{} pressed {}", channel.id(), dtmf.digit);
+/// });
+/// # Ok::<(), astrix::ari::AriError>(())
+/// ```
+///
+/// A bridge's event on a channel handle does not compile:
+///
+/// ```compile_fail
+/// use astrix::ari::events::BridgeCreated;
+/// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+/// client.channel("1").on::<BridgeCreated>(|_, _| {});
+/// # Ok::<(), astrix::ari::AriError>(())
+/// ```
+pub trait Carries<H>: AriEvent {}
+
+/// Defines a handle type with an id and a model, and its `ListParam` impl.
 macro_rules! handle {
-    ($(#[$doc:meta])* $name:ident, $model:ident, $kind:ident, $get:ident) => {
+    ($(#[$doc:meta])* $name:ident, $model:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name {
@@ -124,30 +148,10 @@ macro_rules! handle {
             }
 
             /// The model Asterisk sent with this object, if it came from a
-            /// response or an event.
+            /// response or an event (a handle made from an id has none:
+            /// [`load`](Self::load) fetches it).
             pub fn data(&self) -> Option<&models::$model> {
                 self.data.as_deref()
-            }
-
-            /// Runs `callback` on the dispatcher thread for each event of
-            /// type `event_type` about this object (`"*"` for every type).
-            /// The subscription ends when the object is gone (see
-            /// [`Client::remove_callback`] to end it earlier).
-            pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
-            where
-                F: Fn(&$name, &Event) + Send + Sync + 'static,
-            {
-                let key = ObjectKey::new(ObjectKind::$kind, &self.id);
-                self.client.subscribe_object(key, event_type, move |client, obj, event| {
-                    if let ObjectRef::$kind(data) = obj {
-                        callback(&$name::from_data(client, data.clone()), event);
-                    }
-                })
-            }
-
-            /// Fetches the object's current state from Asterisk.
-            pub fn refresh(&self) -> Result<$name, AriError> {
-                self.$get()
             }
         }
 
@@ -168,23 +172,115 @@ macro_rules! handle {
     };
 }
 
+/// `refresh()` and `load()` of a handle, from its `get_self()`.
+macro_rules! fetch {
+    ($name:ident, $model:ident) => {
+        impl $name {
+            /// Fetches the object's current state from Asterisk: a new
+            /// handle with a fresh snapshot.
+            ///
+            /// # Errors
+            ///
+            /// [`AriError::Status`] 404 when the object is gone; any error
+            /// of a request.
+            pub fn refresh(&self) -> Result<$name, AriError> {
+                self.get_self()
+            }
+
+            /// Fetches the object's current state from Asterisk, as its
+            /// model: `client.channel(id).load()?.state`.
+            ///
+            /// # Errors
+            ///
+            /// As [`refresh`](Self::refresh).
+            pub fn load(&self) -> Result<models::$model, AriError> {
+                // A handle from a response always has its model.
+                self.get_self()?
+                    .data
+                    .map(Arc::unwrap_or_clone)
+                    .ok_or_else(|| AriError::Invalid(format!("{self:?}: no model in the answer")))
+            }
+        }
+    };
+}
+
+/// The event callbacks of a handle whose object events are about.
+macro_rules! object_events {
+    ($name:ident, $kind:ident) => {
+        impl $name {
+            /// The handle on `obj`, if it is of this kind.
+            pub(crate) fn from_ref(client: &Client, obj: ObjectRef<'_>) -> Option<$name> {
+                match obj {
+                    ObjectRef::$kind(data) => Some($name::from_data(client, data.clone())),
+                    _ => None,
+                }
+            }
+
+            /// Runs `callback` on the dispatcher thread for each event of
+            /// type `event_type` about this object (`"*"` for every type),
+            /// with a handle carrying the snapshot the event sent. The
+            /// subscription ends when the object is gone (see
+            /// [`Client::remove_callback`] to end it earlier).
+            pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+            where
+                F: Fn(&$name, &Event) + Send + Sync + 'static,
+            {
+                self.client.subscribe_object(
+                    self.object_key(),
+                    event_type,
+                    move |client, obj, event| {
+                        if let Some(handle) = $name::from_ref(client, obj) {
+                            callback(&handle, event);
+                        }
+                    },
+                )
+            }
+
+            /// [`on_event`](Self::on_event), typed: `callback` gets the
+            /// event as `E`, and only event types that can carry this kind
+            /// of object compile (`channel.on::<ChannelDtmfReceived>(…)`).
+            pub fn on<E>(&self, callback: impl Fn(&$name, &E) + Send + Sync + 'static) -> CallbackId
+            where
+                E: Carries<$name> + 'static,
+            {
+                self.on_event(E::TYPE, move |handle, event| {
+                    if let Some(e) = E::from_event(event) {
+                        callback(handle, e);
+                    }
+                })
+            }
+        }
+    };
+}
+
 handle!(
     /// A channel: `channel.answer()`, `channel.play("sound:beep").send()`,
     /// `channel.hangup().send()`.
-    Channel, Channel, Channel, get_self
+    Channel, Channel
 );
 handle!(
     /// A bridge: `bridge.add_channel(&channel).send()`, `bridge.destroy()`.
-    Bridge, Bridge, Bridge, get_self
+    Bridge, Bridge
 );
 handle!(
     /// A playback: `playback.stop()`, `playback.control(…)`.
-    Playback, Playback, Playback, get_self
+    Playback, Playback
 );
 handle!(
     /// A live recording (its id is its name): `recording.stop()`.
-    LiveRecording, LiveRecording, LiveRecording, get_self
+    LiveRecording, LiveRecording
 );
+fetch!(Channel, Channel);
+fetch!(Bridge, Bridge);
+fetch!(Playback, Playback);
+fetch!(LiveRecording, LiveRecording);
+fetch!(StoredRecording, StoredRecording);
+fetch!(Endpoint, Endpoint);
+object_events!(Channel, Channel);
+object_events!(Bridge, Bridge);
+object_events!(Playback, Playback);
+object_events!(LiveRecording, LiveRecording);
+object_events!(Endpoint, Endpoint);
 
 impl Channel {
     pub(crate) fn from_data(client: &Client, data: models::Channel) -> Channel {
@@ -193,6 +289,10 @@ impl Channel {
             id: data.id.clone(),
             data: Some(Arc::new(data)),
         }
+    }
+
+    fn object_key(&self) -> ObjectKey {
+        ObjectKey::new(ObjectKind::Channel, &self.id)
     }
 
     fn get_self(&self) -> Result<Channel, AriError> {
@@ -209,6 +309,10 @@ impl Bridge {
         }
     }
 
+    fn object_key(&self) -> ObjectKey {
+        ObjectKey::new(ObjectKind::Bridge, &self.id)
+    }
+
     fn get_self(&self) -> Result<Bridge, AriError> {
         self.client.bridges().get(&self.id)
     }
@@ -223,6 +327,10 @@ impl Playback {
         }
     }
 
+    fn object_key(&self) -> ObjectKey {
+        ObjectKey::new(ObjectKind::Playback, &self.id)
+    }
+
     fn get_self(&self) -> Result<Playback, AriError> {
         self.client.playbacks().get(&self.id)
     }
@@ -235,6 +343,10 @@ impl LiveRecording {
             id: data.name.clone(),
             data: Some(Arc::new(data)),
         }
+    }
+
+    fn object_key(&self) -> ObjectKey {
+        ObjectKey::new(ObjectKind::LiveRecording, &self.id)
     }
 
     fn get_self(&self) -> Result<LiveRecording, AriError> {
@@ -278,9 +390,13 @@ impl StoredRecording {
         &self.client
     }
 
-    /// The model Asterisk sent, if any.
+    /// The model Asterisk sent, if any ([`load`](Self::load) fetches it).
     pub fn data(&self) -> Option<&models::StoredRecording> {
         self.data.as_deref()
+    }
+
+    fn get_self(&self) -> Result<StoredRecording, AriError> {
+        self.client.recordings().get_stored(&self.id)
     }
 }
 
@@ -342,27 +458,20 @@ impl Endpoint {
         &self.client
     }
 
-    /// The model Asterisk sent, if any.
+    /// The model Asterisk sent, if any ([`load`](Self::load) fetches it).
     pub fn data(&self) -> Option<&models::Endpoint> {
         self.data.as_deref()
     }
 
-    /// Runs `callback` for each event of type `event_type` (`"*"` for all)
-    /// about this endpoint.
-    pub fn on_event<F>(&self, event_type: &str, callback: F) -> CallbackId
-    where
-        F: Fn(&Endpoint, &Event) + Send + Sync + 'static,
-    {
-        let key = ObjectKey::new(
+    fn object_key(&self) -> ObjectKey {
+        ObjectKey::new(
             ObjectKind::Endpoint,
             &endpoint_id(&self.tech, &self.resource),
-        );
-        self.client
-            .subscribe_object(key, event_type, move |client, obj, event| {
-                if let ObjectRef::Endpoint(data) = obj {
-                    callback(&Endpoint::from_data(client, data.clone()), event);
-                }
-            })
+        )
+    }
+
+    fn get_self(&self) -> Result<Endpoint, AriError> {
+        self.client.endpoints().get(&self.tech, &self.resource)
     }
 }
 
@@ -407,5 +516,115 @@ impl Client {
     /// A handle on the endpoint `tech/resource`.
     pub fn endpoint(&self, tech: impl Into<String>, resource: impl Into<String>) -> Endpoint {
         Endpoint::with_id(self, tech.into(), resource.into())
+    }
+
+    /// Runs `callback` for each event of type `event_type` (`"*"`: every
+    /// type) that is about a channel, with a handle on that channel
+    /// carrying the snapshot the event sent: aioari's `on_channel_event`.
+    ///
+    /// ```no_run
+    /// # let client = astrix::ari::Client::builder("http://127.0.0.1:8088").app("hello").connect()?;
+    /// client.on_channel_event("StasisStart", |channel, _event| {
+    ///     if let Err(e) = channel.answer() {
+    ///         eprintln!("{}: {e}", channel.id());
+    ///     }
+    /// });
+    /// client.start();
+    /// # Ok::<(), astrix::ari::AriError>(())
+    /// ```
+    ///
+    /// An event carrying several channels hands the one it is about: the
+    /// `channel` field when the event has one (`ChannelEnteredBridge`'s
+    /// channel, not its bridge's), else a field always present (`Dial`:
+    /// the `peer`), else the first one present. Events of that type that
+    /// carry no channel are skipped; a type that never carries one (or an
+    /// unknown type) is logged as a warning here.
+    pub fn on_channel_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+    where
+        F: Fn(&Channel, &Event) + Send + Sync + 'static,
+    {
+        self.on_subject_event(ObjectKind::Channel, event_type, Channel::from_ref, callback)
+    }
+
+    /// [`on_channel_event`](Client::on_channel_event) for bridges: a
+    /// handle on the bridge the event is about.
+    pub fn on_bridge_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+    where
+        F: Fn(&Bridge, &Event) + Send + Sync + 'static,
+    {
+        self.on_subject_event(ObjectKind::Bridge, event_type, Bridge::from_ref, callback)
+    }
+
+    /// [`on_channel_event`](Client::on_channel_event) for playbacks
+    /// (`PlaybackStarted`, `PlaybackContinuing`, `PlaybackFinished`).
+    pub fn on_playback_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+    where
+        F: Fn(&Playback, &Event) + Send + Sync + 'static,
+    {
+        self.on_subject_event(
+            ObjectKind::Playback,
+            event_type,
+            Playback::from_ref,
+            callback,
+        )
+    }
+
+    /// [`on_channel_event`](Client::on_channel_event) for live recordings
+    /// (`RecordingStarted`, `RecordingFinished`, `RecordingFailed`).
+    pub fn on_recording_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+    where
+        F: Fn(&LiveRecording, &Event) + Send + Sync + 'static,
+    {
+        self.on_subject_event(
+            ObjectKind::LiveRecording,
+            event_type,
+            LiveRecording::from_ref,
+            callback,
+        )
+    }
+
+    /// [`on_channel_event`](Client::on_channel_event) for endpoints
+    /// (`EndpointStateChange`, `PeerStatusChange`, `ContactStatusChange`,
+    /// `TextMessageReceived`…).
+    pub fn on_endpoint_event<F>(&self, event_type: &str, callback: F) -> CallbackId
+    where
+        F: Fn(&Endpoint, &Event) + Send + Sync + 'static,
+    {
+        self.on_subject_event(
+            ObjectKind::Endpoint,
+            event_type,
+            Endpoint::from_ref,
+            callback,
+        )
+    }
+
+    fn on_subject_event<H, F>(
+        &self,
+        kind: ObjectKind,
+        event_type: &str,
+        handle: fn(&Client, ObjectRef<'_>) -> Option<H>,
+        callback: F,
+    ) -> CallbackId
+    where
+        F: Fn(&H, &Event) + Send + Sync + 'static,
+        H: 'static,
+    {
+        match Event::kinds_carried(event_type) {
+            Some(kinds) if !kinds.contains(&kind) => log::warn!(
+                "ARI: a {event_type} event never carries a {}: its callback will never run",
+                kind.noun()
+            ),
+            None if event_type != "*" => log::warn!(
+                "ARI: {event_type:?} is not an event type astrix knows: its {} callback \
+                 runs only if Asterisk sends one",
+                kind.noun()
+            ),
+            _ => {}
+        }
+        self.on_event(event_type, move |client, event| {
+            if let Some(h) = event.subject(kind).and_then(|obj| handle(client, obj)) {
+                callback(&h, event);
+            }
+        })
     }
 }

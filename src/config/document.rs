@@ -6,13 +6,16 @@
 //! is its line; renaming a category rewrites the name inside its header.
 //! Every other byte, comments, blank lines and line endings (CRLF
 //! included) stays as it was, so writing an unedited document gives back
-//! the bytes it was read from.
+//! the bytes it was read from, whatever they are (a Latin-1 file stays
+//! Latin-1; what is written in is UTF-8).
 
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, EditError, ErrorKind};
 use super::scan::{classify, HeaderOption, Scanner, Seg, Stmt};
+use crate::util::decode_text;
 
 /// A `.conf` file held for editing, in the spirit of Asterisk's
 /// `UpdateConfig` but keeping every untouched byte.
@@ -39,7 +42,10 @@ use super::scan::{classify, HeaderOption, Scanner, Seg, Stmt};
 #[derive(Clone, Debug)]
 pub struct Document {
     name: PathBuf,
-    text: String,
+    /// The file's bytes, edits applied.
+    text: Vec<u8>,
+    /// The text [`Document::as_str`] shows, when the bytes are not UTF-8.
+    shown: OnceCell<String>,
     lines: Vec<LineInfo>,
     blocks: Vec<Block>,
 }
@@ -118,40 +124,37 @@ impl Mapper<'_> {
     }
 }
 
-fn offset_in(outer: &str, inner: &str) -> usize {
+fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
     (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
 
 /// Reads a raw value back: `\;` is `;`.
-fn unescape_value(raw: &str) -> String {
-    raw.replace("\\;", ";")
+fn unescape_value(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && raw.get(i + 1) == Some(&b';') {
+            i += 1;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
 }
 
 impl Document {
-    /// Reads a file's bytes for editing. The name is used in errors.
-    /// Fails on what no edit could work around: bytes that are not UTF-8, an
+    /// Reads a file's bytes for editing (any bytes: names and values that
+    /// are not UTF-8 read as Latin-1, see [`crate::config`]). The name is
+    /// used in errors. Fails on what no edit could work around: an
     /// unterminated block comment, a broken category header.
     pub fn parse(name: impl AsRef<Path>, bytes: &[u8]) -> Result<Document, ConfigError> {
         let name = name.as_ref().to_path_buf();
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.to_string(),
-            Err(e) => {
-                let before = &bytes[..e.valid_up_to()];
-                let line = memchr::memchr_iter(b'\n', before).count() + 1;
-                let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-                return Err(ConfigError::new(
-                    &name,
-                    line as u32,
-                    ErrorKind::InvalidUtf8 {
-                        column: e.valid_up_to() - line_start + 1,
-                    },
-                ));
-            }
-        };
+        let text = bytes.to_vec();
         let (lines, blocks) = index(&name, &text)?;
         Ok(Document {
             name,
             text,
+            shown: OnceCell::new(),
             lines,
             blocks,
         })
@@ -177,18 +180,32 @@ impl Document {
         &self.name
     }
 
-    /// The text, edits applied.
+    /// The text, edits applied: the bytes themselves when they are UTF-8;
+    /// otherwise each line that is not UTF-8 read as Latin-1 (the bytes
+    /// are [`Document::as_bytes`]).
     pub fn as_str(&self) -> &str {
+        match std::str::from_utf8(&self.text) {
+            Ok(s) => s,
+            Err(_) => self.shown.get_or_init(|| shown_text(&self.text)),
+        }
+    }
+
+    /// The bytes, edits applied: for an unedited document, exactly those
+    /// it was read from.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.text
     }
 
-    /// The bytes, edits applied.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.text.as_bytes()
+    /// The text, edits applied (as [`Document::as_str`]).
+    pub fn into_string(self) -> String {
+        match String::from_utf8(self.text) {
+            Ok(s) => s,
+            Err(e) => shown_text(e.as_bytes()),
+        }
     }
 
-    /// The text, edits applied.
-    pub fn into_string(self) -> String {
+    /// The bytes, edits applied.
+    pub fn into_bytes(self) -> Vec<u8> {
         self.text
     }
 
@@ -199,7 +216,7 @@ impl Document {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".astrix-tmp");
         let tmp = PathBuf::from(tmp);
-        std::fs::write(&tmp, self.text.as_bytes())?;
+        std::fs::write(&tmp, &self.text)?;
         std::fs::rename(&tmp, path)
     }
 
@@ -229,7 +246,10 @@ impl Document {
             .into_iter()
             .flat_map(|i| self.blocks[i].vars.iter())
             .filter(|v| v.name.eq_ignore_ascii_case(key))
-            .map(|v| unescape_value(&self.text[v.value_range.clone()]))
+            .map(|v| {
+                let raw = unescape_value(&self.text[v.value_range.clone()]);
+                decode_text(&raw).0.into_owned()
+            })
             .collect()
     }
 
@@ -257,8 +277,8 @@ impl Document {
     }
 
     fn eol(&self) -> &'static str {
-        match memchr::memchr(b'\n', self.text.as_bytes()) {
-            Some(i) if i > 0 && self.text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        match memchr::memchr(b'\n', &self.text) {
+            Some(i) if i > 0 && self.text[i - 1] == b'\r' => "\r\n",
             _ => "\n",
         }
     }
@@ -269,11 +289,12 @@ impl Document {
         edits.sort_by_key(|e| std::cmp::Reverse(e.0.start));
         let mut text = self.text.clone();
         for (range, with) in edits {
-            text.replace_range(range, &with);
+            text.splice(range, with.into_bytes());
         }
         let (lines, blocks) =
             index(&self.name, &text).map_err(|e| EditError::Reparse(Box::new(e)))?;
         self.text = text;
+        self.shown = OnceCell::new();
         self.lines = lines;
         self.blocks = blocks;
         Ok(())
@@ -332,14 +353,16 @@ impl Document {
         }
         if var.value_clean {
             let mut with = escape_value(value);
-            let bytes = self.text.as_bytes();
+            let bytes = &self.text;
             let before = var.value_range.start.checked_sub(1).map(|i| bytes[i]);
             if before == Some(b'=') && !var.object && with.starts_with('>') {
                 with.insert(0, ' ');
             }
             if var.value_range.is_empty() && before.is_some_and(|b| b == b'=' || b == b'>') {
                 let sep_start = var.name_range.end;
-                if self.text[sep_start..var.value_range.start].starts_with([' ', '\t']) {
+                if self.text[sep_start..var.value_range.start].starts_with(b" ")
+                    || self.text[sep_start..var.value_range.start].starts_with(b"\t")
+                {
                     with.insert(0, ' ');
                 }
             }
@@ -396,10 +419,15 @@ impl Document {
         {
             Some(v) => {
                 let between = &self.text[v.name_range.end..v.value_range.start];
-                let pre_len = between.len() - between.trim_start_matches([' ', '\t']).len();
-                let post_len = between.len() - between.trim_end_matches([' ', '\t']).len();
+                let space = |b: &&u8| matches!(b, b' ' | b'\t');
+                let pre_len = between.iter().take_while(space).count();
+                let post_len = between.iter().rev().take_while(space).count();
                 if pre_len + post_len <= between.len() {
-                    (&between[..pre_len], &between[between.len() - post_len..])
+                    // Spaces and tabs only: ASCII.
+                    let pre = std::str::from_utf8(&between[..pre_len]).unwrap_or(" ");
+                    let post =
+                        std::str::from_utf8(&between[between.len() - post_len..]).unwrap_or(" ");
+                    (pre, post)
                 } else {
                     (" ", " ")
                 }
@@ -414,7 +442,7 @@ impl Document {
         let eol = self.eol();
         let at = self.insertion_after(last);
         let mut line = String::new();
-        if at == self.text.len() && !self.text.is_empty() && !self.text.ends_with('\n') {
+        if at == self.text.len() && !self.text.is_empty() && !self.text.ends_with(b"\n") {
             line.push_str(eol);
         }
         line.push_str(&format!("{key}{pre}{sep}{post}{with}{eol}"));
@@ -483,11 +511,12 @@ impl Document {
         let eol = self.eol();
         let mut add = String::new();
         if !self.text.is_empty() {
-            if !self.text.ends_with('\n') {
+            if !self.text.ends_with(b"\n") {
                 add.push_str(eol);
             }
-            let t = format!("{}{add}", self.text);
-            if !(t.ends_with("\n\n") || t.ends_with("\n\r\n")) {
+            let mut t = self.text[self.text.len().saturating_sub(3)..].to_vec();
+            t.extend_from_slice(add.as_bytes());
+            if !(t.ends_with(b"\n\n") || t.ends_with(b"\n\r\n")) {
                 add.push_str(eol);
             }
         }
@@ -576,8 +605,18 @@ fn escape_value(value: &str) -> String {
     value.replace(';', "\\;")
 }
 
+/// The text of bytes that are not all UTF-8: each line that is not UTF-8
+/// read as Latin-1 (see [`decode_text`]).
+fn shown_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        out.push_str(&decode_text(line).0);
+    }
+    out
+}
+
 /// Reads a file's structure: its lines and its category blocks.
-fn index(name: &Path, text: &str) -> Result<(Vec<LineInfo>, Vec<Block>), ConfigError> {
+fn index(name: &Path, text: &[u8]) -> Result<(Vec<LineInfo>, Vec<Block>), ConfigError> {
     let mut lines = Vec::new();
     let mut blocks: Vec<Block> = Vec::new();
     let mut sc = Scanner::new(text, usize::MAX);
@@ -609,7 +648,7 @@ fn index(name: &Path, text: &str) -> Result<(Vec<LineInfo>, Vec<Block>), ConfigE
             Stmt::Header(h) => {
                 let adds = h.options().any(|o| matches!(o, HeaderOption::Append(_)));
                 blocks.push(Block {
-                    name: h.name.to_string(),
+                    name: decode_text(h.name).0.into_owned(),
                     name_range: map.range(1..1 + h.name.len()),
                     adds,
                     header: pos,
@@ -625,7 +664,7 @@ fn index(name: &Path, text: &str) -> Result<(Vec<LineInfo>, Vec<Block>), ConfigE
                 let value_range = map.range(v0..v0 + v.value.len());
                 let value_clean = unescape_value(&text[value_range.clone()]) == v.value;
                 block.vars.push(VarPos {
-                    name: v.name.to_string(),
+                    name: decode_text(v.name).0.into_owned(),
                     stmt: pos,
                     name_range: map.range(n0..n0 + v.name.len()),
                     value_range,

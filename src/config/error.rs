@@ -34,7 +34,9 @@ pub enum ErrorKind {
         /// What the operating system (or the resolver) said.
         reason: String,
     },
-    /// The file is not UTF-8; the line holds the first bad byte.
+    /// The file is not UTF-8; the line holds the first bad byte. No longer
+    /// produced: files are read as bytes, values that are not UTF-8 as
+    /// Latin-1 (see [`crate::config`]).
     #[error("invalid UTF-8 at byte {column} of the line")]
     InvalidUtf8 {
         /// The 1-based byte offset of the bad byte in its line.

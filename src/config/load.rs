@@ -7,10 +7,16 @@ use std::path::{Path, PathBuf};
 use super::error::{ConfigError, ErrorKind, Warning, WarningKind};
 use super::glob;
 use super::model::{
-    Cat, Config, DirectiveKind, DirectiveRec, Span, Var, INHERITED, NO_CAT, OBJECT,
+    Cat, Config, DirectiveKind, DirectiveRec, Span, Var, INHERITED, LATIN1, NO_CAT, OBJECT,
 };
 use super::resolver::IncludeResolver;
-use super::scan::{classify, HeaderOption, Scanner, Stmt, DEFAULT_MAX_LINE_LEN};
+use super::scan::{classify, strip, HeaderOption, Scanner, Stmt, DEFAULT_MAX_LINE_LEN};
+use crate::util::{decode_text, latin1_bytes};
+
+/// A name, header or argument as text (see [`decode_text`]).
+fn as_text(bytes: &[u8]) -> String {
+    decode_text(bytes).0.into_owned()
+}
 
 /// Asterisk's limit on include nesting.
 pub const DEFAULT_MAX_INCLUDE_DEPTH: usize = 10;
@@ -38,7 +44,6 @@ pub struct Loader<R> {
     allow_exec: bool,
     max_include_depth: usize,
     max_line_len: usize,
-    latin1: bool,
 }
 
 impl<R: IncludeResolver> Loader<R> {
@@ -50,15 +55,14 @@ impl<R: IncludeResolver> Loader<R> {
             allow_exec: false,
             max_include_depth: DEFAULT_MAX_INCLUDE_DEPTH,
             max_line_len: DEFAULT_MAX_LINE_LEN,
-            latin1: false,
         }
     }
 
-    /// Reads a file that is not UTF-8 as Latin-1 (each byte one character)
-    /// instead of failing with [`ErrorKind::InvalidUtf8`]. Off by default;
-    /// some of Asterisk's own samples (`minivm.conf`) need it.
-    pub fn latin1_fallback(mut self, allow: bool) -> Self {
-        self.latin1 = allow;
+    /// Has no effect any more: every file is read as bytes, as Asterisk
+    /// reads it, and a name or value that is not UTF-8 is read as Latin-1
+    /// (see [`crate::config`]), with no option needed.
+    #[deprecated(note = "every file is read; values that are not UTF-8 are read as Latin-1")]
+    pub fn latin1_fallback(self, _allow: bool) -> Self {
         self
     }
 
@@ -111,7 +115,6 @@ impl<R: IncludeResolver> Loader<R> {
             allow_exec: self.allow_exec,
             max_include_depth: self.max_include_depth,
             max_line_len: self.max_line_len,
-            latin1: self.latin1,
             cfg: Config::default(),
             slots: HashMap::new(),
             index: Vec::new(),
@@ -155,7 +158,6 @@ struct Build<'r> {
     allow_exec: bool,
     max_include_depth: usize,
     max_line_len: usize,
-    latin1: bool,
     cfg: Config,
     slots: HashMap<String, Slot>,
     /// Per category, built on its first `+=`: the last variable of each
@@ -283,34 +285,13 @@ impl Build<'_> {
         self.input_bytes = self.input_bytes.saturating_add(bytes.len());
         let file = self.cfg.files.len() as u32;
         self.cfg.files.push(path);
-        let decoded: String;
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) if self.latin1 => {
-                decoded = bytes.iter().map(|&b| char::from(b)).collect();
-                &decoded
-            }
-            Err(e) => {
-                let bad = e.valid_up_to();
-                let before = &bytes[..bad];
-                let line = memchr::memchr_iter(b'\n', before).count() + 1;
-                let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-                return Err(self.err(
-                    file,
-                    line as u32,
-                    ErrorKind::InvalidUtf8 {
-                        column: bad - line_start + 1,
-                    },
-                ));
-            }
-        };
         self.stack.push(id);
-        let r = self.lines(file, text, cat, depth);
+        let r = self.lines(file, bytes, cat, depth);
         self.stack.pop();
         r.map(|()| file)
     }
 
-    fn lines(&mut self, file: u32, text: &str, cat: &mut Option<u32>, depth: usize) -> Res<()> {
+    fn lines(&mut self, file: u32, text: &[u8], cat: &mut Option<u32>, depth: usize) -> Res<()> {
         let mut sc = Scanner::new(text, self.max_line_len);
         while let Some(line) = sc.next_line() {
             let line = line.map_err(|(n, k)| self.err(file, n, k))?;
@@ -331,16 +312,21 @@ impl Build<'_> {
                     let Some(c) = *cat else {
                         return Err(self.err(file, n, ErrorKind::NoCategory));
                     };
+                    let var_name = decode_text(v.name).0;
                     if v.append {
-                        if let Some(at) = self.find_exact(c, v.name) {
+                        if let Some(at) = self.find_exact(c, &var_name) {
                             self.extend(c, at, v.value, file, n)?;
                             continue;
                         }
                     }
-                    let name = self.store_name(v.name, file, n)?;
-                    let value = self.store(super::scan::strip(v.value), file, n)?;
+                    let name = self.store_name(&var_name, file, n)?;
+                    let (value, latin1) = decode_text(strip(v.value));
+                    let value = self.store(&value, file, n)?;
                     self.count_record(1, file, n)?;
-                    let flags = if v.object { OBJECT } else { 0 };
+                    let mut flags = if v.object { OBJECT } else { 0 };
+                    if latin1 {
+                        flags |= LATIN1;
+                    }
                     self.push_var(
                         c,
                         Var {
@@ -360,8 +346,9 @@ impl Build<'_> {
                     self.warn(file, n, kind);
                 }
                 Stmt::Header(h) => {
+                    let header_name = as_text(h.name);
                     let mut target = Target::New(Cat {
-                        name: h.name.to_string(),
+                        name: header_name.clone(),
                         template: false,
                         file,
                         line: n,
@@ -379,11 +366,11 @@ impl Build<'_> {
                             }
                             HeaderOption::Append(filter) => {
                                 if !filter.is_empty() {
-                                    let filter = filter.to_string();
+                                    let filter = as_text(filter);
                                     self.warn(file, n, WarningKind::FilterIgnored { filter });
                                 }
-                                let Some(existing) = self.first_real(h.name) else {
-                                    let name = h.name.to_string();
+                                let Some(existing) = self.first_real(&header_name) else {
+                                    let name = header_name.clone();
                                     return Err(self.err(
                                         file,
                                         n,
@@ -402,8 +389,8 @@ impl Build<'_> {
                                 }
                             }
                             HeaderOption::Inherit(name) => {
-                                let Some(base) = self.first_any(name) else {
-                                    let name = name.to_string();
+                                let name = as_text(name);
+                                let Some(base) = self.first_any(&name) else {
                                     return Err(self.err(
                                         file,
                                         n,
@@ -444,23 +431,23 @@ impl Build<'_> {
                     self.current = Some(idx);
                 }
                 Stmt::Directive { name, arg } => {
-                    let kind = if name.eq_ignore_ascii_case("include") {
+                    let kind = if name.eq_ignore_ascii_case(b"include") {
                         DirectiveKind::Include
-                    } else if name.eq_ignore_ascii_case("tryinclude") {
+                    } else if name.eq_ignore_ascii_case(b"tryinclude") {
                         DirectiveKind::TryInclude
-                    } else if name.eq_ignore_ascii_case("exec") {
+                    } else if name.eq_ignore_ascii_case(b"exec") {
                         DirectiveKind::Exec
                     } else {
-                        let name = name.to_string();
+                        let name = as_text(name);
                         self.warn(file, n, WarningKind::UnknownDirective { name });
                         continue;
                     };
                     let Some(arg) = arg else {
-                        let name = name.to_string();
+                        let name = as_text(name);
                         self.warn(file, n, WarningKind::MissingArgument { name });
                         continue;
                     };
-                    let arg = arg.to_string();
+                    let arg = as_text(arg);
                     self.directive(kind, arg, file, n, depth)?;
                 }
             }
@@ -524,8 +511,33 @@ impl Build<'_> {
     }
 
     /// `name += piece`: appends to the value, then strips as Asterisk does.
-    fn extend(&mut self, cat: u32, at: usize, piece: &str, file: u32, line: u32) -> Res<()> {
-        let old = self.cfg.cats[cat as usize].vars[at].value;
+    /// The value's bytes as a whole decide how it reads (see
+    /// [`decode_text`]).
+    fn extend(&mut self, cat: u32, at: usize, piece: &[u8], file: u32, line: u32) -> Res<()> {
+        let var = self.cfg.cats[cat as usize].vars[at];
+        let piece = match std::str::from_utf8(piece) {
+            Ok(p) if var.flags & LATIN1 == 0 => p,
+            _ => {
+                let old = self.cfg.str(var.value);
+                let mut raw: Vec<u8> = if var.flags & LATIN1 != 0 {
+                    latin1_bytes(old).collect()
+                } else {
+                    old.as_bytes().to_vec()
+                };
+                raw.extend_from_slice(piece);
+                let (value, latin1) = decode_text(strip(&raw));
+                let span = self.store(&value, file, line)?;
+                let var = &mut self.cfg.cats[cat as usize].vars[at];
+                var.value = span;
+                var.flags = if latin1 {
+                    var.flags | LATIN1
+                } else {
+                    var.flags & !LATIN1
+                };
+                return Ok(());
+            }
+        };
+        let old = var.value;
         let old_end = old.start as usize + old.len as usize;
         let limit = self.arena_limit();
         let grow = if old_end == self.cfg.text.len() {

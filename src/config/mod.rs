@@ -29,6 +29,12 @@
 //!   command` is recorded but run only when [`Loader::allow_exec`] says so.
 //! - `${…}` is text, a UTF-8 byte order mark is skipped, CRLF is read as
 //!   LF, there is no line continuation.
+//! - A file is bytes, as Asterisk reads it: any file reads. A name or value
+//!   that is valid UTF-8 is that text; one that is not (Latin-1 in
+//!   Asterisk's own `minivm.conf.sample`) is read as Latin-1, each byte
+//!   one character, so that no byte is lost: [`Variable::is_latin1`] says
+//!   which, [`Variable::value_bytes`] gives the bytes back, and a
+//!   [`Document`] keeps and writes the file's own bytes.
 //!
 //! The reader is sans-IO: it sees bytes and asks its resolver for files.
 //! Errors ([`ConfigError`]) carry the file and the line; what Asterisk

@@ -1,6 +1,7 @@
 //! [`Config`], the resolved configuration, and its views [`Category`],
 //! [`Variable`] and [`Directive`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -18,6 +19,8 @@ pub(crate) struct Span {
 
 pub(crate) const OBJECT: u8 = 1;
 pub(crate) const INHERITED: u8 = 2;
+/// The value was not UTF-8 in the file and was read as Latin-1.
+pub(crate) const LATIN1: u8 = 4;
 pub(crate) const NO_CAT: u32 = u32::MAX;
 
 /// One variable record (32 bytes).
@@ -335,8 +338,28 @@ impl<'a> Variable<'a> {
     }
 
     /// Its value, stripped, with `\;` read as `;` and `${…}` left as text.
+    /// A value that is not UTF-8 in the file is read as Latin-1 (see
+    /// [`Variable::is_latin1`]).
     pub fn value(&self) -> &'a str {
         self.config.str(self.var.value)
+    }
+
+    /// The value's bytes as the file has them (stripped, `\;` read as
+    /// `;`): those of [`Variable::value`], or for a value read as Latin-1,
+    /// the bytes it was read from.
+    pub fn value_bytes(&self) -> Cow<'a, [u8]> {
+        let value = self.value();
+        if self.is_latin1() {
+            Cow::Owned(crate::util::latin1_bytes(value).collect())
+        } else {
+            Cow::Borrowed(value.as_bytes())
+        }
+    }
+
+    /// Whether the value was not UTF-8 in the file, and was read as
+    /// Latin-1 (each byte one character).
+    pub fn is_latin1(&self) -> bool {
+        self.var.flags & LATIN1 != 0
     }
 
     /// Whether it was written `=>` (Asterisk calls these objects).

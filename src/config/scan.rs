@@ -7,6 +7,9 @@
 //! after its end on the same line is joined. What is left is stripped of
 //! bytes below 33 at both ends. A UTF-8 byte order mark on the first line
 //! is skipped; lines longer than the limit are skipped whole.
+//!
+//! Like Asterisk, it works on bytes: every byte it looks for is ASCII, and
+//! what a name or value means as text is its reader's business.
 
 use memchr::memchr;
 
@@ -36,7 +39,7 @@ pub(crate) struct Line<'a> {
     /// Where the next line starts (after the `\n`).
     pub next: usize,
     /// The content, stripped; empty when there is none.
-    pub content: &'a str,
+    pub content: &'a [u8],
     /// The line begins inside a block comment.
     pub starts_in_block: bool,
     /// The line ends inside a block comment.
@@ -56,13 +59,13 @@ pub(crate) struct Line<'a> {
 /// Splits a text into [`Line`]s. A lending iterator: each line borrows the
 /// scanner until the next call.
 pub(crate) struct Scanner<'a> {
-    text: &'a str,
+    text: &'a [u8],
     pos: usize,
     number: u32,
     depth: usize,
     open: Vec<u32>,
     max_line_len: usize,
-    buf: String,
+    buf: Vec<u8>,
     segs: Vec<Seg>,
     /// Bytes trimmed off the front of the joined segments.
     lead: usize,
@@ -76,12 +79,26 @@ pub(crate) fn is_blank(b: u8) -> bool {
 
 /// Strips bytes below 33 at both ends, as Asterisk's `ast_strip` does.
 #[inline]
-pub(crate) fn strip(s: &str) -> &str {
-    s.trim_matches(|c: char| (c as u32) < 33)
+pub(crate) fn strip(s: &[u8]) -> &[u8] {
+    strip_end(strip_start(s))
+}
+
+/// Strips bytes below 33 at the start.
+#[inline]
+pub(crate) fn strip_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&b| is_blank(b)).count();
+    &s[n..]
+}
+
+/// Strips bytes below 33 at the end.
+#[inline]
+pub(crate) fn strip_end(s: &[u8]) -> &[u8] {
+    let n = s.iter().rev().take_while(|&&b| is_blank(b)).count();
+    &s[..s.len() - n]
 }
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(text: &'a str, max_line_len: usize) -> Self {
+    pub(crate) fn new(text: &'a [u8], max_line_len: usize) -> Self {
         Scanner {
             text,
             pos: 0,
@@ -89,7 +106,7 @@ impl<'a> Scanner<'a> {
             depth: 0,
             open: Vec::new(),
             max_line_len,
-            buf: String::new(),
+            buf: Vec::new(),
             segs: Vec::with_capacity(4),
             lead: 0,
         }
@@ -104,7 +121,7 @@ impl<'a> Scanner<'a> {
     /// The next line, or `None` at the end of the text. An error carries the
     /// line number it belongs to.
     pub(crate) fn next_line(&mut self) -> Option<Result<Line<'_>, (u32, ErrorKind)>> {
-        let text = self.text.as_bytes();
+        let text = self.text;
         if self.pos >= text.len() {
             return None;
         }
@@ -124,7 +141,7 @@ impl<'a> Scanner<'a> {
                 number,
                 start,
                 next,
-                content: "",
+                content: b"",
                 starts_in_block,
                 ends_in_block: starts_in_block,
                 too_long: true,
@@ -197,19 +214,19 @@ impl<'a> Scanner<'a> {
         }
         let ends_in_block = self.depth > 0;
         let text = self.text;
-        let joined: &str = match self.segs.as_slice() {
-            [] => "",
+        let joined: &[u8] = match self.segs.as_slice() {
+            [] => b"",
             [one] => &text[one.start..one.end],
             many => {
                 self.buf.clear();
                 for s in many {
-                    self.buf.push_str(&text[s.start..s.end]);
+                    self.buf.extend_from_slice(&text[s.start..s.end]);
                 }
                 &self.buf
             }
         };
         let content = strip(joined);
-        self.lead = joined.len() - joined.trim_start_matches(|c: char| (c as u32) < 33).len();
+        self.lead = joined.len() - strip_start(joined).len();
         Some(Ok(Line {
             number,
             start: line_start,
@@ -233,9 +250,9 @@ pub(crate) enum Stmt<'a> {
     /// `#name argument`.
     Directive {
         /// The directive's name, as written (`include`, `TryInclude`, …).
-        name: &'a str,
+        name: &'a [u8],
         /// The argument, stripped and unquoted; `None` when missing.
-        arg: Option<&'a str>,
+        arg: Option<&'a [u8]>,
     },
     /// `name = value`, `name => value`, `name += value`.
     Var(VarStmt<'a>),
@@ -247,10 +264,10 @@ pub(crate) enum Stmt<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Header<'a> {
     /// Everything between `[` and the first `]`, as is.
-    pub name: &'a str,
+    pub name: &'a [u8],
     /// Everything between `(` and the first `)` after it, when `(` follows
     /// the `]` directly.
-    pub options: Option<&'a str>,
+    pub options: Option<&'a [u8]>,
 }
 
 /// One item of a header's options.
@@ -259,9 +276,9 @@ pub(crate) enum HeaderOption<'a> {
     /// `!`: a template.
     Template,
     /// `+` (with an optional filter after it): add to an earlier category.
-    Append(&'a str),
+    Append(&'a [u8]),
     /// A template (or category) to inherit from.
-    Inherit(&'a str),
+    Inherit(&'a [u8]),
     /// An empty item.
     Empty,
 }
@@ -271,11 +288,11 @@ impl<'a> Header<'a> {
     pub(crate) fn options(&self) -> impl Iterator<Item = HeaderOption<'a>> {
         self.options
             .into_iter()
-            .flat_map(|o| o.split(','))
+            .flat_map(|o| o.split(|&b| b == b','))
             .map(|item| {
-                if item == "!" {
+                if item == b"!" {
                     HeaderOption::Template
-                } else if let Some(filter) = item.strip_prefix('+') {
+                } else if let Some(filter) = item.strip_prefix(b"+") {
                     HeaderOption::Append(filter)
                 } else if item.is_empty() {
                     HeaderOption::Empty
@@ -290,9 +307,9 @@ impl<'a> Header<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct VarStmt<'a> {
     /// The name, stripped (without a leading `\`).
-    pub name: &'a str,
+    pub name: &'a [u8],
     /// The value, stripped (for `+=`, the text after `=` as is).
-    pub value: &'a str,
+    pub value: &'a [u8],
     /// Written `=>`.
     pub object: bool,
     /// Written `+=`.
@@ -300,16 +317,15 @@ pub(crate) struct VarStmt<'a> {
 }
 
 /// Classifies a non-empty, stripped content line.
-pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
-    let bytes = content.as_bytes();
-    match bytes.first() {
+pub(crate) fn classify(content: &[u8]) -> Result<Stmt<'_>, ErrorKind> {
+    match content.first() {
         Some(b'[') => {
-            let close = memchr(b']', bytes).ok_or(ErrorKind::MissingBracket)?;
+            let close = memchr(b']', content).ok_or(ErrorKind::MissingBracket)?;
             let name = &content[1..close];
             let rest = &content[close + 1..];
-            let options = match rest.strip_prefix('(') {
+            let options = match rest.strip_prefix(b"(") {
                 Some(inner) => {
-                    let end = memchr(b')', inner.as_bytes()).ok_or(ErrorKind::MissingParen)?;
+                    let end = memchr(b')', inner).ok_or(ErrorKind::MissingParen)?;
                     Some(&inner[..end])
                 }
                 None => None,
@@ -318,12 +334,12 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
         }
         Some(b'#') => {
             let rest = &content[1..];
-            let name_end = rest.bytes().position(is_blank).unwrap_or(rest.len());
+            let name_end = rest.iter().position(|&b| is_blank(b)).unwrap_or(rest.len());
             let name = &rest[..name_end];
-            let arg = if name_end < rest.len() {
+            let arg: &[u8] = if name_end < rest.len() {
                 strip(&rest[name_end + 1..])
             } else {
-                ""
+                b""
             };
             let arg = if arg.is_empty() {
                 None
@@ -333,9 +349,9 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
             Ok(Stmt::Directive { name, arg })
         }
         _ => {
-            let (cur, escaped) = match content.strip_prefix('\\') {
+            let (cur, escaped) = match content.strip_prefix(b"\\") {
                 Some(after) => {
-                    if after.bytes().next().is_none_or(is_blank) {
+                    if after.first().is_none_or(|&b| is_blank(b)) {
                         return Err(ErrorKind::InvalidEscape);
                     }
                     (after, true)
@@ -343,10 +359,10 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
                 None => (content, false),
             };
             let from = usize::from(escaped);
-            let Some(eq) = memchr(b'=', &cur.as_bytes()[from..]).map(|i| i + from) else {
+            let Some(eq) = memchr(b'=', &cur[from..]).map(|i| i + from) else {
                 return Ok(Stmt::Ignored(WarningKind::NoEquals));
             };
-            if eq > from && cur.as_bytes()[eq - 1] == b'+' {
+            if eq > from && cur[eq - 1] == b'+' {
                 let name = strip(&cur[..eq - 1]);
                 if name.is_empty() {
                     return Ok(Stmt::Ignored(WarningKind::EmptyName));
@@ -359,7 +375,7 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
                 }));
             }
             let name = strip(&cur[..eq]);
-            let (value, object) = match cur[eq + 1..].strip_prefix('>') {
+            let (value, object) = match cur[eq + 1..].strip_prefix(b">") {
                 Some(v) => (v, true),
                 None => (&cur[eq + 1..], false),
             };
@@ -377,15 +393,15 @@ pub(crate) fn classify(content: &str) -> Result<Stmt<'_>, ErrorKind> {
 }
 
 /// Takes off one pair of `"…"` or `<…>` around a directive's argument.
-fn dequote(arg: &str) -> &str {
-    let close = match arg.as_bytes().first() {
+fn dequote(arg: &[u8]) -> &[u8] {
+    let close = match arg.first() {
         Some(b'"') => b'"',
         Some(b'<') => b'>',
         _ => return arg,
     };
-    if arg.as_bytes().last() == Some(&close) {
+    if arg.last() == Some(&close) {
         if arg.len() == 1 {
-            ""
+            b""
         } else {
             &arg[1..arg.len() - 1]
         }
@@ -399,10 +415,10 @@ mod tests {
     use super::*;
 
     fn contents(text: &str) -> Vec<String> {
-        let mut s = Scanner::new(text, DEFAULT_MAX_LINE_LEN);
+        let mut s = Scanner::new(text.as_bytes(), DEFAULT_MAX_LINE_LEN);
         let mut out = Vec::new();
         while let Some(l) = s.next_line() {
-            out.push(l.unwrap().content.to_string());
+            out.push(String::from_utf8_lossy(l.unwrap().content).into_owned());
         }
         out
     }
@@ -422,48 +438,48 @@ mod tests {
     #[test]
     fn statements() {
         assert!(matches!(
-            classify("[a](!)"),
+            classify(b"[a](!)"),
             Ok(Stmt::Header(Header {
-                name: "a",
-                options: Some("!")
+                name: b"a",
+                options: Some(b"!")
             }))
         ));
-        assert_eq!(classify("[a"), Err(ErrorKind::MissingBracket));
-        assert_eq!(classify("[a](x"), Err(ErrorKind::MissingParen));
+        assert_eq!(classify(b"[a"), Err(ErrorKind::MissingBracket));
+        assert_eq!(classify(b"[a](x"), Err(ErrorKind::MissingParen));
         assert_eq!(
-            classify("exten => 1,1,Noop(a=b)"),
+            classify(b"exten => 1,1,Noop(a=b)"),
             Ok(Stmt::Var(VarStmt {
-                name: "exten",
-                value: "1,1,Noop(a=b)",
+                name: b"exten",
+                value: b"1,1,Noop(a=b)",
                 object: true,
                 append: false
             }))
         );
         assert_eq!(
-            classify("\\=a = b"),
+            classify(b"\\=a = b"),
             Ok(Stmt::Var(VarStmt {
-                name: "=a",
-                value: "b",
+                name: b"=a",
+                value: b"b",
                 object: false,
                 append: false
             }))
         );
-        assert_eq!(classify("\\ x"), Err(ErrorKind::InvalidEscape));
+        assert_eq!(classify(b"\\ x"), Err(ErrorKind::InvalidEscape));
         assert_eq!(
-            classify("#include \"x.conf\""),
+            classify(b"#include \"x.conf\""),
             Ok(Stmt::Directive {
-                name: "include",
-                arg: Some("x.conf")
+                name: b"include",
+                arg: Some(&b"x.conf"[..])
             })
         );
         assert_eq!(
-            classify("#include"),
+            classify(b"#include"),
             Ok(Stmt::Directive {
-                name: "include",
+                name: b"include",
                 arg: None
             })
         );
-        assert_eq!(classify("junk"), Ok(Stmt::Ignored(WarningKind::NoEquals)));
-        assert_eq!(classify("= v"), Ok(Stmt::Ignored(WarningKind::EmptyName)));
+        assert_eq!(classify(b"junk"), Ok(Stmt::Ignored(WarningKind::NoEquals)));
+        assert_eq!(classify(b"= v"), Ok(Stmt::Ignored(WarningKind::EmptyName)));
     }
 }

@@ -139,8 +139,9 @@ pub fn transcript(name: &str) -> Vec<(Side, Vec<u8>)> {
 }
 
 /// The AMI recordings (Asterisk's side is in `NAME.bin`).
-pub const AMI_RECORDINGS: [&str; 5] = [
+pub const AMI_RECORDINGS: [&str; 6] = [
     "ami_actions",
+    "ami_catalogue",
     "ami_login_md5",
     "ami_login_plain",
     "ami_login_plain_fail",

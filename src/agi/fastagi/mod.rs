@@ -1,5 +1,6 @@
 //! [`FastAgiServer`]: FastAGI over TCP, one thread per call.
 
+mod intake;
 mod request;
 
 use std::io::{self, BufReader};
@@ -22,13 +23,16 @@ use regex::Regex;
 
 pub use request::{FastAgiRequest, FastAgiSession};
 
-use crate::agi::{Agi, AgiError, Limits};
+use crate::agi::{Agi, AgiError, Environment, Limits};
+
+use intake::{admit, Arrival, DEFAULT_MAX_PENDING};
 
 type Handler = dyn Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + Sync;
 
 #[derive(Debug, Clone)]
 struct Config {
     max_connections: usize,
+    max_pending: usize,
     environment_timeout: Option<Duration>,
     reply_timeout: Option<Duration>,
     limits: Limits,
@@ -38,11 +42,14 @@ struct Config {
 struct Shared {
     router: Router<Handler>,
     shutdown: AtomicBool,
-    active: Mutex<usize>,
+    active: Mutex<Activity>,
+    /// Notified when nothing is active any more.
     idle: Condvar,
     config: Config,
     local_addr: SocketAddr,
     workers: Workers,
+    /// The way into the environment thread, once it runs.
+    intake: Mutex<Option<crossbeam_channel::Sender<Arrival>>>,
 }
 
 /// Threads that finished a call and wait a while for the next one, so a
@@ -66,6 +73,7 @@ struct WorkerState {
 struct Job {
     stream: TcpStream,
     peer: SocketAddr,
+    env: Environment,
     guard: ActiveGuard,
 }
 
@@ -83,6 +91,7 @@ impl Default for FastAgiServerBuilder {
         FastAgiServerBuilder {
             config: Config {
                 max_connections: 512,
+                max_pending: DEFAULT_MAX_PENDING,
                 environment_timeout: Some(Duration::from_secs(10)),
                 reply_timeout: None,
                 limits: Limits::default(),
@@ -102,6 +111,18 @@ impl FastAgiServerBuilder {
         self
     }
 
+    /// The most connections reading their environment at once (default
+    /// 1024). A connection is no call until its environment is whole: until
+    /// then it holds no call slot and no thread (one thread reads every
+    /// environment). Past this cap a new connection closes the oldest one
+    /// still reading its environment, with a warning logged (at most one
+    /// every few seconds), so that connections that send half an
+    /// environment and stop can't keep Asterisk's calls out.
+    pub fn max_pending_environments(mut self, n: usize) -> Self {
+        self.config.max_pending = n.max(1);
+        self
+    }
+
     /// Serves only connections from these addresses (your Asterisk
     /// servers); any other peer is closed at once, with a warning logged.
     /// Default: every peer (bind to loopback, as the examples do, unless
@@ -112,7 +133,9 @@ impl FastAgiServerBuilder {
     }
 
     /// How long a new connection may take to send its whole environment
-    /// (default 10 s; `None`: no limit). Past it the connection is closed.
+    /// (default 10 s; `None`: no limit but
+    /// [`FastAgiServerBuilder::max_pending_environments`]). Past it the
+    /// connection is closed.
     pub fn environment_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.environment_timeout = timeout;
         self
@@ -143,7 +166,7 @@ impl FastAgiServerBuilder {
             shared: Arc::new(Shared {
                 router: Router::new(),
                 shutdown: AtomicBool::new(false),
-                active: Mutex::new(0),
+                active: Mutex::new(Activity::default()),
                 idle: Condvar::new(),
                 config: self.config,
                 local_addr,
@@ -151,6 +174,7 @@ impl FastAgiServerBuilder {
                     state: Mutex::new(WorkerState::default()),
                     ready: Condvar::new(),
                 },
+                intake: Mutex::new(None),
             }),
         })
     }
@@ -273,28 +297,31 @@ impl FastAgiServer {
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *lock(&self.shared.active)
+        lock(&self.shared.active).calls
     }
 
     /// Accepts and handles calls (each on its own thread) until
     /// [`ShutdownHandle::shutdown`]; then returns `Ok(())` without waiting
-    /// for running calls (see [`ShutdownHandle::wait`]). Accept errors
-    /// (e.g. out of file descriptors) are logged and retried.
+    /// for running calls (see [`ShutdownHandle::wait`]).
+    ///
+    /// Accept errors (e.g. out of file descriptors) are retried after a
+    /// pause that doubles from 20 ms to 1 s while they go on; one warning
+    /// is logged when they start, a reminder at most every 30 s, and a
+    /// summary once a connection is accepted again.
     pub fn serve_forever(&self) -> io::Result<()> {
         self.listener.set_nonblocking(false)?;
+        let mut failing = AcceptFailures::default();
         while !self.shared.shutdown.load(Ordering::Acquire) {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
+                    failing.recovered();
                     if self.shared.shutdown.load(Ordering::Acquire) {
                         break;
                     }
-                    spawn_call(&self.shared, stream, peer);
+                    accept_call(&self.shared, stream, peer);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::warn!("FastAGI accept failed: {e}");
-                    thread::sleep(Duration::from_millis(20));
-                }
+                Err(e) => thread::sleep(failing.failed(&e)),
             }
         }
         Ok(())
@@ -312,11 +339,7 @@ impl FastAgiServer {
             }
             match self.listener.accept() {
                 Ok((stream, peer)) => {
-                    if let Err(e) = stream.set_nonblocking(false) {
-                        log::warn!("FastAGI: can't make the connection blocking: {e}");
-                        break Ok(true);
-                    }
-                    spawn_call(&self.shared, stream, peer);
+                    accept_call(&self.shared, stream, peer);
                     break Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -390,11 +413,13 @@ impl ShutdownHandle {
         self.shared.shutdown.load(Ordering::Acquire)
     }
 
-    /// Waits up to `timeout` for running calls to end; true if none runs.
+    /// Waits up to `timeout` for running calls to end, and for connections
+    /// accepted before the shutdown to finish their environment (and their
+    /// call); true if none is left.
     pub fn wait(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut active = lock(&self.shared.active);
-        while *active > 0 {
+        while !active.is_idle() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -409,7 +434,32 @@ impl ShutdownHandle {
 
     /// The number of calls being handled now.
     pub fn active_calls(&self) -> usize {
-        *lock(&self.shared.active)
+        lock(&self.shared.active).calls
+    }
+}
+
+/// What a server is handling: calls, and connections still reading their
+/// environment (which are no calls).
+#[derive(Default)]
+struct Activity {
+    calls: usize,
+    environments: usize,
+}
+
+impl Activity {
+    fn is_idle(&self) -> bool {
+        self.calls == 0 && self.environments == 0
+    }
+}
+
+impl Shared {
+    /// Counts a connection in (`+1`) or out of (`-1`) the intake.
+    fn count_environment(&self, delta: isize) {
+        let mut active = lock(&self.active);
+        active.environments = active.environments.saturating_add_signed(delta);
+        if active.is_idle() {
+            self.idle.notify_all();
+        }
     }
 }
 
@@ -418,14 +468,119 @@ struct ActiveGuard(Arc<Shared>);
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         let mut active = lock(&self.0.active);
-        *active = active.saturating_sub(1);
-        if *active == 0 {
+        active.calls = active.calls.saturating_sub(1);
+        if active.is_idle() {
             self.0.idle.notify_all();
         }
     }
 }
 
-fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+/// Consecutive accept failures: how long to pause, and what to log.
+#[derive(Default)]
+struct AcceptFailures {
+    count: u64,
+    since: Option<Instant>,
+    pause: Duration,
+    reminder: Throttle,
+}
+
+impl AcceptFailures {
+    const FIRST_PAUSE: Duration = Duration::from_millis(20);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+    /// Counts a failure; answers how long to pause before the next accept.
+    fn failed(&mut self, e: &io::Error) -> Duration {
+        self.count += 1;
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+            self.pause = Self::FIRST_PAUSE;
+            self.reminder = Throttle::every(Duration::from_secs(30));
+            // Starts the reminder's clock.
+            let _ = self.reminder.hit();
+            log::warn!(
+                "FastAGI accept failed: {e}; retrying, less and less often (at most 1 s apart)"
+            );
+        } else {
+            self.pause = (self.pause * 2).min(Self::LONGEST_PAUSE);
+            if self.reminder.hit().is_some() {
+                log::warn!(
+                    "FastAGI accept still failing: {e} ({} failures so far)",
+                    self.count
+                );
+            }
+        }
+        self.pause
+    }
+
+    /// A connection was accepted: says so if accepts had been failing.
+    fn recovered(&mut self) {
+        if let Some(since) = self.since.take() {
+            log::warn!(
+                "FastAGI accepting again, after {} failed accepts over {:.1} s",
+                self.count,
+                since.elapsed().as_secs_f64()
+            );
+            self.count = 0;
+        }
+    }
+}
+
+/// A warning that may repeat fast: logged the first time, then at most
+/// once per period, with how many were left out in between.
+struct Throttle {
+    every: Duration,
+    last: Option<Instant>,
+    left_out: u64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle::every(Duration::from_secs(10))
+    }
+}
+
+impl Throttle {
+    fn every(every: Duration) -> Self {
+        Throttle {
+            every,
+            last: None,
+            left_out: 0,
+        }
+    }
+
+    /// One more occurrence: `Some(how many were left out since the last
+    /// one logged)` when this one is to be logged, `None` when it is to be
+    /// left out.
+    fn hit(&mut self) -> Option<LeftOut> {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.every)
+        {
+            self.left_out += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(LeftOut(std::mem::take(&mut self.left_out)))
+    }
+}
+
+/// How many warnings a [`Throttle`] left out, for the end of the next one
+/// (nothing when none was).
+struct LeftOut(u64);
+
+impl std::fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " ({n} more like it since the last warning)"),
+        }
+    }
+}
+
+/// A new connection: refused if its peer is not allowed, else handed to
+/// the intake to read its environment.
+fn accept_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     if shared.shutdown.load(Ordering::Acquire) {
         return;
     }
@@ -440,21 +595,29 @@ fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
             return;
         }
     }
+    admit(shared, Arrival { stream, peer });
+}
+
+/// A connection whose environment is whole: a call, on a worker thread,
+/// unless the calls are at the cap. (A connection accepted before a
+/// shutdown is still served, as a call running then is.)
+fn spawn_call(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, env: Environment) {
     {
         let mut active = lock(&shared.active);
-        if *active >= shared.config.max_connections {
+        if active.calls >= shared.config.max_connections {
             log::warn!(
                 "FastAGI: {} calls running (the cap); closing the connection from {peer}",
-                *active
+                active.calls
             );
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
-        *active += 1;
+        active.calls += 1;
     }
     let job = Job {
         stream,
         peer,
+        env,
         guard: ActiveGuard(Arc::clone(shared)),
     };
     // An idle worker takes it if there is one.
@@ -515,9 +678,10 @@ fn worker(shared: &Shared, first: Job) {
         let Job {
             stream,
             peer,
+            env,
             guard,
         } = job;
-        run_call(shared, stream, peer);
+        run_call(shared, stream, peer, env);
         drop(guard);
         let next = next_job(shared);
         match next {
@@ -527,11 +691,11 @@ fn worker(shared: &Shared, first: Job) {
     }
 }
 
-fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
+fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr, env: Environment) {
     let config = &shared.config;
     let _ = stream.set_nodelay(true);
-    if config.environment_timeout.is_some() {
-        if let Err(e) = stream.set_read_timeout(config.environment_timeout) {
+    if config.reply_timeout.is_some() {
+        if let Err(e) = stream.set_read_timeout(config.reply_timeout) {
             log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
         }
     }
@@ -542,33 +706,12 @@ fn run_call(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             return;
         }
     };
-    let mut agi: FastAgiSession = match Agi::with_limits(
+    let mut agi: FastAgiSession = Agi::with_environment(
         BufReader::with_capacity(4096, stream),
         writer,
+        env,
         config.limits,
-    ) {
-        Ok(agi) => agi,
-        Err(e) => {
-            log::warn!("FastAGI {peer}: no valid environment: {}", ErrorChain(&e));
-            return;
-        }
-    };
-    match config.reply_timeout {
-        _ if config.reply_timeout == config.environment_timeout => {}
-        // No reply timeout: clear the environment timeout, so that blocking
-        // reads need no kernel timer.
-        None => {
-            if let Err(e) = agi.writer().set_read_timeout(None) {
-                log::warn!("FastAGI {peer}: can't clear the read timeout: {e}");
-                agi.retry_on_timeout(true);
-            }
-        }
-        Some(_) => {
-            if let Err(e) = agi.writer().set_read_timeout(config.reply_timeout) {
-                log::warn!("FastAGI {peer}: can't set a read timeout: {e}");
-            }
-        }
-    }
+    );
     let path = agi.environment().script().path().to_owned();
     let Some((handler, captures)) = shared.router.route(&path) else {
         log::warn!("FastAGI {peer}: no handler for script {path:?}; closing the call");

@@ -256,20 +256,27 @@ impl ReplyParser {
         let line = strip_eol(line);
         LineParser::check_partial(self, line.len())?;
         if let Some(usage) = &mut self.usage {
-            if line.starts_with(b"520 ") || line == b"520" {
-                let text = usage.join("\n");
-                self.usage = None;
-                return Ok(Some(ReplyEvent::Reply(Reply::Usage(text))));
+            // The end marker on its own line, or glued to the end of the
+            // last usage line (`…or 0 if successful.520 End of proper
+            // usage.`, when a usage text lacks its final newline).
+            let own_line = line.starts_with(b"520 ") || line == b"520";
+            if !own_line {
+                if usage.len() >= self.limits.max_usage_lines {
+                    self.usage = None;
+                    return Err(AgiError::LimitExceeded {
+                        what: "usage block",
+                        limit: self.limits.max_usage_lines,
+                    });
+                }
+                let glued = strip_glued_end(line);
+                usage.push(String::from_utf8_lossy(glued.unwrap_or(line)).into_owned());
+                if glued.is_none() {
+                    return Ok(None);
+                }
             }
-            if usage.len() >= self.limits.max_usage_lines {
-                self.usage = None;
-                return Err(AgiError::LimitExceeded {
-                    what: "usage block",
-                    limit: self.limits.max_usage_lines,
-                });
-            }
-            usage.push(String::from_utf8_lossy(line).into_owned());
-            return Ok(None);
+            let text = usage.join("\n");
+            self.usage = None;
+            return Ok(Some(ReplyEvent::Reply(Reply::Usage(text))));
         }
         if line == b"HANGUP" {
             return Ok(Some(ReplyEvent::Hangup));
@@ -314,6 +321,18 @@ impl ReplyParser {
         };
         Ok(Some(event))
     }
+}
+
+/// The end marker of a usage block, as `res_agi.c` writes it.
+const USAGE_END: &[u8] = b"520 End of proper usage";
+
+/// The text before an end marker glued to the end of a usage line
+/// (`…or 0 if successful.520 End of proper usage.`, when the usage text
+/// lacks its final newline), or `None` when the line does not end so.
+fn strip_glued_end(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b".").unwrap_or(line);
+    line.strip_suffix(USAGE_END)
+        .filter(|before| !before.is_empty())
 }
 
 impl LineParser for ReplyParser {

@@ -3,8 +3,11 @@
 //!
 //! Each type implements [`Event`]: its name, a lenient one-pass parse from a
 //! [`Message`] (a missing optional header is `None`; only a number that is
-//! not one is an [`EventError`]), the raw message ([`Event::message`]) and
-//! the headers no field maps ([`Event::extra`]). Channel and bridge headers
+//! not one is an [`EventError`]), the raw message ([`Event::message`]), the
+//! `ActionID` of the action it answers ([`Event::action_id`]) and the headers
+//! no field maps ([`Event::extra`]). A few numbers that could cost the whole
+//! event are kept as text and read by an accessor whose error is that
+//! field's alone ([`ListDialplan::priority`]: a hint's `Priority: hint`). Channel and bridge headers
 //! are read into the shared [`ChannelSnapshot`] and [`BridgeSnapshot`]
 //! types, prefixed ones (`Dest…`, `Transferee…`, `To…`) included.
 //! [`parse_event`] reads any message as the [`AnyEvent`] it names; [`NAMES`]
@@ -60,8 +63,16 @@ pub trait Event: Sized + Send + 'static {
     /// The whole message the event was read from.
     fn message(&self) -> &Message;
 
+    /// The `ActionID` of the action this event answers (list items, their
+    /// `…Complete` event, `OriginateResponse`), or `None` for an unsolicited
+    /// event. Every event knows the header, so it is never in
+    /// [`Event::extra`].
+    fn action_id(&self) -> Option<&str> {
+        self.message().get("ActionID")
+    }
+
     /// True when header `name` is read into one of the event's fields
-    /// (`Event` and `Privilege` count as read).
+    /// (`Event`, `Privilege` and `ActionID` count as read).
     fn is_known_header(name: &str) -> bool {
         parse::known_header(
             name,
@@ -72,7 +83,8 @@ pub trait Event: Sized + Send + 'static {
     }
 
     /// The headers of the message that no field holds, in order: headers
-    /// newer than this catalogue, `ActionID` of list items, and so on.
+    /// newer than this catalogue, or that Asterisk sends without
+    /// documenting them.
     fn extra(&self) -> Vec<(&str, &str)> {
         self.message()
             .iter()

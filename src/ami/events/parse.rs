@@ -82,24 +82,32 @@ pub(crate) fn set_number<T: FromStr>(
     event: &'static str,
     header: &'static str,
 ) -> Result<(), EventError> {
-    if slot.is_some() {
-        return Ok(());
+    if slot.is_none() {
+        *slot = parse_number(Some(value), event, header)?;
     }
-    match value.trim() {
-        "" => Ok(()),
-        t => {
-            *slot = Some(t.parse().map_err(|_| EventError::Invalid {
-                event,
-                header,
-                value: value.to_owned(),
-            })?);
-            Ok(())
-        }
+    Ok(())
+}
+
+/// Reads a header value as a number: absent or empty is `None`, anything
+/// but a number (surrounding blanks aside) is [`EventError::Invalid`].
+pub(crate) fn parse_number<T: FromStr>(
+    value: Option<&str>,
+    event: &'static str,
+    header: &'static str,
+) -> Result<Option<T>, EventError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| EventError::Invalid {
+            event,
+            header,
+            value: value.unwrap_or_default().to_owned(),
+        }),
     }
 }
 
 /// True when `name` is a header an event with these known headers and
-/// snapshot prefixes maps to a field (`Event` and `Privilege` always are).
+/// snapshot prefixes maps to a field (`Event`, `Privilege` and `ActionID`
+/// always are: [`super::Event::action_id`] reads the last).
 pub(crate) fn known_header(
     name: &str,
     headers: &[&str],
@@ -108,6 +116,7 @@ pub(crate) fn known_header(
 ) -> bool {
     name.eq_ignore_ascii_case("Event")
         || name.eq_ignore_ascii_case("Privilege")
+        || name.eq_ignore_ascii_case("ActionID")
         || headers.iter().any(|h| h.eq_ignore_ascii_case(name))
         || channel_snapshots
             .iter()

@@ -1,7 +1,7 @@
 //! The channel and bridge snapshots that many events carry, read in one
 //! pass over the message.
 
-use super::parse::{set_text, split_var, EventError, KeyBuf};
+use super::parse::{set_number, set_text, split_var, EventError, KeyBuf};
 use super::text::Text;
 use crate::ami::Message;
 use crate::ChannelState;
@@ -128,17 +128,6 @@ pub(crate) struct ChannelSnapshotBuilder {
     has_uniqueid: bool,
 }
 
-fn number(v: &str, event: &'static str, header: &'static str) -> Result<Option<i64>, EventError> {
-    match v.trim() {
-        "" => Ok(None),
-        t => t.parse().map(Some).map_err(|_| EventError::Invalid {
-            event,
-            header,
-            value: v.to_owned(),
-        }),
-    }
-}
-
 impl ChannelSnapshotBuilder {
     /// Takes header `key` (lower case, prefix removed) if it belongs to the
     /// snapshot. The first of repeated headers wins, except `ChanVariable`.
@@ -158,7 +147,9 @@ impl ChannelSnapshotBuilder {
             }
             b"channelstate" => {
                 if s.state.is_none() {
-                    s.state = number(v, event, "ChannelState")?.map(ChannelState::from_code);
+                    let mut code: Option<i64> = None;
+                    set_number(&mut code, v, event, "ChannelState")?;
+                    s.state = code.map(ChannelState::from_code);
                 }
             }
             b"channelstatedesc" => set_text(&mut s.state_desc, v),
@@ -170,11 +161,7 @@ impl ChannelSnapshotBuilder {
             b"accountcode" => set_text(&mut s.account_code, v),
             b"context" => set_text(&mut s.context, v),
             b"exten" => set_text(&mut s.exten, v),
-            b"priority" => {
-                if s.priority.is_none() {
-                    s.priority = number(v, event, "Priority")?;
-                }
-            }
+            b"priority" => set_number(&mut s.priority, v, event, "Priority")?,
             b"uniqueid" => {
                 if !self.has_uniqueid {
                     self.has_uniqueid = true;
@@ -293,18 +280,7 @@ impl BridgeSnapshotBuilder {
             b"bridgetechnology" => set_text(&mut s.technology, v),
             b"bridgecreator" => set_text(&mut s.creator, v),
             b"bridgename" => set_text(&mut s.name, v),
-            b"bridgenumchannels" => {
-                if s.num_channels.is_none() {
-                    s.num_channels = match v.trim() {
-                        "" => None,
-                        t => Some(t.parse().map_err(|_| EventError::Invalid {
-                            event,
-                            header: "BridgeNumChannels",
-                            value: v.to_owned(),
-                        })?),
-                    };
-                }
-            }
+            b"bridgenumchannels" => set_number(&mut s.num_channels, v, event, "BridgeNumChannels")?,
             b"bridgevideosourcemode" => set_text(&mut s.video_source_mode, v),
             b"bridgevideosource" => set_text(&mut s.video_source, v),
             _ => return Ok(false),

@@ -2,12 +2,13 @@
 //! callbacks.
 
 mod builder;
+mod handlers;
 mod reader;
 mod shared;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -18,17 +19,14 @@ pub use super::connection::AuthMethod;
 pub use builder::ManagerBuilder;
 
 use super::action::Action;
-use super::callbacks::{run_dispatcher, CallbackId, ConnectionState, ProtocolError};
+use super::callbacks::run_dispatcher;
 use super::codec::Limits;
 use super::connection::Connection;
 use super::error::{AmiError, DisconnectReason};
-use super::events::Event;
-use super::message::Message;
 use super::response::Response;
 use crate::ended::Ended;
 use crate::net::transport::Transport;
 use crate::reconnect::Interrupt;
-use crate::subscription::{self, Subscription};
 use crate::Secret;
 use builder::Dial;
 use reader::run_reader;
@@ -109,9 +107,11 @@ impl Inner {
 ///
 /// `Manager` is a cheap handle: clones share the connection. It closes
 /// when the last clone is dropped or on [`Manager::close`]. A callback
-/// that needs the manager should capture a [`WeakManager`]
-/// ([`Manager::downgrade`]); a strong clone inside a callback keeps the
-/// connection open until `close()`.
+/// that needs the manager takes it as its second argument, as pystrix's
+/// handlers do ([`Manager::on_event_with`], [`Manager::on_with`],
+/// [`Manager::on_any_event_with`], [`Manager::on_orphan_with`]): it is lent
+/// for the call, so it never keeps the connection open, which a strong
+/// clone captured by a callback would, until `close()`.
 ///
 /// ```
 /// use astrix::ami::{actions::Ping, Manager};
@@ -213,12 +213,20 @@ impl Manager {
         *shared.side_tx.lock() = Some(tx.clone());
         let (done_tx, done_rx) = bounded(1);
         let d_shared = shared.clone();
+        // The dispatcher lends callbacks the manager, held weakly so that it
+        // never keeps the connection open; set once the handle exists.
+        let owner: Arc<OnceLock<Weak<Inner>>> = Arc::default();
+        let d_owner = owner.clone();
         let dispatcher = thread::Builder::new()
             .name("astrix-ami-dispatch".into())
             .spawn(move || {
                 *d_shared.dispatcher_id.lock() = Some(thread::current().id());
                 let _ = gate_rx.recv();
-                run_dispatcher(rx, &d_shared.callbacks, |n| d_shared.queue.done(n));
+                let lend = || {
+                    let inner = d_owner.get()?.upgrade()?;
+                    Some(Manager { inner })
+                };
+                run_dispatcher(rx, &d_shared.callbacks, lend, |n| d_shared.queue.done(n));
                 // The connection is gone: drop the callbacks so that any
                 // manager clone they hold is released, and subscriptions
                 // end.
@@ -254,6 +262,7 @@ impl Manager {
                 keepalive: Mutex::new(None),
             }),
         };
+        let _ = owner.set(Arc::downgrade(&manager.inner));
         if let Some(interval) = cfg.keepalive {
             manager.start_keepalive(interval).map_err(io_err)?;
         }
@@ -297,15 +306,6 @@ impl Manager {
     pub fn ami_version(&self) -> String {
         let conn = self.inner.shared.conn();
         conn.banner().unwrap_or_default().to_owned()
-    }
-
-    /// Calls `f` when the connection is lost or, with a reconnect policy,
-    /// comes back ([`ConnectionState`]), in order with the events.
-    pub fn on_connection_state(
-        &self,
-        f: impl Fn(&ConnectionState) + Send + Sync + 'static,
-    ) -> CallbackId {
-        self.inner.shared.callbacks.on_state(Arc::new(f))
     }
 
     /// A handle that does not keep the connection open.
@@ -444,108 +444,6 @@ impl Manager {
     /// Safe to call from a callback and more than once.
     pub fn close(&self) {
         self.inner.close();
-    }
-
-    /// Calls `f` for every event called `name` (ASCII case ignored).
-    pub fn on_event(&self, name: &str, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
-        self.inner.shared.callbacks.on_name(
-            name,
-            Arc::new(move |m: &Message| {
-                f(m);
-                Ok(())
-            }),
-        )
-    }
-
-    /// Calls `f` with every event of type `E`. An event that does not parse
-    /// as `E` is reported to the [`Manager::on_protocol_error`] callbacks
-    /// (and logged), and still reaches name and catch-all callbacks.
-    pub fn on<E: Event>(&self, f: impl Fn(&E) + Send + Sync + 'static) -> CallbackId {
-        self.inner.shared.callbacks.on_typed(f)
-    }
-
-    /// Calls `f` for every event (pystrix's `''` callback).
-    pub fn on_any_event(&self, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
-        self.inner.shared.callbacks.on_any(Arc::new(f))
-    }
-
-    /// Calls `f` for every response no caller waits for: an unknown or
-    /// late ActionID (pystrix's `None` callback).
-    pub fn on_orphan(&self, f: impl Fn(&Message) + Send + Sync + 'static) -> CallbackId {
-        self.inner.shared.callbacks.on_orphan(Arc::new(f))
-    }
-
-    /// Calls `f` for input that could not be read as intended: a message the
-    /// decoder refused (too large, a line without a colon, cut off by the
-    /// end of the connection, …) that no caller was waiting for, or an
-    /// event that did not parse as the type of a [`Manager::on`] callback.
-    pub fn on_protocol_error(
-        &self,
-        f: impl Fn(&ProtocolError) + Send + Sync + 'static,
-    ) -> CallbackId {
-        self.inner.shared.callbacks.on_error(Arc::new(f))
-    }
-
-    /// Unregisters a callback; false if it was not registered.
-    pub fn remove_callback(&self, id: CallbackId) -> bool {
-        self.inner.shared.callbacks.remove(id)
-    }
-
-    /// Every event as a stream, through a queue of `capacity` events (see
-    /// [`Subscription`] for what happens when it is full: nothing is
-    /// dropped). Subscribe before [`login`](Manager::login) to see the
-    /// events that follow it at once; dropping the subscription
-    /// unsubscribes. It ends when the connection ends for good (a
-    /// reconnect does not end it).
-    ///
-    /// ```
-    /// use astrix::ami::{actions::Ping, Manager};
-    /// use astrix::testing::AmiServer;
-    ///
-    /// let server = AmiServer::start()?;
-    /// let manager = Manager::connect(server.addr())?;
-    /// let events = manager.subscribe(1024);
-    /// manager.login("admin", "wordpass")?;
-    /// let first = events.recv()?;
-    /// assert_eq!(first.event_name(), Some("FullyBooted"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn subscribe(&self, capacity: usize) -> Subscription<Message> {
-        let (tx, rx) = subscription::queue(capacity);
-        let id = self.on_any_event(move |m| {
-            // An error means the subscription was dropped: nothing to do.
-            let _ = tx.send(m.clone());
-        });
-        self.subscription(rx, id)
-    }
-
-    /// The events of type `E` as a stream, typed
-    /// (`manager.subscribe_to::<Newchannel>(256)`); as
-    /// [`subscribe`](Manager::subscribe) otherwise. An event that does not
-    /// parse as `E` goes to the [`Manager::on_protocol_error`] callbacks.
-    pub fn subscribe_to<E: Event>(&self, capacity: usize) -> Subscription<E> {
-        let (tx, rx) = subscription::queue(capacity);
-        let id = self.inner.shared.callbacks.on_name(
-            E::NAME,
-            Arc::new(move |m: &Message| {
-                let _ = tx.send(E::from_message(m)?);
-                Ok(())
-            }),
-        );
-        self.subscription(rx, id)
-    }
-
-    fn subscription<T>(
-        &self,
-        rx: crossbeam_channel::Receiver<T>,
-        id: CallbackId,
-    ) -> Subscription<T> {
-        let shared = Arc::downgrade(&self.inner.shared);
-        Subscription::new(rx, move || {
-            if let Some(s) = shared.upgrade() {
-                s.callbacks.remove(id);
-            }
-        })
     }
 
     /// Blocks until the connection ends for good and its events have been

@@ -95,8 +95,7 @@ fn read_connection(
 /// action would deadlock).
 fn deliver(shared: &Shared, tx: &Sender<Vec<Dispatch>>, out: &mut Pumped) {
     out.reply(&shared.booted);
-    shared.link.write_all(&out.transmit);
-    out.transmit.clear();
+    shared.link.flush(&shared.conn);
     if out.close.take().is_some() {
         shared.link.shutdown();
     }
@@ -123,17 +122,19 @@ pub(crate) fn establish(
     out: &mut Pumped,
 ) -> Result<(), AmiError> {
     let mut buf = [0u8; 16 * 1024];
+    let mut transmit = Vec::new();
     let io_err = AmiError::io;
     loop {
         if let Some(e) = out.close.take() {
             return Err(e);
         }
         let (phase, next) = {
-            let c = crate::util::lock(conn);
+            let mut c = crate::util::lock(conn);
+            c.take_transmit(&mut transmit);
             (c.phase(), c.poll_timeout())
         };
-        stream.write_all(&out.transmit).map_err(io_err)?;
-        out.transmit.clear();
+        stream.write_all(&transmit).map_err(io_err)?;
+        transmit.clear();
         let timeout = match phase {
             Phase::Open => break,
             Phase::Banner if deadline.passed() => {

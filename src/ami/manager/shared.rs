@@ -28,8 +28,9 @@ pub(crate) type Waiter = std::sync::mpsc::SyncSender<Result<Response, AmiError>>
 /// a write timeout: a server that stops reading must not hang a caller in
 /// write()) and the handle `close` shuts down. Replaced on a reconnect.
 pub(crate) struct Link {
-    /// A std mutex (see `crate::util::lock`).
-    writer: std::sync::Mutex<Transport>,
+    /// A std mutex (see `crate::util::lock`); with the buffer the bytes
+    /// taken from the connection are written from.
+    writer: std::sync::Mutex<(Transport, Vec<u8>)>,
     socket: Mutex<Transport>,
 }
 
@@ -38,7 +39,7 @@ impl Link {
     pub(crate) fn new(stream: &Transport, write_timeout: Duration) -> Result<Link, AmiError> {
         let (writer, socket) = Self::handles(stream, write_timeout)?;
         Ok(Link {
-            writer: std::sync::Mutex::new(writer),
+            writer: std::sync::Mutex::new((writer, Vec::with_capacity(4096))),
             socket: Mutex::new(socket),
         })
     }
@@ -72,20 +73,43 @@ impl Link {
             }
             *current = socket;
         }
-        *crate::util::lock(&self.writer) = writer;
+        crate::util::lock(&self.writer).0 = writer;
         Ok(())
     }
 
-    /// Writes `bytes`; on failure the connection is shut down (part of an
-    /// action may be on the wire: the stream is no longer in step), and the
-    /// reader fails every caller.
-    pub(crate) fn write_all(&self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        if let Err(e) = crate::util::lock(&self.writer).write_all(bytes) {
-            log::warn!("AMI write failed, closing the connection: {e}");
-            self.shutdown();
+    /// Writes what `conn` has to send, unless another thread is writing
+    /// (then that thread writes it): the bytes of actions submitted while a
+    /// write is under way go out together, in one system call. The writer
+    /// looks again after letting go, so no byte is left behind. On failure
+    /// the connection is shut down (part of an action may be on the wire:
+    /// the stream is no longer in step), and the reader fails every caller.
+    pub(crate) fn flush(&self, conn: &std::sync::Mutex<Connection<Waiter>>) {
+        loop {
+            let mut writer = match self.writer.try_lock() {
+                Ok(w) => w,
+                Err(std::sync::TryLockError::WouldBlock) => return,
+                // A writer panicked: the stream state is still sound.
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            };
+            let (stream, buf) = &mut *writer;
+            loop {
+                buf.clear();
+                crate::util::lock(conn).take_transmit(buf);
+                if buf.is_empty() {
+                    break;
+                }
+                if let Err(e) = stream.write_all(buf) {
+                    log::warn!("AMI write failed, closing the connection: {e}");
+                    buf.clear();
+                    drop(writer);
+                    self.shutdown();
+                    return;
+                }
+            }
+            drop(writer);
+            if crate::util::lock(conn).transmit().is_empty() {
+                return;
+            }
         }
     }
 
@@ -227,13 +251,13 @@ impl Gate {
 }
 
 /// What driving the [`Connection`] produced, to be handed out once its lock
-/// is released: replies for waiting callers, items for the dispatcher,
-/// bytes to write, a close it asked for.
+/// is released: replies for waiting callers, items for the dispatcher, a
+/// close it asked for. (The bytes to write stay in the connection for
+/// [`Link::flush`].)
 #[derive(Default)]
 pub(crate) struct Pumped {
     replies: Vec<(Waiter, Result<Response, AmiError>)>,
     pub(crate) batch: Vec<Dispatch>,
-    pub(crate) transmit: Vec<u8>,
     pub(crate) close: Option<AmiError>,
     pub(crate) restored: bool,
     booted: bool,
@@ -262,7 +286,6 @@ impl Pumped {
                 _ => {}
             }
         }
-        conn.take_transmit(&mut self.transmit);
         self.booted = conn.is_fully_booted();
     }
 
@@ -284,7 +307,7 @@ pub(crate) struct Shared {
     /// The protocol, driven by every thread that has something for it.
     pub(crate) conn: std::sync::Mutex<Connection<Waiter>>,
     pub(crate) link: Link,
-    pub(crate) callbacks: Callbacks,
+    pub(crate) callbacks: Callbacks<super::Manager>,
     pub(crate) queue: EventQueue,
     pub(crate) booted: Booted,
     pub(crate) closing: AtomicBool,
@@ -320,7 +343,7 @@ impl Shared {
             r
         };
         out.reply(&self.booted);
-        self.link.write_all(&out.transmit);
+        self.link.flush(&self.conn);
         if out.close.is_some() {
             self.link.shutdown();
         }

@@ -12,10 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::ari::client::Client;
+use crate::ari::dispatch::ObjectKind;
 use crate::ari::error::AriError;
 use crate::ari::http::{segment, Method, Request};
 use crate::ari::models;
-use crate::ari::objects::{ListParam, ObjectRef};
+use crate::ari::objects::{self, Carries, ListParam, ObjectRef};
 use crate::util::excerpt;
 
 /// An ARI event type: implemented by every event struct, for
@@ -35,6 +36,7 @@ trait EventData {
     fn timestamp(&self) -> Option<&str>;
     fn to_value(&self) -> Value;
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>);
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>>;
 }
 
 /// Notification that trying to move a channel to another Stasis application failed.
@@ -1601,6 +1603,73 @@ impl Event {
         }
         out
     }
+
+    /// The object of kind `kind` the event is about, for
+    /// `Client::on_channel_event` and its kin: the field named after the
+    /// kind (`channel`, `bridge`, `playback`, `recording`, `endpoint`),
+    /// else a field always present, else the first one present (`Dial`:
+    /// `peer`; `BridgeAttendedTransfer`: `transferer_first_leg`).
+    pub(crate) fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        self.data().and_then(|data| data.subject(kind))
+    }
+
+    /// The kinds of object an event of type `event_type` can carry, or
+    /// `None` for a type this version does not know.
+    pub(crate) fn kinds_carried(event_type: &str) -> Option<&'static [ObjectKind]> {
+        Some(match event_type {
+            "ApplicationMoveFailed" => &[ObjectKind::Channel],
+            "ApplicationRegistered" => &[],
+            "ApplicationReplaced" => &[],
+            "ApplicationUnregistered" => &[],
+            "BridgeAttendedTransfer" => &[ObjectKind::Channel, ObjectKind::Bridge],
+            "BridgeBlindTransfer" => &[ObjectKind::Channel, ObjectKind::Bridge],
+            "BridgeCreated" => &[ObjectKind::Bridge],
+            "BridgeDestroyed" => &[ObjectKind::Bridge],
+            "BridgeMerged" => &[ObjectKind::Bridge],
+            "BridgeVideoSourceChanged" => &[ObjectKind::Bridge],
+            "CallBroadcast" => &[ObjectKind::Channel],
+            "CallClaimed" => &[ObjectKind::Channel],
+            "ChannelCallerId" => &[ObjectKind::Channel],
+            "ChannelConnectedLine" => &[ObjectKind::Channel],
+            "ChannelCreated" => &[ObjectKind::Channel],
+            "ChannelDestroyed" => &[ObjectKind::Channel],
+            "ChannelDialplan" => &[ObjectKind::Channel],
+            "ChannelDtmfReceived" => &[ObjectKind::Channel],
+            "ChannelEnteredBridge" => &[ObjectKind::Bridge, ObjectKind::Channel],
+            "ChannelHangupRequest" => &[ObjectKind::Channel],
+            "ChannelHold" => &[ObjectKind::Channel],
+            "ChannelLeftBridge" => &[ObjectKind::Bridge, ObjectKind::Channel],
+            "ChannelStateChange" => &[ObjectKind::Channel],
+            "ChannelTalkingFinished" => &[ObjectKind::Channel],
+            "ChannelTalkingStarted" => &[ObjectKind::Channel],
+            "ChannelToneDetected" => &[ObjectKind::Channel],
+            "ChannelTransfer" => &[ObjectKind::Channel, ObjectKind::Bridge],
+            "ChannelUnhold" => &[ObjectKind::Channel],
+            "ChannelUserevent" => &[
+                ObjectKind::Channel,
+                ObjectKind::Bridge,
+                ObjectKind::Endpoint,
+            ],
+            "ChannelVarset" => &[ObjectKind::Channel],
+            "ContactStatusChange" => &[ObjectKind::Endpoint],
+            "DeviceStateChanged" => &[],
+            "Dial" => &[ObjectKind::Channel],
+            "EndpointStateChange" => &[ObjectKind::Endpoint],
+            "MissingParams" => &[],
+            "PeerStatusChange" => &[ObjectKind::Endpoint],
+            "PlaybackContinuing" => &[ObjectKind::Playback],
+            "PlaybackFinished" => &[ObjectKind::Playback],
+            "PlaybackStarted" => &[ObjectKind::Playback],
+            "RecordingFailed" => &[ObjectKind::LiveRecording],
+            "RecordingFinished" => &[ObjectKind::LiveRecording],
+            "RecordingStarted" => &[ObjectKind::LiveRecording],
+            "RESTResponse" => &[],
+            "StasisEnd" => &[ObjectKind::Channel],
+            "StasisStart" => &[ObjectKind::Channel],
+            "TextMessageReceived" => &[ObjectKind::Endpoint],
+            _ => return None,
+        })
+    }
 }
 
 /// Types `json` as `T`, or keeps it in an [`Event::Unknown`] with the
@@ -1681,7 +1750,15 @@ impl EventData for ApplicationMoveFailed {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ApplicationMoveFailed {}
 
 impl AriEvent for ApplicationRegistered {
     const TYPE: &'static str = "ApplicationRegistered";
@@ -1715,6 +1792,10 @@ impl EventData for ApplicationRegistered {
     }
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
+    }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
     }
 }
 
@@ -1751,6 +1832,10 @@ impl EventData for ApplicationReplaced {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
+    }
 }
 
 impl AriEvent for ApplicationUnregistered {
@@ -1785,6 +1870,10 @@ impl EventData for ApplicationUnregistered {
     }
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
+    }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
     }
 }
 
@@ -1849,7 +1938,31 @@ impl EventData for BridgeAttendedTransfer {
             out.push(ObjectRef::Bridge(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.transferer_first_leg)),
+            ObjectKind::Bridge => self
+                .transferer_first_leg_bridge
+                .as_ref()
+                .map(ObjectRef::Bridge)
+                .or_else(|| {
+                    self.transferer_second_leg_bridge
+                        .as_ref()
+                        .map(ObjectRef::Bridge)
+                })
+                .or_else(|| {
+                    self.destination_threeway_bridge
+                        .as_ref()
+                        .map(ObjectRef::Bridge)
+                }),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for BridgeAttendedTransfer {}
+
+impl Carries<objects::Bridge> for BridgeAttendedTransfer {}
 
 impl AriEvent for BridgeBlindTransfer {
     const TYPE: &'static str = "BridgeBlindTransfer";
@@ -1893,7 +2006,18 @@ impl EventData for BridgeBlindTransfer {
             out.push(ObjectRef::Bridge(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            ObjectKind::Bridge => self.bridge.as_ref().map(ObjectRef::Bridge),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for BridgeBlindTransfer {}
+
+impl Carries<objects::Bridge> for BridgeBlindTransfer {}
 
 impl AriEvent for BridgeCreated {
     const TYPE: &'static str = "BridgeCreated";
@@ -1928,7 +2052,15 @@ impl EventData for BridgeCreated {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Bridge(&self.bridge));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for BridgeCreated {}
 
 impl AriEvent for BridgeDestroyed {
     const TYPE: &'static str = "BridgeDestroyed";
@@ -1963,7 +2095,15 @@ impl EventData for BridgeDestroyed {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Bridge(&self.bridge));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for BridgeDestroyed {}
 
 impl AriEvent for BridgeMerged {
     const TYPE: &'static str = "BridgeMerged";
@@ -1999,7 +2139,15 @@ impl EventData for BridgeMerged {
         out.push(ObjectRef::Bridge(&self.bridge));
         out.push(ObjectRef::Bridge(&self.bridge_from));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for BridgeMerged {}
 
 impl AriEvent for BridgeVideoSourceChanged {
     const TYPE: &'static str = "BridgeVideoSourceChanged";
@@ -2034,7 +2182,15 @@ impl EventData for BridgeVideoSourceChanged {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Bridge(&self.bridge));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for BridgeVideoSourceChanged {}
 
 impl AriEvent for CallBroadcast {
     const TYPE: &'static str = "CallBroadcast";
@@ -2069,7 +2225,15 @@ impl EventData for CallBroadcast {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for CallBroadcast {}
 
 impl AriEvent for CallClaimed {
     const TYPE: &'static str = "CallClaimed";
@@ -2104,7 +2268,15 @@ impl EventData for CallClaimed {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for CallClaimed {}
 
 impl AriEvent for ChannelCallerId {
     const TYPE: &'static str = "ChannelCallerId";
@@ -2139,7 +2311,15 @@ impl EventData for ChannelCallerId {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelCallerId {}
 
 impl AriEvent for ChannelConnectedLine {
     const TYPE: &'static str = "ChannelConnectedLine";
@@ -2174,7 +2354,15 @@ impl EventData for ChannelConnectedLine {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelConnectedLine {}
 
 impl AriEvent for ChannelCreated {
     const TYPE: &'static str = "ChannelCreated";
@@ -2209,7 +2397,15 @@ impl EventData for ChannelCreated {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelCreated {}
 
 impl AriEvent for ChannelDestroyed {
     const TYPE: &'static str = "ChannelDestroyed";
@@ -2244,7 +2440,15 @@ impl EventData for ChannelDestroyed {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelDestroyed {}
 
 impl AriEvent for ChannelDialplan {
     const TYPE: &'static str = "ChannelDialplan";
@@ -2279,7 +2483,15 @@ impl EventData for ChannelDialplan {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelDialplan {}
 
 impl AriEvent for ChannelDtmfReceived {
     const TYPE: &'static str = "ChannelDtmfReceived";
@@ -2314,7 +2526,15 @@ impl EventData for ChannelDtmfReceived {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelDtmfReceived {}
 
 impl AriEvent for ChannelEnteredBridge {
     const TYPE: &'static str = "ChannelEnteredBridge";
@@ -2352,7 +2572,18 @@ impl EventData for ChannelEnteredBridge {
             out.push(ObjectRef::Channel(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            ObjectKind::Channel => self.channel.as_ref().map(ObjectRef::Channel),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for ChannelEnteredBridge {}
+
+impl Carries<objects::Channel> for ChannelEnteredBridge {}
 
 impl AriEvent for ChannelHangupRequest {
     const TYPE: &'static str = "ChannelHangupRequest";
@@ -2387,7 +2618,15 @@ impl EventData for ChannelHangupRequest {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelHangupRequest {}
 
 impl AriEvent for ChannelHold {
     const TYPE: &'static str = "ChannelHold";
@@ -2422,7 +2661,15 @@ impl EventData for ChannelHold {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelHold {}
 
 impl AriEvent for ChannelLeftBridge {
     const TYPE: &'static str = "ChannelLeftBridge";
@@ -2458,7 +2705,18 @@ impl EventData for ChannelLeftBridge {
         out.push(ObjectRef::Bridge(&self.bridge));
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Bridge => Some(ObjectRef::Bridge(&self.bridge)),
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Bridge> for ChannelLeftBridge {}
+
+impl Carries<objects::Channel> for ChannelLeftBridge {}
 
 impl AriEvent for ChannelStateChange {
     const TYPE: &'static str = "ChannelStateChange";
@@ -2493,7 +2751,15 @@ impl EventData for ChannelStateChange {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelStateChange {}
 
 impl AriEvent for ChannelTalkingFinished {
     const TYPE: &'static str = "ChannelTalkingFinished";
@@ -2528,7 +2794,15 @@ impl EventData for ChannelTalkingFinished {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelTalkingFinished {}
 
 impl AriEvent for ChannelTalkingStarted {
     const TYPE: &'static str = "ChannelTalkingStarted";
@@ -2563,7 +2837,15 @@ impl EventData for ChannelTalkingStarted {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelTalkingStarted {}
 
 impl AriEvent for ChannelToneDetected {
     const TYPE: &'static str = "ChannelToneDetected";
@@ -2598,7 +2880,15 @@ impl EventData for ChannelToneDetected {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelToneDetected {}
 
 impl AriEvent for ChannelTransfer {
     const TYPE: &'static str = "ChannelTransfer";
@@ -2654,7 +2944,23 @@ impl EventData for ChannelTransfer {
             }
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.referred_by.source_channel)),
+            ObjectKind::Bridge => self
+                .refer_to
+                .bridge
+                .as_ref()
+                .map(ObjectRef::Bridge)
+                .or_else(|| self.referred_by.bridge.as_ref().map(ObjectRef::Bridge)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelTransfer {}
+
+impl Carries<objects::Bridge> for ChannelTransfer {}
 
 impl AriEvent for ChannelUnhold {
     const TYPE: &'static str = "ChannelUnhold";
@@ -2689,7 +2995,15 @@ impl EventData for ChannelUnhold {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelUnhold {}
 
 impl AriEvent for ChannelUserevent {
     const TYPE: &'static str = "ChannelUserevent";
@@ -2732,7 +3046,21 @@ impl EventData for ChannelUserevent {
             out.push(ObjectRef::Endpoint(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => self.channel.as_ref().map(ObjectRef::Channel),
+            ObjectKind::Bridge => self.bridge.as_ref().map(ObjectRef::Bridge),
+            ObjectKind::Endpoint => self.endpoint.as_ref().map(ObjectRef::Endpoint),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelUserevent {}
+
+impl Carries<objects::Bridge> for ChannelUserevent {}
+
+impl Carries<objects::Endpoint> for ChannelUserevent {}
 
 impl AriEvent for ChannelVarset {
     const TYPE: &'static str = "ChannelVarset";
@@ -2769,7 +3097,15 @@ impl EventData for ChannelVarset {
             out.push(ObjectRef::Channel(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => self.channel.as_ref().map(ObjectRef::Channel),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for ChannelVarset {}
 
 impl AriEvent for ContactStatusChange {
     const TYPE: &'static str = "ContactStatusChange";
@@ -2804,7 +3140,15 @@ impl EventData for ContactStatusChange {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Endpoint(&self.endpoint));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Endpoint => Some(ObjectRef::Endpoint(&self.endpoint)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Endpoint> for ContactStatusChange {}
 
 impl AriEvent for DeviceStateChanged {
     const TYPE: &'static str = "DeviceStateChanged";
@@ -2838,6 +3182,10 @@ impl EventData for DeviceStateChanged {
     }
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
+    }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
     }
 }
 
@@ -2880,7 +3228,15 @@ impl EventData for Dial {
             out.push(ObjectRef::Channel(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.peer)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for Dial {}
 
 impl AriEvent for EndpointStateChange {
     const TYPE: &'static str = "EndpointStateChange";
@@ -2915,7 +3271,15 @@ impl EventData for EndpointStateChange {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Endpoint(&self.endpoint));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Endpoint => Some(ObjectRef::Endpoint(&self.endpoint)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Endpoint> for EndpointStateChange {}
 
 impl AriEvent for MissingParams {
     const TYPE: &'static str = "MissingParams";
@@ -2949,6 +3313,10 @@ impl EventData for MissingParams {
     }
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
+    }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
     }
 }
 
@@ -2985,7 +3353,15 @@ impl EventData for PeerStatusChange {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Endpoint(&self.endpoint));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Endpoint => Some(ObjectRef::Endpoint(&self.endpoint)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Endpoint> for PeerStatusChange {}
 
 impl AriEvent for PlaybackContinuing {
     const TYPE: &'static str = "PlaybackContinuing";
@@ -3020,7 +3396,15 @@ impl EventData for PlaybackContinuing {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Playback(&self.playback));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Playback => Some(ObjectRef::Playback(&self.playback)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Playback> for PlaybackContinuing {}
 
 impl AriEvent for PlaybackFinished {
     const TYPE: &'static str = "PlaybackFinished";
@@ -3055,7 +3439,15 @@ impl EventData for PlaybackFinished {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Playback(&self.playback));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Playback => Some(ObjectRef::Playback(&self.playback)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Playback> for PlaybackFinished {}
 
 impl AriEvent for PlaybackStarted {
     const TYPE: &'static str = "PlaybackStarted";
@@ -3090,7 +3482,15 @@ impl EventData for PlaybackStarted {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Playback(&self.playback));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Playback => Some(ObjectRef::Playback(&self.playback)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Playback> for PlaybackStarted {}
 
 impl AriEvent for RecordingFailed {
     const TYPE: &'static str = "RecordingFailed";
@@ -3125,7 +3525,15 @@ impl EventData for RecordingFailed {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::LiveRecording(&self.recording));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::LiveRecording => Some(ObjectRef::LiveRecording(&self.recording)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::LiveRecording> for RecordingFailed {}
 
 impl AriEvent for RecordingFinished {
     const TYPE: &'static str = "RecordingFinished";
@@ -3160,7 +3568,15 @@ impl EventData for RecordingFinished {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::LiveRecording(&self.recording));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::LiveRecording => Some(ObjectRef::LiveRecording(&self.recording)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::LiveRecording> for RecordingFinished {}
 
 impl AriEvent for RecordingStarted {
     const TYPE: &'static str = "RecordingStarted";
@@ -3195,7 +3611,15 @@ impl EventData for RecordingStarted {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::LiveRecording(&self.recording));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::LiveRecording => Some(ObjectRef::LiveRecording(&self.recording)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::LiveRecording> for RecordingStarted {}
 
 impl AriEvent for RestResponse {
     const TYPE: &'static str = "RESTResponse";
@@ -3229,6 +3653,10 @@ impl EventData for RestResponse {
     }
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         let _ = out;
+    }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        let _ = kind;
+        None
     }
 }
 
@@ -3265,7 +3693,15 @@ impl EventData for StasisEnd {
     fn objects<'a>(&'a self, out: &mut Vec<ObjectRef<'a>>) {
         out.push(ObjectRef::Channel(&self.channel));
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for StasisEnd {}
 
 impl AriEvent for StasisStart {
     const TYPE: &'static str = "StasisStart";
@@ -3303,7 +3739,15 @@ impl EventData for StasisStart {
             out.push(ObjectRef::Channel(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Channel => Some(ObjectRef::Channel(&self.channel)),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Channel> for StasisStart {}
 
 impl AriEvent for TextMessageReceived {
     const TYPE: &'static str = "TextMessageReceived";
@@ -3340,7 +3784,15 @@ impl EventData for TextMessageReceived {
             out.push(ObjectRef::Endpoint(x));
         }
     }
+    fn subject(&self, kind: ObjectKind) -> Option<ObjectRef<'_>> {
+        match kind {
+            ObjectKind::Endpoint => self.endpoint.as_ref().map(ObjectRef::Endpoint),
+            _ => None,
+        }
+    }
 }
+
+impl Carries<objects::Endpoint> for TextMessageReceived {}
 
 /// Events: raise user events and claim channels (`/events`).
 ///

@@ -42,6 +42,8 @@ pub struct AttendedTransfer {
     pub dest_app: Option<Text>,
     /// The `DestTransfererChannel` header.
     pub dest_transferer_channel: Option<Text>,
+    /// The `IsExternal` header.
+    pub is_external: Option<Text>,
     raw: Message,
 }
 
@@ -53,6 +55,7 @@ impl Event for AttendedTransfer {
         "DestBridgeUniqueid",
         "DestApp",
         "DestTransfererChannel",
+        "IsExternal",
     ];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[
         "OrigTransferer",
@@ -78,6 +81,7 @@ impl Event for AttendedTransfer {
         let mut dest_bridge_uniqueid = None;
         let mut dest_app = None;
         let mut dest_transferer_channel = None;
+        let mut is_external = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
@@ -87,6 +91,7 @@ impl Event for AttendedTransfer {
                 b"destbridgeuniqueid" => set_text(&mut dest_bridge_uniqueid, header_value),
                 b"destapp" => set_text(&mut dest_app, header_value),
                 b"desttransfererchannel" => set_text(&mut dest_transferer_channel, header_value),
+                b"isexternal" => set_text(&mut is_external, header_value),
                 _ => {
                     if let Some(rest) = lower_key.strip_prefix(b"secondtransferer") {
                         if second_transferer.accept(rest, header_value, Self::NAME)? {
@@ -145,6 +150,7 @@ impl Event for AttendedTransfer {
             dest_bridge_uniqueid,
             dest_app,
             dest_transferer_channel,
+            is_external,
             raw: raw_msg.clone(),
         })
     }

@@ -578,30 +578,35 @@ pub struct DahdiShowChannelsComplete {
     pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
+    /// The `Items` header.
+    pub items: Option<Text>,
     raw: Message,
 }
 
 impl Event for DahdiShowChannelsComplete {
     const NAME: &'static str = "DAHDIShowChannelsComplete";
-    const HEADERS: &'static [&'static str] = &["EventList", "ListItems"];
+    const HEADERS: &'static [&'static str] = &["EventList", "ListItems", "Items"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut event_list = None;
         let mut list_items = None;
+        let mut items = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"eventlist" => set_text(&mut event_list, header_value),
                 b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"items" => set_text(&mut items, header_value),
                 _ => {}
             }
         }
         Ok(DahdiShowChannelsComplete {
             event_list,
             list_items,
+            items,
             raw: raw_msg.clone(),
         })
     }
@@ -717,30 +722,100 @@ pub struct DahdiShowStatusComplete {
     pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
+    /// The `Items` header.
+    pub items: Option<Text>,
     raw: Message,
 }
 
 impl Event for DahdiShowStatusComplete {
     const NAME: &'static str = "DAHDIShowStatusComplete";
-    const HEADERS: &'static [&'static str] = &["EventList", "ListItems"];
+    const HEADERS: &'static [&'static str] = &["EventList", "ListItems", "Items"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut event_list = None;
         let mut list_items = None;
+        let mut items = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"eventlist" => set_text(&mut event_list, header_value),
                 b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"items" => set_text(&mut items, header_value),
                 _ => {}
             }
         }
         Ok(DahdiShowStatusComplete {
             event_list,
             list_items,
+            items,
+            raw: raw_msg.clone(),
+        })
+    }
+
+    fn message(&self) -> &Message {
+        &self.raw
+    }
+}
+
+/// The `PRIShowSpans` event.
+///
+/// Asterisk sends it without documenting it; its headers are taken
+/// from the code that writes it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PriShowSpans {
+    /// The `Span` header.
+    pub span: Option<Text>,
+    /// The `DChannel` header.
+    pub d_channel: Option<Text>,
+    /// The `Order` header.
+    pub order: Option<Text>,
+    /// The `Active` header.
+    pub active: Option<Text>,
+    /// The `Alarm` header.
+    pub alarm: Option<Text>,
+    /// The `Up` header.
+    pub up: Option<Text>,
+    raw: Message,
+}
+
+impl Event for PriShowSpans {
+    const NAME: &'static str = "PRIShowSpans";
+    const HEADERS: &'static [&'static str] =
+        &["Span", "DChannel", "Order", "Active", "Alarm", "Up"];
+    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
+    const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
+
+    fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
+        let mut span = None;
+        let mut d_channel = None;
+        let mut order = None;
+        let mut active = None;
+        let mut alarm = None;
+        let mut up = None;
+        let mut key_buf = KeyBuf::new();
+        for (header_name, header_value) in raw_msg.iter() {
+            let lower_key = key_buf.lower(header_name);
+            match lower_key {
+                b"span" => set_text(&mut span, header_value),
+                b"dchannel" => set_text(&mut d_channel, header_value),
+                b"order" => set_text(&mut order, header_value),
+                b"active" => set_text(&mut active, header_value),
+                b"alarm" => set_text(&mut alarm, header_value),
+                b"up" => set_text(&mut up, header_value),
+                _ => {}
+            }
+        }
+        Ok(PriShowSpans {
+            span,
+            d_channel,
+            order,
+            active,
+            alarm,
+            up,
             raw: raw_msg.clone(),
         })
     }
@@ -761,30 +836,35 @@ pub struct PriShowSpansComplete {
     pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
+    /// The `Items` header.
+    pub items: Option<Text>,
     raw: Message,
 }
 
 impl Event for PriShowSpansComplete {
     const NAME: &'static str = "PRIShowSpansComplete";
-    const HEADERS: &'static [&'static str] = &["EventList", "ListItems"];
+    const HEADERS: &'static [&'static str] = &["EventList", "ListItems", "Items"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut event_list = None;
         let mut list_items = None;
+        let mut items = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"eventlist" => set_text(&mut event_list, header_value),
                 b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"items" => set_text(&mut items, header_value),
                 _ => {}
             }
         }
         Ok(PriShowSpansComplete {
             event_list,
             list_items,
+            items,
             raw: raw_msg.clone(),
         })
     }

@@ -47,7 +47,8 @@ pub use confbridge::{
 };
 pub use dahdi::{
     Alarm, AlarmClear, DahdiChannel, DahdiShowChannels, DahdiShowChannelsComplete, DahdiShowStatus,
-    DahdiShowStatusComplete, DndState, Mcid, PriShowSpansComplete, SpanAlarm, SpanAlarmClear,
+    DahdiShowStatusComplete, DndState, Mcid, PriShowSpans, PriShowSpansComplete, SpanAlarm,
+    SpanAlarmClear,
 };
 pub use db::{DbGetComplete, DbGetResponse, DbGetTreeComplete, DbGetTreeResponse};
 pub use fax::{FaxSession, FaxSessionsComplete, FaxSessionsEntry, FaxStats};
@@ -84,14 +85,18 @@ pub use security::{
     RequestNotAllowed, RequestNotSupported, SessionLimit, SuccessfulAuth, UnexpectedAddress,
 };
 pub use system::{
+    CcAvailable, CcCallerRecalling, CcCallerStartMonitoring, CcCallerStopMonitoring, CcFailure,
+    CcMonitorFailed, CcOfferTimerStart, CcRecallComplete, CcRequestAcknowledged, CcRequested,
     ChannelHungup, CloseSession, CoreShowChannel, CoreShowChannelMap, CoreShowChannelMapComplete,
     CoreShowChannelsComplete, DeadlockStart, DeviceStateChange, DeviceStateListComplete,
     ExtensionStatus, FullyBooted, Load, LogChannel, PresenceStateChange, PresenceStateListComplete,
-    PresenceStatus, Registry, Reload, Shutdown, Status, StatusComplete, Unload, WaitEventComplete,
+    PresenceStatus, Registry, Reload, Shutdown, Status, StatusComplete, TestEvent, Unload,
+    WaitEventComplete,
 };
 pub use voicemail::{
-    MessageWaiting, MiniVoiceMail, MwiGet, MwiGetComplete, VoicemailBoxDetailComplete,
-    VoicemailPasswordChange, VoicemailUserDetailComplete, VoicemailUserEntryComplete,
+    MessageWaiting, MiniVoiceMail, MwiGet, MwiGetComplete, VoicemailBoxDetail,
+    VoicemailBoxDetailComplete, VoicemailPasswordChange, VoicemailUserDetail,
+    VoicemailUserDetailComplete, VoicemailUserEntry, VoicemailUserEntryComplete,
 };
 pub use xmpp::JabberStatus;
 
@@ -141,6 +146,16 @@ pub const NAMES: &[&str] = &[
     "BridgeTechnologyListComplete",
     "BridgeTechnologyListItem",
     "BridgeVideoSourceUpdate",
+    "CCAvailable",
+    "CCCallerRecalling",
+    "CCCallerStartMonitoring",
+    "CCCallerStopMonitoring",
+    "CCFailure",
+    "CCMonitorFailed",
+    "CCOfferTimerStart",
+    "CCRecallComplete",
+    "CCRequestAcknowledged",
+    "CCRequested",
     "Cdr",
     "CEL",
     "ChallengeResponseFailed",
@@ -276,6 +291,7 @@ pub const NAMES: &[&str] = &[
     "PresenceStateChange",
     "PresenceStateListComplete",
     "PresenceStatus",
+    "PRIShowSpans",
     "PRIShowSpansComplete",
     "QueueCallerAbandon",
     "QueueCallerJoin",
@@ -315,6 +331,7 @@ pub const NAMES: &[&str] = &[
     "Status",
     "StatusComplete",
     "SuccessfulAuth",
+    "TestEvent",
     "TransportDetail",
     "UnexpectedAddress",
     "Unhold",
@@ -322,9 +339,12 @@ pub const NAMES: &[&str] = &[
     "UnParkedCall",
     "UserEvent",
     "VarSet",
+    "VoicemailBoxDetail",
     "VoicemailBoxDetailComplete",
     "VoicemailPasswordChange",
+    "VoicemailUserDetail",
     "VoicemailUserDetailComplete",
+    "VoicemailUserEntry",
     "VoicemailUserEntryComplete",
     "WaitEventComplete",
     "Wink",
@@ -417,6 +437,26 @@ pub enum AnyEvent {
     BridgeTechnologyListItem(Box<ev::BridgeTechnologyListItem>),
     /// A `BridgeVideoSourceUpdate` event.
     BridgeVideoSourceUpdate(Box<ev::BridgeVideoSourceUpdate>),
+    /// A `CCAvailable` event.
+    CcAvailable(Box<ev::CcAvailable>),
+    /// A `CCCallerRecalling` event.
+    CcCallerRecalling(Box<ev::CcCallerRecalling>),
+    /// A `CCCallerStartMonitoring` event.
+    CcCallerStartMonitoring(Box<ev::CcCallerStartMonitoring>),
+    /// A `CCCallerStopMonitoring` event.
+    CcCallerStopMonitoring(Box<ev::CcCallerStopMonitoring>),
+    /// A `CCFailure` event.
+    CcFailure(Box<ev::CcFailure>),
+    /// A `CCMonitorFailed` event.
+    CcMonitorFailed(Box<ev::CcMonitorFailed>),
+    /// A `CCOfferTimerStart` event.
+    CcOfferTimerStart(Box<ev::CcOfferTimerStart>),
+    /// A `CCRecallComplete` event.
+    CcRecallComplete(Box<ev::CcRecallComplete>),
+    /// A `CCRequestAcknowledged` event.
+    CcRequestAcknowledged(Box<ev::CcRequestAcknowledged>),
+    /// A `CCRequested` event.
+    CcRequested(Box<ev::CcRequested>),
     /// A `Cdr` event.
     Cdr(Box<ev::Cdr>),
     /// A `CEL` event.
@@ -687,6 +727,8 @@ pub enum AnyEvent {
     PresenceStateListComplete(Box<ev::PresenceStateListComplete>),
     /// A `PresenceStatus` event.
     PresenceStatus(Box<ev::PresenceStatus>),
+    /// A `PRIShowSpans` event.
+    PriShowSpans(Box<ev::PriShowSpans>),
     /// A `PRIShowSpansComplete` event.
     PriShowSpansComplete(Box<ev::PriShowSpansComplete>),
     /// A `QueueCallerAbandon` event.
@@ -765,6 +807,8 @@ pub enum AnyEvent {
     StatusComplete(Box<ev::StatusComplete>),
     /// A `SuccessfulAuth` event.
     SuccessfulAuth(Box<ev::SuccessfulAuth>),
+    /// A `TestEvent` event.
+    TestEvent(Box<ev::TestEvent>),
     /// A `TransportDetail` event.
     TransportDetail(Box<ev::TransportDetail>),
     /// A `UnexpectedAddress` event.
@@ -779,12 +823,18 @@ pub enum AnyEvent {
     UserEvent(Box<ev::UserEvent>),
     /// A `VarSet` event.
     VarSet(Box<ev::VarSet>),
+    /// A `VoicemailBoxDetail` event.
+    VoicemailBoxDetail(Box<ev::VoicemailBoxDetail>),
     /// A `VoicemailBoxDetailComplete` event.
     VoicemailBoxDetailComplete(Box<ev::VoicemailBoxDetailComplete>),
     /// A `VoicemailPasswordChange` event.
     VoicemailPasswordChange(Box<ev::VoicemailPasswordChange>),
+    /// A `VoicemailUserDetail` event.
+    VoicemailUserDetail(Box<ev::VoicemailUserDetail>),
     /// A `VoicemailUserDetailComplete` event.
     VoicemailUserDetailComplete(Box<ev::VoicemailUserDetailComplete>),
+    /// A `VoicemailUserEntry` event.
+    VoicemailUserEntry(Box<ev::VoicemailUserEntry>),
     /// A `VoicemailUserEntryComplete` event.
     VoicemailUserEntryComplete(Box<ev::VoicemailUserEntryComplete>),
     /// A `WaitEventComplete` event.
@@ -838,6 +888,16 @@ impl AnyEvent {
             AnyEvent::BridgeTechnologyListComplete(e) => e.message(),
             AnyEvent::BridgeTechnologyListItem(e) => e.message(),
             AnyEvent::BridgeVideoSourceUpdate(e) => e.message(),
+            AnyEvent::CcAvailable(e) => e.message(),
+            AnyEvent::CcCallerRecalling(e) => e.message(),
+            AnyEvent::CcCallerStartMonitoring(e) => e.message(),
+            AnyEvent::CcCallerStopMonitoring(e) => e.message(),
+            AnyEvent::CcFailure(e) => e.message(),
+            AnyEvent::CcMonitorFailed(e) => e.message(),
+            AnyEvent::CcOfferTimerStart(e) => e.message(),
+            AnyEvent::CcRecallComplete(e) => e.message(),
+            AnyEvent::CcRequestAcknowledged(e) => e.message(),
+            AnyEvent::CcRequested(e) => e.message(),
             AnyEvent::Cdr(e) => e.message(),
             AnyEvent::Cel(e) => e.message(),
             AnyEvent::ChallengeResponseFailed(e) => e.message(),
@@ -973,6 +1033,7 @@ impl AnyEvent {
             AnyEvent::PresenceStateChange(e) => e.message(),
             AnyEvent::PresenceStateListComplete(e) => e.message(),
             AnyEvent::PresenceStatus(e) => e.message(),
+            AnyEvent::PriShowSpans(e) => e.message(),
             AnyEvent::PriShowSpansComplete(e) => e.message(),
             AnyEvent::QueueCallerAbandon(e) => e.message(),
             AnyEvent::QueueCallerJoin(e) => e.message(),
@@ -1012,6 +1073,7 @@ impl AnyEvent {
             AnyEvent::Status(e) => e.message(),
             AnyEvent::StatusComplete(e) => e.message(),
             AnyEvent::SuccessfulAuth(e) => e.message(),
+            AnyEvent::TestEvent(e) => e.message(),
             AnyEvent::TransportDetail(e) => e.message(),
             AnyEvent::UnexpectedAddress(e) => e.message(),
             AnyEvent::Unhold(e) => e.message(),
@@ -1019,9 +1081,12 @@ impl AnyEvent {
             AnyEvent::UnParkedCall(e) => e.message(),
             AnyEvent::UserEvent(e) => e.message(),
             AnyEvent::VarSet(e) => e.message(),
+            AnyEvent::VoicemailBoxDetail(e) => e.message(),
             AnyEvent::VoicemailBoxDetailComplete(e) => e.message(),
             AnyEvent::VoicemailPasswordChange(e) => e.message(),
+            AnyEvent::VoicemailUserDetail(e) => e.message(),
             AnyEvent::VoicemailUserDetailComplete(e) => e.message(),
+            AnyEvent::VoicemailUserEntry(e) => e.message(),
             AnyEvent::VoicemailUserEntryComplete(e) => e.message(),
             AnyEvent::WaitEventComplete(e) => e.message(),
             AnyEvent::Wink(e) => e.message(),
@@ -1072,6 +1137,16 @@ impl AnyEvent {
             AnyEvent::BridgeTechnologyListComplete(e) => e.extra(),
             AnyEvent::BridgeTechnologyListItem(e) => e.extra(),
             AnyEvent::BridgeVideoSourceUpdate(e) => e.extra(),
+            AnyEvent::CcAvailable(e) => e.extra(),
+            AnyEvent::CcCallerRecalling(e) => e.extra(),
+            AnyEvent::CcCallerStartMonitoring(e) => e.extra(),
+            AnyEvent::CcCallerStopMonitoring(e) => e.extra(),
+            AnyEvent::CcFailure(e) => e.extra(),
+            AnyEvent::CcMonitorFailed(e) => e.extra(),
+            AnyEvent::CcOfferTimerStart(e) => e.extra(),
+            AnyEvent::CcRecallComplete(e) => e.extra(),
+            AnyEvent::CcRequestAcknowledged(e) => e.extra(),
+            AnyEvent::CcRequested(e) => e.extra(),
             AnyEvent::Cdr(e) => e.extra(),
             AnyEvent::Cel(e) => e.extra(),
             AnyEvent::ChallengeResponseFailed(e) => e.extra(),
@@ -1207,6 +1282,7 @@ impl AnyEvent {
             AnyEvent::PresenceStateChange(e) => e.extra(),
             AnyEvent::PresenceStateListComplete(e) => e.extra(),
             AnyEvent::PresenceStatus(e) => e.extra(),
+            AnyEvent::PriShowSpans(e) => e.extra(),
             AnyEvent::PriShowSpansComplete(e) => e.extra(),
             AnyEvent::QueueCallerAbandon(e) => e.extra(),
             AnyEvent::QueueCallerJoin(e) => e.extra(),
@@ -1246,6 +1322,7 @@ impl AnyEvent {
             AnyEvent::Status(e) => e.extra(),
             AnyEvent::StatusComplete(e) => e.extra(),
             AnyEvent::SuccessfulAuth(e) => e.extra(),
+            AnyEvent::TestEvent(e) => e.extra(),
             AnyEvent::TransportDetail(e) => e.extra(),
             AnyEvent::UnexpectedAddress(e) => e.extra(),
             AnyEvent::Unhold(e) => e.extra(),
@@ -1253,13 +1330,21 @@ impl AnyEvent {
             AnyEvent::UnParkedCall(e) => e.extra(),
             AnyEvent::UserEvent(e) => e.extra(),
             AnyEvent::VarSet(e) => e.extra(),
+            AnyEvent::VoicemailBoxDetail(e) => e.extra(),
             AnyEvent::VoicemailBoxDetailComplete(e) => e.extra(),
             AnyEvent::VoicemailPasswordChange(e) => e.extra(),
+            AnyEvent::VoicemailUserDetail(e) => e.extra(),
             AnyEvent::VoicemailUserDetailComplete(e) => e.extra(),
+            AnyEvent::VoicemailUserEntry(e) => e.extra(),
             AnyEvent::VoicemailUserEntryComplete(e) => e.extra(),
             AnyEvent::WaitEventComplete(e) => e.extra(),
             AnyEvent::Wink(e) => e.extra(),
         }
+    }
+
+    /// The `ActionID` of the action the event answers ([`Event::action_id`]).
+    pub fn action_id(&self) -> Option<&str> {
+        self.message().get("ActionID")
     }
 
     /// True when header `name` is read into a field ([`Event::is_known_header`]).
@@ -1312,6 +1397,20 @@ impl AnyEvent {
             AnyEvent::BridgeVideoSourceUpdate(_) => {
                 ev::BridgeVideoSourceUpdate::is_known_header(name)
             }
+            AnyEvent::CcAvailable(_) => ev::CcAvailable::is_known_header(name),
+            AnyEvent::CcCallerRecalling(_) => ev::CcCallerRecalling::is_known_header(name),
+            AnyEvent::CcCallerStartMonitoring(_) => {
+                ev::CcCallerStartMonitoring::is_known_header(name)
+            }
+            AnyEvent::CcCallerStopMonitoring(_) => {
+                ev::CcCallerStopMonitoring::is_known_header(name)
+            }
+            AnyEvent::CcFailure(_) => ev::CcFailure::is_known_header(name),
+            AnyEvent::CcMonitorFailed(_) => ev::CcMonitorFailed::is_known_header(name),
+            AnyEvent::CcOfferTimerStart(_) => ev::CcOfferTimerStart::is_known_header(name),
+            AnyEvent::CcRecallComplete(_) => ev::CcRecallComplete::is_known_header(name),
+            AnyEvent::CcRequestAcknowledged(_) => ev::CcRequestAcknowledged::is_known_header(name),
+            AnyEvent::CcRequested(_) => ev::CcRequested::is_known_header(name),
             AnyEvent::Cdr(_) => ev::Cdr::is_known_header(name),
             AnyEvent::Cel(_) => ev::Cel::is_known_header(name),
             AnyEvent::ChallengeResponseFailed(_) => {
@@ -1495,6 +1594,7 @@ impl AnyEvent {
                 ev::PresenceStateListComplete::is_known_header(name)
             }
             AnyEvent::PresenceStatus(_) => ev::PresenceStatus::is_known_header(name),
+            AnyEvent::PriShowSpans(_) => ev::PriShowSpans::is_known_header(name),
             AnyEvent::PriShowSpansComplete(_) => ev::PriShowSpansComplete::is_known_header(name),
             AnyEvent::QueueCallerAbandon(_) => ev::QueueCallerAbandon::is_known_header(name),
             AnyEvent::QueueCallerJoin(_) => ev::QueueCallerJoin::is_known_header(name),
@@ -1536,6 +1636,7 @@ impl AnyEvent {
             AnyEvent::Status(_) => ev::Status::is_known_header(name),
             AnyEvent::StatusComplete(_) => ev::StatusComplete::is_known_header(name),
             AnyEvent::SuccessfulAuth(_) => ev::SuccessfulAuth::is_known_header(name),
+            AnyEvent::TestEvent(_) => ev::TestEvent::is_known_header(name),
             AnyEvent::TransportDetail(_) => ev::TransportDetail::is_known_header(name),
             AnyEvent::UnexpectedAddress(_) => ev::UnexpectedAddress::is_known_header(name),
             AnyEvent::Unhold(_) => ev::Unhold::is_known_header(name),
@@ -1543,15 +1644,18 @@ impl AnyEvent {
             AnyEvent::UnParkedCall(_) => ev::UnParkedCall::is_known_header(name),
             AnyEvent::UserEvent(_) => ev::UserEvent::is_known_header(name),
             AnyEvent::VarSet(_) => ev::VarSet::is_known_header(name),
+            AnyEvent::VoicemailBoxDetail(_) => ev::VoicemailBoxDetail::is_known_header(name),
             AnyEvent::VoicemailBoxDetailComplete(_) => {
                 ev::VoicemailBoxDetailComplete::is_known_header(name)
             }
             AnyEvent::VoicemailPasswordChange(_) => {
                 ev::VoicemailPasswordChange::is_known_header(name)
             }
+            AnyEvent::VoicemailUserDetail(_) => ev::VoicemailUserDetail::is_known_header(name),
             AnyEvent::VoicemailUserDetailComplete(_) => {
                 ev::VoicemailUserDetailComplete::is_known_header(name)
             }
+            AnyEvent::VoicemailUserEntry(_) => ev::VoicemailUserEntry::is_known_header(name),
             AnyEvent::VoicemailUserEntryComplete(_) => {
                 ev::VoicemailUserEntryComplete::is_known_header(name)
             }
@@ -1604,6 +1708,16 @@ impl AnyEvent {
             AnyEvent::BridgeTechnologyListComplete(_) => ev::BridgeTechnologyListComplete::NAME,
             AnyEvent::BridgeTechnologyListItem(_) => ev::BridgeTechnologyListItem::NAME,
             AnyEvent::BridgeVideoSourceUpdate(_) => ev::BridgeVideoSourceUpdate::NAME,
+            AnyEvent::CcAvailable(_) => ev::CcAvailable::NAME,
+            AnyEvent::CcCallerRecalling(_) => ev::CcCallerRecalling::NAME,
+            AnyEvent::CcCallerStartMonitoring(_) => ev::CcCallerStartMonitoring::NAME,
+            AnyEvent::CcCallerStopMonitoring(_) => ev::CcCallerStopMonitoring::NAME,
+            AnyEvent::CcFailure(_) => ev::CcFailure::NAME,
+            AnyEvent::CcMonitorFailed(_) => ev::CcMonitorFailed::NAME,
+            AnyEvent::CcOfferTimerStart(_) => ev::CcOfferTimerStart::NAME,
+            AnyEvent::CcRecallComplete(_) => ev::CcRecallComplete::NAME,
+            AnyEvent::CcRequestAcknowledged(_) => ev::CcRequestAcknowledged::NAME,
+            AnyEvent::CcRequested(_) => ev::CcRequested::NAME,
             AnyEvent::Cdr(_) => ev::Cdr::NAME,
             AnyEvent::Cel(_) => ev::Cel::NAME,
             AnyEvent::ChallengeResponseFailed(_) => ev::ChallengeResponseFailed::NAME,
@@ -1747,6 +1861,7 @@ impl AnyEvent {
             AnyEvent::PresenceStateChange(_) => ev::PresenceStateChange::NAME,
             AnyEvent::PresenceStateListComplete(_) => ev::PresenceStateListComplete::NAME,
             AnyEvent::PresenceStatus(_) => ev::PresenceStatus::NAME,
+            AnyEvent::PriShowSpans(_) => ev::PriShowSpans::NAME,
             AnyEvent::PriShowSpansComplete(_) => ev::PriShowSpansComplete::NAME,
             AnyEvent::QueueCallerAbandon(_) => ev::QueueCallerAbandon::NAME,
             AnyEvent::QueueCallerJoin(_) => ev::QueueCallerJoin::NAME,
@@ -1786,6 +1901,7 @@ impl AnyEvent {
             AnyEvent::Status(_) => ev::Status::NAME,
             AnyEvent::StatusComplete(_) => ev::StatusComplete::NAME,
             AnyEvent::SuccessfulAuth(_) => ev::SuccessfulAuth::NAME,
+            AnyEvent::TestEvent(_) => ev::TestEvent::NAME,
             AnyEvent::TransportDetail(_) => ev::TransportDetail::NAME,
             AnyEvent::UnexpectedAddress(_) => ev::UnexpectedAddress::NAME,
             AnyEvent::Unhold(_) => ev::Unhold::NAME,
@@ -1793,9 +1909,12 @@ impl AnyEvent {
             AnyEvent::UnParkedCall(_) => ev::UnParkedCall::NAME,
             AnyEvent::UserEvent(_) => ev::UserEvent::NAME,
             AnyEvent::VarSet(_) => ev::VarSet::NAME,
+            AnyEvent::VoicemailBoxDetail(_) => ev::VoicemailBoxDetail::NAME,
             AnyEvent::VoicemailBoxDetailComplete(_) => ev::VoicemailBoxDetailComplete::NAME,
             AnyEvent::VoicemailPasswordChange(_) => ev::VoicemailPasswordChange::NAME,
+            AnyEvent::VoicemailUserDetail(_) => ev::VoicemailUserDetail::NAME,
             AnyEvent::VoicemailUserDetailComplete(_) => ev::VoicemailUserDetailComplete::NAME,
+            AnyEvent::VoicemailUserEntry(_) => ev::VoicemailUserEntry::NAME,
             AnyEvent::VoicemailUserEntryComplete(_) => ev::VoicemailUserEntryComplete::NAME,
             AnyEvent::WaitEventComplete(_) => ev::WaitEventComplete::NAME,
             AnyEvent::Wink(_) => ev::Wink::NAME,
@@ -1908,6 +2027,29 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
             .map(|e| AnyEvent::BridgeTechnologyListItem(Box::new(e))),
         b"bridgevideosourceupdate" => ev::BridgeVideoSourceUpdate::from_message(message)
             .map(|e| AnyEvent::BridgeVideoSourceUpdate(Box::new(e))),
+        b"ccavailable" => {
+            ev::CcAvailable::from_message(message).map(|e| AnyEvent::CcAvailable(Box::new(e)))
+        }
+        b"cccallerrecalling" => ev::CcCallerRecalling::from_message(message)
+            .map(|e| AnyEvent::CcCallerRecalling(Box::new(e))),
+        b"cccallerstartmonitoring" => ev::CcCallerStartMonitoring::from_message(message)
+            .map(|e| AnyEvent::CcCallerStartMonitoring(Box::new(e))),
+        b"cccallerstopmonitoring" => ev::CcCallerStopMonitoring::from_message(message)
+            .map(|e| AnyEvent::CcCallerStopMonitoring(Box::new(e))),
+        b"ccfailure" => {
+            ev::CcFailure::from_message(message).map(|e| AnyEvent::CcFailure(Box::new(e)))
+        }
+        b"ccmonitorfailed" => ev::CcMonitorFailed::from_message(message)
+            .map(|e| AnyEvent::CcMonitorFailed(Box::new(e))),
+        b"ccoffertimerstart" => ev::CcOfferTimerStart::from_message(message)
+            .map(|e| AnyEvent::CcOfferTimerStart(Box::new(e))),
+        b"ccrecallcomplete" => ev::CcRecallComplete::from_message(message)
+            .map(|e| AnyEvent::CcRecallComplete(Box::new(e))),
+        b"ccrequestacknowledged" => ev::CcRequestAcknowledged::from_message(message)
+            .map(|e| AnyEvent::CcRequestAcknowledged(Box::new(e))),
+        b"ccrequested" => {
+            ev::CcRequested::from_message(message).map(|e| AnyEvent::CcRequested(Box::new(e)))
+        }
         b"cdr" => ev::Cdr::from_message(message).map(|e| AnyEvent::Cdr(Box::new(e))),
         b"cel" => ev::Cel::from_message(message).map(|e| AnyEvent::Cel(Box::new(e))),
         b"challengeresponsefailed" => ev::ChallengeResponseFailed::from_message(message)
@@ -2225,6 +2367,9 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
         b"presencestatus" => {
             ev::PresenceStatus::from_message(message).map(|e| AnyEvent::PresenceStatus(Box::new(e)))
         }
+        b"prishowspans" => {
+            ev::PriShowSpans::from_message(message).map(|e| AnyEvent::PriShowSpans(Box::new(e)))
+        }
         b"prishowspanscomplete" => ev::PriShowSpansComplete::from_message(message)
             .map(|e| AnyEvent::PriShowSpansComplete(Box::new(e))),
         b"queuecallerabandon" => ev::QueueCallerAbandon::from_message(message)
@@ -2308,6 +2453,9 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
         b"successfulauth" => {
             ev::SuccessfulAuth::from_message(message).map(|e| AnyEvent::SuccessfulAuth(Box::new(e)))
         }
+        b"testevent" => {
+            ev::TestEvent::from_message(message).map(|e| AnyEvent::TestEvent(Box::new(e)))
+        }
         b"transportdetail" => ev::TransportDetail::from_message(message)
             .map(|e| AnyEvent::TransportDetail(Box::new(e))),
         b"unexpectedaddress" => ev::UnexpectedAddress::from_message(message)
@@ -2321,12 +2469,18 @@ pub fn parse_event(message: &Message) -> Option<Result<AnyEvent, EventError>> {
             ev::UserEvent::from_message(message).map(|e| AnyEvent::UserEvent(Box::new(e)))
         }
         b"varset" => ev::VarSet::from_message(message).map(|e| AnyEvent::VarSet(Box::new(e))),
+        b"voicemailboxdetail" => ev::VoicemailBoxDetail::from_message(message)
+            .map(|e| AnyEvent::VoicemailBoxDetail(Box::new(e))),
         b"voicemailboxdetailcomplete" => ev::VoicemailBoxDetailComplete::from_message(message)
             .map(|e| AnyEvent::VoicemailBoxDetailComplete(Box::new(e))),
         b"voicemailpasswordchange" => ev::VoicemailPasswordChange::from_message(message)
             .map(|e| AnyEvent::VoicemailPasswordChange(Box::new(e))),
+        b"voicemailuserdetail" => ev::VoicemailUserDetail::from_message(message)
+            .map(|e| AnyEvent::VoicemailUserDetail(Box::new(e))),
         b"voicemailuserdetailcomplete" => ev::VoicemailUserDetailComplete::from_message(message)
             .map(|e| AnyEvent::VoicemailUserDetailComplete(Box::new(e))),
+        b"voicemailuserentry" => ev::VoicemailUserEntry::from_message(message)
+            .map(|e| AnyEvent::VoicemailUserEntry(Box::new(e))),
         b"voicemailuserentrycomplete" => ev::VoicemailUserEntryComplete::from_message(message)
             .map(|e| AnyEvent::VoicemailUserEntryComplete(Box::new(e))),
         b"waiteventcomplete" => ev::WaitEventComplete::from_message(message)

@@ -3105,30 +3105,41 @@ pub struct OutboundRegistrationDetailComplete {
     pub event_list: Option<Text>,
     /// The `ListItems` header, as a number.
     pub list_items: Option<u64>,
+    /// The `Registered` header.
+    pub registered: Option<Text>,
+    /// The `NotRegistered` header.
+    pub not_registered: Option<Text>,
     raw: Message,
 }
 
 impl Event for OutboundRegistrationDetailComplete {
     const NAME: &'static str = "OutboundRegistrationDetailComplete";
-    const HEADERS: &'static [&'static str] = &["EventList", "ListItems"];
+    const HEADERS: &'static [&'static str] =
+        &["EventList", "ListItems", "Registered", "NotRegistered"];
     const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
     const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
 
     fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
         let mut event_list = None;
         let mut list_items = None;
+        let mut registered = None;
+        let mut not_registered = None;
         let mut key_buf = KeyBuf::new();
         for (header_name, header_value) in raw_msg.iter() {
             let lower_key = key_buf.lower(header_name);
             match lower_key {
                 b"eventlist" => set_text(&mut event_list, header_value),
                 b"listitems" => set_number(&mut list_items, header_value, Self::NAME, "ListItems")?,
+                b"registered" => set_text(&mut registered, header_value),
+                b"notregistered" => set_text(&mut not_registered, header_value),
                 _ => {}
             }
         }
         Ok(OutboundRegistrationDetailComplete {
             event_list,
             list_items,
+            registered,
+            not_registered,
             raw: raw_msg.clone(),
         })
     }

@@ -274,6 +274,71 @@ impl Event for VoicemailPasswordChange {
     }
 }
 
+/// The `VoicemailBoxDetail` event.
+///
+/// Asterisk sends it without documenting it; its headers are taken
+/// from the code that writes it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VoicemailBoxDetail {
+    /// The `Folder` header.
+    pub folder: Option<Text>,
+    /// The `CallerID` header.
+    pub caller_id: Option<Text>,
+    /// The `Date` header.
+    pub date: Option<Text>,
+    /// The `Duration` header.
+    pub duration: Option<Text>,
+    /// The `Flag` header.
+    pub flag: Option<Text>,
+    /// The `ID` header.
+    pub id: Option<Text>,
+    raw: Message,
+}
+
+impl Event for VoicemailBoxDetail {
+    const NAME: &'static str = "VoicemailBoxDetail";
+    const HEADERS: &'static [&'static str] =
+        &["Folder", "CallerID", "Date", "Duration", "Flag", "ID"];
+    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
+    const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
+
+    fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
+        let mut folder = None;
+        let mut caller_id = None;
+        let mut date = None;
+        let mut duration = None;
+        let mut flag = None;
+        let mut id = None;
+        let mut key_buf = KeyBuf::new();
+        for (header_name, header_value) in raw_msg.iter() {
+            let lower_key = key_buf.lower(header_name);
+            match lower_key {
+                b"folder" => set_text(&mut folder, header_value),
+                b"callerid" => set_text(&mut caller_id, header_value),
+                b"date" => set_text(&mut date, header_value),
+                b"duration" => set_text(&mut duration, header_value),
+                b"flag" => set_text(&mut flag, header_value),
+                b"id" => set_text(&mut id, header_value),
+                _ => {}
+            }
+        }
+        Ok(VoicemailBoxDetail {
+            folder,
+            caller_id,
+            date,
+            duration,
+            flag,
+            id,
+            raw: raw_msg.clone(),
+        })
+    }
+
+    fn message(&self) -> &Message {
+        &self.raw
+    }
+}
+
 /// The `VoicemailBoxDetailComplete` event.
 ///
 /// Asterisk sends it without documenting it; its headers are taken
@@ -318,6 +383,233 @@ impl Event for VoicemailBoxDetailComplete {
     }
 }
 
+/// The `VoicemailUserDetail` event.
+///
+/// Asterisk sends it without documenting it; its headers are taken
+/// from the code that writes it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VoicemailUserDetail {
+    /// The `VMContext` header.
+    pub vm_context: Option<Text>,
+    /// The `VoiceMailbox` header.
+    pub voice_mailbox: Option<Text>,
+    /// The `Fullname` header.
+    pub fullname: Option<Text>,
+    /// The `Email` header.
+    pub email: Option<Text>,
+    /// The `Pager` header.
+    pub pager: Option<Text>,
+    /// The `ServerEmail` header.
+    pub server_email: Option<Text>,
+    /// The `FromString` header.
+    pub from_string: Option<Text>,
+    /// The `MailCommand` header.
+    pub mail_command: Option<Text>,
+    /// The `Language` header.
+    pub language: Option<Text>,
+    /// The `TimeZone` header.
+    pub time_zone: Option<Text>,
+    /// The `Callback` header.
+    pub callback: Option<Text>,
+    /// The `Dialout` header.
+    pub dialout: Option<Text>,
+    /// The `UniqueID` header.
+    pub unique_id: Option<Text>,
+    /// The `ExitContext` header.
+    pub exit_context: Option<Text>,
+    /// The `SayDurationMinimum` header.
+    pub say_duration_minimum: Option<Text>,
+    /// The `SayEnvelope` header.
+    pub say_envelope: Option<Text>,
+    /// The `SayCID` header.
+    pub say_cid: Option<Text>,
+    /// The `AttachMessage` header.
+    pub attach_message: Option<Text>,
+    /// The `AttachmentFormat` header.
+    pub attachment_format: Option<Text>,
+    /// The `DeleteMessage` header.
+    pub delete_message: Option<Text>,
+    /// The `VolumeGain` header.
+    pub volume_gain: Option<Text>,
+    /// The `CanReview` header.
+    pub can_review: Option<Text>,
+    /// The `CanMarkUrgent` header.
+    pub can_mark_urgent: Option<Text>,
+    /// The `CallOperator` header.
+    pub call_operator: Option<Text>,
+    /// The `MaxMessageCount` header.
+    pub max_message_count: Option<Text>,
+    /// The `MaxMessageLength` header.
+    pub max_message_length: Option<Text>,
+    /// The `NewMessageCount` header.
+    pub new_message_count: Option<Text>,
+    /// The `OldMessageCount` header.
+    pub old_message_count: Option<Text>,
+    /// The `IMAPUser` header.
+    pub imap_user: Option<Text>,
+    /// The `IMAPServer` header.
+    pub imap_server: Option<Text>,
+    /// The `IMAPPort` header.
+    pub imap_port: Option<Text>,
+    /// The `IMAPFlags` header.
+    pub imap_flags: Option<Text>,
+    raw: Message,
+}
+
+impl Event for VoicemailUserDetail {
+    const NAME: &'static str = "VoicemailUserDetail";
+    const HEADERS: &'static [&'static str] = &[
+        "VMContext",
+        "VoiceMailbox",
+        "Fullname",
+        "Email",
+        "Pager",
+        "ServerEmail",
+        "FromString",
+        "MailCommand",
+        "Language",
+        "TimeZone",
+        "Callback",
+        "Dialout",
+        "UniqueID",
+        "ExitContext",
+        "SayDurationMinimum",
+        "SayEnvelope",
+        "SayCID",
+        "AttachMessage",
+        "AttachmentFormat",
+        "DeleteMessage",
+        "VolumeGain",
+        "CanReview",
+        "CanMarkUrgent",
+        "CallOperator",
+        "MaxMessageCount",
+        "MaxMessageLength",
+        "NewMessageCount",
+        "OldMessageCount",
+        "IMAPUser",
+        "IMAPServer",
+        "IMAPPort",
+        "IMAPFlags",
+    ];
+    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
+    const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
+
+    fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
+        let mut vm_context = None;
+        let mut voice_mailbox = None;
+        let mut fullname = None;
+        let mut email = None;
+        let mut pager = None;
+        let mut server_email = None;
+        let mut from_string = None;
+        let mut mail_command = None;
+        let mut language = None;
+        let mut time_zone = None;
+        let mut callback = None;
+        let mut dialout = None;
+        let mut unique_id = None;
+        let mut exit_context = None;
+        let mut say_duration_minimum = None;
+        let mut say_envelope = None;
+        let mut say_cid = None;
+        let mut attach_message = None;
+        let mut attachment_format = None;
+        let mut delete_message = None;
+        let mut volume_gain = None;
+        let mut can_review = None;
+        let mut can_mark_urgent = None;
+        let mut call_operator = None;
+        let mut max_message_count = None;
+        let mut max_message_length = None;
+        let mut new_message_count = None;
+        let mut old_message_count = None;
+        let mut imap_user = None;
+        let mut imap_server = None;
+        let mut imap_port = None;
+        let mut imap_flags = None;
+        let mut key_buf = KeyBuf::new();
+        for (header_name, header_value) in raw_msg.iter() {
+            let lower_key = key_buf.lower(header_name);
+            match lower_key {
+                b"vmcontext" => set_text(&mut vm_context, header_value),
+                b"voicemailbox" => set_text(&mut voice_mailbox, header_value),
+                b"fullname" => set_text(&mut fullname, header_value),
+                b"email" => set_text(&mut email, header_value),
+                b"pager" => set_text(&mut pager, header_value),
+                b"serveremail" => set_text(&mut server_email, header_value),
+                b"fromstring" => set_text(&mut from_string, header_value),
+                b"mailcommand" => set_text(&mut mail_command, header_value),
+                b"language" => set_text(&mut language, header_value),
+                b"timezone" => set_text(&mut time_zone, header_value),
+                b"callback" => set_text(&mut callback, header_value),
+                b"dialout" => set_text(&mut dialout, header_value),
+                b"uniqueid" => set_text(&mut unique_id, header_value),
+                b"exitcontext" => set_text(&mut exit_context, header_value),
+                b"saydurationminimum" => set_text(&mut say_duration_minimum, header_value),
+                b"sayenvelope" => set_text(&mut say_envelope, header_value),
+                b"saycid" => set_text(&mut say_cid, header_value),
+                b"attachmessage" => set_text(&mut attach_message, header_value),
+                b"attachmentformat" => set_text(&mut attachment_format, header_value),
+                b"deletemessage" => set_text(&mut delete_message, header_value),
+                b"volumegain" => set_text(&mut volume_gain, header_value),
+                b"canreview" => set_text(&mut can_review, header_value),
+                b"canmarkurgent" => set_text(&mut can_mark_urgent, header_value),
+                b"calloperator" => set_text(&mut call_operator, header_value),
+                b"maxmessagecount" => set_text(&mut max_message_count, header_value),
+                b"maxmessagelength" => set_text(&mut max_message_length, header_value),
+                b"newmessagecount" => set_text(&mut new_message_count, header_value),
+                b"oldmessagecount" => set_text(&mut old_message_count, header_value),
+                b"imapuser" => set_text(&mut imap_user, header_value),
+                b"imapserver" => set_text(&mut imap_server, header_value),
+                b"imapport" => set_text(&mut imap_port, header_value),
+                b"imapflags" => set_text(&mut imap_flags, header_value),
+                _ => {}
+            }
+        }
+        Ok(VoicemailUserDetail {
+            vm_context,
+            voice_mailbox,
+            fullname,
+            email,
+            pager,
+            server_email,
+            from_string,
+            mail_command,
+            language,
+            time_zone,
+            callback,
+            dialout,
+            unique_id,
+            exit_context,
+            say_duration_minimum,
+            say_envelope,
+            say_cid,
+            attach_message,
+            attachment_format,
+            delete_message,
+            volume_gain,
+            can_review,
+            can_mark_urgent,
+            call_operator,
+            max_message_count,
+            max_message_length,
+            new_message_count,
+            old_message_count,
+            imap_user,
+            imap_server,
+            imap_port,
+            imap_flags,
+            raw: raw_msg.clone(),
+        })
+    }
+
+    fn message(&self) -> &Message {
+        &self.raw
+    }
+}
+
 /// The `VoicemailUserDetailComplete` event.
 ///
 /// Asterisk sends it without documenting it; its headers are taken
@@ -353,6 +645,233 @@ impl Event for VoicemailUserDetailComplete {
         Ok(VoicemailUserDetailComplete {
             event_list,
             list_items,
+            raw: raw_msg.clone(),
+        })
+    }
+
+    fn message(&self) -> &Message {
+        &self.raw
+    }
+}
+
+/// The `VoicemailUserEntry` event.
+///
+/// Asterisk sends it without documenting it; its headers are taken
+/// from the code that writes it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VoicemailUserEntry {
+    /// The `VMContext` header.
+    pub vm_context: Option<Text>,
+    /// The `VoiceMailbox` header.
+    pub voice_mailbox: Option<Text>,
+    /// The `Fullname` header.
+    pub fullname: Option<Text>,
+    /// The `Email` header.
+    pub email: Option<Text>,
+    /// The `Pager` header.
+    pub pager: Option<Text>,
+    /// The `ServerEmail` header.
+    pub server_email: Option<Text>,
+    /// The `FromString` header.
+    pub from_string: Option<Text>,
+    /// The `MailCommand` header.
+    pub mail_command: Option<Text>,
+    /// The `Language` header.
+    pub language: Option<Text>,
+    /// The `TimeZone` header.
+    pub time_zone: Option<Text>,
+    /// The `Callback` header.
+    pub callback: Option<Text>,
+    /// The `Dialout` header.
+    pub dialout: Option<Text>,
+    /// The `UniqueID` header.
+    pub unique_id: Option<Text>,
+    /// The `ExitContext` header.
+    pub exit_context: Option<Text>,
+    /// The `SayDurationMinimum` header.
+    pub say_duration_minimum: Option<Text>,
+    /// The `SayEnvelope` header.
+    pub say_envelope: Option<Text>,
+    /// The `SayCID` header.
+    pub say_cid: Option<Text>,
+    /// The `AttachMessage` header.
+    pub attach_message: Option<Text>,
+    /// The `AttachmentFormat` header.
+    pub attachment_format: Option<Text>,
+    /// The `DeleteMessage` header.
+    pub delete_message: Option<Text>,
+    /// The `VolumeGain` header.
+    pub volume_gain: Option<Text>,
+    /// The `CanReview` header.
+    pub can_review: Option<Text>,
+    /// The `CanMarkUrgent` header.
+    pub can_mark_urgent: Option<Text>,
+    /// The `CallOperator` header.
+    pub call_operator: Option<Text>,
+    /// The `MaxMessageCount` header.
+    pub max_message_count: Option<Text>,
+    /// The `MaxMessageLength` header.
+    pub max_message_length: Option<Text>,
+    /// The `NewMessageCount` header.
+    pub new_message_count: Option<Text>,
+    /// The `OldMessageCount` header.
+    pub old_message_count: Option<Text>,
+    /// The `IMAPUser` header.
+    pub imap_user: Option<Text>,
+    /// The `IMAPServer` header.
+    pub imap_server: Option<Text>,
+    /// The `IMAPPort` header.
+    pub imap_port: Option<Text>,
+    /// The `IMAPFlags` header.
+    pub imap_flags: Option<Text>,
+    raw: Message,
+}
+
+impl Event for VoicemailUserEntry {
+    const NAME: &'static str = "VoicemailUserEntry";
+    const HEADERS: &'static [&'static str] = &[
+        "VMContext",
+        "VoiceMailbox",
+        "Fullname",
+        "Email",
+        "Pager",
+        "ServerEmail",
+        "FromString",
+        "MailCommand",
+        "Language",
+        "TimeZone",
+        "Callback",
+        "Dialout",
+        "UniqueID",
+        "ExitContext",
+        "SayDurationMinimum",
+        "SayEnvelope",
+        "SayCID",
+        "AttachMessage",
+        "AttachmentFormat",
+        "DeleteMessage",
+        "VolumeGain",
+        "CanReview",
+        "CanMarkUrgent",
+        "CallOperator",
+        "MaxMessageCount",
+        "MaxMessageLength",
+        "NewMessageCount",
+        "OldMessageCount",
+        "IMAPUser",
+        "IMAPServer",
+        "IMAPPort",
+        "IMAPFlags",
+    ];
+    const CHANNEL_SNAPSHOTS: &'static [&'static str] = &[];
+    const BRIDGE_SNAPSHOTS: &'static [&'static str] = &[];
+
+    fn from_message(raw_msg: &Message) -> Result<Self, EventError> {
+        let mut vm_context = None;
+        let mut voice_mailbox = None;
+        let mut fullname = None;
+        let mut email = None;
+        let mut pager = None;
+        let mut server_email = None;
+        let mut from_string = None;
+        let mut mail_command = None;
+        let mut language = None;
+        let mut time_zone = None;
+        let mut callback = None;
+        let mut dialout = None;
+        let mut unique_id = None;
+        let mut exit_context = None;
+        let mut say_duration_minimum = None;
+        let mut say_envelope = None;
+        let mut say_cid = None;
+        let mut attach_message = None;
+        let mut attachment_format = None;
+        let mut delete_message = None;
+        let mut volume_gain = None;
+        let mut can_review = None;
+        let mut can_mark_urgent = None;
+        let mut call_operator = None;
+        let mut max_message_count = None;
+        let mut max_message_length = None;
+        let mut new_message_count = None;
+        let mut old_message_count = None;
+        let mut imap_user = None;
+        let mut imap_server = None;
+        let mut imap_port = None;
+        let mut imap_flags = None;
+        let mut key_buf = KeyBuf::new();
+        for (header_name, header_value) in raw_msg.iter() {
+            let lower_key = key_buf.lower(header_name);
+            match lower_key {
+                b"vmcontext" => set_text(&mut vm_context, header_value),
+                b"voicemailbox" => set_text(&mut voice_mailbox, header_value),
+                b"fullname" => set_text(&mut fullname, header_value),
+                b"email" => set_text(&mut email, header_value),
+                b"pager" => set_text(&mut pager, header_value),
+                b"serveremail" => set_text(&mut server_email, header_value),
+                b"fromstring" => set_text(&mut from_string, header_value),
+                b"mailcommand" => set_text(&mut mail_command, header_value),
+                b"language" => set_text(&mut language, header_value),
+                b"timezone" => set_text(&mut time_zone, header_value),
+                b"callback" => set_text(&mut callback, header_value),
+                b"dialout" => set_text(&mut dialout, header_value),
+                b"uniqueid" => set_text(&mut unique_id, header_value),
+                b"exitcontext" => set_text(&mut exit_context, header_value),
+                b"saydurationminimum" => set_text(&mut say_duration_minimum, header_value),
+                b"sayenvelope" => set_text(&mut say_envelope, header_value),
+                b"saycid" => set_text(&mut say_cid, header_value),
+                b"attachmessage" => set_text(&mut attach_message, header_value),
+                b"attachmentformat" => set_text(&mut attachment_format, header_value),
+                b"deletemessage" => set_text(&mut delete_message, header_value),
+                b"volumegain" => set_text(&mut volume_gain, header_value),
+                b"canreview" => set_text(&mut can_review, header_value),
+                b"canmarkurgent" => set_text(&mut can_mark_urgent, header_value),
+                b"calloperator" => set_text(&mut call_operator, header_value),
+                b"maxmessagecount" => set_text(&mut max_message_count, header_value),
+                b"maxmessagelength" => set_text(&mut max_message_length, header_value),
+                b"newmessagecount" => set_text(&mut new_message_count, header_value),
+                b"oldmessagecount" => set_text(&mut old_message_count, header_value),
+                b"imapuser" => set_text(&mut imap_user, header_value),
+                b"imapserver" => set_text(&mut imap_server, header_value),
+                b"imapport" => set_text(&mut imap_port, header_value),
+                b"imapflags" => set_text(&mut imap_flags, header_value),
+                _ => {}
+            }
+        }
+        Ok(VoicemailUserEntry {
+            vm_context,
+            voice_mailbox,
+            fullname,
+            email,
+            pager,
+            server_email,
+            from_string,
+            mail_command,
+            language,
+            time_zone,
+            callback,
+            dialout,
+            unique_id,
+            exit_context,
+            say_duration_minimum,
+            say_envelope,
+            say_cid,
+            attach_message,
+            attachment_format,
+            delete_message,
+            volume_gain,
+            can_review,
+            can_mark_urgent,
+            call_operator,
+            max_message_count,
+            max_message_length,
+            new_message_count,
+            old_message_count,
+            imap_user,
+            imap_server,
+            imap_port,
+            imap_flags,
             raw: raw_msg.clone(),
         })
     }
