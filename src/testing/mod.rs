@@ -14,23 +14,31 @@
 //! - **No media, no dialplan.** Nothing is played, recorded or heard; DTMF
 //!   exists only where a test injects it; no dialplan runs (the AMI
 //!   emulator mimics a few extensions of the test dialplan: `Local/103@test`
-//!   is busy, `Local/101@test` not answered, others answer and end after
-//!   `Wait`'s seconds or 2 s).
+//!   is busy, `Local/101@test` not answered, `Local/300@test` puts its `;2`
+//!   half into AsyncAGI unanswered and ends when the session does, others
+//!   answer and end after `Wait`'s seconds or 2 s).
 //! - **AMI ([`AmiServer`]):** one channel per originate (two halves for a
 //!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
 //!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,
-//!   `Newexten`); OriginateResponse is also sent for a synchronous
-//!   Originate (Asterisk sends it only for `Async: true`); no bridges,
-//!   transfers, queues or parking; only the actions it answers (others get
-//!   `Invalid/unknown command`); permissions as manager.c checks them
-//!   (users, read/write classes) but no ACLs, no `allowmultiplelogin`, no
-//!   event filters.
+//!   `Newexten`, `DeviceStateChange`); no `Priority` that follows the
+//!   dialplan; no `ChanVariable` headers (`channelvars`); no bridges,
+//!   `Dial`, transfers, queues or parking; only the actions it answers
+//!   (others get `Invalid/unknown command`); permissions as manager.c
+//!   checks them (users, read/write classes) but no ACLs, no
+//!   `allowmultiplelogin`, no event filters.
+//!
+//! The differential check (`tests/differential.rs`, recordings in
+//! `tests/data/differential/`) compares the emulators with a real Asterisk
+//! 22 on scenarios; what it covers, and what it leaves out, is listed
+//! there.
 //! - **AGI ([`FastAgiClient`]):** see its own list; no SIGHUP, no
 //!   `AGISTATUS`.
 //! - **ARI (`AriServer`, feature `ari`):** channels, bridges, playbacks and
 //!   applications in memory; no recordings' content, no snoop or external
 //!   media streams, no endpoints' real state, no dialplan after
-//!   `continue`; timings (ringing, playback length) are made up.
+//!   `continue`; an originate sends no `Dial` events and nothing of the
+//!   other half of a Local channel; timings (ringing, playback length)
+//!   are made up.
 
 // AMI emulator (TCP, optionally TLS).
 mod ami;

@@ -85,6 +85,11 @@ pub(crate) struct World {
     pub(crate) async_agi: HashMap<String, AgiModel>,
     /// Channels whose AsyncAGI session has ended.
     pub(crate) async_done: HashMap<String, AgiModel>,
+    /// `;2` halves of originated Local channels into the test dialplan's
+    /// `300` (`AGI(agi:async)`, never answered): when their session ends
+    /// the pair hangs up, then the originate fails with this
+    /// `OriginateResponse` (`None` for a synchronous Originate).
+    pub(crate) async_originates: HashMap<String, Option<Message>>,
     pub(crate) globals: BTreeMap<String, String>,
     pub(crate) next_id: u64,
     pub(crate) started: u64,
@@ -345,21 +350,34 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     let failure = if lower.contains("busy") || lower == "local/103@test" {
         Some((5, 17, "User busy"))
     } else if lower.contains("noanswer") || lower == "local/101@test" {
-        Some((3, 19, "No answer"))
+        Some((3, 19, "User alerting, no answer"))
     } else {
         None
     };
-    // A Local channel's other half, running the dialplan at its target.
+    // A Local channel's other half, running the dialplan at its target;
+    // both halves start there (core_unreal.c), and its unique id is
+    // `OtherChannelId`, else `ChannelId;2`, else a new one.
     let mut twin = is_local.then(|| {
         let target = &chan[6..];
         let (exten, context) = target.split_once('@').unwrap_or((target, "default"));
-        let uniqueid = world.new_uniqueid();
+        let context = context.split('/').next().unwrap_or(context);
+        ch.context = context.into();
+        ch.exten = exten.into();
+        ch.priority = 1;
+        let uniqueid = match (
+            action.get("OtherChannelId").filter(|c| !c.is_empty()),
+            action.get("ChannelId").filter(|c| !c.is_empty()),
+        ) {
+            (Some(other), _) => other.to_owned(),
+            (None, Some(id)) => format!("{id};2"),
+            (None, None) => world.new_uniqueid(),
+        };
         Channel {
             name: format!("{chan}-{n:08x};2"),
             linkedid: ch.linkedid.clone(),
             uniqueid,
             state: 4,
-            context: context.split('/').next().unwrap_or(context).into(),
+            context: context.into(),
             exten: exten.into(),
             priority: 1,
             application: "AppDial2".into(),
@@ -377,11 +395,38 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     let mut r = if is_async {
         Reply::success_with("Originate successfully queued").delay(step)
     } else {
-        Reply::none().delay(step)
+        Reply::none()
     };
     r = r.broadcast(ch.event("Newchannel"));
     if let Some(t) = &twin {
         r = r.broadcast(t.event("Newchannel"));
+    }
+    // The test dialplan's 300: the ;2 half sets ASTRIX_TAG and enters
+    // AsyncAGI without answering; the originate waits for it.
+    if let Some(mut t) = twin.take_if(|_| lower == "local/300@test") {
+        t.priority = 2;
+        t.application = "AGI".into();
+        t.data = "agi:async".into();
+        t.vars.insert("ASTRIX_TAG".into(), "async-300".into());
+        let start = world.enter_async_agi(&t, &[]);
+        resp_event.push("Response", "Failure");
+        resp_event.push("Channel", chan);
+        push_target(&mut resp_event, action);
+        resp_event.push("Reason", "0");
+        resp_event.push("Uniqueid", &ch.uniqueid);
+        resp_event.push("CallerIDNum", "<unknown>");
+        resp_event.push("CallerIDName", "<unknown>");
+        world
+            .async_originates
+            .insert(t.name.clone(), is_async.then_some(resp_event));
+        world.channels.push(ch);
+        world.channels.push(t);
+        r = r.delay(step).broadcast(start);
+        return if is_async {
+            r
+        } else {
+            sync_answer(r, Reply::error("Originate failed"))
+        };
     }
     // dial.c, as Asterisk 22 reports an originate: DialBegin towards the
     // channel, DialEnd with its DialStatus.
@@ -395,18 +440,23 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             let status = if reason == 5 { "BUSY" } else { "NOANSWER" };
             let dial_end = ch.dial_event("DialEnd").with("DialStatus", status);
             if let Some(t) = &mut twin {
-                // Asterisk 22: the ;2 half goes Busy (or rings), the ;1
-                // half ends Down with cause 0, then the ;2 half with the
-                // real cause, after OriginateResponse.
+                // Asterisk 22, busy: the ;2 half goes Busy, the ;1 half
+                // ends Down with cause 0, the ;2 half with 17. Not
+                // answered: the ;1 half rings (the ;2 half stays in Ring)
+                // and both end with 19 when the originate gives up.
                 if reason == 5 {
                     t.state = 7;
                     r = r.delay(step).broadcast(t.event("Newstate"));
+                    r = r.broadcast(dial_end);
+                    let mut h = ch.event("Hangup");
+                    h.push("Cause", "0");
+                    h.push("Cause-txt", "Unknown");
+                    r = r.delay(step).broadcast(h);
+                } else {
+                    ch.state = 5;
+                    r = r.delay(step).broadcast(ch.event("Newstate"));
+                    r = r.broadcast(dial_end);
                 }
-                r = r.broadcast(dial_end);
-                let mut h = ch.event("Hangup");
-                h.push("Cause", "0");
-                h.push("Cause-txt", "Unknown");
-                r = r.delay(step).broadcast(h);
             } else {
                 ch.state = if reason == 5 { 7 } else { 5 };
                 r = r.delay(step).broadcast(dial_end);
@@ -423,19 +473,23 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             resp_event.push("Uniqueid", action.get("ChannelId").unwrap_or("<unknown>"));
             resp_event.push("CallerIDNum", "<unknown>");
             resp_event.push("CallerIDName", "<unknown>");
-            r = r.broadcast(resp_event);
+            if is_async {
+                r = r.broadcast(resp_event);
+            }
             if let Some(t) = &twin {
                 let mut h = t.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
                 r = r.broadcast(h);
+                if reason != 5 {
+                    let mut h = ch.event("Hangup");
+                    h.push("Cause", &cause.to_string());
+                    h.push("Cause-txt", txt);
+                    r = r.broadcast(h);
+                }
             }
             if !is_async {
-                r = r.response(
-                    Message::new()
-                        .with("Response", "Error")
-                        .with("Message", "Originate failed"),
-                );
+                r = sync_answer(r, Reply::error("Originate failed"));
             }
         }
         None => {
@@ -452,10 +506,23 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             resp_event.push("Uniqueid", &ch.uniqueid);
             resp_event.push("CallerIDNum", &ch.caller_num);
             resp_event.push("CallerIDName", &ch.caller_name);
-            r = r.broadcast(resp_event);
+            // manager.c sends OriginateResponse for `Async: true` only.
+            if is_async {
+                r = r.broadcast(resp_event);
+            }
             r = r.broadcast(ch.dial_event("DialEnd").with("DialStatus", "ANSWER"));
+            // The ;1 half of a Local channel originated to an extension
+            // runs the dialplan there once answered.
+            if is_local && action.get("Application").is_none() {
+                ch.context = action.get("Context").unwrap_or("default").into();
+                ch.exten = action.get("Exten").unwrap_or("s").into();
+                ch.priority = action
+                    .get("Priority")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
+            }
             if !is_async {
-                r = r.then(Reply::success_with("Originate successfully queued"));
+                r = sync_answer(r, Reply::success_with("Originate successfully queued"));
             }
             // Like the test dialplan: extension targets answer, wait 2 s and
             // hang up; `Wait(N)` hangs up after N seconds.
@@ -478,6 +545,16 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         }
     }
     r
+}
+
+/// A synchronous Originate's answer, before the events of the call: the
+/// manager session's thread, busy with the originate, writes the events
+/// queued meanwhile only after the response (manager.c).
+fn sync_answer(events: Reply, answer: Reply) -> Reply {
+    Reply::none()
+        .delay(Duration::from_millis(20))
+        .then(answer)
+        .then(events)
 }
 
 fn push_target(m: &mut Message, action: &Message) {
@@ -535,18 +612,51 @@ impl World {
             data: "agi:async".into(),
             vars: BTreeMap::new(),
         };
+        let start = self.enter_async_agi(&ch, args);
+        let name = ch.name.clone();
+        self.channels.push(ch);
+        (name, start)
+    }
+
+    /// Starts the AsyncAGI session of `ch` (with its variables), as
+    /// `AGI(agi:async,ARGS)` does; its `AsyncAGIStart` event, with the
+    /// environment res_agi writes.
+    pub(crate) fn enter_async_agi(&mut self, ch: &Channel, args: &[&str]) -> Message {
+        let unknown = |v: &str| {
+            if v.is_empty() || v == "<unknown>" {
+                "unknown".to_owned()
+            } else {
+                v.to_owned()
+            }
+        };
+        let tech = ch.name.split('/').next().unwrap_or("");
+        // Presentation 67 (unavailable) without a caller number, else 0.
+        let pres = if unknown(&ch.caller_num) == "unknown" {
+            "67"
+        } else {
+            "0"
+        };
         let mut env: Vec<(String, String)> = [
             ("agi_request", "async".to_owned()),
             ("agi_channel", ch.name.clone()),
             ("agi_language", "en".into()),
-            ("agi_type", "Local".into()),
+            ("agi_type", tech.into()),
             ("agi_uniqueid", ch.uniqueid.clone()),
             ("agi_version", "22.10.1".into()),
-            ("agi_callerid", ch.caller_num.clone()),
-            ("agi_calleridname", ch.caller_name.clone()),
+            ("agi_callerid", unknown(&ch.caller_num)),
+            ("agi_calleridname", unknown(&ch.caller_name)),
+            ("agi_callingpres", pres.into()),
+            ("agi_callingani2", "0".into()),
+            ("agi_callington", "0".into()),
+            ("agi_callingtns", "0".into()),
+            ("agi_dnid", "unknown".into()),
+            ("agi_rdnis", "unknown".into()),
             ("agi_context", ch.context.clone()),
             ("agi_extension", ch.exten.clone()),
             ("agi_priority", ch.priority.to_string()),
+            ("agi_enhanced", "0.0".into()),
+            ("agi_accountcode", String::new()),
+            ("agi_threadid", "140389618804416".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -562,11 +672,9 @@ impl World {
         let mut start = ch.event("AsyncAGIStart");
         start.set("Privilege", "agi,all");
         start.push("Env", &uri_encode(&text));
-        let model = AgiModel::new(&env, &BTreeMap::new());
-        let name = ch.name.clone();
-        self.async_agi.insert(name.clone(), model);
-        self.channels.push(ch);
-        (name, start)
+        self.async_agi
+            .insert(ch.name.clone(), AgiModel::new(&env, &ch.vars));
+        start
     }
 }
 
@@ -586,11 +694,11 @@ fn agi(action: &Message, world: &mut World) -> Reply {
     };
     let mut exec = ch.event("AsyncAGIExec");
     exec.set("Privilege", "agi,all");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    exec.push("Result", &uri_encode(&text));
     if let Some(id) = action.get("CommandID") {
         exec.push("CommandId", id);
     }
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    exec.push("Result", &uri_encode(&text));
     let mut r = Reply::success_with("Added AGI command to queue").broadcast(exec);
     if ends {
         let mut end = ch.event("AsyncAGIEnd");
@@ -599,6 +707,21 @@ fn agi(action: &Message, world: &mut World) -> Reply {
         // Later AGI actions are refused; the variables stay readable.
         if let Some(m) = world.async_agi.remove(channel) {
             world.async_done.insert(channel.to_owned(), m);
+        }
+        // An originated Local channel into 300: the dialplan goes on and
+        // hangs up, both halves with 16, and the originate fails.
+        if let Some(resp) = world.async_originates.remove(channel) {
+            for half in [channel.to_owned(), local_twin(channel).unwrap_or_default()] {
+                if let Some(i) = world.channels.iter().position(|c| c.name == half) {
+                    let mut h = world.channels.remove(i).event("Hangup");
+                    h.push("Cause", "16");
+                    h.push("Cause-txt", "Normal Clearing");
+                    r = r.broadcast(h);
+                }
+            }
+            if let Some(resp) = resp {
+                r = r.broadcast(resp);
+            }
         }
     }
     r

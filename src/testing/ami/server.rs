@@ -268,9 +268,9 @@ struct Shared {
 ///
 /// It does not model the dialplan, media, bridges, transfers, queues, the
 /// events Asterisk sends besides Newchannel / Newstate / Hangup /
-/// OriginateResponse for an originate (OriginateResponse also follows a
-/// synchronous Originate, which Asterisk does not send), ACLs or event
-/// filters; see [the module](crate::testing).
+/// OriginateResponse for an originate (OriginateResponse only for `Async:
+/// true`, as manager.c), ACLs or event filters; see
+/// [the module](crate::testing).
 ///
 /// It binds 127.0.0.1 on port 0; [`AmiServer::addr`] says where. Dropping
 /// it closes every connection and stops its threads.
