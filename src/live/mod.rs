@@ -61,6 +61,17 @@ use crate::ami::actions::UserEvent;
 use crate::ami::{AmiError, CallbackId, ConnectionState, Manager, Message, WeakManager};
 use apply::{Applier, Outcome};
 
+/// Reads the state once from the list actions alone, without following
+/// events: what a sync reads (the lists only, not the events around
+/// them). `variables` as [`LiveBuilder::variables`]; `timeout` per action.
+pub fn read_state(
+    manager: &Manager,
+    variables: &[String],
+    timeout: Duration,
+) -> Result<State, AmiError> {
+    sync::fetch(manager, variables, timeout)
+}
+
 /// Why the live state could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
