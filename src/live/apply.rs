@@ -310,6 +310,12 @@ impl Applier<'_> {
                     state: Some(s),
                     ..
                 }) => {
+                    // Local channels do not cache their device state
+                    // (core_local.c), so DeviceStateList never lists them:
+                    // the model leaves them out too.
+                    if d.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("Local/")) {
+                        return Outcome::Ignored;
+                    }
                     self.device_state(d, s);
                     Outcome::Applied
                 }
