@@ -68,7 +68,9 @@ fn differences(model: &State, lists: &State) -> Vec<String> {
             if let Some(lc) = l.callers.get(uid) {
                 let (a, b) = (c.wait().as_secs_f64(), lc.wait().as_secs_f64());
                 if (a - b).abs() > 2.5 {
-                    out.push(format!("queue {name} caller {uid}: wait {a:.1}s vs {b:.1}s"));
+                    out.push(format!(
+                        "queue {name} caller {uid}: wait {a:.1}s vs {b:.1}s"
+                    ));
                 }
             }
         }
@@ -95,7 +97,13 @@ struct Report {
 
 /// Compares at a quiet point: no event during the lists' read. Retries
 /// while events flow; the last result counts.
-fn compare(live: &Live, checker: &Manager, events: &AtomicU64, report: &mut Report, quiet: Duration) {
+fn compare(
+    live: &Live,
+    checker: &Manager,
+    events: &AtomicU64,
+    report: &mut Report,
+    quiet: Duration,
+) {
     let mut last = Vec::new();
     for _ in 0..50 {
         // Quiet: no event for `quiet`.
@@ -159,7 +167,10 @@ fn run(addr: &str, rounds: u64, server: Option<&AmiServer>, seed: u64) -> Report
     model_mgr.on_any_event(move |_| {
         e.fetch_add(1, Ordering::SeqCst);
     });
-    let live = Live::builder().variables(VARS).start(&model_mgr).expect("live");
+    let live = Live::builder()
+        .variables(VARS)
+        .start(&model_mgr)
+        .expect("live");
     let changes = Arc::new(AtomicU64::new(0));
     let c = changes.clone();
     live.on_change(move |_: &Change| {
@@ -247,7 +258,8 @@ fn run(addr: &str, rounds: u64, server: Option<&AmiServer>, seed: u64) -> Report
                 }
                 _ => {
                     if rng.below(2) == 0 {
-                        let state = ["INUSE", "NOT_INUSE", "BUSY", "RINGING"][rng.below(4) as usize];
+                        let state =
+                            ["INUSE", "NOT_INUSE", "BUSY", "RINGING"][rng.below(4) as usize];
                         let dev = if rng.below(2) == 0 { "alice" } else { "bob" };
                         let _ = load.send_action(&Setvar::new(
                             format!("DEVICE_STATE(Custom:{dev})"),

@@ -12,6 +12,9 @@ use crate::ami::events::Text;
 /// and after it, then [`Change::Resynced`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+// Built once per change and handed out by reference: boxing would cost an
+// allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Change {
     /// A new channel.
     ChannelAdded(Channel),

@@ -214,7 +214,12 @@ fn core_show_channels(world: &World) -> Reply {
 fn status(action: &Message, world: &World) -> Reply {
     let wanted: Vec<&str> = action
         .get("Variables")
-        .map(|v| v.split(',').map(str::trim).filter(|v| !v.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let mut r = Reply::none().response(
         Message::new()

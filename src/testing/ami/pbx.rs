@@ -118,7 +118,14 @@ impl Bridge {
 impl Member {
     fn headers(&self, m: &mut Message, location: &str) {
         m.push("Queue", "support");
-        m.push(if location == "Location" { "Name" } else { "MemberName" }, &self.name);
+        m.push(
+            if location == "Location" {
+                "Name"
+            } else {
+                "MemberName"
+            },
+            &self.name,
+        );
         m.push(location, &self.interface);
         m.push("StateInterface", &self.interface);
         m.push("Membership", self.membership);
@@ -284,7 +291,9 @@ fn queue_member_action(name: &str, action: &Message, world: &mut World) -> Reply
                 interface: interface.to_owned(),
                 name: action.get("MemberName").unwrap_or(interface).to_owned(),
                 membership: "dynamic",
-                paused: action.get("Paused").is_some_and(|p| p == "true" || p == "1"),
+                paused: action
+                    .get("Paused")
+                    .is_some_and(|p| p == "true" || p == "1"),
                 reason: String::new(),
             };
             let ev = m.event("QueueMemberAdded");
@@ -358,7 +367,10 @@ pub(crate) fn after_answer(exten: &str, twin: &Channel, world: &mut World) -> Ve
             }
             world.pbx.next_bridge += 1;
             let mut bridge = Bridge {
-                id: format!("{:08x}-0000-4000-8000-{:012x}", world.started, world.pbx.next_bridge),
+                id: format!(
+                    "{:08x}-0000-4000-8000-{:012x}",
+                    world.started, world.pbx.next_bridge
+                ),
                 channels: Vec::new(),
             };
             out.push(bridge.event("BridgeCreate"));
