@@ -72,6 +72,28 @@ pub fn read_state(
     sync::fetch(manager, variables, timeout)
 }
 
+impl State {
+    /// Applies one event to this state as [`Live`] does between syncs
+    /// (following `variables`), without gap detection or callbacks: for
+    /// replaying a recording. True if the event changed what the model
+    /// follows or could have.
+    pub fn apply_event(&mut self, event: &Message, variables: &[String]) -> bool {
+        let Some(name) = event.event_name() else {
+            return false;
+        };
+        if !apply::follows(name, !variables.is_empty()) {
+            return false;
+        }
+        Applier {
+            state: self,
+            variables,
+            changes: None,
+        }
+        .apply(event)
+            != Outcome::Ignored
+    }
+}
+
 /// Why the live state could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
