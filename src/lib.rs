@@ -52,6 +52,7 @@ pub mod config;
 mod ended;
 mod error_chain;
 mod ids;
+pub mod live;
 mod net;
 mod reconnect;
 mod secret;

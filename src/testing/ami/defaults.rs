@@ -93,10 +93,12 @@ pub(crate) struct World {
     pub(crate) globals: BTreeMap<String, String>,
     pub(crate) next_id: u64,
     pub(crate) started: u64,
+    /// Bridges, queue, device and hint states.
+    pub(crate) pbx: super::pbx::Pbx,
 }
 
 impl World {
-    fn new_uniqueid(&mut self) -> String {
+    pub(crate) fn new_uniqueid(&mut self) -> String {
         self.next_id += 1;
         format!("{}.{}", self.started, self.next_id)
     }
@@ -140,7 +142,7 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "setvar" => setvar(action, world),
         "originate" => originate(action, world),
         "hangup" => hangup(&get("Channel"), world),
-        "status" => status(world),
+        "status" => status(action, world),
         "agi" => agi(action, world),
         "filter" => Reply::success_with("Filter Added Successfully"),
         "userevent" => {
@@ -154,10 +156,12 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
             }
             Reply::success().broadcast(ev)
         }
-        _ => Reply::error(&format!(
-            "Invalid/unknown command: {}. Use Action: ListCommands to show available commands.",
-            action.get("Action").unwrap_or("")
-        )),
+        other => super::pbx::answer(other, action, world).unwrap_or_else(|| {
+            Reply::error(&format!(
+                "Invalid/unknown command: {}. Use Action: ListCommands to show available commands.",
+                action.get("Action").unwrap_or("")
+            ))
+        }),
     }
 }
 
@@ -226,7 +230,16 @@ fn core_show_channels(world: &World) -> Reply {
     )
 }
 
-fn status(world: &World) -> Reply {
+fn status(action: &Message, world: &World) -> Reply {
+    let wanted: Vec<&str> = action
+        .get("Variables")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut r = Reply::none().response(
         Message::new()
             .with("Response", "Success")
@@ -241,6 +254,10 @@ fn status(world: &World) -> Reply {
         m.push("Type", "Local");
         m.push("Application", &c.application);
         m.push("Data", &c.data);
+        for v in &wanted {
+            let value = c.vars.get(*v).map(String::as_str).unwrap_or("");
+            m.push("Variable", &format!("{v}={value}"));
+        }
         r = r.list_event(m);
     }
     r.list_event(
@@ -276,6 +293,11 @@ fn setvar(action: &Message, world: &mut World) -> Reply {
         return Reply::error("No variable specified");
     };
     let value = action.get("Value").unwrap_or("");
+    if let Some(events) = super::pbx::set_device_state(var, value, world) {
+        return events
+            .into_iter()
+            .fold(Reply::success_with("Variable Set"), Reply::broadcast);
+    }
     let event = match action.get("Channel") {
         Some(ch) => match world.channels.iter_mut().find(|c| c.name == ch) {
             Some(c) => {
@@ -521,6 +543,14 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(1);
             }
+            if let Some(t) = &twin {
+                if t.context == "test" {
+                    let exten = t.exten.clone();
+                    for e in super::pbx::after_answer(&exten, t, world) {
+                        r = r.broadcast(e);
+                    }
+                }
+            }
             if !is_async {
                 r = sync_answer(r, Reply::success_with("Originate successfully queued"));
             }
@@ -737,35 +767,52 @@ fn hangup(channel: &str, world: &mut World) -> Reply {
         .fold(Reply::success_with("Channel Hungup"), Reply::broadcast)
 }
 
-/// Removes the channel (with its Local twin) and gives their Hangup
-/// events: 16 Normal Clearing for a channel of its own; a Local pair ends
-/// as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first.
+/// Removes the channel (with its Local twin, and the call it is bridged
+/// with) and gives their events: bridge and queue exits, then the
+/// `Hangup`s: 16 Normal Clearing for a channel of its own; a Local pair
+/// ends as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first.
 pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
-    let Some(pos) = world.channels.iter().position(|c| c.name == channel) else {
+    if !world.channels.iter().any(|c| c.name == channel) {
         return Vec::new();
-    };
-    let c = world.channels.remove(pos);
-    let twin = local_twin(&c.name).and_then(|t| {
-        let i = world.channels.iter().position(|c| c.name == t)?;
-        Some(world.channels.remove(i))
+    }
+    let mut names = vec![channel.to_owned()];
+    let mut events = Vec::new();
+    // Twins of the channels a bridge takes along are taken too.
+    loop {
+        let before = names.len();
+        for n in names.clone() {
+            if let Some(t) = local_twin(&n) {
+                if !names.contains(&t) && world.channels.iter().any(|c| c.name == t) {
+                    names.push(t);
+                }
+            }
+        }
+        events.extend(super::pbx::tear_down(&mut names, world));
+        if names.len() == before {
+            break;
+        }
+    }
+    let mut halves: Vec<Channel> = Vec::new();
+    world.channels.retain(|c| {
+        let ends = names.contains(&c.name);
+        if ends {
+            halves.push(c.clone());
+        }
+        !ends
     });
-    let (cause, txt) = if local_twin(&c.name).is_some() {
-        ("0", "Unknown")
-    } else {
-        ("16", "Normal Clearing")
-    };
-    let mut halves = vec![c];
-    halves.extend(twin);
     halves.sort_by(|a, b| a.name.cmp(&b.name));
-    halves
-        .iter()
-        .map(|c| {
-            let mut h = c.event("Hangup");
-            h.push("Cause", cause);
-            h.push("Cause-txt", txt);
-            h
-        })
-        .collect()
+    events.extend(halves.iter().map(|c| {
+        let (cause, txt) = if local_twin(&c.name).is_some() {
+            ("0", "Unknown")
+        } else {
+            ("16", "Normal Clearing")
+        };
+        let mut h = c.event("Hangup");
+        h.push("Cause", cause);
+        h.push("Cause-txt", txt);
+        h
+    }));
+    events
 }
 
 /// The other half's name of a Local channel (`…;1` ↔ `…;2`).
