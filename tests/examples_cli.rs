@@ -30,6 +30,7 @@ const EXAMPLES: &[&str] = &[
     "ami_action",
     "ami_tail",
     "ami_own_loop",
+    "live_calls",
     "async_agi",
     "bench_ami_actions",
     "bench_ami_events",
@@ -281,6 +282,17 @@ fn ami_own_loop_drives_the_connection_against_the_emulator() {
         "ping: Pong",
         "channels up",
     ] {
+        assert!(out.stdout.contains(line), "{line:?} missing: {out:#?}");
+    }
+}
+
+#[test]
+fn live_calls_shows_the_emulator_calls() {
+    let Some(out) = run("live_calls", &["--seconds", "2", "--every-ms", "100"]) else {
+        return;
+    };
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    for line in ["channels", "Local/100@test-", "queue support: "] {
         assert!(out.stdout.contains(line), "{line:?} missing: {out:#?}");
     }
 }
