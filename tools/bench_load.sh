@@ -10,7 +10,8 @@
 # fastagi-hold, or all (default). --with-asterisk-rs adds the asterisk-rs
 # 0.8 client (built from crates.io in a throwaway folder outside the
 # repository by tools/bench_peer_asterisk_rs.sh; needs the network) to the
-# actions figures, with the ratio astrix/asterisk-rs.
+# actions figures, with the ratio astrix/asterisk-rs (ASTERISK_RS_DIR=DIR
+# keeps its build in DIR, outside the repository, for the next run).
 #
 # Builds loadgen, rust-raw and the astrix bench examples (release). Not part
 # of CI: it takes minutes and the figures only mean something as ratios
@@ -82,8 +83,9 @@ port=$((20000 + RANDOM % 20000))
 
 ASRS=
 if [ -n "$with_asrs" ]; then
-  echo "building the asterisk-rs peer in $tmp/asrs (outside the repository) ..." >&2
-  ASRS=$(tools/bench_peer_asterisk_rs.sh "$tmp/asrs")
+  asrs_dir=${ASTERISK_RS_DIR:-$tmp/asrs}
+  echo "building the asterisk-rs peer in $asrs_dir (outside the repository) ..." >&2
+  ASRS=$(tools/bench_peer_asterisk_rs.sh "$asrs_dir")
 fi
 
 # field NAME: the value of NAME in the JSON line on stdin.
