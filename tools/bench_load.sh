@@ -151,7 +151,7 @@ wait_or_kill() {
 # run_events KEY [FLAG]: astrix's bench_ami_events with FLAG (--typed)
 # against the raw framing ceiling, figures recorded under KEY.
 run_events() {
-  local key=$1 flag=("${@:2}") out n rate lg note
+  local key=$1 flag=("${@:2}") out n rate lg note errors
   for round in $(seq "$rounds"); do
     for peer in raw astrix; do
       port=$((port + 1))
@@ -171,8 +171,13 @@ run_events() {
       n=$(field events <<<"$out")
       rate=$(field events_per_s <<<"$out")
       [ "$n" = $EVENTS ] || echo "WARNING: $peer received $n of $EVENTS events" >&2
+      if [ $peer = astrix ] && [ ${#flag[@]} -gt 0 ]; then
+        errors=$(field parse_errors <<<"$out")
+        [ "$errors" = 0 ] || echo "WARNING: $errors events did not parse as their type" >&2
+        note="$note, ${flag[*]}, $errors parse errors"
+      fi
       record "$key" $peer "$rate"
-      echo "$key round $round $peer${flag:+ ${flag[*]}}: $rate events/s ($n events$note)"
+      echo "$key round $round $peer: $rate events/s ($n events$note)"
     done
   done
 }
@@ -290,6 +295,7 @@ run_hold() {
       record "hold${calls}_commands_per_s" $peer "$(field commands_per_s <<<"$lgout")"
       record "hold${calls}_p50_us" $peer "$(field cmd_p50_us <<<"$out")"
       record "hold${calls}_p99_us" $peer "$(field cmd_p99_us <<<"$out")"
+      record "hold${calls}_setup_p50_us" $peer "$(field setup_p50_us <<<"$lgout")"
       record "hold${calls}_threads" $peer "$threads"
       record "hold${calls}_rss_kib" $peer "$rss"
       record "hold${calls}_rss_per_call_kib" $peer "$per"
@@ -297,7 +303,8 @@ run_hold() {
       echo "fastagi-hold $calls round $round $peer: $(field commands_per_s <<<"$lgout") commands/s," \
         "p50 $(field cmd_p50_us <<<"$out") us, p99 $(field cmd_p99_us <<<"$out") us," \
         "$threads threads, RSS $rss KiB ($per KiB a call over $base), virtual $vm KiB," \
-        "calls ok $(field sessions_ok <<<"$lgout")"
+        "calls ok $(field sessions_ok <<<"$lgout"), setup p50 $(field setup_p50_us <<<"$lgout") us" \
+        "p99 $(field setup_p99_us <<<"$lgout") us"
     done
   done
 }
