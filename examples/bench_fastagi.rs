@@ -7,6 +7,12 @@
 //! cargo run --release --example bench_fastagi -- --port P --commands 10 --sessions N
 //! ```
 //!
+//! With `--hold-secs S` (driven by `loadgen fastagi-hold --calls N`), each
+//! call paces the script as an IVR would: a command, `--interval-ms I`
+//! (default 300) of sleep, the next, for S seconds; every command's latency
+//! (from `execute` called to its reply parsed) is kept, and the line also
+//! has `"commands"`, `"cmd_p50_us"`, `"cmd_p99_us"`, `"cmd_max_us"`.
+//!
 //! Exit codes: 0 when N sessions completed, 1 on a failure, 2 for bad options.
 
 #[allow(dead_code)]
@@ -17,7 +23,7 @@ mod logger;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use astrix::agi::commands::{
@@ -31,9 +37,14 @@ use cli::FAILED;
 const NAME: &str = "bench_fastagi";
 
 const HELP: &str = "usage: bench_fastagi --port P [--commands K] --sessions N
+                     [--hold-secs S [--interval-ms I]]
 
 Serves N FastAGI sessions on 127.0.0.1:P, each running K commands of the
 standard bench script (default 10), then prints {\"sessions\":N,\"secs\":S}.
+
+  --hold-secs S    each call runs the script round and round for S seconds,
+                   sleeping I ms (default 300) between commands; prints the
+                   commands' latency percentiles too (cmd_p50_us, ...)
 
 exit status:
   0  N sessions completed
@@ -55,20 +66,78 @@ fn step(req: &mut FastAgiRequest<'_>, i: usize) -> Result<(), AgiError> {
     }
 }
 
+/// The pace of `--hold-secs`: a command every `interval` for `secs` per call.
+#[derive(Clone, Copy)]
+struct Hold {
+    secs: Duration,
+    interval: Duration,
+}
+
+/// Runs one call's script: `commands` steps, or with `hold` steps paced
+/// by its interval for its duration, each one's latency (ns) added to
+/// `latencies`.
+fn script(
+    req: &mut FastAgiRequest<'_>,
+    commands: usize,
+    hold: Option<Hold>,
+    latencies: &Mutex<Vec<u64>>,
+) -> Result<(), AgiError> {
+    let Some(hold) = hold else {
+        return (0..commands).try_for_each(|i| step(req, i));
+    };
+    let start = Instant::now();
+    let mut mine =
+        Vec::with_capacity((hold.secs.as_millis() / hold.interval.as_millis().max(1)) as usize + 1);
+    let mut i = 0;
+    let result = loop {
+        let t = Instant::now();
+        if let Err(e) = step(req, i) {
+            break Err(e);
+        }
+        mine.push(t.elapsed().as_nanos() as u64);
+        i += 1;
+        if start.elapsed() >= hold.secs {
+            break Ok(());
+        }
+        std::thread::sleep(hold.interval);
+    };
+    latencies
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .extend_from_slice(&mine);
+    result
+}
+
+/// Percentile of an ascending-sorted slice (nearest-rank), in µs.
+fn pct_us(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
 fn main() -> ExitCode {
     logger::init(log::LevelFilter::Warn);
-    let (port, commands, sessions) = match cli::parse(NAME, HELP, |cli| {
+    let (port, commands, sessions, hold) = match cli::parse(NAME, HELP, |cli| {
         let (mut port, mut commands, mut sessions) = (None, 10usize, None);
+        let (mut hold_secs, mut interval_ms) = (0u64, 300u64);
         while let Some(arg) = cli.next()? {
             match arg.flag() {
                 Some("--port") => port = Some(cli.number::<u16>("--port")?),
                 Some("--commands") => commands = cli.number("--commands")?,
                 Some("--sessions") => sessions = Some(cli.number::<usize>("--sessions")?),
+                Some("--hold-secs") => hold_secs = cli.number("--hold-secs")?,
+                Some("--interval-ms") => interval_ms = cli.number("--interval-ms")?,
                 _ => return Err(arg.unexpected()),
             }
         }
+        let hold = (hold_secs > 0).then(|| Hold {
+            secs: Duration::from_secs(hold_secs),
+            interval: Duration::from_millis(interval_ms),
+        });
         match (port, sessions) {
-            (Some(port), Some(sessions)) => Ok((port, commands, sessions)),
+            (Some(port), Some(sessions)) => Ok((port, commands, sessions, hold)),
             _ => Err("--port and --sessions are required".into()),
         }
     }) {
@@ -76,8 +145,11 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
 
+    // Every call of the run open at once must fit: the call cap and the
+    // intake (connections still sending their environment) are raised to N.
     let server = match FastAgiServer::builder()
-        .max_connections(4096)
+        .max_connections(sessions.max(4096))
+        .max_pending_environments(sessions.max(1024))
         .bind(("127.0.0.1", port))
     {
         Ok(s) => s,
@@ -93,24 +165,22 @@ fn main() -> ExitCode {
     let finished: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
     let done = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
+    let latencies: Arc<Mutex<Vec<u64>>> = Arc::default();
     let shutdown = server.shutdown_handle();
     {
-        let (started, finished, done, failed, shutdown) = (
+        let (started, finished, done, failed, latencies, shutdown) = (
             Arc::clone(&started),
             Arc::clone(&finished),
             Arc::clone(&done),
             Arc::clone(&failed),
+            Arc::clone(&latencies),
             shutdown.clone(),
         );
-        let registered = server.register_script_handler("bench/path", move |req| {
+        let registered = server.register_script_handler("bench/(path|hold)", move |req| {
             started.get_or_init(Instant::now);
-            let mut result = Ok(());
-            for i in 0..commands {
-                if let Err(e) = step(req, i) {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    result = Err(e);
-                    break;
-                }
+            let result = script(req, commands, hold, &latencies);
+            if result.is_err() {
+                failed.fetch_add(1, Ordering::Relaxed);
             }
             if done.fetch_add(1, Ordering::SeqCst) + 1 == sessions {
                 let _ = finished.set(Instant::now());
@@ -130,8 +200,23 @@ fn main() -> ExitCode {
         (Some(a), Some(b)) => b.duration_since(*a).as_secs_f64(),
         _ => 0.0,
     };
+    let hold_fields = match hold {
+        None => String::new(),
+        Some(_) => {
+            let mut v =
+                std::mem::take(&mut *latencies.lock().unwrap_or_else(PoisonError::into_inner));
+            v.sort_unstable();
+            format!(
+                ",\"commands\":{},\"cmd_p50_us\":{:.1},\"cmd_p99_us\":{:.1},\"cmd_max_us\":{:.1}",
+                v.len(),
+                pct_us(&v, 50.0),
+                pct_us(&v, 99.0),
+                pct_us(&v, 100.0)
+            )
+        }
+    };
     println!(
-        "{{\"sessions\":{},\"secs\":{secs:.6}}}",
+        "{{\"sessions\":{},\"secs\":{secs:.6}{hold_fields}}}",
         done.load(Ordering::SeqCst)
     );
     match failed.load(Ordering::Relaxed) {

@@ -146,6 +146,9 @@ struct Tally {
     cmd_lat_ns: Vec<u64>,
     setup_ns: Vec<u64>,
     session_ns: Vec<u64>,
+    /// First and last command line received (any session).
+    first_cmd: Option<Instant>,
+    last_cmd: Option<Instant>,
     ok: u64,
     failed: u64,
     mismatched: u64,
@@ -154,11 +157,34 @@ struct Tally {
     first_error: Option<String>,
 }
 
+impl Tally {
+    /// Adds another thread's tally to this one.
+    fn merge(&mut self, mut t: Tally) {
+        self.cmd_lat_ns.extend_from_slice(&t.cmd_lat_ns);
+        self.setup_ns.extend_from_slice(&t.setup_ns);
+        self.session_ns.extend_from_slice(&t.session_ns);
+        self.first_cmd = match (self.first_cmd, t.first_cmd) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_cmd = self.last_cmd.max(t.last_cmd);
+        self.ok += t.ok;
+        self.failed += t.failed;
+        self.mismatched += t.mismatched;
+        self.commands += t.commands;
+        self.unknown_replies += t.unknown_replies;
+        if self.first_error.is_none() {
+            self.first_error = t.first_error.take();
+        }
+    }
+}
+
+/// Plays one call; `k`: the expected command count (`None`: any).
 fn one_session(
     target: &SocketAddr,
     script: &str,
     idx: u64,
-    k: u64,
+    k: Option<u64>,
     timeout: Duration,
     t: &mut Tally,
 ) -> Result<u64, String> {
@@ -188,10 +214,12 @@ fn one_session(
         let now = Instant::now();
         if n == 0 {
             t.setup_ns.push(now.duration_since(start).as_nanos() as u64);
+            t.first_cmd = Some(t.first_cmd.map_or(now, |f| f.min(now)));
         } else {
             t.cmd_lat_ns
                 .push(now.duration_since(sent).as_nanos() as u64);
         }
+        t.last_cmd = t.last_cmd.max(Some(now));
         let cmd = String::from_utf8_lossy(&line);
         let reply = agi_reply(cmd.trim_end());
         if reply[0] == b'5' {
@@ -205,21 +233,14 @@ fn one_session(
         n += 1;
     }
     t.session_ns.push(start.elapsed().as_nanos() as u64);
-    if n != k {
+    if k.is_some_and(|k| n != k) {
         t.mismatched += 1;
     }
     Ok(n)
 }
 
-pub fn fastagi(args: &Args) -> Result<(), String> {
-    args.check_known(&[
-        "target",
-        "sessions",
-        "concurrency",
-        "commands",
-        "script",
-        "timeout-ms",
-    ])?;
+/// The target address: loopback only.
+fn target(args: &Args) -> Result<SocketAddr, String> {
     let target_s = args.str_or("target", "127.0.0.1:4573");
     let target = target_s
         .to_socket_addrs()
@@ -229,28 +250,51 @@ pub fn fastagi(args: &Args) -> Result<(), String> {
     if !target.ip().is_loopback() {
         return Err(format!("--target must be a loopback address, got {target}"));
     }
-    let sessions: u64 = args.num("sessions", 10_000)?;
-    let conc: u64 = args.num("concurrency", 10)?;
-    let k: u64 = args.num("commands", 10)?;
-    let script = args.str_or("script", "bench/path?x=1");
-    let timeout = Duration::from_millis(args.num("timeout-ms", 10_000)?);
+    Ok(target)
+}
 
+/// How the sessions are played.
+struct Plan {
+    target: SocketAddr,
+    script: String,
+    timeout: Duration,
+    sessions: u64,
+    /// Threads, each playing sessions one after another.
+    threads: u64,
+    /// The expected command count per session (`None`: any).
+    commands: Option<u64>,
+    /// Stack size of the threads (`None`: std's default).
+    stack: Option<usize>,
+}
+
+/// Plays the plan's sessions; the merged tally and the seconds it took.
+fn play(plan: Plan) -> Result<(Tally, f64), String> {
+    let plan = Arc::new(plan);
     let next = Arc::new(AtomicU64::new(0));
     let all = Arc::new(Mutex::new(Tally::default()));
     let t0 = Instant::now();
     let mut hs = Vec::new();
-    for _ in 0..conc.max(1) {
-        let next = next.clone();
-        let all = all.clone();
-        let script = script.clone();
-        hs.push(thread::spawn(move || {
+    for _ in 0..plan.threads.max(1) {
+        let (plan, next, all) = (plan.clone(), next.clone(), all.clone());
+        let mut b = thread::Builder::new();
+        if let Some(size) = plan.stack {
+            b = b.stack_size(size);
+        }
+        let spawned = b.spawn(move || {
             let mut t = Tally::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= sessions {
+                if i >= plan.sessions {
                     break;
                 }
-                match one_session(&target, &script, i, k, timeout, &mut t) {
+                match one_session(
+                    &plan.target,
+                    &plan.script,
+                    i,
+                    plan.commands,
+                    plan.timeout,
+                    &mut t,
+                ) {
                     Ok(n) => {
                         t.ok += 1;
                         t.commands += n;
@@ -263,19 +307,12 @@ pub fn fastagi(args: &Args) -> Result<(), String> {
                     }
                 }
             }
-            let mut a = lock(&all);
-            a.cmd_lat_ns.extend_from_slice(&t.cmd_lat_ns);
-            a.setup_ns.extend_from_slice(&t.setup_ns);
-            a.session_ns.extend_from_slice(&t.session_ns);
-            a.ok += t.ok;
-            a.failed += t.failed;
-            a.mismatched += t.mismatched;
-            a.commands += t.commands;
-            a.unknown_replies += t.unknown_replies;
-            if a.first_error.is_none() {
-                a.first_error = t.first_error.take();
-            }
-        }));
+            lock(&all).merge(t);
+        });
+        match spawned {
+            Ok(h) => hs.push(h),
+            Err(e) => return Err(format!("can't start thread {}: {e}", hs.len() + 1)),
+        }
     }
     for h in hs {
         let _ = h.join();
@@ -285,7 +322,35 @@ pub fn fastagi(args: &Args) -> Result<(), String> {
     a.cmd_lat_ns.sort_unstable();
     a.setup_ns.sort_unstable();
     a.session_ns.sort_unstable();
-    let us = |v: u64| v as f64 / 1000.0;
+    Ok((a, secs))
+}
+
+fn us(v: u64) -> f64 {
+    v as f64 / 1000.0
+}
+
+pub fn fastagi(args: &Args) -> Result<(), String> {
+    args.check_known(&[
+        "target",
+        "sessions",
+        "concurrency",
+        "commands",
+        "script",
+        "timeout-ms",
+    ])?;
+    let target = target(args)?;
+    let sessions: u64 = args.num("sessions", 10_000)?;
+    let conc: u64 = args.num("concurrency", 10)?;
+    let k: u64 = args.num("commands", 10)?;
+    let (a, secs) = play(Plan {
+        target,
+        script: args.str_or("script", "bench/path?x=1"),
+        timeout: Duration::from_millis(args.num("timeout-ms", 10_000)?),
+        sessions,
+        threads: conc,
+        commands: Some(k),
+        stack: None,
+    })?;
     let j = Json::new()
         .s("tool", "loadgen")
         .s("mode", "fastagi")
@@ -319,6 +384,65 @@ pub fn fastagi(args: &Args) -> Result<(), String> {
         secs,
         a.ok as f64 / secs,
         a.commands as f64 / secs,
+        us(pct(&a.cmd_lat_ns, 50.0)),
+        us(pct(&a.cmd_lat_ns, 99.0))
+    );
+    Ok(())
+}
+
+/// Stack of a call's thread in `fastagi-hold` (it only reads and writes
+/// lines; Asterisk's own channel threads are not much bigger).
+const HOLD_STACK: usize = 128 << 10;
+
+/// `fastagi-hold`: C calls open at once, each answered until the server
+/// closes it; the server sets the pace (a command every few hundred ms).
+pub fn fastagi_hold(args: &Args) -> Result<(), String> {
+    args.check_known(&["target", "calls", "script", "timeout-ms"])?;
+    let target = target(args)?;
+    let calls: u64 = args.num("calls", 500)?;
+    let (a, secs) = play(Plan {
+        target,
+        script: args.str_or("script", "bench/hold"),
+        timeout: Duration::from_millis(args.num("timeout-ms", 10_000)?),
+        sessions: calls,
+        threads: calls,
+        commands: None,
+        stack: Some(HOLD_STACK),
+    })?;
+    let span = match (a.first_cmd, a.last_cmd) {
+        (Some(f), Some(l)) => l.duration_since(f).as_secs_f64(),
+        _ => 0.0,
+    };
+    let cps = if span > 0.0 {
+        a.commands as f64 / span
+    } else {
+        0.0
+    };
+    let j = Json::new()
+        .s("tool", "loadgen")
+        .s("mode", "fastagi-hold")
+        .s("target", &target.to_string())
+        .u("calls", calls)
+        .u("sessions_ok", a.ok)
+        .u("sessions_failed", a.failed)
+        .u("commands", a.commands)
+        .u("replies_5xx", a.unknown_replies)
+        .f("secs", secs)
+        .f("command_span_secs", span)
+        .f("commands_per_s", cps)
+        .f("gap_p50_us", us(pct(&a.cmd_lat_ns, 50.0)))
+        .f("gap_p99_us", us(pct(&a.cmd_lat_ns, 99.0)))
+        .f("gap_max_us", us(a.cmd_lat_ns.last().copied().unwrap_or(0)))
+        .f("setup_p50_us", us(pct(&a.setup_ns, 50.0)))
+        .f("setup_p99_us", us(pct(&a.setup_ns, 99.0)))
+        .f("setup_max_us", us(a.setup_ns.last().copied().unwrap_or(0)))
+        .s("first_error", a.first_error.as_deref().unwrap_or(""));
+    println!("{}", j.finish());
+    eprintln!(
+        "loadgen fastagi-hold: {} ok / {} failed calls, {} commands, {cps:.0} commands/s; gap p50 {:.0}us p99 {:.0}us",
+        a.ok,
+        a.failed,
+        a.commands,
         us(pct(&a.cmd_lat_ns, 50.0)),
         us(pct(&a.cmd_lat_ns, 99.0))
     );

@@ -36,6 +36,15 @@ USAGE:
       unknown commands) until the server closes. Prints sessions/s, commands/s,
       and p50/p90/p99 latency (reply written -> next command received).
 
+  loadgen fastagi-hold --target 127.0.0.1:P --calls C [--script bench/hold]
+                       [--timeout-ms 10000]
+      Act as Asterisk with C calls open at once (a thread each): open C FastAGI
+      sessions together, answer each command until the server closes the call.
+      The server sets the pace (bench_fastagi / rust-raw fastagi --hold-secs S
+      --interval-ms I: a command every I ms for S s per call). Prints calls ok,
+      commands/s (first to last command), and the gap between a reply and the
+      next command (the interval plus the server's lateness) and setup times.
+
   loadgen sample --events N [--seed S]
       Print N generated events to stdout (to inspect the mix).
 ";
@@ -57,6 +66,7 @@ fn main() {
         "ami-events" => ami::events(&args),
         "ami-actions" => ami::actions(&args),
         "fastagi" => agi::fastagi(&args),
+        "fastagi-hold" => agi::fastagi_hold(&args),
         "sample" => sample(&args),
         other => Err(format!("unknown sub-command {other:?}")),
     };

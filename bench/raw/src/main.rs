@@ -2,6 +2,8 @@
 //!   rust-raw ami-events  --port P                      (memmem split on \r\n\r\n, count messages)
 //!   rust-raw ami-actions --port P --threads T --actions N [--shared]
 //!   rust-raw fastagi     --port P --commands K --sessions N   (thread per connection)
+//!   rust-raw fastagi     --port P --sessions N --hold-secs S --interval-ms I
+//!                        (each call: a command every I ms for S s; latency per command)
 //!
 //! Each mode prints one JSON line on stdout; errors go to stderr with exit
 //! status 1 (2 for a usage error).
@@ -20,7 +22,8 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 usage: rust-raw ami-events  --port P
        rust-raw ami-actions --port P [--threads T] [--actions N] [--shared]
-       rust-raw fastagi     --port P [--commands K] [--sessions N]";
+       rust-raw fastagi     --port P [--commands K] [--sessions N]
+                            [--hold-secs S --interval-ms I]";
 
 /// How long a caller waits for its response in `ami-actions --shared`.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -282,7 +285,18 @@ const SCRIPT: [&str; 10] = [
     "VERBOSE \"bench done\" 1\n",
 ];
 
-fn agi_session(s: TcpStream, k: usize) -> io::Result<()> {
+/// The pace of `fastagi --hold-secs`: a command every `interval` for
+/// `secs` per call.
+#[derive(Clone, Copy)]
+struct Hold {
+    secs: Duration,
+    interval: Duration,
+}
+
+/// Per-command latencies (command written -> reply line read), in ns.
+type Latencies = Arc<Mutex<Vec<u64>>>;
+
+fn agi_session(s: TcpStream, k: usize, hold: Option<Hold>, lat: &Latencies) -> io::Result<()> {
     s.set_nodelay(true).ok();
     let mut w = s.try_clone()?;
     let mut r = BufReader::with_capacity(4096, s);
@@ -296,31 +310,70 @@ fn agi_session(s: TcpStream, k: usize) -> io::Result<()> {
             break;
         }
     }
-    for cmd in SCRIPT.iter().cycle().take(k) {
+    let start = Instant::now();
+    let mut mine = Vec::new();
+    for (i, cmd) in SCRIPT.iter().cycle().enumerate() {
+        match hold {
+            None if i == k => break,
+            Some(h) if i > 0 => {
+                if start.elapsed() >= h.secs {
+                    break;
+                }
+                thread::sleep(h.interval);
+            }
+            _ => {}
+        }
+        let t = Instant::now();
         w.write_all(cmd.as_bytes())?;
         line.clear();
         if r.read_until(b'\n', &mut line)? == 0 {
             break;
         }
+        if hold.is_some() {
+            mine.push(t.elapsed().as_nanos() as u64);
+        }
         if !line.starts_with(b"200 ") {
             eprintln!("unexpected reply {:?}", String::from_utf8_lossy(&line));
         }
     }
+    lock(lat).extend_from_slice(&mine);
     Ok(())
 }
 
-fn fastagi(port: u16, k: usize, sessions: u64) -> Result<(), String> {
+/// Percentile of an ascending-sorted slice (nearest-rank), in µs.
+fn pct_us(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+fn fastagi(port: u16, k: usize, sessions: u64, hold: Option<Hold>) -> Result<(), String> {
     let l = TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("bind 127.0.0.1:{port}: {e}"))?;
     let done = Arc::new(AtomicU64::new(0));
+    let lat: Latencies = Arc::default();
     {
-        let done = done.clone();
+        let (done, lat) = (done.clone(), lat.clone());
         thread::spawn(move || loop {
             thread::sleep(Duration::from_millis(50));
             if sessions > 0 && done.load(Ordering::Relaxed) >= sessions {
                 thread::sleep(Duration::from_millis(200));
+                let mut v = std::mem::take(&mut *lock(&lat));
+                v.sort_unstable();
+                let hold_fields = match hold {
+                    None => String::new(),
+                    Some(_) => format!(
+                        ", \"commands\": {}, \"cmd_p50_us\": {:.1}, \"cmd_p99_us\": {:.1}, \"cmd_max_us\": {:.1}",
+                        v.len(),
+                        pct_us(&v, 50.0),
+                        pct_us(&v, 99.0),
+                        pct_us(&v, 100.0)
+                    ),
+                };
                 println!(
-                    "{{\"peer\": \"rust-raw\", \"test\": \"fastagi-server\", \"sessions_handled\": {}, \"handler_errors\": 0}}",
+                    "{{\"peer\": \"rust-raw\", \"test\": \"fastagi-server\", \"sessions_handled\": {}, \"handler_errors\": 0{hold_fields}}}",
                     done.load(Ordering::Relaxed)
                 );
                 std::process::exit(0);
@@ -329,11 +382,14 @@ fn fastagi(port: u16, k: usize, sessions: u64) -> Result<(), String> {
     }
     for c in l.incoming() {
         let Ok(s) = c else { continue };
-        let done = done.clone();
-        thread::spawn(move || {
-            let _ = agi_session(s, k);
+        let (done, lat) = (done.clone(), lat.clone());
+        let spawned = thread::Builder::new().spawn(move || {
+            let _ = agi_session(s, k, hold, &lat);
             done.fetch_add(1, Ordering::Relaxed);
         });
+        if let Err(e) = spawned {
+            eprintln!("rust-raw: can't start a thread: {e}");
+        }
     }
     Ok(())
 }
@@ -352,11 +408,23 @@ fn run(args: &[String]) -> Result<(), String> {
             let shared = args.iter().any(|x| x == "--shared");
             ami_actions(port, threads, actions / threads as u64, shared)
         }
-        "fastagi" => fastagi(
-            port,
-            arg(args, "--commands", 10)?,
-            arg(args, "--sessions", 0)?,
-        ),
+        "fastagi" => {
+            let hold_secs: u64 = arg(args, "--hold-secs", 0)?;
+            let hold = (hold_secs > 0)
+                .then(|| -> Result<Hold, String> {
+                    Ok(Hold {
+                        secs: Duration::from_secs(hold_secs),
+                        interval: Duration::from_millis(arg(args, "--interval-ms", 300)?),
+                    })
+                })
+                .transpose()?;
+            fastagi(
+                port,
+                arg(args, "--commands", 10)?,
+                arg(args, "--sessions", 0)?,
+                hold,
+            )
+        }
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);

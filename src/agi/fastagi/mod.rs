@@ -440,6 +440,7 @@ impl Drop for FastAgiServer {
     /// own threads).
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::Release);
+        self.shared.wake_idle_workers();
     }
 }
 
@@ -465,6 +466,7 @@ impl ShutdownHandle {
         if self.shared.shutdown.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.shared.wake_idle_workers();
         let mut addr = self.shared.local_addr;
         if addr.ip().is_unspecified() {
             addr.set_ip(match addr {
@@ -522,6 +524,14 @@ impl Activity {
 }
 
 impl Shared {
+    /// Wakes the idle workers so that they see the shutdown flag (set
+    /// before) and end. Under their lock: a worker checks the flag under
+    /// it before it waits, so none misses this.
+    fn wake_idle_workers(&self) {
+        drop(lock(&self.workers.state));
+        self.workers.ready.notify_all();
+    }
+
     /// Counts a connection in (`+1`) or out of (`-1`) the intake.
     fn count_environment(&self, delta: isize) {
         let mut active = lock(&self.active);
@@ -728,11 +738,10 @@ fn next_job(shared: &Shared) -> Option<Job> {
             st.idle = st.idle.saturating_sub(1);
             return None;
         }
-        st = match shared
-            .workers
-            .ready
-            .wait_timeout(st, left.min(Duration::from_millis(250)))
-        {
+        // No periodic wake-up: with thousands of idle workers (after a
+        // wave of calls) it would cost the calls still running.
+        // `ShutdownHandle::shutdown` and `Drop` wake them.
+        st = match shared.workers.ready.wait_timeout(st, left) {
             Ok((g, _)) => g,
             Err(e) => e.into_inner().0,
         };
