@@ -554,4 +554,11 @@ fn bad_banner_asks_for_a_close() {
         c.poll_output(),
         Some(Output::Close(AmiError::BadBanner(_)))
     ));
+    // The transport's own reason stands (a `Closed` would stop a reconnect
+    // policy from trying again).
+    c.connection_lost(DisconnectReason::Eof);
+    assert!(matches!(
+        c.poll_output(),
+        Some(Output::Lost(DisconnectReason::Eof))
+    ));
 }

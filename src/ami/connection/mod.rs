@@ -158,8 +158,11 @@ pub struct Connection<T = ()> {
     /// Why the connection was last lost, until it is restored.
     lost: Option<DisconnectReason>,
     /// The reason to give when the transport the machine asked to close
-    /// ends.
+    /// ends (a keepalive's); `None` leaves the transport's own reason, so
+    /// that a reconnect policy still applies.
     closing: Option<DisconnectReason>,
+    /// A close was asked for on this transport (asked once).
+    close_asked: bool,
     banner: Option<String>,
     ids: ActionId,
     transmit: Vec<u8>,
@@ -214,6 +217,7 @@ impl<T> Connection<T> {
             reconnecting: false,
             lost: None,
             closing: None,
+            close_asked: false,
             banner: None,
             ids: ActionId::new(),
             transmit: Vec::with_capacity(4096),
@@ -370,6 +374,7 @@ impl<T> Connection<T> {
         self.decoder = Decoder::with_limits(self.limits);
         self.phase = Phase::Banner;
         self.closing = None;
+        self.close_asked = false;
         self.banner = None;
         self.transmit.clear();
         self.sent = 0;
@@ -562,13 +567,15 @@ impl<T> Connection<T> {
 
     /// Asks the driver to close the transport.
     fn close(&mut self, err: AmiError) {
-        if self.closing.is_some() || self.phase == Phase::Down {
+        if self.close_asked || self.phase == Phase::Down {
             return;
         }
-        self.closing = Some(match &err {
-            AmiError::Disconnected(r) => r.clone(),
-            _ => DisconnectReason::Closed,
-        });
+        self.close_asked = true;
+        // Only a disconnect reason of the machine's own (the keepalive's)
+        // replaces the transport's: `Closed` would stop a reconnect policy.
+        if let AmiError::Disconnected(r) = &err {
+            self.closing = Some(r.clone());
+        }
         self.outputs.push_back(Output::Close(err));
     }
 
