@@ -270,6 +270,12 @@ fn typed_per_object_callbacks_end_with_their_object() {
     });
     assert!(server.hangup(&id));
     assert_eq!(next(&ended, "ChannelDestroyed"), id);
+    // The object's callbacks go once every callback of its destruction
+    // event has run, just after the one above returned.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while client.object_subscriptions() != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     assert_eq!(client.object_subscriptions(), 0);
 }
 
