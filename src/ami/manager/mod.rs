@@ -4,7 +4,9 @@
 mod builder;
 mod handlers;
 mod reader;
+mod reply;
 mod shared;
+mod wake;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -208,6 +210,7 @@ impl Manager {
             interrupt: Interrupt::default(),
             side_tx: Mutex::new(None),
             dispatcher_id: Mutex::new(None),
+            wakeups: Default::default(),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
         *shared.side_tx.lock() = Some(tx.clone());
@@ -359,21 +362,25 @@ impl Manager {
     ) -> Result<Response, AmiError> {
         let shared = &self.inner.shared;
         shared.gate.open();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (tx, rx) = reply::slot(&shared.wakeups);
         shared.drive(|conn| submit(conn, tx, Instant::now()))?;
-        match rx.recv_timeout(timeout) {
-            Ok(r) => r,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                // The connection times the action out (and hands a list's
-                // events so far to the orphan handler); the reply may also
-                // have landed just now.
+        let waited = match rx.wait(timeout) {
+            // The connection times the action out (and hands a list's
+            // events so far to the orphan handler); the reply may also
+            // have landed just now.
+            reply::Waited::TimedOut => {
                 shared.drive(|conn| conn.handle_timeout(Instant::now()));
-                rx.try_recv().unwrap_or(Err(AmiError::Timeout {
-                    action: action.to_owned(),
-                    after: timeout,
-                }))
+                rx.take()
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(AmiError::Disconnected(
+            waited => waited,
+        };
+        match waited {
+            reply::Waited::Done(r) => r,
+            reply::Waited::TimedOut => Err(AmiError::Timeout {
+                action: action.to_owned(),
+                after: timeout,
+            }),
+            reply::Waited::Dropped => Err(AmiError::Disconnected(
                 shared
                     .disconnect_reason()
                     .unwrap_or(DisconnectReason::Closed),

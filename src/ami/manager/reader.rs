@@ -94,7 +94,7 @@ fn read_connection(
 /// for a response (then reading must go on, or a callback that sends an
 /// action would deadlock).
 fn deliver(shared: &Shared, tx: &Sender<Vec<Dispatch>>, out: &mut Pumped) {
-    out.reply(&shared.booted);
+    out.reply(&shared.booted, &shared.wakeups);
     shared.link.flush(&shared.conn);
     if out.close.take().is_some() {
         shared.link.shutdown();

@@ -22,7 +22,7 @@ use crate::reconnect::Interrupt;
 
 /// Where a caller waits for its reply: the tag of its action on the
 /// [`Connection`].
-pub(crate) type Waiter = std::sync::mpsc::SyncSender<Result<Response, AmiError>>;
+pub(crate) type Waiter = super::reply::ReplyTx;
 
 /// The current transport's handles for the other threads: the writer (with
 /// a write timeout: a server that stops reading must not hang a caller in
@@ -291,11 +291,13 @@ impl Pumped {
 
     /// Hands the replies to their callers and marks `FullyBooted`; the
     /// batch, bytes and close stay for the caller.
-    pub(crate) fn reply(&mut self, booted: &Booted) {
+    pub(crate) fn reply(&mut self, booted: &Booted, wakeups: &super::wake::Wakeups) {
+        let mut batch = super::wake::Batch::default();
         for (tx, result) in self.replies.drain(..) {
-            // The caller may have given up: nothing to do then.
-            let _ = tx.try_send(result);
+            // The caller may have given up: nothing happens then.
+            tx.send(result, &mut batch);
         }
+        wakeups.wake(batch);
         if self.booted {
             booted.set();
         }
@@ -324,6 +326,8 @@ pub(crate) struct Shared {
     /// finish.
     pub(crate) side_tx: Mutex<Option<Sender<Vec<Dispatch>>>>,
     pub(crate) dispatcher_id: Mutex<Option<ThreadId>>,
+    /// Where callers sleep until their replies come.
+    pub(crate) wakeups: std::sync::Arc<super::wake::Wakeups>,
 }
 
 impl Shared {
@@ -342,7 +346,7 @@ impl Shared {
             out.take(&mut conn);
             r
         };
-        out.reply(&self.booted);
+        out.reply(&self.booted, &self.wakeups);
         self.link.flush(&self.conn);
         if out.close.is_some() {
             self.link.shutdown();
