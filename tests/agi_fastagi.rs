@@ -634,16 +634,15 @@ fn usage_block_with_a_glued_end_marker_ends_the_command() {
 #[test]
 fn past_the_intake_cap_the_oldest_unfinished_environments_go() {
     let (addr, handle, thread) = serve_noop(FastAgiServer::builder().max_pending_environments(4));
-    let half_open: Vec<TcpStream> = (0..6)
+    let half_open: Vec<TcpStream> = (0..7)
         .map(|_| {
             let mut s = TcpStream::connect(addr).unwrap();
             s.write_all(b"agi_network: yes\n").unwrap();
             s
         })
         .collect();
-    // Seven arrivals for four places: the real call is served, and the
-    // three oldest half-open connections were closed to make room.
-    assert_eq!(client().run(addr).unwrap().commands, ["NOOP"]);
+    // Seven unfinished environments for four places: the three oldest
+    // were closed to make room.
     for (i, mut s) in half_open.iter().enumerate() {
         let closed = i < 3;
         s.set_read_timeout(Some(if closed {
@@ -666,6 +665,54 @@ fn past_the_intake_cap_the_oldest_unfinished_environments_go() {
             );
         }
     }
+    // A real call is served beside the four left.
+    assert_eq!(client().run(addr).unwrap().commands, ["NOOP"]);
     drop(half_open);
+    stop(handle, thread);
+}
+
+/// Connections that were waiting before the server accepted them (a burst
+/// of calls): their bytes are all there at the first look, on the
+/// accepting thread. A whole environment is served, garbage and a peer
+/// that already left are closed without a word, and a half environment
+/// goes on to the intake and is served once it is whole.
+#[test]
+fn connections_already_waiting_at_the_first_look() {
+    let server = FastAgiServer::builder()
+        .listen_backlog(64)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = server.local_addr();
+    server
+        .register_script_handler("", |req| req.execute(&Noop))
+        .unwrap();
+    let whole = thread::spawn(move || client().run(addr).unwrap());
+    let mut garbage = TcpStream::connect(addr).unwrap();
+    garbage
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    garbage.set_read_timeout(Some(T)).unwrap();
+    drop(TcpStream::connect(addr).unwrap());
+    let mut half = TcpStream::connect(addr).unwrap();
+    half.write_all(b"agi_network: yes\nagi_request: agi://x/y\n")
+        .unwrap();
+    half.set_read_timeout(Some(T)).unwrap();
+    // Everything above sits in the backlog until now.
+    thread::sleep(Duration::from_millis(100));
+    let (_, handle, thread) = serve(server);
+
+    assert_eq!(whole.join().unwrap().commands, ["NOOP"]);
+    let mut rest = Vec::new();
+    garbage.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "nothing is sent to a peer that is not Asterisk"
+    );
+    half.write_all(b"agi_channel: Local/1@x-00000001;1\n\n")
+        .unwrap();
+    let mut line = [0u8; 5];
+    half.read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"NOOP\n");
+    half.write_all(b"200 result=0\n").unwrap();
     stop(handle, thread);
 }

@@ -44,7 +44,7 @@ pub(super) struct Arrival {
 }
 
 /// A connection reading its environment.
-struct Pending {
+pub(super) struct Pending {
     stream: TcpStream,
     peer: SocketAddr,
     parser: EnvParser,
@@ -56,13 +56,28 @@ struct Pending {
 }
 
 /// Why a pending connection is dropped.
-enum Failure {
+pub(super) enum Failure {
     Closed,
     Io(io::Error),
     Invalid(AgiError),
 }
 
 impl Pending {
+    /// `arrival`, on a nonblocking socket, with nothing read yet.
+    fn new(arrival: Arrival, config: &super::Config) -> io::Result<Pending> {
+        arrival.stream.set_nonblocking(true)?;
+        let now = Instant::now();
+        Ok(Pending {
+            stream: arrival.stream,
+            peer: arrival.peer,
+            parser: EnvParser::new(config.limits),
+            line: Vec::new(),
+            deadline: config.environment_timeout.map(|t| now + t),
+            next: now,
+            wait: FIRST_WAIT,
+        })
+    }
+
     /// Takes what has arrived: `Ok(Some(env))` once the environment is
     /// whole, `Ok(None)` when the socket has nothing more for now.
     fn poll(&mut self, scratch: &mut [u8]) -> Result<Option<Environment>, Failure> {
@@ -127,15 +142,32 @@ fn discard(stream: &mut TcpStream, mut n: usize, scratch: &mut [u8]) -> io::Resu
     Ok(())
 }
 
-/// Hands `arrival` to the intake thread, starting it if needed. The
-/// connection counts as reading its environment until the intake is done
-/// with it.
+/// Looks once at `arrival`'s environment on the accepting thread: a real
+/// Asterisk sends it in one write right after connecting, so in a burst of
+/// calls it is whole by the time the connection is accepted, and the call
+/// starts at once. Otherwise the connection goes to the intake thread
+/// (started if needed), and counts as reading its environment until the
+/// intake is done with it.
 pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
+    let peer = arrival.peer;
+    let mut pending = match Pending::new(arrival, &shared.config) {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn!("FastAGI {peer}: can't make the socket nonblocking: {e}");
+            return;
+        }
+    };
+    let mut scratch = [0u8; PEEK];
+    let first = match pending.poll(&mut scratch) {
+        Ok(Some(env)) => return hand_over(shared, pending, env),
+        Ok(None) => None,
+        Err(f) => Some(f),
+    };
     shared.count_environment(1);
     let mut intake = lock(&shared.intake);
-    let arrival = match intake.as_ref() {
-        None => arrival,
-        Some(tx) => match tx.send(arrival) {
+    let entry = match intake.as_ref() {
+        None => (pending, first),
+        Some(tx) => match tx.send((pending, first)) {
             Ok(()) => return,
             // The thread is gone (the server stopped).
             Err(e) => e.into_inner(),
@@ -143,7 +175,7 @@ pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
     };
     if shared.shutdown.load(Ordering::Acquire) {
         shared.count_environment(-1);
-        drop(arrival);
+        drop(entry);
         return;
     }
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -154,13 +186,12 @@ pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
     match spawned {
         Ok(_) => {
             // The receiver lives on the thread: this send can't fail.
-            let _ = tx.send(arrival);
+            let _ = tx.send(entry);
             *intake = Some(tx);
         }
         Err(e) => {
             log::error!(
-                "FastAGI: can't start the environment thread; closing the connection from {}: {e}",
-                arrival.peer
+                "FastAGI: can't start the environment thread; closing the connection from {peer}: {e}"
             );
             *intake = None;
             shared.count_environment(-1);
@@ -168,19 +199,24 @@ pub(super) fn admit(shared: &Arc<Shared>, arrival: Arrival) {
     }
 }
 
+/// What the intake thread receives: a connection, and the failure its
+/// first look found, if any.
+pub(super) type Entry = (Pending, Option<Failure>);
+
 /// The intake thread: until the server stops and the connections accepted
 /// before have their environment (or fail).
-fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
+fn run(shared: &Arc<Shared>, rx: &Receiver<Entry>) {
     let config = &shared.config;
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut scratch = vec![0u8; PEEK];
     let mut evicted = Throttle::default();
     let mut failed = Throttle::default();
-    let add = |pending: &mut VecDeque<Pending>, a: Arrival, evicted: &mut Throttle| {
-        if let Err(e) = a.stream.set_nonblocking(true) {
-            log::warn!("FastAGI {}: can't make the socket nonblocking: {e}", a.peer);
-            shared.count_environment(-1);
-            return;
+    let add = |pending: &mut VecDeque<Pending>,
+               (p, first): Entry,
+               evicted: &mut Throttle,
+               failed: &mut Throttle| {
+        if let Some(f) = first {
+            return dismiss(shared, p, Some(f), failed);
         }
         if pending.len() >= config.max_pending {
             if let Some(old) = pending.pop_front() {
@@ -196,16 +232,7 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
                 }
             }
         }
-        let now = Instant::now();
-        pending.push_back(Pending {
-            stream: a.stream,
-            peer: a.peer,
-            parser: EnvParser::new(config.limits),
-            line: Vec::new(),
-            deadline: config.environment_timeout.map(|t| now + t),
-            next: now,
-            wait: FIRST_WAIT,
-        });
+        pending.push_back(p);
     };
     loop {
         // Once stopped, nothing new comes in: the connections accepted
@@ -228,9 +255,9 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
             .min(LONGEST_WAIT);
         match rx.recv_timeout(wait) {
             Ok(a) => {
-                add(&mut pending, a, &mut evicted);
+                add(&mut pending, a, &mut evicted, &mut failed);
                 while let Ok(a) = rx.try_recv() {
-                    add(&mut pending, a, &mut evicted);
+                    add(&mut pending, a, &mut evicted, &mut failed);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -265,27 +292,33 @@ fn run(shared: &Arc<Shared>, rx: &Receiver<Arrival>) {
                 Err(f) => Some(f),
             };
             let Some(p) = pending.remove(i) else { break };
-            let _ = p.stream.shutdown(Shutdown::Both);
-            shared.count_environment(-1);
-            let why = match failure {
-                Some(Failure::Closed) => {
-                    log::debug!("FastAGI {}: closed before its environment", p.peer);
-                    continue;
-                }
-                Some(Failure::Io(e)) => e.to_string(),
-                Some(Failure::Invalid(e)) => ErrorChain(&e).to_string(),
-                None => "none whole within the environment timeout".to_owned(),
-            };
-            match failed.hit() {
-                Some(more) => log::warn!("FastAGI {}: no valid environment: {why}{more}", p.peer),
-                None => log::debug!("FastAGI {}: no valid environment: {why}", p.peer),
-            }
+            dismiss(shared, p, failure, &mut failed);
         }
     }
     // Only when the channel is gone.
     for p in pending {
         let _ = p.stream.shutdown(Shutdown::Both);
         shared.count_environment(-1);
+    }
+}
+
+/// Closes a connection that brought no valid environment (`None`: none
+/// whole within the environment timeout), and says why.
+fn dismiss(shared: &Shared, p: Pending, failure: Option<Failure>, failed: &mut Throttle) {
+    let _ = p.stream.shutdown(Shutdown::Both);
+    shared.count_environment(-1);
+    let why = match failure {
+        Some(Failure::Closed) => {
+            log::debug!("FastAGI {}: closed before its environment", p.peer);
+            return;
+        }
+        Some(Failure::Io(e)) => e.to_string(),
+        Some(Failure::Invalid(e)) => ErrorChain(&e).to_string(),
+        None => "none whole within the environment timeout".to_owned(),
+    };
+    match failed.hit() {
+        Some(more) => log::warn!("FastAGI {}: no valid environment: {why}{more}", p.peer),
+        None => log::debug!("FastAGI {}: no valid environment: {why}", p.peer),
     }
 }
 

@@ -33,6 +33,7 @@ type Handler = dyn Fn(&mut FastAgiRequest<'_>) -> Result<(), AgiError> + Send + 
 struct Config {
     max_connections: usize,
     max_pending: usize,
+    backlog: u32,
     environment_timeout: Option<Duration>,
     reply_timeout: Option<Duration>,
     limits: Limits,
@@ -49,7 +50,7 @@ struct Shared {
     local_addr: SocketAddr,
     workers: Workers,
     /// The way into the environment thread, once it runs.
-    intake: Mutex<Option<crossbeam_channel::Sender<Arrival>>>,
+    intake: Mutex<Option<crossbeam_channel::Sender<intake::Entry>>>,
 }
 
 /// Threads that finished a call and wait a while for the next one, so a
@@ -116,6 +117,7 @@ impl Default for FastAgiServerBuilder {
             config: Config {
                 max_connections: 512,
                 max_pending: DEFAULT_MAX_PENDING,
+                backlog: 4096,
                 environment_timeout: Some(Duration::from_secs(10)),
                 reply_timeout: None,
                 limits: Limits::default(),
@@ -156,6 +158,16 @@ impl FastAgiServerBuilder {
         self
     }
 
+    /// How many connections the operating system may hold for the server
+    /// before it accepts them (the `listen(2)` backlog; default 4096, which
+    /// Linux caps at `net.core.somaxconn`). A burst of calls beyond it waits
+    /// for TCP's retransmission, a second or more; std's own listeners use
+    /// 128.
+    pub fn listen_backlog(mut self, n: u32) -> Self {
+        self.config.backlog = n.max(1);
+        self
+    }
+
     /// How long a new connection may take to send its whole environment
     /// (default 10 s; `None`: no limit but
     /// [`FastAgiServerBuilder::max_pending_environments`]). Past it the
@@ -186,7 +198,7 @@ impl FastAgiServerBuilder {
     /// (a [`BindError`] inside the `io::Error`).
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<FastAgiServer> {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-        let listener = TcpListener::bind(&addrs[..]).map_err(|reason| {
+        let listener = listen(&addrs, self.config.backlog).map_err(|reason| {
             let kind = reason.kind();
             io::Error::new(kind, BindError { addrs, reason })
         })?;
@@ -208,6 +220,32 @@ impl FastAgiServerBuilder {
             }),
         })
     }
+}
+
+/// A listening socket on the first of `addrs` that can be bound, as
+/// `TcpListener::bind` does, but with `backlog`.
+fn listen(addrs: &[SocketAddr], backlog: u32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut last = None;
+    for addr in addrs {
+        let bound = (|| {
+            let socket = Socket::new(
+                Domain::for_address(*addr),
+                Type::STREAM,
+                Some(Protocol::TCP),
+            )?;
+            #[cfg(unix)]
+            socket.set_reuse_address(true)?;
+            socket.bind(&(*addr).into())?;
+            socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+            Ok(TcpListener::from(socket))
+        })();
+        match bound {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
 }
 
 /// A FastAGI server: Asterisk connects (`AGI(agi://host:port/path?query)`),
