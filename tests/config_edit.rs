@@ -340,3 +340,15 @@ fn edits_on_real_configs_touch_one_line() {
     }
     eprintln!("{edited} categories edited and restored");
 }
+
+/// A block comment that opens on a header's line and closes on the line of
+/// the next header (found by the config proptest): a new variable stays in
+/// the category it was added to, and the comment keeps its bytes on a line
+/// of its own.
+#[test]
+fn append_after_a_header_whose_line_opens_a_block_comment() {
+    let mut doc = Document::parse("p.conf", b"[a];--\n--;[a]").unwrap();
+    doc.set("a", "key", "v;1\\").unwrap();
+    assert_eq!(doc.values("a", "key"), ["v;1\\"]);
+    assert_eq!(doc.as_str(), "[a]\nkey = v\\;1\\\n;--\n--;[a]");
+}

@@ -440,8 +440,26 @@ impl Document {
             with.insert(0, ' ');
         }
         let eol = self.eol();
-        let at = self.insertion_after(last);
         let mut line = String::new();
+        // After a block comment that opens behind `last` on its line, the
+        // next line that starts outside it may come after a statement that
+        // shares the comment's closing line (another category's header):
+        // then the new line goes right after `last`, and the comment moves
+        // to a line of its own.
+        let after = self.insertion_after(last);
+        let between = |r: &Range<usize>| r.start >= last.range.end && r.start < after;
+        let skipped = self.blocks.iter().any(|b| {
+            (b.header.range != last.range && between(&b.header.range))
+                || b.vars
+                    .iter()
+                    .any(|v| v.stmt.range != last.range && between(&v.stmt.range))
+        });
+        let at = if skipped {
+            line.push_str(eol);
+            last.range.end
+        } else {
+            after
+        };
         if at == self.text.len() && !self.text.is_empty() && !self.text.ends_with(b"\n") {
             line.push_str(eol);
         }
