@@ -184,7 +184,11 @@ mod imp {
 }
 
 #[cfg(not(target_os = "linux"))]
-mod imp {
+use portable as imp;
+
+/// One park per sleeper: any platform (and tested on Linux too).
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+mod portable {
     use std::thread::{self, Thread};
     use std::time::Instant;
 
@@ -203,6 +207,11 @@ mod imp {
     impl Batch {
         pub(super) fn add(&mut self, s: &Sleeper) {
             self.0.push(s.0.clone());
+        }
+
+        #[cfg(test)]
+        pub(super) fn add_thread(&mut self, t: Thread) {
+            self.0.push(t);
         }
     }
 
@@ -226,5 +235,49 @@ mod imp {
                 t.unpark();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::portable;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// The portable fallback: a wake reaches a sleeper, a sleep ends at its
+    /// deadline, and a wake before the sleep is not lost.
+    #[test]
+    fn portable_wakeups() {
+        let w = Arc::new(portable::Wakeups::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let (w2, done2) = (w.clone(), done.clone());
+        let sleeper = std::thread::spawn(move || {
+            let me = portable::Sleeper::current();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !done2.load(Ordering::SeqCst) {
+                w2.sleep(w2.token(), &me, Some(deadline));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        done.store(true, Ordering::SeqCst);
+        // The sleeper's identity is only known on its thread: wake by the
+        // join handle's thread.
+        let mut batch = portable::Batch::default();
+        batch.add_thread(sleeper.thread().clone());
+        w.wake(batch);
+        sleeper.join().expect("sleeper");
+
+        let me = portable::Sleeper::current();
+        let start = Instant::now();
+        w.sleep(w.token(), &me, Some(start + Duration::from_millis(30)));
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let mut batch = portable::Batch::default();
+        batch.add(&me);
+        w.wake(batch);
+        // The unpark token is kept: this sleep returns at once.
+        let start = Instant::now();
+        w.sleep(w.token(), &me, Some(start + Duration::from_secs(30)));
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 }
