@@ -249,7 +249,7 @@ mod tests {
     /// deadline, and a wake before the sleep is not lost.
     #[test]
     fn portable_wakeups() {
-        let w = Arc::new(portable::Wakeups::default());
+        let w = Arc::new(portable::Wakeups);
         let done = Arc::new(AtomicBool::new(false));
         let (w2, done2) = (w.clone(), done.clone());
         let sleeper = std::thread::spawn(move || {
