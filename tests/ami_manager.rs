@@ -1019,3 +1019,35 @@ fn callbacks_lent_the_manager_send_actions_and_keep_nothing_open() {
         "the connection outlived its manager"
     );
 }
+
+/// Callers woken together leave their writes to the last of them on its
+/// way back (src/ami/manager/reply.rs). Callers that give up at once,
+/// their replies landing after, beside callers that wait: no write may be
+/// left behind, or a waiting caller would time out here.
+#[test]
+fn callers_that_give_up_never_strand_the_writes_of_others() {
+    let server = AmiServer::start().unwrap();
+    let m = logged_in(&server);
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for n in 0..400 {
+                    if i % 3 == 0 && n % 2 == 0 {
+                        match m.send_action_timeout(&Ping, Duration::from_micros(1)) {
+                            Ok(_) | Err(AmiError::Timeout { .. }) => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    } else if let Err(e) = m.send_action(&Ping) {
+                        panic!("thread {i}, action {n}: {e}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // And one more from here, after them all.
+    m.send_action(&Ping).unwrap();
+}

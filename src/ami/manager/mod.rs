@@ -363,7 +363,9 @@ impl Manager {
         let shared = &self.inner.shared;
         shared.gate.open();
         let (tx, rx) = reply::slot(&shared.wakeups);
-        shared.drive(|conn| submit(conn, tx, Instant::now()))?;
+        let rx = Leaving(shared, rx);
+        shared.submit(|conn| submit(conn, tx, Instant::now()))?;
+        let rx = &rx.1;
         let waited = match rx.wait(timeout) {
             // The connection times the action out (and hands a list's
             // events so far to the orphan handler); the reply may also
@@ -483,5 +485,15 @@ impl Manager {
             None => Ok(()),
             Some(reason) => Err(AmiError::Disconnected(reason)),
         }
+    }
+}
+
+/// A caller's reply slot, reported as left when `call` returns, whichever
+/// way it returns.
+struct Leaving<'a>(&'a Shared, reply::ReplyRx);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.left(&self.1);
     }
 }

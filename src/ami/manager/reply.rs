@@ -19,6 +19,9 @@ pub(crate) type Outcome = Result<Response, AmiError>;
 const EMPTY: u8 = 0;
 const SLEEPING: u8 = 1;
 const DONE: u8 = 2;
+/// The caller stopped waiting (timed out): a later fill does not count it
+/// as on its way back.
+const GAVE_UP: u8 = 3;
 
 struct Slot {
     state: AtomicU8,
@@ -28,10 +31,17 @@ struct Slot {
 }
 
 impl Slot {
-    /// Marks the slot done; its caller joins `batch` if it sleeps.
+    /// Marks the slot done; its caller joins `batch` if it sleeps, and
+    /// counts as on its way back unless it gave up.
     fn finish(&self, batch: &mut Batch) {
-        if self.state.swap(DONE, Ordering::SeqCst) == SLEEPING {
-            batch.add(&self.sleeper);
+        // Counted before the caller can see the fill and leave.
+        self.wakeups.returning_add();
+        match self.state.swap(DONE, Ordering::SeqCst) {
+            SLEEPING => batch.add(&self.sleeper),
+            EMPTY => {}
+            _ => {
+                self.wakeups.returned();
+            }
         }
     }
 }
@@ -63,7 +73,7 @@ impl Drop for ReplyTx {
 }
 
 /// The waiting half, held by the calling thread.
-pub(crate) struct ReplyRx(Arc<Slot>);
+pub(crate) struct ReplyRx(Arc<Slot>, std::cell::Cell<bool>);
 
 /// How a wait ended.
 pub(crate) enum Waited {
@@ -83,7 +93,10 @@ pub(crate) fn slot(wakeups: &Arc<Wakeups>) -> (ReplyTx, ReplyRx) {
         sleeper: Sleeper::current(),
         wakeups: wakeups.clone(),
     });
-    (ReplyTx(Some(slot.clone())), ReplyRx(slot))
+    (
+        ReplyTx(Some(slot.clone())),
+        ReplyRx(slot, std::cell::Cell::new(false)),
+    )
 }
 
 impl ReplyRx {
@@ -105,9 +118,10 @@ impl ReplyRx {
                 // Give up, unless the reply lands right now.
                 if slot
                     .state
-                    .compare_exchange(SLEEPING, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                    .compare_exchange(SLEEPING, GAVE_UP, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
+                    self.1.set(true);
                     return Waited::TimedOut;
                 }
                 break;
@@ -115,6 +129,28 @@ impl ReplyRx {
             slot.wakeups.sleep(token, &slot.sleeper, deadline);
         }
         self.take()
+    }
+
+    /// Stops waiting for good; true if the caller was counted as on its
+    /// way back (its reply came while it waited), which the caller must
+    /// then report with [`Wakeups::returned`].
+    pub(crate) fn leave(&self) -> bool {
+        let state = &self.0.state;
+        loop {
+            match state.load(Ordering::SeqCst) {
+                DONE => return !self.1.get(),
+                GAVE_UP => return false,
+                s => {
+                    if state
+                        .compare_exchange(s, GAVE_UP, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                    {
+                        self.1.set(true);
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     /// What the slot holds now, without waiting.

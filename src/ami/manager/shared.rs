@@ -339,6 +339,25 @@ impl Shared {
     /// Runs `f` on the connection from a thread other than the reader (a
     /// caller, the keepalive timer), then hands out what it produced.
     pub(crate) fn drive<R>(&self, f: impl FnOnce(&mut Connection<Waiter>) -> R) -> R {
+        self.drive_then(f, true)
+    }
+
+    /// [`Shared::drive`] for a caller submitting its action: the write is
+    /// left to the callers on their way back, if any (see
+    /// [`Wakeups::returning`](super::wake::Wakeups::returning)).
+    pub(crate) fn submit<R>(&self, f: impl FnOnce(&mut Connection<Waiter>) -> R) -> R {
+        self.drive_then(f, false)
+    }
+
+    /// A caller leaves `call`: the last of those on their way back writes
+    /// what the others left.
+    pub(crate) fn left(&self, rx: &super::reply::ReplyRx) {
+        if rx.leave() && self.wakeups.returned() {
+            self.link.flush(&self.conn);
+        }
+    }
+
+    fn drive_then<R>(&self, f: impl FnOnce(&mut Connection<Waiter>) -> R, always: bool) -> R {
         let mut out = Pumped::default();
         let r = {
             let mut conn = self.conn();
@@ -347,7 +366,9 @@ impl Shared {
             r
         };
         out.reply(&self.booted, &self.wakeups);
-        self.link.flush(&self.conn);
+        if always || self.wakeups.returning() == 0 {
+            self.link.flush(&self.conn);
+        }
         if out.close.is_some() {
             self.link.shutdown();
         }

@@ -9,6 +9,7 @@
 //! callers of a batch, in one system call. Elsewhere each caller parks and
 //! is unparked on its own.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Who sleeps: what a waker needs to wake the current thread.
@@ -33,11 +34,30 @@ impl Batch {
     }
 }
 
-/// Where a manager's callers sleep.
+/// Where a manager's callers sleep, and how many whose replies came are on
+/// their way back (see [`Wakeups::returning`]).
 #[derive(Default)]
-pub(crate) struct Wakeups(imp::Wakeups);
+pub(crate) struct Wakeups(imp::Wakeups, AtomicUsize);
 
 impl Wakeups {
+    /// Callers whose replies came and who have not left `call` yet. While
+    /// there are any, a caller that submits an action leaves the write to
+    /// the last of them to leave: the actions of callers woken together
+    /// go out in one write.
+    pub(crate) fn returning(&self) -> usize {
+        self.1.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn returning_add(&self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One caller left; true if it was the last on its way back (it then
+    /// writes what others left to it).
+    pub(crate) fn returned(&self) -> bool {
+        self.1.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
     /// A token to pass to [`Wakeups::sleep`]: read it before looking at the
     /// condition slept on, so a wake that comes in between is not lost.
     pub(crate) fn token(&self) -> u32 {
