@@ -216,6 +216,20 @@ fn originate_no_answer() {
 }
 
 #[test]
+fn originate_congestion() {
+    check(Scenario {
+        name: "originate_congestion",
+        events: CALL_EVENTS,
+        script: |ami| {
+            admin(ami);
+            originate(ami, "Local/105@test", &[]);
+            ami.settle(2);
+            logoff(ami);
+        },
+    });
+}
+
+#[test]
 fn refused_login() {
     check(Scenario {
         name: "refused_login",

@@ -14,9 +14,10 @@
 //! - **No media, no dialplan.** Nothing is played, recorded or heard; DTMF
 //!   exists only where a test injects it; no dialplan runs (the AMI
 //!   emulator mimics a few extensions of the test dialplan: `Local/103@test`
-//!   is busy, `Local/101@test` not answered, `Local/300@test` puts its `;2`
-//!   half into AsyncAGI unanswered and ends when the session does, others
-//!   answer and end after `Wait`'s seconds or 2 s).
+//!   is busy, `Local/105@test` congested, `Local/101@test` not answered,
+//!   `Local/300@test` puts its `;2` half into AsyncAGI unanswered and ends
+//!   when the session does, others answer and end after `Wait`'s seconds
+//!   or 2 s).
 //! - **AMI ([`AmiServer`]):** one channel per originate (two halves for a
 //!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
 //!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,

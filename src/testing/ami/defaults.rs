@@ -366,11 +366,16 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         let (k, val) = v.split_once('=').unwrap_or((v, ""));
         ch.vars.insert(k.into(), val.into());
     }
-    // Channels whose name says so fail like a busy or unanswered line, as
-    // do Local channels into the test dialplan's 103 (Busy) and 101 (rings).
+    // Channels whose name says so fail like a busy, congested or
+    // unanswered line, as do Local channels into the test dialplan's 103
+    // (Busy), 105 (Congestion) and 101 (rings).
     let lower = chan.to_ascii_lowercase();
     let failure = if lower.contains("busy") || lower == "local/103@test" {
         Some((5, 17, "User busy"))
+    } else if lower.contains("congestion") || lower == "local/105@test" {
+        // pbx_builtins.c: Congestion() sets cause 34 and state Busy; the
+        // originate fails with AST_CONTROL_CONGESTION (8).
+        Some((8, 34, "Circuit/channel congestion"))
     } else if lower.contains("noanswer") || lower == "local/101@test" {
         Some((3, 19, "User alerting, no answer"))
     } else {
@@ -459,14 +464,21 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     }
     match failure {
         Some((reason, cause, txt)) => {
-            let status = if reason == 5 { "BUSY" } else { "NOANSWER" };
+            let status = match reason {
+                5 => "BUSY",
+                8 => "CONGESTION",
+                _ => "NOANSWER",
+            };
+            // Busy and congestion refuse the call; no answer rings.
+            let refused = reason != 3;
             let dial_end = ch.dial_event("DialEnd").with("DialStatus", status);
             if let Some(t) = &mut twin {
-                // Asterisk 22, busy: the ;2 half goes Busy, the ;1 half
-                // ends Down with cause 0, the ;2 half with 17. Not
-                // answered: the ;1 half rings (the ;2 half stays in Ring)
-                // and both end with 19 when the originate gives up.
-                if reason == 5 {
+                // Asterisk 22, busy or congestion: the ;2 half goes Busy,
+                // the ;1 half ends Down with cause 0, the ;2 half with 17
+                // or 34. Not answered: the ;1 half rings (the ;2 half
+                // stays in Ring) and both end with 19 when the originate
+                // gives up.
+                if refused {
                     t.state = 7;
                     r = r.delay(step).broadcast(t.event("Newstate"));
                     r = r.broadcast(dial_end);
@@ -480,7 +492,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     r = r.broadcast(dial_end);
                 }
             } else {
-                ch.state = if reason == 5 { 7 } else { 5 };
+                ch.state = if refused { 7 } else { 5 };
                 r = r.delay(step).broadcast(dial_end);
                 let mut h = ch.event("Hangup");
                 h.push("Cause", &cause.to_string());
@@ -503,7 +515,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
                 r = r.broadcast(h);
-                if reason != 5 {
+                if !refused {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", &cause.to_string());
                     h.push("Cause-txt", txt);
