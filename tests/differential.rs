@@ -358,6 +358,90 @@ fn local_hangup_second_half() {
     });
 }
 
+/// The AMI events of a call through a bridge (`DialBegin` / `DialEnd` of
+/// the dialplan's `Dial` are not modelled).
+const BRIDGE_EVENTS: &[&str] = &[
+    "Newchannel",
+    "Newstate",
+    "Hangup",
+    "OriginateResponse",
+    "BridgeCreate",
+    "BridgeEnter",
+    "BridgeLeave",
+    "BridgeDestroy",
+];
+
+/// Originates `Local/600@test` (its `;2` half dials `Local/610@test`, which
+/// answers, and `Local/101@test`, cancelled) into `Wait(300)`, with
+/// `__WAITSECS=300` so that the callee waits too; waits until the caller
+/// (`;2`) and the callee (`Local/610@test-…;1`) are bridged and the
+/// originate answered. The names of both.
+fn two_party_bridge(ami: &mut Ami) -> (String, String) {
+    admin(ami);
+    let id = ami.channel_id(1);
+    let r = ami.send(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/600@test"),
+        ("Application", "Wait"),
+        ("Data", "300"),
+        ("Async", "true"),
+        ("ChannelId", id.as_str()),
+        ("Variable", "__WAITSECS=300"),
+    ]);
+    assert!(r.is_some(), "no answer to Originate");
+    let entered = |ami: &Ami, prefix: &str| {
+        ami.wait_event("BridgeEnter", prefix)
+            .and_then(|m| m.get("Channel").map(str::to_owned))
+            .expect("BridgeEnter")
+    };
+    let caller = entered(ami, "Local/600@test-");
+    let callee = entered(ami, "Local/610@test-");
+    let tag = ami.tag().to_owned();
+    assert!(ami
+        .wait(|m| m.event_name() == Some("OriginateResponse")
+            && m.action_id().is_some_and(|a| a.starts_with(&tag)))
+        .is_some());
+    (caller, callee)
+}
+
+/// The other half's name of a Local channel (`…;1` ↔ `…;2`).
+fn twin(name: &str) -> String {
+    match name.strip_suffix(";1") {
+        Some(base) => format!("{base};2"),
+        None => format!("{};1", name.trim_end_matches(";2")),
+    }
+}
+
+#[test]
+fn bridge_hangup_caller() {
+    check(Scenario {
+        name: "bridge_hangup_caller",
+        events: BRIDGE_EVENTS,
+        script: |ami| {
+            let (caller, _) = two_party_bridge(ami);
+            // The caller's end: the originated `;1` half.
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
+#[test]
+fn bridge_hangup_callee() {
+    check(Scenario {
+        name: "bridge_hangup_callee",
+        events: BRIDGE_EVENTS,
+        script: |ami| {
+            let (_, callee) = two_party_bridge(ami);
+            // The callee's end: the `;2` half running 610.
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&callee))]);
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
 /// An AGI call's sides: the scenario's listener and the run's ids.
 struct AgiRun {
     listener: TcpListener,

@@ -22,8 +22,11 @@
 //!   Local channel) with Newchannel / Newstate / Hangup / OriginateResponse
 //!   only (no `DialBegin`, `LocalBridge`, `HangupRequest`, `VarSet`,
 //!   `Newexten`, `DeviceStateChange`); no `Priority` that follows the
-//!   dialplan; no `ChanVariable` headers (`channelvars`); no bridges,
-//!   `Dial`, transfers, queues or parking; only the actions it answers
+//!   dialplan; no `ChanVariable` headers (`channelvars`); the test
+//!   dialplan's `600` only as a fixed `Dial` (its callees' channels,
+//!   caller ids, connected lines and basic bridge as Asterisk 22 gives
+//!   them, but no `DialBegin`/`DialEnd`, no timing: `610` answers at once
+//!   and never hangs up by itself); no transfers, queues or parking; only the actions it answers
 //!   (others get `Invalid/unknown command`); permissions as manager.c
 //!   checks them (users, read/write classes) but no ACLs, no
 //!   `allowmultiplelogin`, no event filters.

@@ -12,7 +12,7 @@ use astrix::ami::codec::{Decoder, Frame};
 use astrix::ami::Message;
 use parking_lot::{Condvar, Mutex};
 
-use super::normalise::Normaliser;
+use super::normalise::{is_bridge, Normaliser};
 
 /// How long a scenario waits for an answer or an event.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -215,17 +215,34 @@ impl Ami {
     /// The normalised transcript: what was sent, every response and this
     /// run's events named in `events` that are not about one channel, in
     /// wire order; then each channel's events (in `events`), one channel
-    /// after the other, in the order of their normalised names. Asterisk
-    /// keeps each channel's events in order but not those of two channels,
-    /// nor a channel's events and `OriginateResponse`.
+    /// after the other, in the order of their normalised names; then each
+    /// bridge's events (those with a `BridgeUniqueid`, of bridges the
+    /// run's channels were in), likewise. Asterisk keeps each channel's
+    /// and each bridge's events in order (one stasis topic each) but not
+    /// those of two topics, nor a channel's events and
+    /// `OriginateResponse`.
     pub fn transcript(&self, events: &[&str]) -> Vec<String> {
         let g = self.log.0.lock();
+        // The bridges this run's channels were in: their events without a
+        // channel (`BridgeCreate`, `BridgeDestroy`) are the run's too.
+        let bridges: HashSet<&str> = g
+            .lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Got(m) if self.own(m) => Some(m),
+                _ => None,
+            })
+            .flat_map(|m| m.iter().filter(|(h, _)| is_bridge(h)).map(|(_, v)| v))
+            .filter(|v| !v.is_empty())
+            .collect();
+        let ours =
+            |m: &Message| self.own(m) || m.iter().any(|(h, v)| is_bridge(h) && bridges.contains(v));
         let kept: Vec<&Line> = g
             .lines
             .iter()
             .filter(|l| match l {
                 Line::Got(m) if !m.is_response() => {
-                    self.own(m) && events.contains(&m.event_name().unwrap_or(""))
+                    ours(m) && events.contains(&m.event_name().unwrap_or(""))
                 }
                 _ => true,
             })
@@ -240,8 +257,16 @@ impl Ami {
         }
         let mut out = Vec::new();
         let mut channels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by_bridge: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for l in kept {
             match l {
+                Line::Got(m) if m.contains("BridgeUniqueid") => {
+                    let b = n.value("BridgeUniqueid", m.get("BridgeUniqueid").unwrap_or(""));
+                    by_bridge
+                        .entry(b)
+                        .or_default()
+                        .push(n.line("S: ", m.iter()));
+                }
                 Line::Banner(b) => out.push(format!("S: Asterisk Call Manager/{b}")),
                 Line::Sent(m) => out.push(n.line("C: ", m.iter())),
                 Line::Got(m) if m.contains("Env") || m.contains("Result") => {
@@ -265,6 +290,10 @@ impl Ami {
         }
         for (ch, lines) in channels {
             out.push(format!("# channel {ch}"));
+            out.extend(lines);
+        }
+        for (b, lines) in by_bridge {
+            out.push(format!("# bridge {b}"));
             out.extend(lines);
         }
         out

@@ -26,6 +26,14 @@ pub struct Normaliser {
     ids: BTreeSet<(u64, u64, String)>,
     /// Channel sequence numbers.
     seqs: BTreeSet<u64>,
+    /// Bridge ids (uuids), in the order first seen.
+    bridges: Vec<String>,
+}
+
+/// Whether header `name` holds a bridge's id (`BridgeUniqueid`, and the
+/// prefixed ones of transfer events).
+pub fn is_bridge(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with("bridgeuniqueid")
 }
 
 /// Whether header `name` holds a unique id.
@@ -69,6 +77,7 @@ impl Normaliser {
             tag: tag.to_owned(),
             ids: BTreeSet::new(),
             seqs: BTreeSet::new(),
+            bridges: Vec::new(),
         }
     }
 
@@ -80,7 +89,11 @@ impl Normaliser {
 
     /// Notes the ids and sequence numbers in one header.
     pub fn learn(&mut self, name: &str, value: &str) {
-        if is_id(name) {
+        if is_bridge(name) {
+            if !value.is_empty() && !self.bridges.iter().any(|b| b == value) {
+                self.bridges.push(value.to_owned());
+            }
+        } else if is_id(name) {
             if let Some((s, n)) = made_id(value) {
                 self.ids.insert((s, n, value.to_owned()));
             }
@@ -94,6 +107,11 @@ impl Normaliser {
     pub fn value(&self, name: &str, value: &str) -> String {
         if name.eq_ignore_ascii_case("secret") {
             return "(secret)".into();
+        }
+        if is_bridge(name) {
+            if let Some(i) = self.bridges.iter().position(|b| b == value) {
+                return format!("B{}", i + 1);
+            }
         }
         if is_id(name) {
             // Ids the scenario chose (`TAG-1`, and Asterisk's `TAG-1;2`

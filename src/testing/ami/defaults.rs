@@ -16,6 +16,8 @@ pub(crate) struct Channel {
     pub(crate) state: u8,
     pub(crate) caller_num: String,
     pub(crate) caller_name: String,
+    pub(crate) connected_num: String,
+    pub(crate) connected_name: String,
     pub(crate) context: String,
     pub(crate) exten: String,
     pub(crate) priority: u32,
@@ -43,8 +45,8 @@ impl Channel {
         m.push("ChannelStateDesc", state_desc(self.state));
         m.push("CallerIDNum", &self.caller_num);
         m.push("CallerIDName", &self.caller_name);
-        m.push("ConnectedLineNum", "<unknown>");
-        m.push("ConnectedLineName", "<unknown>");
+        m.push("ConnectedLineNum", &self.connected_num);
+        m.push("ConnectedLineName", &self.connected_name);
         m.push("Language", "en");
         m.push("AccountCode", "");
         m.push("Context", &self.context);
@@ -352,6 +354,8 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         state: 0,
         caller_num,
         caller_name,
+        connected_num: "<unknown>".into(),
+        connected_name: "<unknown>".into(),
         context: action.get("Context").unwrap_or("default").into(),
         exten: action.get("Exten").unwrap_or("s").into(),
         priority: action
@@ -527,6 +531,13 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             }
         }
         None => {
+            // 600 dials two callees: the originated half hears them ring.
+            if let Some(t) = twin
+                .as_mut()
+                .filter(|t| super::dial::is_dial(&t.context, &t.exten))
+            {
+                r = r.delay(step).broadcast(super::dial::ringing(&mut ch, t));
+            }
             if let Some(t) = &mut twin {
                 t.state = 6;
                 r = r.delay(step).broadcast(t.event("Newstate"));
@@ -647,6 +658,8 @@ impl World {
             state: 6,
             caller_num: "5550300".into(),
             caller_name: "Async Caller".into(),
+            connected_num: "<unknown>".into(),
+            connected_name: "<unknown>".into(),
             context: "test".into(),
             exten: "300".into(),
             priority: 2,
@@ -782,13 +795,18 @@ fn hangup(channel: &str, world: &mut World) -> Reply {
 /// Removes the channel (with its Local twin, and the call it is bridged
 /// with) and gives their events: bridge and queue exits, then the
 /// `Hangup`s: 16 Normal Clearing for a channel of its own; a Local pair
-/// ends as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first.
+/// ends as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first;
+/// the channels of a bridge that ends (and their Local twins) with 16, but
+/// the one hung up.
 pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
     if !world.channels.iter().any(|c| c.name == channel) {
         return Vec::new();
     }
     let mut names = vec![channel.to_owned()];
     let mut events = Vec::new();
+    // The channels of the bridges that end: bridge_basic.c dissolves a
+    // two-party bridge with cause 16, which their Local twins take too.
+    let mut dissolved: Vec<String> = Vec::new();
     // Twins of the channels a bridge takes along are taken too.
     loop {
         let before = names.len();
@@ -797,6 +815,11 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
                 if !names.contains(&t) && world.channels.iter().any(|c| c.name == t) {
                     names.push(t);
                 }
+            }
+        }
+        for b in &world.pbx.bridges {
+            if b.channels.iter().any(|c| names.contains(c)) {
+                dissolved.extend(b.channels.iter().cloned());
             }
         }
         events.extend(super::pbx::tear_down(&mut names, world));
@@ -813,8 +836,13 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
         !ends
     });
     halves.sort_by(|a, b| a.name.cmp(&b.name));
+    let after_bridge = |name: &str| {
+        name != channel
+            && (dissolved.iter().any(|d| d == name)
+                || local_twin(name).is_some_and(|t| dissolved.contains(&t)))
+    };
     events.extend(halves.iter().map(|c| {
-        let (cause, txt) = if local_twin(&c.name).is_some() {
+        let (cause, txt) = if local_twin(&c.name).is_some() && !after_bridge(&c.name) {
             ("0", "Unknown")
         } else {
             ("16", "Normal Clearing")

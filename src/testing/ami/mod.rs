@@ -2,6 +2,7 @@
 //! speaks the manager protocol with an in-memory model of calls.
 
 mod defaults;
+mod dial;
 mod pbx;
 mod permissions;
 mod reply;

@@ -62,6 +62,17 @@ impl Default for Pbx {
     }
 }
 
+impl Pbx {
+    /// A new empty bridge, with an id like Asterisk's (a uuid).
+    pub(crate) fn new_bridge(&mut self, started: u64) -> Bridge {
+        self.next_bridge += 1;
+        Bridge {
+            id: format!("{started:08x}-0000-4000-8000-{:012x}", self.next_bridge),
+            channels: Vec::new(),
+        }
+    }
+}
+
 /// The hints of the test dialplan: (extension, device).
 const HINTS: [(&str, &str); 2] = [("1000", "Custom:alice"), ("1001", "Custom:bob")];
 
@@ -100,13 +111,14 @@ impl Bridge {
         m.push("BridgeUniqueid", &self.id);
         m.push("BridgeType", "basic");
         m.push("BridgeTechnology", "simple_bridge");
-        m.push("BridgeCreator", "Dial");
-        m.push("BridgeName", "");
+        // A bridge made by Dial has neither (bridge_basic.c).
+        m.push("BridgeCreator", "<unknown>");
+        m.push("BridgeName", "<unknown>");
         m.push("BridgeNumChannels", &self.channels.len().to_string());
         m.push("BridgeVideoSourceMode", "none");
     }
 
-    fn event(&self, name: &str) -> Message {
+    pub(crate) fn event(&self, name: &str) -> Message {
         let mut m = Message::new()
             .with("Event", name)
             .with("Privilege", "call,all");
@@ -347,43 +359,7 @@ pub(crate) fn set_device_state(var: &str, value: &str, world: &mut World) -> Opt
 pub(crate) fn after_answer(exten: &str, twin: &Channel, world: &mut World) -> Vec<Message> {
     let mut out = Vec::new();
     match exten {
-        "600" => {
-            let n = world.next_id + 1;
-            let callee = |half: u8, uniqueid: String| Channel {
-                name: format!("Local/610@test-{n:08x};{half}"),
-                uniqueid,
-                state: 6,
-                context: "test".into(),
-                exten: "610".into(),
-                priority: 1,
-                application: "AppDial2".into(),
-                data: "(Outgoing Line)".into(),
-                ..twin.clone()
-            };
-            let a = callee(1, world.new_uniqueid());
-            let b = callee(2, world.new_uniqueid());
-            for c in [&a, &b] {
-                out.push(c.event("Newchannel"));
-            }
-            world.pbx.next_bridge += 1;
-            let mut bridge = Bridge {
-                id: format!(
-                    "{:08x}-0000-4000-8000-{:012x}",
-                    world.started, world.pbx.next_bridge
-                ),
-                channels: Vec::new(),
-            };
-            out.push(bridge.event("BridgeCreate"));
-            for c in [twin, &a] {
-                bridge.channels.push(c.name.clone());
-                let mut e = bridge.event("BridgeEnter");
-                c.snapshot(&mut e);
-                out.push(e);
-            }
-            world.pbx.bridges.push(bridge);
-            world.channels.push(a);
-            world.channels.push(b);
-        }
+        "600" => out = super::dial::answered(twin, world),
         "500" => {
             world.pbx.callers.push(twin.name.clone());
             let count = world.pbx.callers.len().to_string();
@@ -414,6 +390,9 @@ pub(crate) fn tear_down(names: &mut Vec<String>, world: &mut World) -> Vec<Messa
         .collect();
     for i in bridged.into_iter().rev() {
         let mut b = world.pbx.bridges.remove(i);
+        // The channel hung up leaves first, then the others, last in
+        // first.
+        b.channels.sort_by_key(|c| names.contains(c));
         while let Some(name) = b.channels.pop() {
             if let Some(c) = world.channels.iter().find(|c| c.name == name) {
                 let mut e = b.event("BridgeLeave");
