@@ -307,6 +307,16 @@ fn originate_sync_busy() {
 /// Originates a Local channel into 104 (answers, waits 300 s) and hangs up
 /// half `half` (`;1` or `;2`) with the Hangup action.
 fn local_hangup(ami: &mut Ami, half: &str) {
+    let target = local_up(ami, half);
+    ami.send(&[("Action", "Hangup"), ("Channel", &target)]);
+    ami.settle(2);
+    logoff(ami);
+}
+
+/// Logs in, originates a Local channel into 104 (answers, waits 300 s)
+/// into `Wait(300)` and waits until it is up and the originate answered;
+/// the name of its half `half` (`1` or `2`).
+fn local_up(ami: &mut Ami, half: &str) -> String {
     admin(ami);
     let id = ami.channel_id(1);
     let r = ami.send(&[
@@ -335,9 +345,59 @@ fn local_hangup(ami: &mut Ami, half: &str) {
         .wait(|m| m.event_name() == Some("OriginateResponse")
             && m.action_id().is_some_and(|a| a.starts_with(&tag)))
         .is_some());
-    ami.send(&[("Action", "Hangup"), ("Channel", &target)]);
-    ami.settle(2);
-    logoff(ami);
+    target
+}
+
+#[test]
+fn dtmf_play() {
+    check(Scenario {
+        name: "dtmf_play",
+        events: &[
+            "Newchannel",
+            "Newstate",
+            "Hangup",
+            "OriginateResponse",
+            "DTMFBegin",
+            "DTMFEnd",
+        ],
+        script: |ami| {
+            let one = local_up(ami, "1");
+            // Until `;2` is in `Wait`: digits that reach it while Answer()
+            // reads its frames come out garbled (two DTMFBegin, the
+            // DTMFEnd only at the hangup).
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            // Sent out of `;1` (its `;2` half reads it), then received on
+            // `;1` as if from its far end, then a channel that is not.
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", &one),
+                ("Digit", "5"),
+                ("Duration", "200"),
+            ]);
+            ami.wait_event("DTMFEnd", &twin(&one)).expect("DTMFEnd");
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", &one),
+                ("Digit", "#"),
+                ("Duration", "150"),
+                ("Receive", "true"),
+            ]);
+            ami.wait(|m| {
+                m.event_name() == Some("DTMFEnd")
+                    && m.get("Digit") == Some("#")
+                    && m.get("Channel") == Some(one.as_str())
+            })
+            .expect("DTMFEnd of #");
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", "Local/nothing@test-gone;1"),
+                ("Digit", "1"),
+            ]);
+            ami.send(&[("Action", "Hangup"), ("Channel", &one)]);
+            ami.settle(2);
+            logoff(ami);
+        },
+    });
 }
 
 #[test]

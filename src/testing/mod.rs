@@ -12,7 +12,9 @@
 //! Do not trust them for what they do not model:
 //!
 //! - **No media, no dialplan.** Nothing is played, recorded or heard; DTMF
-//!   exists only where a test injects it; no dialplan runs (the AMI
+//!   exists only where a test injects it (the AMI emulator's `PlayDTMF`
+//!   gives the `DTMFBegin`/`DTMFEnd` a Local channel's other half reads,
+//!   as if every channel were in an application that reads its frames); no dialplan runs (the AMI
 //!   emulator mimics a few extensions of the test dialplan: `Local/103@test`
 //!   is busy, `Local/105@test` congested, `Local/101@test` not answered,
 //!   `Local/300@test` puts its `;2` half into AsyncAGI unanswered and ends
@@ -43,6 +45,14 @@
 //!   `continue`; an originate sends no `Dial` events and nothing of the
 //!   other half of a Local channel; timings (ringing, playback length)
 //!   are made up.
+
+/// Whether Asterisk's `ast_true` takes `v` for yes (`yes`, `true`, `y`,
+/// `t`, `1`, `on`, ASCII case ignored).
+pub(crate) fn ast_true(v: &str) -> bool {
+    ["yes", "true", "y", "t", "1", "on"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(v))
+}
 
 // AMI emulator (TCP, optionally TLS).
 mod ami;

@@ -146,6 +146,7 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "hangup" => hangup(&get("Channel"), world),
         "status" => status(action, world),
         "agi" => agi(action, world),
+        "playdtmf" => super::dtmf::play_dtmf(action, world),
         "filter" => Reply::success_with("Filter Added Successfully"),
         "userevent" => {
             let mut ev = Message::new()
@@ -856,7 +857,7 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
 }
 
 /// The other half's name of a Local channel (`…;1` ↔ `…;2`).
-fn local_twin(name: &str) -> Option<String> {
+pub(crate) fn local_twin(name: &str) -> Option<String> {
     if !name.get(..6)?.eq_ignore_ascii_case("Local/") {
         return None;
     }

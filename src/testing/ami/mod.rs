@@ -3,6 +3,7 @@
 
 mod defaults;
 mod dial;
+mod dtmf;
 mod pbx;
 mod permissions;
 mod reply;
