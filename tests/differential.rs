@@ -502,6 +502,53 @@ fn bridge_hangup_callee() {
     });
 }
 
+#[test]
+fn queue_agent_answers() {
+    check(Scenario {
+        name: "queue_agent_answers",
+        events: &[
+            "Newchannel",
+            "Newstate",
+            "Hangup",
+            "OriginateResponse",
+            "BridgeCreate",
+            "BridgeEnter",
+            "BridgeLeave",
+            "BridgeDestroy",
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "AgentCalled",
+            "AgentConnect",
+            "AgentComplete",
+            "AgentRingNoAnswer",
+            "AgentDump",
+        ],
+        script: |ami| {
+            admin(ami);
+            // 500 answers and queues its `;2` half in `support`: agent1
+            // answers after a second and hangs up 3 s later, agent2 rings.
+            let id = ami.channel_id(1);
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/500@test"),
+                ("Application", "Wait"),
+                ("Data", "300"),
+                ("Async", "true"),
+                ("ChannelId", id.as_str()),
+            ]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("OriginateResponse")
+                    && m.action_id().is_some_and(|a| a.starts_with(&tag))
+            })
+            .expect("OriginateResponse");
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
 /// An AGI call's sides: the scenario's listener and the run's ids.
 struct AgiRun {
     listener: TcpListener,

@@ -28,7 +28,12 @@
 //!   dialplan's `600` only as a fixed `Dial` (its callees' channels,
 //!   caller ids, connected lines and basic bridge as Asterisk 22 gives
 //!   them, but no `DialBegin`/`DialEnd`, no timing: `610` answers at once
-//!   and never hangs up by itself); no transfers, queues or parking; only the actions it answers
+//!   and never hangs up by itself); queue `support` as the test dialplan's
+//!   `500` uses it (its Local members called, `agent1` answering after a
+//!   second and hanging up 3 s later, `QueueCallerJoin`, `AgentCalled`,
+//!   `QueueCallerLeave`, `AgentConnect`, `AgentComplete`; no other
+//!   strategy, no timeout or retry, no `QueueCallerAbandon`, no
+//!   `QueueMemberStatus`, no member statistics); no transfers or parking; only the actions it answers
 //!   (others get `Invalid/unknown command`); permissions as manager.c
 //!   checks them (users, read/write classes) but no ACLs, no
 //!   `allowmultiplelogin`, no event filters.

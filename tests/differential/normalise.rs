@@ -15,6 +15,9 @@ const DROPPED: &[&str] = &[
     "Priority",
 ];
 
+/// Headers whose value is a count of seconds measured on the clock.
+const CLOCKED: &[&str] = &["HoldTime", "RingTime", "TalkTime"];
+
 /// Replaces what changes from run to run by stable names: unique ids
 /// (`U1`, `U2`, … in the order Asterisk made them), channel sequence
 /// numbers (`-00000019` → `-C1`, likewise), the run's tag (`T`) and
@@ -84,7 +87,7 @@ impl Normaliser {
     /// Whether a header is left out of transcripts.
     pub fn dropped(name: &str) -> bool {
         DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name))
-            || name.to_ascii_lowercase().starts_with("chanvariable")
+            || name.to_ascii_lowercase().contains("chanvariable")
     }
 
     /// Notes the ids and sequence numbers in one header.
@@ -107,6 +110,11 @@ impl Normaliser {
     pub fn value(&self, name: &str, value: &str) -> String {
         if name.eq_ignore_ascii_case("secret") {
             return "(secret)".into();
+        }
+        // Whole seconds of the clock (app_queue.c): 3 or 4 for the same
+        // call.
+        if CLOCKED.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            return "(seconds)".into();
         }
         if is_bridge(name) {
             if let Some(i) = self.bridges.iter().position(|b| b == value) {

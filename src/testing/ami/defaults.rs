@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::reply::Reply;
+use super::reply::{Reply, Step};
 use crate::ami::Message;
 use crate::testing::agi::model::State as AgiModel;
 
@@ -67,15 +67,20 @@ impl Channel {
     /// A `DialBegin`/`DialEnd` of an originate towards this channel: as
     /// dial.c sends it with no calling channel, only `Dest*` headers.
     fn dial_event(&self, name: &str) -> Message {
-        let mut own = Message::with_capacity(20, 400);
-        self.snapshot(&mut own);
         let mut m = Message::with_capacity(20, 500);
         m.push("Event", name);
         m.push("Privilege", "call,all");
+        self.push_dest(&mut m);
+        m
+    }
+
+    /// The snapshot headers as the other party of an event (`Dest…`).
+    pub(crate) fn push_dest(&self, m: &mut Message) {
+        let mut own = Message::with_capacity(20, 400);
+        self.snapshot(&mut own);
         for (k, v) in own.iter() {
             m.push(&format!("Dest{k}"), v);
         }
-        m
     }
 }
 
@@ -567,12 +572,11 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(1);
             }
-            if let Some(t) = &twin {
-                if t.context == "test" {
-                    let exten = t.exten.clone();
-                    for e in super::pbx::after_answer(&exten, t, world) {
-                        r = r.broadcast(e);
-                    }
+            let mut later = Vec::new();
+            if let Some(t) = twin.as_mut().filter(|t| t.context == "test") {
+                let exten = t.exten.clone();
+                for e in super::pbx::after_answer(&exten, t, world, &mut later) {
+                    r = r.broadcast(e);
                 }
             }
             if !is_async {
@@ -590,9 +594,15 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 None => Some(Duration::from_secs(2)),
             };
             if let Some(w) = wait {
-                r.steps.push(super::reply::Step::Delay(w));
-                r.steps
-                    .push(super::reply::Step::HangupChannel(ch.name.clone()));
+                later.push((w, Step::World(hangup_events, ch.name.clone())));
+            }
+            // What happens later, in the order of its time.
+            later.sort_by_key(|(at, _)| *at);
+            let mut now = Duration::ZERO;
+            for (at, step) in later {
+                r.steps.push(Step::Delay(at.saturating_sub(now)));
+                r.steps.push(step);
+                now = at;
             }
             world.channels.push(ch);
             world.channels.extend(twin);
@@ -800,6 +810,16 @@ fn hangup(channel: &str, world: &mut World) -> Reply {
 /// the channels of a bridge that ends (and their Local twins) with 16, but
 /// the one hung up.
 pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
+    end_call(channel, world, false)
+}
+
+/// The channel's dialplan hangs up (`Hangup()`): as [`hangup_events`], but
+/// it and its Local twin end with cause 16, Normal Clearing.
+pub(crate) fn hangup_cleared(channel: &str, world: &mut World) -> Vec<Message> {
+    end_call(channel, world, true)
+}
+
+fn end_call(channel: &str, world: &mut World, cleared: bool) -> Vec<Message> {
     if !world.channels.iter().any(|c| c.name == channel) {
         return Vec::new();
     }
@@ -843,7 +863,8 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
                 || local_twin(name).is_some_and(|t| dissolved.contains(&t)))
     };
     events.extend(halves.iter().map(|c| {
-        let (cause, txt) = if local_twin(&c.name).is_some() && !after_bridge(&c.name) {
+        let local = local_twin(&c.name).is_some();
+        let (cause, txt) = if local && !cleared && !after_bridge(&c.name) {
             ("0", "Unknown")
         } else {
             ("16", "Normal Clearing")

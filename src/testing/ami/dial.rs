@@ -27,46 +27,60 @@ pub(crate) fn ringing(originated: &mut Channel, caller: &mut Channel) -> Message
     originated.event("Newstate")
 }
 
-/// A callee's Local pair into `exten@test`, as Dial creates it (`;1`
-/// Down, `;2` Ring, no caller id yet).
-fn callee_pair(exten: &str, caller: &Channel, world: &mut World) -> [Channel; 2] {
-    let n = world.next_id + 1;
-    let half = |h: u8, uniqueid: String, state: u8| Channel {
-        name: format!("Local/{exten}@test-{n:08x};{h}"),
-        uniqueid,
-        state,
-        caller_num: "<unknown>".into(),
-        caller_name: "<unknown>".into(),
-        connected_num: "<unknown>".into(),
-        connected_name: "<unknown>".into(),
-        context: "test".into(),
-        exten: exten.into(),
-        priority: 1,
-        application: "AppDial2".into(),
-        data: "(Outgoing Line)".into(),
-        ..caller.clone()
-    };
-    let one = half(1, world.new_uniqueid(), 0);
-    let two = half(2, world.new_uniqueid(), 4);
-    [one, two]
+/// A Local channel that Dial or Queue calls.
+pub(crate) struct Callee<'a> {
+    pub(crate) exten: &'a str,
+    pub(crate) context: &'a str,
 }
 
-/// The dialled `;1` half rings: it takes the caller's number as its
-/// connected line, the caller's extension as its own, and the number
-/// dialled from as its caller id (dial.c).
+impl Callee<'_> {
+    /// Its Local pair, as Dial or Queue creates it (`;1` Down, `;2` Ring,
+    /// no caller id yet).
+    pub(crate) fn pair(&self, caller: &Channel, world: &mut World) -> [Channel; 2] {
+        let Callee { exten, context } = *self;
+        let n = world.next_id + 1;
+        let half = |h: u8, uniqueid: String, state: u8| Channel {
+            name: format!("Local/{exten}@{context}-{n:08x};{h}"),
+            uniqueid,
+            state,
+            caller_num: "<unknown>".into(),
+            caller_name: "<unknown>".into(),
+            connected_num: "<unknown>".into(),
+            connected_name: "<unknown>".into(),
+            context: context.into(),
+            exten: exten.into(),
+            priority: 1,
+            application: "AppDial2".into(),
+            data: "(Outgoing Line)".into(),
+            ..caller.clone()
+        };
+        let one = half(1, world.new_uniqueid(), 0);
+        let two = half(2, world.new_uniqueid(), 4);
+        [one, two]
+    }
+}
+
+/// The dialled `;1` half rings: its `Newstate`, with
+/// [`ring_attributes`].
 fn ring(callee: &mut Channel, caller: &Channel) -> Message {
+    ring_attributes(callee, caller);
     callee.state = 5;
+    callee.event("Newstate")
+}
+
+/// A called `;1` half takes the caller's name as its connected line, the
+/// caller's extension as its own and as its caller id (dial.c, app_queue.c).
+pub(crate) fn ring_attributes(callee: &mut Channel, caller: &Channel) {
     callee.caller_num = caller.exten.clone();
     callee.caller_name = "<unknown>".into();
     callee.connected_num = caller.caller_num.clone();
     callee.connected_name = caller.caller_name.clone();
     callee.exten = caller.exten.clone();
-    callee.event("Newstate")
 }
 
 /// The `;2` half of a callee sees the caller as its caller id, the
 /// dialled number as its connected line.
-fn far_end(callee: &mut Channel, caller: &Channel) {
+pub(crate) fn far_end(callee: &mut Channel, caller: &Channel) {
     callee.caller_num = caller.caller_num.clone();
     callee.caller_name = caller.caller_name.clone();
     callee.connected_num = caller.exten.clone();
@@ -77,8 +91,12 @@ fn far_end(callee: &mut Channel, caller: &Channel) {
 /// answer and cancel, and the bridge of `caller` with `610`'s `;1` half.
 /// The events, in order; the world updated.
 pub(crate) fn answered(caller: &Channel, world: &mut World) -> Vec<Message> {
-    let [mut a1, mut a2] = callee_pair("610", caller, world);
-    let [mut c1, mut c2] = callee_pair("101", caller, world);
+    let test = |exten| Callee {
+        exten,
+        context: "test",
+    };
+    let [mut a1, mut a2] = test("610").pair(caller, world);
+    let [mut c1, mut c2] = test("101").pair(caller, world);
     let mut out: Vec<Message> = [&a1, &a2, &c1, &c2]
         .iter()
         .map(|c| c.event("Newchannel"))

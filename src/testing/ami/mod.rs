@@ -6,6 +6,7 @@ mod dial;
 mod dtmf;
 mod pbx;
 mod permissions;
+mod queue;
 mod reply;
 mod server;
 

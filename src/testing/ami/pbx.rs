@@ -38,6 +38,11 @@ pub(crate) struct Pbx {
     pub(crate) callers: Vec<String>,
     devices: BTreeMap<String, String>,
     next_bridge: u64,
+    /// Callers whose members' channels ring.
+    pub(crate) queue_calls: Vec<super::queue::QueueCall>,
+    /// Callers bridged with an agent: (caller, agent's `;1` half,
+    /// interface, member name).
+    pub(crate) connected: Vec<(String, String, String, String)>,
 }
 
 impl Default for Pbx {
@@ -58,11 +63,23 @@ impl Default for Pbx {
                 .map(|(d, s)| (d.to_owned(), s.to_owned()))
                 .collect(),
             next_bridge: 0,
+            queue_calls: Vec::new(),
+            connected: Vec::new(),
         }
     }
 }
 
 impl Pbx {
+    /// The members a call rings (not paused): (interface, name), in the
+    /// order they were added.
+    pub(crate) fn ring_members(&self) -> Vec<(String, String)> {
+        self.members
+            .iter()
+            .filter(|m| !m.paused)
+            .map(|m| (m.interface.clone(), m.name.clone()))
+            .collect()
+    }
+
     /// A new empty bridge, with an id like Asterisk's (a uuid).
     pub(crate) fn new_bridge(&mut self, started: u64) -> Bridge {
         self.next_bridge += 1;
@@ -355,24 +372,19 @@ pub(crate) fn set_device_state(var: &str, value: &str, world: &mut World) -> Opt
 
 /// What an answered Local call into `exten@test` does beyond answering:
 /// 600 bridges the `;2` half with a new callee pair, 500 queues it.
-/// Returns the events, in order.
-pub(crate) fn after_answer(exten: &str, twin: &Channel, world: &mut World) -> Vec<Message> {
-    let mut out = Vec::new();
+/// Returns the events, in order; what the PBX does later by itself goes to
+/// `later` (from now).
+pub(crate) fn after_answer(
+    exten: &str,
+    twin: &mut Channel,
+    world: &mut World,
+    later: &mut Vec<(std::time::Duration, super::reply::Step)>,
+) -> Vec<Message> {
     match exten {
-        "600" => out = super::dial::answered(twin, world),
-        "500" => {
-            world.pbx.callers.push(twin.name.clone());
-            let count = world.pbx.callers.len().to_string();
-            let mut e = twin.event("QueueCallerJoin");
-            e.set("Privilege", "agent,all");
-            e.push("Queue", "support");
-            e.push("Position", &count);
-            e.push("Count", &count);
-            out.push(e);
-        }
-        _ => {}
+        "600" => super::dial::answered(twin, world),
+        "500" => super::queue::join(twin, world, later),
+        _ => Vec::new(),
     }
-    out
 }
 
 /// Channels that end with `names` (a bridge ends with its last channel,
@@ -413,12 +425,17 @@ pub(crate) fn tear_down(names: &mut Vec<String>, world: &mut World) -> Vec<Messa
             continue;
         }
         let name = world.pbx.callers.remove(i);
+        for ended in super::queue::abandon(&name, world) {
+            if !names.contains(&ended) {
+                names.push(ended);
+            }
+        }
         if let Some(c) = world.channels.iter().find(|c| c.name == name) {
             let mut e = c.event("QueueCallerLeave");
             e.set("Privilege", "agent,all");
             e.push("Queue", "support");
-            e.push("Count", &world.pbx.callers.len().to_string());
             e.push("Position", &(i + 1).to_string());
+            e.push("Count", &world.pbx.callers.len().to_string());
             out.push(e);
         }
     }

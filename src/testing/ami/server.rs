@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::defaults::{answer, hangup_events, World};
+use super::defaults::{answer, World};
 use super::permissions::ACTION_CLASSES;
 use super::reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
@@ -786,8 +786,8 @@ fn play_steps(
                 writer.lock().close();
                 return false;
             }
-            Step::HangupChannel(name) => {
-                let evs = hangup_events(&name, &mut shared.world.lock());
+            Step::World(f, name) => {
+                let evs = f(&name, &mut shared.world.lock());
                 for ev in evs {
                     broadcast(shared, &ev);
                 }
