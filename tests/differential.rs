@@ -549,6 +549,95 @@ fn queue_agent_answers() {
     });
 }
 
+/// The AMI events of a transfer.
+const TRANSFER_EVENTS: &[&str] = &[
+    "Newchannel",
+    "Newstate",
+    "Hangup",
+    "OriginateResponse",
+    "BridgeCreate",
+    "BridgeEnter",
+    "BridgeLeave",
+    "BridgeDestroy",
+    "BridgeMerge",
+    "BlindTransfer",
+    "AttendedTransfer",
+    "MusicOnHoldStart",
+    "MusicOnHoldStop",
+    "LocalOptimizationBegin",
+    "LocalOptimizationEnd",
+];
+
+#[test]
+fn blind_transfer() {
+    check(Scenario {
+        name: "blind_transfer",
+        events: TRANSFER_EVENTS,
+        script: |ami| {
+            ami.racing();
+            let (caller, callee) = two_party_bridge(ami);
+            // The callee sends the caller to 104 (answers, waits 300 s).
+            ami.send(&[
+                ("Action", "BlindTransfer"),
+                ("Channel", &callee),
+                ("Exten", "104"),
+                ("Context", "test"),
+            ]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("BlindTransfer")
+                    && m.get("TransfererLinkedid")
+                        .is_some_and(|l| l.starts_with(&tag))
+            })
+            .expect("BlindTransfer");
+            ami.wait_event("Hangup", &twin(&callee))
+                .expect("callee gone");
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
+#[test]
+fn attended_transfer() {
+    check(Scenario {
+        name: "attended_transfer",
+        events: TRANSFER_EVENTS,
+        script: |ami| {
+            ami.racing();
+            let (caller, callee) = two_party_bridge(ami);
+            // The callee consults 104 (answers, waits 300 s), then hangs
+            // up: the caller and 104 are left together.
+            ami.send(&[
+                ("Action", "Atxfer"),
+                ("Channel", &callee),
+                ("Exten", "104"),
+                ("Context", "test"),
+            ]);
+            ami.wait(|m| {
+                m.event_name() == Some("BridgeEnter")
+                    && ami.owns(m)
+                    && m.get("Channel")
+                        .is_some_and(|c| c.starts_with("Local/104@test-"))
+            })
+            .expect("the target bridged with the transferer");
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&callee))]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("AttendedTransfer")
+                    && m.iter()
+                        .any(|(h, v)| h.ends_with("Linkedid") && v.starts_with(&tag))
+            })
+            .expect("AttendedTransfer");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
+            ami.settle(8);
+            logoff(ami);
+        },
+    });
+}
+
 /// An AGI call's sides: the scenario's listener and the run's ids.
 struct AgiRun {
     listener: TcpListener,

@@ -33,7 +33,13 @@
 //!   second and hanging up 3 s later, `QueueCallerJoin`, `AgentCalled`,
 //!   `QueueCallerLeave`, `AgentConnect`, `AgentComplete`; no other
 //!   strategy, no timeout or retry, no `QueueCallerAbandon`, no
-//!   `QueueMemberStatus`, no member statistics); no transfers or parking; only the actions it answers
+//!   `QueueMemberStatus`, no member statistics); `BlindTransfer` and
+//!   `Atxfer` of a channel in a two-party bridge (the other party sent to
+//!   the extension; the consultation of a Local channel into it, completed
+//!   when the transferer hangs up, with `BridgeMerge` and
+//!   `AttendedTransfer`), not of a channel in a larger bridge, no
+//!   `CancelAtxfer`, no `Hold`/`Unhold`, no transfer DTMF, no failing
+//!   transfer target; no parking; only the actions it answers
 //!   (others get `Invalid/unknown command`); permissions as manager.c
 //!   checks them (users, read/write classes) but no ACLs, no
 //!   `allowmultiplelogin`, no event filters.

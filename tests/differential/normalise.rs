@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 /// Headers dropped from every message: they differ between instances or
 /// runs whatever the behaviour (clocks, the `channelvars` of
 /// `manager.conf`, the host's name), or they show the dialplan position,
-/// which the emulators do not model.
+/// which the emulators do not model (`Priority`, and `DestPriority`,
+/// `TransfereePriority`, … likewise).
 const DROPPED: &[&str] = &[
     "EventTV",
     "Timestamp",
@@ -88,6 +89,7 @@ impl Normaliser {
     pub fn dropped(name: &str) -> bool {
         DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name))
             || name.to_ascii_lowercase().contains("chanvariable")
+            || name.to_ascii_lowercase().ends_with("priority")
     }
 
     /// Notes the ids and sequence numbers in one header.

@@ -76,11 +76,21 @@ impl Channel {
 
     /// The snapshot headers as the other party of an event (`Dest…`).
     pub(crate) fn push_dest(&self, m: &mut Message) {
+        self.push_as("Dest", m);
+    }
+
+    /// The snapshot headers, each name after `prefix` (`Transferer…`).
+    pub(crate) fn push_as(&self, prefix: &str, m: &mut Message) {
         let mut own = Message::with_capacity(20, 400);
         self.snapshot(&mut own);
-        for (k, v) in own.iter() {
-            m.push(&format!("Dest{k}"), v);
-        }
+        push_prefixed(prefix, &own, m);
+    }
+}
+
+/// Every header of `from` into `to`, each name after `prefix`.
+pub(crate) fn push_prefixed(prefix: &str, from: &Message, to: &mut Message) {
+    for (k, v) in from.iter() {
+        to.push(&format!("{prefix}{k}"), v);
     }
 }
 
@@ -152,6 +162,8 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "status" => status(action, world),
         "agi" => agi(action, world),
         "playdtmf" => super::dtmf::play_dtmf(action, world),
+        "blindtransfer" => super::transfer::blind(action, world),
+        "atxfer" => super::transfer::attended(action, world),
         "filter" => Reply::success_with("Filter Added Successfully"),
         "userevent" => {
             let mut ev = Message::new()
@@ -825,6 +837,10 @@ fn end_call(channel: &str, world: &mut World, cleared: bool) -> Vec<Message> {
     }
     let mut names = vec![channel.to_owned()];
     let mut events = Vec::new();
+    // A transferer who hangs up while consulting completes the transfer.
+    for n in std::iter::once(channel.to_owned()).chain(local_twin(channel)) {
+        events.extend(super::transfer::transferer_gone(&n, world));
+    }
     // The channels of the bridges that end: bridge_basic.c dissolves a
     // two-party bridge with cause 16, which their Local twins take too.
     let mut dissolved: Vec<String> = Vec::new();
@@ -857,10 +873,15 @@ fn end_call(channel: &str, world: &mut World, cleared: bool) -> Vec<Message> {
         !ends
     });
     halves.sort_by(|a, b| a.name.cmp(&b.name));
+    // Channels whose cause a bridge that ended before set already.
+    let set = std::mem::take(&mut world.pbx.cause_set);
+    let (gone, kept): (Vec<String>, Vec<String>) = set.into_iter().partition(|c| names.contains(c));
+    world.pbx.cause_set = kept;
     let after_bridge = |name: &str| {
-        name != channel
-            && (dissolved.iter().any(|d| d == name)
-                || local_twin(name).is_some_and(|t| dissolved.contains(&t)))
+        gone.iter().any(|g| g == name)
+            || (name != channel
+                && (dissolved.iter().any(|d| d == name)
+                    || local_twin(name).is_some_and(|t| dissolved.contains(&t))))
     };
     events.extend(halves.iter().map(|c| {
         let local = local_twin(&c.name).is_some();

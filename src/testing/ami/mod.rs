@@ -9,6 +9,7 @@ mod permissions;
 mod queue;
 mod reply;
 mod server;
+mod transfer;
 
 pub use reply::Reply;
 pub use server::{AmiServer, AmiServerBuilder};

@@ -43,6 +43,10 @@ pub(crate) struct Pbx {
     /// Callers bridged with an agent: (caller, agent's `;1` half,
     /// interface, member name).
     pub(crate) connected: Vec<(String, String, String, String)>,
+    /// Attended transfers whose transferer consults the target.
+    pub(crate) consults: Vec<super::transfer::Consult>,
+    /// Channels whose hangup cause a bridge set to 16 when it ended.
+    pub(crate) cause_set: Vec<String>,
 }
 
 impl Default for Pbx {
@@ -65,6 +69,8 @@ impl Default for Pbx {
             next_bridge: 0,
             queue_calls: Vec::new(),
             connected: Vec::new(),
+            consults: Vec::new(),
+            cause_set: Vec::new(),
         }
     }
 }
@@ -124,7 +130,7 @@ fn list_end(r: Reply, name: &str, n: usize) -> Reply {
 }
 
 impl Bridge {
-    fn snapshot(&self, m: &mut Message) {
+    pub(crate) fn snapshot(&self, m: &mut Message) {
         m.push("BridgeUniqueid", &self.id);
         m.push("BridgeType", "basic");
         m.push("BridgeTechnology", "simple_bridge");
