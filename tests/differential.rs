@@ -472,18 +472,22 @@ fn twin(name: &str) -> String {
     }
 }
 
+/// The two-party bridge, then the Hangup action on the caller's end (the
+/// originated `;1` half) or the callee's (the `;2` half running 610).
+fn bridge_hangup(ami: &mut Ami, callee: bool) {
+    let (caller_side, callee_side) = two_party_bridge(ami);
+    let end = twin(if callee { &callee_side } else { &caller_side });
+    ami.send(&[("Action", "Hangup"), ("Channel", &end)]);
+    ami.settle(6);
+    logoff(ami);
+}
+
 #[test]
 fn bridge_hangup_caller() {
     check(Scenario {
         name: "bridge_hangup_caller",
         events: BRIDGE_EVENTS,
-        script: |ami| {
-            let (caller, _) = two_party_bridge(ami);
-            // The caller's end: the originated `;1` half.
-            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
-            ami.settle(6);
-            logoff(ami);
-        },
+        script: |ami| bridge_hangup(ami, false),
     });
 }
 
@@ -492,13 +496,7 @@ fn bridge_hangup_callee() {
     check(Scenario {
         name: "bridge_hangup_callee",
         events: BRIDGE_EVENTS,
-        script: |ami| {
-            let (_, callee) = two_party_bridge(ami);
-            // The callee's end: the `;2` half running 610.
-            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&callee))]);
-            ami.settle(6);
-            logoff(ami);
-        },
+        script: |ami| bridge_hangup(ami, true),
     });
 }
 

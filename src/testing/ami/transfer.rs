@@ -43,15 +43,25 @@ fn push_bridge(prefix: &str, b: &Bridge, m: &mut Message) {
     push_prefixed(prefix, &own, m);
 }
 
+/// A transfer asked for.
+struct Asked {
+    transferer: Channel,
+    /// The transferer's bridge, if any.
+    bridge: Option<usize>,
+    exten: String,
+    /// `Context`, else the transferer's.
+    context: String,
+}
+
 /// The checks manager.c makes for both actions: the transferer's name,
-/// the extension and the channel; the transferer and its bridge (`None`
-/// when it is in none).
-fn transferer(action: &Message, world: &World) -> Result<(Channel, Option<usize>), Reply> {
+/// the extension and the channel.
+fn asked(action: &Message, world: &World) -> Result<Asked, Reply> {
     let name = action.get("Channel").unwrap_or("");
     if name.is_empty() {
         return Err(Reply::error("No channel specified"));
     }
-    if action.get("Exten").unwrap_or("").is_empty() {
+    let exten = action.get("Exten").unwrap_or("");
+    if exten.is_empty() {
         return Err(Reply::error("No extension specified"));
     }
     let Some(c) = channel(world, name) else {
@@ -62,7 +72,17 @@ fn transferer(action: &Message, world: &World) -> Result<(Channel, Option<usize>
         .bridges
         .iter()
         .position(|b| b.channels.iter().any(|n| n == name));
-    Ok((c.clone(), bridge))
+    let context = action
+        .get("Context")
+        .filter(|c| !c.is_empty())
+        .unwrap_or(&c.context)
+        .to_owned();
+    Ok(Asked {
+        transferer: c.clone(),
+        bridge,
+        exten: exten.to_owned(),
+        context,
+    })
 }
 
 /// The other channel of a two-party bridge.
@@ -87,16 +107,10 @@ fn leave(b: &mut Bridge, c: &Channel) -> Message {
 /// the transferer hangs up (cause 16). Only a two-party bridge is
 /// modelled; a channel in no bridge gets `Transfer invalid`.
 pub(crate) fn blind(action: &Message, world: &mut World) -> Reply {
-    let (x, bridge) = match transferer(action, world) {
-        Ok(t) => t,
+    let (x, bridge, exten, context) = match asked(action, world) {
+        Ok(a) => (a.transferer, a.bridge, a.exten, a.context),
         Err(r) => return r,
     };
-    let exten = action.get("Exten").unwrap_or("");
-    let context = action
-        .get("Context")
-        .filter(|c| !c.is_empty())
-        .unwrap_or(&x.context)
-        .to_owned();
     let Some(i) = bridge else {
         return Reply::error("Transfer invalid");
     };
@@ -115,12 +129,12 @@ pub(crate) fn blind(action: &Message, world: &mut World) -> Reply {
     b.snapshot(&mut ev);
     ev.push("IsExternal", "Yes");
     ev.push("Context", &context);
-    ev.push("Extension", exten);
+    ev.push("Extension", &exten);
     let mut r = Reply::success_with("Transfer succeeded").broadcast(ev);
     // The transferee goes on at the extension.
     let y = match channel_mut(world, &y.name) {
         Some(c) => {
-            c.exten = exten.to_owned();
+            c.exten = exten;
             c.context = context;
             c.clone()
         }
@@ -140,22 +154,16 @@ pub(crate) fn blind(action: &Message, world: &mut World) -> Reply {
 /// (the transferer's context by default), answered at once. A channel in
 /// no two-party bridge does nothing with the digits.
 pub(crate) fn attended(action: &Message, world: &mut World) -> Reply {
-    let (x, bridge) = match transferer(action, world) {
-        Ok(t) => t,
+    let (x, bridge, exten, context) = match asked(action, world) {
+        Ok(a) => (a.transferer, a.bridge, a.exten, a.context),
         Err(r) => return r,
     };
     let ok = Reply::success_with("Atxfer successfully queued");
     let Some(i) = bridge.filter(|i| other_party(&world.pbx.bridges[*i], &x.name).is_some()) else {
         return ok;
     };
-    let exten = action.get("Exten").unwrap_or("");
-    let context = action
-        .get("Context")
-        .filter(|c| !c.is_empty())
-        .unwrap_or(&x.context)
-        .to_owned();
     let [mut t1, mut t2] = Callee {
-        exten,
+        exten: &exten,
         context: &context,
     }
     .pair(&x, world);
