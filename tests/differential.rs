@@ -216,6 +216,20 @@ fn originate_no_answer() {
 }
 
 #[test]
+fn originate_congestion() {
+    check(Scenario {
+        name: "originate_congestion",
+        events: CALL_EVENTS,
+        script: |ami| {
+            admin(ami);
+            originate(ami, "Local/105@test", &[]);
+            ami.settle(2);
+            logoff(ami);
+        },
+    });
+}
+
+#[test]
 fn refused_login() {
     check(Scenario {
         name: "refused_login",
@@ -293,6 +307,16 @@ fn originate_sync_busy() {
 /// Originates a Local channel into 104 (answers, waits 300 s) and hangs up
 /// half `half` (`;1` or `;2`) with the Hangup action.
 fn local_hangup(ami: &mut Ami, half: &str) {
+    let target = local_up(ami, half);
+    ami.send(&[("Action", "Hangup"), ("Channel", &target)]);
+    ami.settle(2);
+    logoff(ami);
+}
+
+/// Logs in, originates a Local channel into 104 (answers, waits 300 s)
+/// into `Wait(300)` and waits until it is up and the originate answered;
+/// the name of its half `half` (`1` or `2`).
+fn local_up(ami: &mut Ami, half: &str) -> String {
     admin(ami);
     let id = ami.channel_id(1);
     let r = ami.send(&[
@@ -321,9 +345,59 @@ fn local_hangup(ami: &mut Ami, half: &str) {
         .wait(|m| m.event_name() == Some("OriginateResponse")
             && m.action_id().is_some_and(|a| a.starts_with(&tag)))
         .is_some());
-    ami.send(&[("Action", "Hangup"), ("Channel", &target)]);
-    ami.settle(2);
-    logoff(ami);
+    target
+}
+
+#[test]
+fn dtmf_play() {
+    check(Scenario {
+        name: "dtmf_play",
+        events: &[
+            "Newchannel",
+            "Newstate",
+            "Hangup",
+            "OriginateResponse",
+            "DTMFBegin",
+            "DTMFEnd",
+        ],
+        script: |ami| {
+            let one = local_up(ami, "1");
+            // Until `;2` is in `Wait`: digits that reach it while Answer()
+            // reads its frames come out garbled (two DTMFBegin, the
+            // DTMFEnd only at the hangup).
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            // Sent out of `;1` (its `;2` half reads it), then received on
+            // `;1` as if from its far end, then a channel that is not.
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", &one),
+                ("Digit", "5"),
+                ("Duration", "200"),
+            ]);
+            ami.wait_event("DTMFEnd", &twin(&one)).expect("DTMFEnd");
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", &one),
+                ("Digit", "#"),
+                ("Duration", "150"),
+                ("Receive", "true"),
+            ]);
+            ami.wait(|m| {
+                m.event_name() == Some("DTMFEnd")
+                    && m.get("Digit") == Some("#")
+                    && m.get("Channel") == Some(one.as_str())
+            })
+            .expect("DTMFEnd of #");
+            ami.send(&[
+                ("Action", "PlayDTMF"),
+                ("Channel", "Local/nothing@test-gone;1"),
+                ("Digit", "1"),
+            ]);
+            ami.send(&[("Action", "Hangup"), ("Channel", &one)]);
+            ami.settle(2);
+            logoff(ami);
+        },
+    });
 }
 
 #[test]
@@ -341,6 +415,224 @@ fn local_hangup_second_half() {
         name: "local_hangup_second_half",
         events: CALL_EVENTS,
         script: |ami| local_hangup(ami, "2"),
+    });
+}
+
+/// The AMI events of a call through a bridge (`DialBegin` / `DialEnd` of
+/// the dialplan's `Dial` are not modelled).
+const BRIDGE_EVENTS: &[&str] = &[
+    "Newchannel",
+    "Newstate",
+    "Hangup",
+    "OriginateResponse",
+    "BridgeCreate",
+    "BridgeEnter",
+    "BridgeLeave",
+    "BridgeDestroy",
+];
+
+/// Originates `Local/600@test` (its `;2` half dials `Local/610@test`, which
+/// answers, and `Local/101@test`, cancelled) into `Wait(300)`, with
+/// `__WAITSECS=300` so that the callee waits too; waits until the caller
+/// (`;2`) and the callee (`Local/610@test-…;1`) are bridged and the
+/// originate answered. The names of both.
+fn two_party_bridge(ami: &mut Ami) -> (String, String) {
+    admin(ami);
+    let id = ami.channel_id(1);
+    let r = ami.send(&[
+        ("Action", "Originate"),
+        ("Channel", "Local/600@test"),
+        ("Application", "Wait"),
+        ("Data", "300"),
+        ("Async", "true"),
+        ("ChannelId", id.as_str()),
+        ("Variable", "__WAITSECS=300"),
+    ]);
+    assert!(r.is_some(), "no answer to Originate");
+    let entered = |ami: &Ami, prefix: &str| {
+        ami.wait_event("BridgeEnter", prefix)
+            .and_then(|m| m.get("Channel").map(str::to_owned))
+            .expect("BridgeEnter")
+    };
+    let caller = entered(ami, "Local/600@test-");
+    let callee = entered(ami, "Local/610@test-");
+    let tag = ami.tag().to_owned();
+    assert!(ami
+        .wait(|m| m.event_name() == Some("OriginateResponse")
+            && m.action_id().is_some_and(|a| a.starts_with(&tag)))
+        .is_some());
+    (caller, callee)
+}
+
+/// The other half's name of a Local channel (`…;1` ↔ `…;2`).
+fn twin(name: &str) -> String {
+    match name.strip_suffix(";1") {
+        Some(base) => format!("{base};2"),
+        None => format!("{};1", name.trim_end_matches(";2")),
+    }
+}
+
+/// The two-party bridge, then the Hangup action on the caller's end (the
+/// originated `;1` half) or the callee's (the `;2` half running 610).
+fn bridge_hangup(ami: &mut Ami, callee: bool) {
+    let (caller_side, callee_side) = two_party_bridge(ami);
+    let end = twin(if callee { &callee_side } else { &caller_side });
+    ami.send(&[("Action", "Hangup"), ("Channel", &end)]);
+    ami.settle(6);
+    logoff(ami);
+}
+
+#[test]
+fn bridge_hangup_caller() {
+    check(Scenario {
+        name: "bridge_hangup_caller",
+        events: BRIDGE_EVENTS,
+        script: |ami| bridge_hangup(ami, false),
+    });
+}
+
+#[test]
+fn bridge_hangup_callee() {
+    check(Scenario {
+        name: "bridge_hangup_callee",
+        events: BRIDGE_EVENTS,
+        script: |ami| bridge_hangup(ami, true),
+    });
+}
+
+#[test]
+fn queue_agent_answers() {
+    check(Scenario {
+        name: "queue_agent_answers",
+        events: &[
+            "Newchannel",
+            "Newstate",
+            "Hangup",
+            "OriginateResponse",
+            "BridgeCreate",
+            "BridgeEnter",
+            "BridgeLeave",
+            "BridgeDestroy",
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "AgentCalled",
+            "AgentConnect",
+            "AgentComplete",
+            "AgentRingNoAnswer",
+            "AgentDump",
+        ],
+        script: |ami| {
+            admin(ami);
+            // 500 answers and queues its `;2` half in `support`: agent1
+            // answers after a second and hangs up 3 s later, agent2 rings.
+            let id = ami.channel_id(1);
+            ami.send(&[
+                ("Action", "Originate"),
+                ("Channel", "Local/500@test"),
+                ("Application", "Wait"),
+                ("Data", "300"),
+                ("Async", "true"),
+                ("ChannelId", id.as_str()),
+            ]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("OriginateResponse")
+                    && m.action_id().is_some_and(|a| a.starts_with(&tag))
+            })
+            .expect("OriginateResponse");
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
+/// The AMI events of a transfer.
+const TRANSFER_EVENTS: &[&str] = &[
+    "Newchannel",
+    "Newstate",
+    "Hangup",
+    "OriginateResponse",
+    "BridgeCreate",
+    "BridgeEnter",
+    "BridgeLeave",
+    "BridgeDestroy",
+    "BridgeMerge",
+    "BlindTransfer",
+    "AttendedTransfer",
+    "MusicOnHoldStart",
+    "MusicOnHoldStop",
+    "LocalOptimizationBegin",
+    "LocalOptimizationEnd",
+];
+
+#[test]
+fn blind_transfer() {
+    check(Scenario {
+        name: "blind_transfer",
+        events: TRANSFER_EVENTS,
+        script: |ami| {
+            ami.racing();
+            let (caller, callee) = two_party_bridge(ami);
+            // The callee sends the caller to 104 (answers, waits 300 s).
+            ami.send(&[
+                ("Action", "BlindTransfer"),
+                ("Channel", &callee),
+                ("Exten", "104"),
+                ("Context", "test"),
+            ]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("BlindTransfer")
+                    && m.get("TransfererLinkedid")
+                        .is_some_and(|l| l.starts_with(&tag))
+            })
+            .expect("BlindTransfer");
+            ami.wait_event("Hangup", &twin(&callee))
+                .expect("callee gone");
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
+            ami.settle(6);
+            logoff(ami);
+        },
+    });
+}
+
+#[test]
+fn attended_transfer() {
+    check(Scenario {
+        name: "attended_transfer",
+        events: TRANSFER_EVENTS,
+        script: |ami| {
+            ami.racing();
+            let (caller, callee) = two_party_bridge(ami);
+            // The callee consults 104 (answers, waits 300 s), then hangs
+            // up: the caller and 104 are left together.
+            ami.send(&[
+                ("Action", "Atxfer"),
+                ("Channel", &callee),
+                ("Exten", "104"),
+                ("Context", "test"),
+            ]);
+            ami.wait(|m| {
+                m.event_name() == Some("BridgeEnter")
+                    && ami.owns(m)
+                    && m.get("Channel")
+                        .is_some_and(|c| c.starts_with("Local/104@test-"))
+            })
+            .expect("the target bridged with the transferer");
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&callee))]);
+            let tag = ami.tag().to_owned();
+            ami.wait(|m| {
+                m.event_name() == Some("AttendedTransfer")
+                    && m.iter()
+                        .any(|(h, v)| h.ends_with("Linkedid") && v.starts_with(&tag))
+            })
+            .expect("AttendedTransfer");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            ami.send(&[("Action", "Hangup"), ("Channel", &twin(&caller))]);
+            ami.settle(8);
+            logoff(ami);
+        },
     });
 }
 

@@ -12,7 +12,7 @@ use astrix::ami::codec::{Decoder, Frame};
 use astrix::ami::Message;
 use parking_lot::{Condvar, Mutex};
 
-use super::normalise::Normaliser;
+use super::normalise::{is_bridge, Normaliser};
 
 /// How long a scenario waits for an answer or an event.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -38,6 +38,9 @@ pub struct Ami {
     log: Arc<(Mutex<Log>, Condvar)>,
     tag: String,
     next: u32,
+    /// Whether the scenario's caller ids, connected lines and bridge
+    /// leaves race (see [`Ami::racing`]).
+    racing: bool,
 }
 
 impl Ami {
@@ -76,6 +79,7 @@ impl Ami {
             log,
             tag: tag.to_owned(),
             next: 0,
+            racing: false,
         };
         ami.wait_banner();
         ami
@@ -90,6 +94,16 @@ impl Ami {
                 return;
             }
         }
+    }
+
+    /// For a transfer: Asterisk updates caller ids and connected lines
+    /// with frames each channel's thread handles, and the transferer and
+    /// the transferee leave a bridge from two threads, so their order
+    /// races. The transcript leaves out every `…CallerID…` and
+    /// `…ConnectedLine…` header and lists each run of `BridgeLeave`s
+    /// sorted, without their `BridgeNumChannels`.
+    pub fn racing(&mut self) {
+        self.racing = true;
     }
 
     /// The run's tag.
@@ -170,6 +184,11 @@ impl Ami {
 
     /// Whether an event belongs to this run: its ActionID, unique id or
     /// linked id starts with the tag, or it names a channel of the run.
+    pub fn owns(&self, m: &Message) -> bool {
+        self.own(m)
+    }
+
+    /// Whether an event belongs to this run (see [`Ami::owns`]).
     fn own(&self, m: &Message) -> bool {
         let ours = |h: &str| m.get(h).is_some_and(|v| v.starts_with(&self.tag));
         ours("ActionID") || ours("Uniqueid") || ours("Linkedid")
@@ -215,21 +234,40 @@ impl Ami {
     /// The normalised transcript: what was sent, every response and this
     /// run's events named in `events` that are not about one channel, in
     /// wire order; then each channel's events (in `events`), one channel
-    /// after the other, in the order of their normalised names. Asterisk
-    /// keeps each channel's events in order but not those of two channels,
-    /// nor a channel's events and `OriginateResponse`.
+    /// after the other, in the order of their normalised names; then each
+    /// bridge's events (those with a `BridgeUniqueid`, of bridges the
+    /// run's channels were in), likewise; then the transfers and merges
+    /// (stasis' `bridge:all`). Asterisk keeps each channel's
+    /// and each bridge's events in order (one stasis topic each) but not
+    /// those of two topics, nor a channel's events and
+    /// `OriginateResponse`.
     pub fn transcript(&self, events: &[&str]) -> Vec<String> {
         let g = self.log.0.lock();
+        // The bridges this run's channels were in: their events without a
+        // channel (`BridgeCreate`, `BridgeDestroy`) are the run's too.
+        let bridges: HashSet<&str> = g
+            .lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Got(m) if self.own(m) => Some(m),
+                _ => None,
+            })
+            .flat_map(|m| m.iter().filter(|(h, _)| is_bridge(h)).map(|(_, v)| v))
+            .filter(|v| !v.is_empty())
+            .collect();
+        let ours =
+            |m: &Message| self.own(m) || m.iter().any(|(h, v)| is_bridge(h) && bridges.contains(v));
         let kept: Vec<&Line> = g
             .lines
             .iter()
             .filter(|l| match l {
                 Line::Got(m) if !m.is_response() => {
-                    self.own(m) && events.contains(&m.event_name().unwrap_or(""))
+                    ours(m) && events.contains(&m.event_name().unwrap_or(""))
                 }
                 _ => true,
             })
             .collect();
+        let racing = self.racing;
         let mut n = Normaliser::new(&self.tag);
         for l in &kept {
             if let Line::Sent(m) | Line::Got(m) = l {
@@ -240,32 +278,55 @@ impl Ami {
         }
         let mut out = Vec::new();
         let mut channels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by_bridge: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut bridge_all: Vec<String> = Vec::new();
         for l in kept {
             match l {
+                Line::Got(m) if on_bridge_all(m) => {
+                    bridge_all.push(n.line("S: ", shown(m, racing)));
+                }
+                Line::Got(m) if m.contains("BridgeUniqueid") => {
+                    let b = n.value("BridgeUniqueid", m.get("BridgeUniqueid").unwrap_or(""));
+                    by_bridge
+                        .entry(b)
+                        .or_default()
+                        .push(n.line("S: ", shown(m, racing)));
+                }
                 Line::Banner(b) => out.push(format!("S: Asterisk Call Manager/{b}")),
                 Line::Sent(m) => out.push(n.line("C: ", m.iter())),
-                Line::Got(m) if m.contains("Env") || m.contains("Result") => {
+                Line::Got(m) if m.event_name().is_some_and(|e| e.starts_with("AsyncAGI")) => {
                     let m = decode_agi(m);
                     let ch = n.value("Channel", m.get("Channel").unwrap_or(""));
                     channels
                         .entry(ch)
                         .or_default()
-                        .push(n.line("S: ", m.iter()));
+                        .push(n.line("S: ", shown(&m, racing)));
                 }
                 Line::Got(m) if m.contains("ChannelState") => {
                     let ch = n.value("Channel", m.get("Channel").unwrap_or(""));
                     channels
                         .entry(ch)
                         .or_default()
-                        .push(n.line("S: ", m.iter()));
+                        .push(n.line("S: ", shown(m, racing)));
                 }
-                Line::Got(m) => out.push(n.line("S: ", m.iter())),
+                Line::Got(m) => out.push(n.line("S: ", shown(m, racing))),
                 Line::Closed => out.push("# closed by the server".into()),
             }
         }
         for (ch, lines) in channels {
             out.push(format!("# channel {ch}"));
             out.extend(lines);
+        }
+        for (b, mut lines) in by_bridge {
+            if racing {
+                sort_leaves(&mut lines);
+            }
+            out.push(format!("# bridge {b}"));
+            out.extend(lines);
+        }
+        if !bridge_all.is_empty() {
+            out.push("# bridge:all".into());
+            out.extend(bridge_all);
         }
         out
     }
@@ -275,6 +336,51 @@ impl Drop for Ami {
     fn drop(&mut self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// The headers of `m` a transcript shows: when the scenario races (see
+/// [`Ami::racing`]), without caller ids and connected lines.
+fn shown(m: &Message, racing: bool) -> impl Iterator<Item = (&str, &str)> {
+    m.iter()
+        .filter(move |(h, _)| !(racing && (h.contains("CallerID") || h.contains("ConnectedLine"))))
+}
+
+/// Each run of `BridgeLeave` lines sorted, their `BridgeNumChannels`
+/// masked (see [`Ami::racing`]).
+fn sort_leaves(lines: &mut [String]) {
+    let leave = |l: &String| l.starts_with("S: Event: BridgeLeave |");
+    for l in lines.iter_mut().filter(|l| leave(l)) {
+        let masked: Vec<String> = l
+            .split(" | ")
+            .map(|p| {
+                if p.starts_with("BridgeNumChannels: ") {
+                    "BridgeNumChannels: (racing)".to_owned()
+                } else {
+                    p.to_owned()
+                }
+            })
+            .collect();
+        *l = masked.join(" | ");
+    }
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        while i < lines.len() && leave(&lines[i]) {
+            i += 1;
+        }
+        lines[start..i].sort();
+        i = i.max(start + 1);
+    }
+}
+
+/// Whether an event is published on stasis' `bridge:all` topic (transfers
+/// and merges): in order among themselves, not with a bridge's or a
+/// channel's events.
+fn on_bridge_all(m: &Message) -> bool {
+    matches!(
+        m.event_name(),
+        Some("BlindTransfer" | "AttendedTransfer" | "BridgeMerge")
+    )
 }
 
 /// An AsyncAGI event with its URI-encoded `Env` or `Result` decoded, each

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 /// Headers dropped from every message: they differ between instances or
 /// runs whatever the behaviour (clocks, the `channelvars` of
 /// `manager.conf`, the host's name), or they show the dialplan position,
-/// which the emulators do not model.
+/// which the emulators do not model (`Priority`, and `DestPriority`,
+/// `TransfereePriority`, … likewise).
 const DROPPED: &[&str] = &[
     "EventTV",
     "Timestamp",
@@ -14,6 +15,9 @@ const DROPPED: &[&str] = &[
     "SystemName",
     "Priority",
 ];
+
+/// Headers whose value is a count of seconds measured on the clock.
+const CLOCKED: &[&str] = &["HoldTime", "RingTime", "TalkTime"];
 
 /// Replaces what changes from run to run by stable names: unique ids
 /// (`U1`, `U2`, … in the order Asterisk made them), channel sequence
@@ -26,6 +30,14 @@ pub struct Normaliser {
     ids: BTreeSet<(u64, u64, String)>,
     /// Channel sequence numbers.
     seqs: BTreeSet<u64>,
+    /// Bridge ids (uuids), in the order first seen.
+    bridges: Vec<String>,
+}
+
+/// Whether header `name` holds a bridge's id (`BridgeUniqueid`, and the
+/// prefixed ones of transfer events).
+pub fn is_bridge(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with("bridgeuniqueid")
 }
 
 /// Whether header `name` holds a unique id.
@@ -69,18 +81,24 @@ impl Normaliser {
             tag: tag.to_owned(),
             ids: BTreeSet::new(),
             seqs: BTreeSet::new(),
+            bridges: Vec::new(),
         }
     }
 
     /// Whether a header is left out of transcripts.
     pub fn dropped(name: &str) -> bool {
         DROPPED.iter().any(|d| d.eq_ignore_ascii_case(name))
-            || name.to_ascii_lowercase().starts_with("chanvariable")
+            || name.to_ascii_lowercase().contains("chanvariable")
+            || name.to_ascii_lowercase().ends_with("priority")
     }
 
     /// Notes the ids and sequence numbers in one header.
     pub fn learn(&mut self, name: &str, value: &str) {
-        if is_id(name) {
+        if is_bridge(name) {
+            if !value.is_empty() && !self.bridges.iter().any(|b| b == value) {
+                self.bridges.push(value.to_owned());
+            }
+        } else if is_id(name) {
             if let Some((s, n)) = made_id(value) {
                 self.ids.insert((s, n, value.to_owned()));
             }
@@ -94,6 +112,16 @@ impl Normaliser {
     pub fn value(&self, name: &str, value: &str) -> String {
         if name.eq_ignore_ascii_case("secret") {
             return "(secret)".into();
+        }
+        // Whole seconds of the clock (app_queue.c): 3 or 4 for the same
+        // call.
+        if CLOCKED.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            return "(seconds)".into();
+        }
+        if is_bridge(name) {
+            if let Some(i) = self.bridges.iter().position(|b| b == value) {
+                return format!("B{}", i + 1);
+            }
         }
         if is_id(name) {
             // Ids the scenario chose (`TAG-1`, and Asterisk's `TAG-1;2`

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::reply::Reply;
+use super::reply::{Reply, Step};
 use crate::ami::Message;
 use crate::testing::agi::model::State as AgiModel;
 
@@ -16,6 +16,8 @@ pub(crate) struct Channel {
     pub(crate) state: u8,
     pub(crate) caller_num: String,
     pub(crate) caller_name: String,
+    pub(crate) connected_num: String,
+    pub(crate) connected_name: String,
     pub(crate) context: String,
     pub(crate) exten: String,
     pub(crate) priority: u32,
@@ -43,8 +45,8 @@ impl Channel {
         m.push("ChannelStateDesc", state_desc(self.state));
         m.push("CallerIDNum", &self.caller_num);
         m.push("CallerIDName", &self.caller_name);
-        m.push("ConnectedLineNum", "<unknown>");
-        m.push("ConnectedLineName", "<unknown>");
+        m.push("ConnectedLineNum", &self.connected_num);
+        m.push("ConnectedLineName", &self.connected_name);
         m.push("Language", "en");
         m.push("AccountCode", "");
         m.push("Context", &self.context);
@@ -65,15 +67,30 @@ impl Channel {
     /// A `DialBegin`/`DialEnd` of an originate towards this channel: as
     /// dial.c sends it with no calling channel, only `Dest*` headers.
     fn dial_event(&self, name: &str) -> Message {
-        let mut own = Message::with_capacity(20, 400);
-        self.snapshot(&mut own);
         let mut m = Message::with_capacity(20, 500);
         m.push("Event", name);
         m.push("Privilege", "call,all");
-        for (k, v) in own.iter() {
-            m.push(&format!("Dest{k}"), v);
-        }
+        self.push_dest(&mut m);
         m
+    }
+
+    /// The snapshot headers as the other party of an event (`Dest…`).
+    pub(crate) fn push_dest(&self, m: &mut Message) {
+        self.push_as("Dest", m);
+    }
+
+    /// The snapshot headers, each name after `prefix` (`Transferer…`).
+    pub(crate) fn push_as(&self, prefix: &str, m: &mut Message) {
+        let mut own = Message::with_capacity(20, 400);
+        self.snapshot(&mut own);
+        push_prefixed(prefix, &own, m);
+    }
+}
+
+/// Every header of `from` into `to`, each name after `prefix`.
+pub(crate) fn push_prefixed(prefix: &str, from: &Message, to: &mut Message) {
+    for (k, v) in from.iter() {
+        to.push(&format!("{prefix}{k}"), v);
     }
 }
 
@@ -144,6 +161,9 @@ pub(crate) fn answer(action: &Message, world: &mut World) -> Reply {
         "hangup" => hangup(&get("Channel"), world),
         "status" => status(action, world),
         "agi" => agi(action, world),
+        "playdtmf" => super::dtmf::play_dtmf(action, world),
+        "blindtransfer" => super::transfer::blind(action, world),
+        "atxfer" => super::transfer::attended(action, world),
         "filter" => Reply::success_with("Filter Added Successfully"),
         "userevent" => {
             let mut ev = Message::new()
@@ -352,6 +372,8 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         state: 0,
         caller_num,
         caller_name,
+        connected_num: "<unknown>".into(),
+        connected_name: "<unknown>".into(),
         context: action.get("Context").unwrap_or("default").into(),
         exten: action.get("Exten").unwrap_or("s").into(),
         priority: action
@@ -366,11 +388,16 @@ fn originate(action: &Message, world: &mut World) -> Reply {
         let (k, val) = v.split_once('=').unwrap_or((v, ""));
         ch.vars.insert(k.into(), val.into());
     }
-    // Channels whose name says so fail like a busy or unanswered line, as
-    // do Local channels into the test dialplan's 103 (Busy) and 101 (rings).
+    // Channels whose name says so fail like a busy, congested or
+    // unanswered line, as do Local channels into the test dialplan's 103
+    // (Busy), 105 (Congestion) and 101 (rings).
     let lower = chan.to_ascii_lowercase();
     let failure = if lower.contains("busy") || lower == "local/103@test" {
         Some((5, 17, "User busy"))
+    } else if lower.contains("congestion") || lower == "local/105@test" {
+        // pbx_builtins.c: Congestion() sets cause 34 and state Busy; the
+        // originate fails with AST_CONTROL_CONGESTION (8).
+        Some((8, 34, "Circuit/channel congestion"))
     } else if lower.contains("noanswer") || lower == "local/101@test" {
         Some((3, 19, "User alerting, no answer"))
     } else {
@@ -459,14 +486,21 @@ fn originate(action: &Message, world: &mut World) -> Reply {
     }
     match failure {
         Some((reason, cause, txt)) => {
-            let status = if reason == 5 { "BUSY" } else { "NOANSWER" };
+            let status = match reason {
+                5 => "BUSY",
+                8 => "CONGESTION",
+                _ => "NOANSWER",
+            };
+            // Busy and congestion refuse the call; no answer rings.
+            let refused = reason != 3;
             let dial_end = ch.dial_event("DialEnd").with("DialStatus", status);
             if let Some(t) = &mut twin {
-                // Asterisk 22, busy: the ;2 half goes Busy, the ;1 half
-                // ends Down with cause 0, the ;2 half with 17. Not
-                // answered: the ;1 half rings (the ;2 half stays in Ring)
-                // and both end with 19 when the originate gives up.
-                if reason == 5 {
+                // Asterisk 22, busy or congestion: the ;2 half goes Busy,
+                // the ;1 half ends Down with cause 0, the ;2 half with 17
+                // or 34. Not answered: the ;1 half rings (the ;2 half
+                // stays in Ring) and both end with 19 when the originate
+                // gives up.
+                if refused {
                     t.state = 7;
                     r = r.delay(step).broadcast(t.event("Newstate"));
                     r = r.broadcast(dial_end);
@@ -480,7 +514,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     r = r.broadcast(dial_end);
                 }
             } else {
-                ch.state = if reason == 5 { 7 } else { 5 };
+                ch.state = if refused { 7 } else { 5 };
                 r = r.delay(step).broadcast(dial_end);
                 let mut h = ch.event("Hangup");
                 h.push("Cause", &cause.to_string());
@@ -503,7 +537,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
                 r = r.broadcast(h);
-                if reason != 5 {
+                if !refused {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", &cause.to_string());
                     h.push("Cause-txt", txt);
@@ -515,6 +549,13 @@ fn originate(action: &Message, world: &mut World) -> Reply {
             }
         }
         None => {
+            // 600 dials two callees: the originated half hears them ring.
+            if let Some(t) = twin
+                .as_mut()
+                .filter(|t| super::dial::is_dial(&t.context, &t.exten))
+            {
+                r = r.delay(step).broadcast(super::dial::ringing(&mut ch, t));
+            }
             if let Some(t) = &mut twin {
                 t.state = 6;
                 r = r.delay(step).broadcast(t.event("Newstate"));
@@ -543,12 +584,11 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(1);
             }
-            if let Some(t) = &twin {
-                if t.context == "test" {
-                    let exten = t.exten.clone();
-                    for e in super::pbx::after_answer(&exten, t, world) {
-                        r = r.broadcast(e);
-                    }
+            let mut later = Vec::new();
+            if let Some(t) = twin.as_mut().filter(|t| t.context == "test") {
+                let exten = t.exten.clone();
+                for e in super::pbx::after_answer(&exten, t, world, &mut later) {
+                    r = r.broadcast(e);
                 }
             }
             if !is_async {
@@ -566,9 +606,15 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 None => Some(Duration::from_secs(2)),
             };
             if let Some(w) = wait {
-                r.steps.push(super::reply::Step::Delay(w));
-                r.steps
-                    .push(super::reply::Step::HangupChannel(ch.name.clone()));
+                later.push((w, Step::World(hangup_events, ch.name.clone())));
+            }
+            // What happens later, in the order of its time.
+            later.sort_by_key(|(at, _)| *at);
+            let mut now = Duration::ZERO;
+            for (at, step) in later {
+                r.steps.push(Step::Delay(at.saturating_sub(now)));
+                r.steps.push(step);
+                now = at;
             }
             world.channels.push(ch);
             world.channels.extend(twin);
@@ -635,6 +681,8 @@ impl World {
             state: 6,
             caller_num: "5550300".into(),
             caller_name: "Async Caller".into(),
+            connected_num: "<unknown>".into(),
+            connected_name: "<unknown>".into(),
             context: "test".into(),
             exten: "300".into(),
             priority: 2,
@@ -770,13 +818,32 @@ fn hangup(channel: &str, world: &mut World) -> Reply {
 /// Removes the channel (with its Local twin, and the call it is bridged
 /// with) and gives their events: bridge and queue exits, then the
 /// `Hangup`s: 16 Normal Clearing for a channel of its own; a Local pair
-/// ends as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first.
+/// ends as on Asterisk 22, both halves with cause 0 `Unknown`, `;1` first;
+/// the channels of a bridge that ends (and their Local twins) with 16, but
+/// the one hung up.
 pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
+    end_call(channel, world, false)
+}
+
+/// The channel's dialplan hangs up (`Hangup()`): as [`hangup_events`], but
+/// it and its Local twin end with cause 16, Normal Clearing.
+pub(crate) fn hangup_cleared(channel: &str, world: &mut World) -> Vec<Message> {
+    end_call(channel, world, true)
+}
+
+fn end_call(channel: &str, world: &mut World, cleared: bool) -> Vec<Message> {
     if !world.channels.iter().any(|c| c.name == channel) {
         return Vec::new();
     }
     let mut names = vec![channel.to_owned()];
     let mut events = Vec::new();
+    // A transferer who hangs up while consulting completes the transfer.
+    for n in std::iter::once(channel.to_owned()).chain(local_twin(channel)) {
+        events.extend(super::transfer::transferer_gone(&n, world));
+    }
+    // The channels of the bridges that end: bridge_basic.c dissolves a
+    // two-party bridge with cause 16, which their Local twins take too.
+    let mut dissolved: Vec<String> = Vec::new();
     // Twins of the channels a bridge takes along are taken too.
     loop {
         let before = names.len();
@@ -785,6 +852,11 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
                 if !names.contains(&t) && world.channels.iter().any(|c| c.name == t) {
                     names.push(t);
                 }
+            }
+        }
+        for b in &world.pbx.bridges {
+            if b.channels.iter().any(|c| names.contains(c)) {
+                dissolved.extend(b.channels.iter().cloned());
             }
         }
         events.extend(super::pbx::tear_down(&mut names, world));
@@ -801,8 +873,19 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
         !ends
     });
     halves.sort_by(|a, b| a.name.cmp(&b.name));
+    // Channels whose cause a bridge that ended before set already.
+    let set = std::mem::take(&mut world.pbx.cause_set);
+    let (gone, kept): (Vec<String>, Vec<String>) = set.into_iter().partition(|c| names.contains(c));
+    world.pbx.cause_set = kept;
+    let after_bridge = |name: &str| {
+        gone.iter().any(|g| g == name)
+            || (name != channel
+                && (dissolved.iter().any(|d| d == name)
+                    || local_twin(name).is_some_and(|t| dissolved.contains(&t))))
+    };
     events.extend(halves.iter().map(|c| {
-        let (cause, txt) = if local_twin(&c.name).is_some() {
+        let local = local_twin(&c.name).is_some();
+        let (cause, txt) = if local && !cleared && !after_bridge(&c.name) {
             ("0", "Unknown")
         } else {
             ("16", "Normal Clearing")
@@ -816,7 +899,7 @@ pub(crate) fn hangup_events(channel: &str, world: &mut World) -> Vec<Message> {
 }
 
 /// The other half's name of a Local channel (`…;1` ↔ `…;2`).
-fn local_twin(name: &str) -> Option<String> {
+pub(crate) fn local_twin(name: &str) -> Option<String> {
     if !name.get(..6)?.eq_ignore_ascii_case("Local/") {
         return None;
     }

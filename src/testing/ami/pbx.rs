@@ -38,6 +38,15 @@ pub(crate) struct Pbx {
     pub(crate) callers: Vec<String>,
     devices: BTreeMap<String, String>,
     next_bridge: u64,
+    /// Callers whose members' channels ring.
+    pub(crate) queue_calls: Vec<super::queue::QueueCall>,
+    /// Callers bridged with an agent: (caller, agent's `;1` half,
+    /// interface, member name).
+    pub(crate) connected: Vec<(String, String, String, String)>,
+    /// Attended transfers whose transferer consults the target.
+    pub(crate) consults: Vec<super::transfer::Consult>,
+    /// Channels whose hangup cause a bridge set to 16 when it ended.
+    pub(crate) cause_set: Vec<String>,
 }
 
 impl Default for Pbx {
@@ -58,6 +67,31 @@ impl Default for Pbx {
                 .map(|(d, s)| (d.to_owned(), s.to_owned()))
                 .collect(),
             next_bridge: 0,
+            queue_calls: Vec::new(),
+            connected: Vec::new(),
+            consults: Vec::new(),
+            cause_set: Vec::new(),
+        }
+    }
+}
+
+impl Pbx {
+    /// The members a call rings (not paused): (interface, name), in the
+    /// order they were added.
+    pub(crate) fn ring_members(&self) -> Vec<(String, String)> {
+        self.members
+            .iter()
+            .filter(|m| !m.paused)
+            .map(|m| (m.interface.clone(), m.name.clone()))
+            .collect()
+    }
+
+    /// A new empty bridge, with an id like Asterisk's (a uuid).
+    pub(crate) fn new_bridge(&mut self, started: u64) -> Bridge {
+        self.next_bridge += 1;
+        Bridge {
+            id: format!("{started:08x}-0000-4000-8000-{:012x}", self.next_bridge),
+            channels: Vec::new(),
         }
     }
 }
@@ -96,17 +130,18 @@ fn list_end(r: Reply, name: &str, n: usize) -> Reply {
 }
 
 impl Bridge {
-    fn snapshot(&self, m: &mut Message) {
+    pub(crate) fn snapshot(&self, m: &mut Message) {
         m.push("BridgeUniqueid", &self.id);
         m.push("BridgeType", "basic");
         m.push("BridgeTechnology", "simple_bridge");
-        m.push("BridgeCreator", "Dial");
-        m.push("BridgeName", "");
+        // A bridge made by Dial has neither (bridge_basic.c).
+        m.push("BridgeCreator", "<unknown>");
+        m.push("BridgeName", "<unknown>");
         m.push("BridgeNumChannels", &self.channels.len().to_string());
         m.push("BridgeVideoSourceMode", "none");
     }
 
-    fn event(&self, name: &str) -> Message {
+    pub(crate) fn event(&self, name: &str) -> Message {
         let mut m = Message::new()
             .with("Event", name)
             .with("Privilege", "call,all");
@@ -343,60 +378,19 @@ pub(crate) fn set_device_state(var: &str, value: &str, world: &mut World) -> Opt
 
 /// What an answered Local call into `exten@test` does beyond answering:
 /// 600 bridges the `;2` half with a new callee pair, 500 queues it.
-/// Returns the events, in order.
-pub(crate) fn after_answer(exten: &str, twin: &Channel, world: &mut World) -> Vec<Message> {
-    let mut out = Vec::new();
+/// Returns the events, in order; what the PBX does later by itself goes to
+/// `later` (from now).
+pub(crate) fn after_answer(
+    exten: &str,
+    twin: &mut Channel,
+    world: &mut World,
+    later: &mut Vec<(std::time::Duration, super::reply::Step)>,
+) -> Vec<Message> {
     match exten {
-        "600" => {
-            let n = world.next_id + 1;
-            let callee = |half: u8, uniqueid: String| Channel {
-                name: format!("Local/610@test-{n:08x};{half}"),
-                uniqueid,
-                state: 6,
-                context: "test".into(),
-                exten: "610".into(),
-                priority: 1,
-                application: "AppDial2".into(),
-                data: "(Outgoing Line)".into(),
-                ..twin.clone()
-            };
-            let a = callee(1, world.new_uniqueid());
-            let b = callee(2, world.new_uniqueid());
-            for c in [&a, &b] {
-                out.push(c.event("Newchannel"));
-            }
-            world.pbx.next_bridge += 1;
-            let mut bridge = Bridge {
-                id: format!(
-                    "{:08x}-0000-4000-8000-{:012x}",
-                    world.started, world.pbx.next_bridge
-                ),
-                channels: Vec::new(),
-            };
-            out.push(bridge.event("BridgeCreate"));
-            for c in [twin, &a] {
-                bridge.channels.push(c.name.clone());
-                let mut e = bridge.event("BridgeEnter");
-                c.snapshot(&mut e);
-                out.push(e);
-            }
-            world.pbx.bridges.push(bridge);
-            world.channels.push(a);
-            world.channels.push(b);
-        }
-        "500" => {
-            world.pbx.callers.push(twin.name.clone());
-            let count = world.pbx.callers.len().to_string();
-            let mut e = twin.event("QueueCallerJoin");
-            e.set("Privilege", "agent,all");
-            e.push("Queue", "support");
-            e.push("Position", &count);
-            e.push("Count", &count);
-            out.push(e);
-        }
-        _ => {}
+        "600" => super::dial::answered(twin, world),
+        "500" => super::queue::join(twin, world, later),
+        _ => Vec::new(),
     }
-    out
 }
 
 /// Channels that end with `names` (a bridge ends with its last channel,
@@ -414,6 +408,9 @@ pub(crate) fn tear_down(names: &mut Vec<String>, world: &mut World) -> Vec<Messa
         .collect();
     for i in bridged.into_iter().rev() {
         let mut b = world.pbx.bridges.remove(i);
+        // The channel hung up leaves first, then the others, last in
+        // first.
+        b.channels.sort_by_key(|c| names.contains(c));
         while let Some(name) = b.channels.pop() {
             if let Some(c) = world.channels.iter().find(|c| c.name == name) {
                 let mut e = b.event("BridgeLeave");
@@ -434,12 +431,17 @@ pub(crate) fn tear_down(names: &mut Vec<String>, world: &mut World) -> Vec<Messa
             continue;
         }
         let name = world.pbx.callers.remove(i);
+        for ended in super::queue::abandon(&name, world) {
+            if !names.contains(&ended) {
+                names.push(ended);
+            }
+        }
         if let Some(c) = world.channels.iter().find(|c| c.name == name) {
             let mut e = c.event("QueueCallerLeave");
             e.set("Privilege", "agent,all");
             e.push("Queue", "support");
-            e.push("Count", &world.pbx.callers.len().to_string());
             e.push("Position", &(i + 1).to_string());
+            e.push("Count", &world.pbx.callers.len().to_string());
             out.push(e);
         }
     }

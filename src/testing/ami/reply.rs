@@ -17,8 +17,13 @@ pub(crate) enum Step {
     Raw(Vec<u8>),
     Delay(Duration),
     Close,
-    /// The emulated channel hangs up by itself (end of its dialplan).
-    HangupChannel(String),
+    /// The emulated PBX acts by itself on the channel named (its dialplan
+    /// hangs up, an agent answers, …): the function's events are
+    /// broadcast.
+    World(
+        fn(&str, &mut super::defaults::World) -> Vec<Message>,
+        String,
+    ),
 }
 
 /// A scripted answer to an action: messages, events, raw bytes, pauses and

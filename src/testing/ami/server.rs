@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::defaults::{answer, hangup_events, World};
+use super::defaults::{answer, World};
 use super::permissions::ACTION_CLASSES;
 use super::reply::{Reply, Step};
 use crate::ami::codec::{Decoder, Frame, Limits};
@@ -266,10 +266,11 @@ struct Shared {
 /// halves, `Local/100@test-00000002;1` and `;2`, that end with cause 0
 /// `Unknown`, as on Asterisk 22).
 ///
-/// It does not model the dialplan, media, bridges, transfers, queues, the
-/// events Asterisk sends besides Newchannel / Newstate / Hangup /
-/// OriginateResponse for an originate (OriginateResponse only for `Async:
-/// true`, as manager.c), ACLs or event filters; see
+/// It does not model the dialplan (beyond a few extensions of the test
+/// dialplan: a `Dial`, a queue call, transfers of a bridged channel),
+/// media, the events Asterisk sends besides Newchannel / Newstate / Hangup
+/// / OriginateResponse for an originate (OriginateResponse only for
+/// `Async: true`, as manager.c), ACLs or event filters; see
 /// [the module](crate::testing).
 ///
 /// It binds 127.0.0.1 on port 0; [`AmiServer::addr`] says where. Dropping
@@ -786,8 +787,8 @@ fn play_steps(
                 writer.lock().close();
                 return false;
             }
-            Step::HangupChannel(name) => {
-                let evs = hangup_events(&name, &mut shared.world.lock());
+            Step::World(f, name) => {
+                let evs = f(&name, &mut shared.world.lock());
                 for ev in evs {
                     broadcast(shared, &ev);
                 }

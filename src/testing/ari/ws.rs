@@ -77,9 +77,7 @@ pub(crate) fn check_upgrade(
             "Failed to create ARI websocket session",
         ));
     }
-    let subscribe_all = get("subscribeAll").is_some_and(|v| {
-        ["yes", "true", "y", "t", "1", "on"].contains(&v.to_ascii_lowercase().as_str())
-    });
+    let subscribe_all = get("subscribeAll").is_some_and(crate::testing::ast_true);
     let mut head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: {upgrade}\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n",
