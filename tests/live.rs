@@ -319,6 +319,9 @@ fn model_equals_lists_under_load_with_cuts_emulator() {
     let r = run(&server.addr(), rounds, Some(&server), 0x9e37_79b9_7f4a_7c15);
     print("emulator", &r);
     assert_eq!(r.mismatches, 0);
+    // The emulator's lists and events agree, and events around a cut are
+    // the reconnection's business: never a gap.
+    assert_eq!(r.stats.gaps, 0, "gaps: {:?}", r.stats);
     assert!(r.cuts >= 2);
     assert!(r.stats.syncs > r.cuts);
 }

@@ -370,8 +370,10 @@ impl Applier<'_> {
             &mut self.changes,
             |slot| gone = slot.take(),
         );
+        // Unknown: the lists, newer than the events, no longer had it (its
+        // Hangup followed the marker). Nothing to remove: not a gap.
         let Some(ch) = gone else {
-            return Outcome::Gap;
+            return Outcome::Applied;
         };
         // Asterisk says BridgeLeave first; a model that missed it must not
         // keep a dead channel in a bridge.
@@ -504,22 +506,25 @@ impl Applier<'_> {
         }
     }
 
+    /// A channel leaves a bridge. A bridge or channel the model does not
+    /// know is not created (the lists, newer than the events, may have
+    /// seen them go): the channel is out of the bridge either way.
     fn bridge_leave(&mut self, b: &BridgeSnapshot, c: &ChannelSnapshot) -> Outcome {
-        let bridge_known = self.upsert_bridge(b);
-        let channel = self.upsert_channel(c, false);
-        self.edit_bridge(&b.uniqueid, |bridge| {
-            bridge.channels.remove(&c.uniqueid);
-        });
-        self.set_channel_bridge(&c.uniqueid, |slot| {
-            if slot.as_ref() == Some(&b.uniqueid) {
-                *slot = None;
-            }
-        });
-        if bridge_known && channel == Outcome::Applied {
-            Outcome::Applied
-        } else {
-            Outcome::Gap
+        if self.state.bridges.contains_key(&b.uniqueid) {
+            self.upsert_bridge(b);
+            self.edit_bridge(&b.uniqueid, |bridge| {
+                bridge.channels.remove(&c.uniqueid);
+            });
         }
+        if self.state.channels.contains_key(&c.uniqueid) {
+            self.upsert_channel(c, false);
+            self.set_channel_bridge(&c.uniqueid, |slot| {
+                if slot.as_ref() == Some(&b.uniqueid) {
+                    *slot = None;
+                }
+            });
+        }
+        Outcome::Applied
     }
 
     fn bridge_destroy(&mut self, id: &Text) -> Outcome {
@@ -531,8 +536,9 @@ impl Applier<'_> {
             &mut self.changes,
             |slot| gone = slot.take(),
         );
+        // Unknown: gone by the lists already (see `hangup`).
         let Some(b) = gone else {
-            return Outcome::Gap;
+            return Outcome::Applied;
         };
         for uid in &b.channels {
             self.set_channel_bridge(uid, |slot| {
@@ -596,16 +602,16 @@ impl Applier<'_> {
         };
         let mut changes = self.changes.take();
         let (q, queue_known) = self.queue(queue);
-        let mut known = false;
         edit(
             &mut q.members,
             interface,
             Members(queue),
             &mut changes,
-            |slot| known = slot.take().is_some(),
+            |slot| *slot = None,
         );
         self.changes = changes;
-        if queue_known && known {
+        // An unknown member is gone already (see `hangup`).
+        if queue_known {
             Outcome::Applied
         } else {
             Outcome::Gap
@@ -678,7 +684,8 @@ impl Applier<'_> {
             Self::shift_callers(q, c.position + 1, -1, &mut changes);
         }
         self.changes = changes;
-        if queue_known && gone.is_some() {
+        // An unknown caller has left already (see `hangup`).
+        if queue_known {
             Outcome::Applied
         } else {
             Outcome::Gap

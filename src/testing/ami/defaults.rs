@@ -473,7 +473,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", "0");
                     h.push("Cause-txt", "Unknown");
-                    r = r.delay(step).broadcast(h);
+                    r = r.delay(step).gone(&ch.name).broadcast(h);
                 } else {
                     ch.state = 5;
                     r = r.delay(step).broadcast(ch.event("Newstate"));
@@ -485,7 +485,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 let mut h = ch.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
-                r = r.delay(step).broadcast(h);
+                r = r.delay(step).gone(&ch.name).broadcast(h);
             }
             resp_event.push("Response", "Failure");
             resp_event.push("Channel", chan);
@@ -502,17 +502,21 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 let mut h = t.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
-                r = r.broadcast(h);
+                r = r.gone(&t.name).broadcast(h);
                 if reason != 5 {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", &cause.to_string());
                     h.push("Cause-txt", txt);
-                    r = r.broadcast(h);
+                    r = r.gone(&ch.name).broadcast(h);
                 }
             }
             if !is_async {
                 r = sync_answer(r, Reply::error("Originate failed"));
             }
+            // The channels exist until their Hangup (the lists show them
+            // meanwhile, as Asterisk's would).
+            world.channels.push(ch);
+            world.channels.extend(twin);
         }
         None => {
             if let Some(t) = &mut twin {

@@ -786,6 +786,7 @@ fn play_steps(
                 writer.lock().close();
                 return false;
             }
+            Step::Gone(name) => shared.world.lock().channels.retain(|c| c.name != name),
             Step::HangupChannel(name) => {
                 let evs = hangup_events(&name, &mut shared.world.lock());
                 for ev in evs {
