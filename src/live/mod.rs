@@ -78,18 +78,18 @@ impl State {
     /// replaying a recording. True if the event changed what the model
     /// follows or could have.
     pub fn apply_event(&mut self, event: &Message, variables: &[String]) -> bool {
-        let Some(name) = event.event_name() else {
+        let Some(kind) = event
+            .event_name()
+            .and_then(|n| apply::followed(n, !variables.is_empty()))
+        else {
             return false;
         };
-        if !apply::follows(name, !variables.is_empty()) {
-            return false;
-        }
         Applier {
             state: self,
             variables,
             changes: None,
         }
-        .apply(event)
+        .apply_kind(kind, event)
             != Outcome::Ignored
     }
 }
@@ -411,9 +411,9 @@ impl Core {
             return;
         }
         let Some(name) = m.event_name() else { return };
-        if !apply::follows(name, !self.variables.is_empty()) {
+        let Some(kind) = apply::followed(name, !self.variables.is_empty()) else {
             return;
-        }
+        };
         let mut inner = self.inner.lock();
         if let Some(p) = &mut inner.pending {
             p.held.push(m.clone());
@@ -427,7 +427,7 @@ impl Core {
             variables: &self.variables,
             changes: listening.then_some(&mut changes),
         }
-        .apply(m);
+        .apply_kind(kind, m);
         if stale && outcome == Outcome::Gap {
             // Events were lost with the connection: the resync that
             // follows the reconnection is due anyway.
