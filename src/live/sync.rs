@@ -56,10 +56,8 @@ pub(crate) fn fetch(
 ) -> Result<State, AmiError> {
     let mut st = State::default();
     // Channels are required: a refusal is an error here.
-    let channels = manager.send_action_timeout(
-        &RawAction::from_action(&CoreShowChannels::default()),
-        timeout,
-    )?;
+    let channels =
+        manager.send_action_timeout(&RawAction::from_action(&CoreShowChannels), timeout)?;
     for m in raw_items(&channels.events, "CoreShowChannel") {
         let f = Fields::read(m);
         let Some(uid) = f.uniqueid else { continue };
@@ -78,6 +76,9 @@ pub(crate) fn fetch(
             let Some(c) = &e.channel else { continue };
             if let Some(ch) = st.channels.get_mut(&c.uniqueid) {
                 for (k, v) in &e.variables {
+                    // manager.c prints an unset variable's NULL value
+                    // with `%s`: glibc writes `(null)`.
+                    let v = if v == "(null)" { "" } else { v.as_str() };
                     set_variable(ch, variables, k, v);
                 }
             }

@@ -219,7 +219,12 @@ fn core_show_channels(world: &World) -> Reply {
         m.push("Application", &c.application);
         m.push("ApplicationData", &c.data);
         m.push("Duration", "00:00:01");
-        m.push("BridgeId", "");
+        let bridge = world
+            .pbx
+            .bridges
+            .iter()
+            .find(|b| b.channels.contains(&c.name));
+        m.push("BridgeId", bridge.map_or("", |b| b.id.as_str()));
         r = r.list_event(m);
     }
     r.list_event(
