@@ -99,10 +99,12 @@ fn decode_all(bytes: &[u8], mut each: impl FnMut(&Message)) -> usize {
     let mut n = 0;
     while let Ok(Some(f)) = d.decode() {
         if let Frame::Message(m) = f {
+            // Only events reach the model (the Manager hands it events
+            // alone); responses are decoded and dropped.
             if m.event_name().is_some() {
                 n += 1;
+                each(&m);
             }
-            each(&m);
         }
     }
     n

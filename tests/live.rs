@@ -4,7 +4,8 @@
 //! against a real Asterisk with `ASTRIX_LIVE=127.0.0.1` (AMI on 5038,
 //! admin/wordpass), the model's connection going through a loopback proxy
 //! that the test cuts in the middle of the load; longer with
-//! `ASTRIX_LIVE_SOAK=<rounds>`.
+//! `ASTRIX_LIVE_SOAK=<rounds>`; `ASTRIX_LIVE_DEBUG=1` prints the differences
+//! seen at a quiet point before a comparison is retried.
 
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
