@@ -170,9 +170,16 @@ pub(crate) fn read_queues(st: &mut State, events: &[Message]) {
             .unwrap_or(0);
         let joined = now.checked_sub(Duration::from_secs(wait)).unwrap_or(now);
         let position = f.position.and_then(|p| p.trim().parse().ok()).unwrap_or(0);
-        let (Some(name), Some(c)) = (f.queue, caller(&f, position, joined)) else {
+        let (Some(name), Some(mut c)) = (f.queue, caller(&f, position, joined)) else {
             continue;
         };
+        // app_queue writes an empty caller ID as `unknown` here; the
+        // channel snapshot of QueueCallerJoin as `<unknown>`.
+        for v in [&mut c.caller_id_num, &mut c.caller_id_name] {
+            if v.as_str() == "unknown" {
+                *v = Text::from("<unknown>");
+            }
+        }
         queue_entry(st, name)
             .0
             .callers
