@@ -186,6 +186,19 @@ impl Message {
             .map(move |s| self.value_at(s))
     }
 
+    /// Every header as `(name bytes, value)`: [`Message::iter`] without
+    /// the character-boundary check of the name, for matching names
+    /// against ASCII patterns on a hot path.
+    pub(crate) fn iter_name_bytes(&self) -> impl Iterator<Item = (&[u8], &str)> + '_ {
+        let bytes = self.text.as_bytes();
+        self.spans.iter().map(move |s| {
+            let name = bytes
+                .get(s.name_start as usize..s.name_end as usize)
+                .unwrap_or_default();
+            (name, self.value_at(s))
+        })
+    }
+
     /// Every header as `(name, value)`, in the order received.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         self.spans

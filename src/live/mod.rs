@@ -78,18 +78,18 @@ impl State {
     /// replaying a recording. True if the event changed what the model
     /// follows or could have.
     pub fn apply_event(&mut self, event: &Message, variables: &[String]) -> bool {
-        let Some(name) = event.event_name() else {
+        let Some(kind) = event
+            .event_name()
+            .and_then(|n| apply::followed(n, !variables.is_empty()))
+        else {
             return false;
         };
-        if !apply::follows(name, !variables.is_empty()) {
-            return false;
-        }
         Applier {
             state: self,
             variables,
             changes: None,
         }
-        .apply(event)
+        .apply_kind(kind, event)
             != Outcome::Ignored
     }
 }
@@ -163,12 +163,27 @@ struct Pending {
     held: Vec<Message>,
     /// The lists' state, once read.
     lists: Option<State>,
+    /// [`Inner::losses`] when the sync began.
+    losses: u64,
 }
 
 struct Inner {
     state: Arc<State>,
     pending: Option<Pending>,
     generation: u64,
+    /// Connections lost so far.
+    losses: u64,
+    /// [`Inner::losses`] when the sync installed last began: while it is
+    /// behind, the state is stale (events were lost, a resync is due) and
+    /// an event about something unknown is no gap.
+    synced_losses: u64,
+}
+
+impl Inner {
+    /// True from a connection loss until a sync begun after it installs.
+    fn stale(&self) -> bool {
+        self.synced_losses < self.losses
+    }
 }
 
 /// What the callbacks, the sync thread and the handle share.
@@ -234,6 +249,8 @@ impl Live {
                 state: Arc::default(),
                 pending: None,
                 generation: 0,
+                losses: 0,
+                synced_losses: 0,
             }),
             installed: Condvar::new(),
             firing: Mutex::new(()),
@@ -248,8 +265,9 @@ impl Live {
         let c = core.clone();
         let on_event = manager.on_any_event(move |m| c.handle(m));
         let c = core.clone();
-        let on_state = manager.on_connection_state(move |s| {
-            if let ConnectionState::Reconnected = s {
+        let on_state = manager.on_connection_state(move |s| match s {
+            ConnectionState::Lost(_) => c.lost(),
+            ConnectionState::Reconnected => {
                 c.stats.lock().reconnects += 1;
                 let _ = c.requests.send(Request::Resync);
             }
@@ -371,6 +389,14 @@ impl Drop for Live {
 }
 
 impl Core {
+    /// The connection is lost: the events until the next connection are
+    /// gone. A sync waiting for its marker stops waiting (it will not
+    /// come); the resync after the reconnection makes the state whole.
+    fn lost(&self) {
+        self.inner.lock().losses += 1;
+        self.installed.notify_all();
+    }
+
     /// An event from the dispatcher.
     fn handle(&self, m: &Message) {
         if let Some(token) = sync::marker_token(m) {
@@ -385,9 +411,9 @@ impl Core {
             return;
         }
         let Some(name) = m.event_name() else { return };
-        if !apply::follows(name, !self.variables.is_empty()) {
+        let Some(kind) = apply::followed(name, !self.variables.is_empty()) else {
             return;
-        }
+        };
         let mut inner = self.inner.lock();
         if let Some(p) = &mut inner.pending {
             p.held.push(m.clone());
@@ -395,12 +421,18 @@ impl Core {
         }
         let listening = self.listening.load(Ordering::Acquire);
         let mut changes = Vec::new();
-        let outcome = Applier {
+        let stale = inner.stale();
+        let mut outcome = Applier {
             state: Arc::make_mut(&mut inner.state),
             variables: &self.variables,
             changes: listening.then_some(&mut changes),
         }
-        .apply(m);
+        .apply_kind(kind, m);
+        if stale && outcome == Outcome::Gap {
+            // Events were lost with the connection: the resync that
+            // follows the reconnection is due anyway.
+            outcome = Outcome::Applied;
+        }
         {
             let mut s = self.stats.lock();
             match outcome {
@@ -464,6 +496,7 @@ impl Core {
         }
         inner.state = Arc::new(state);
         inner.generation += 1;
+        inner.synced_losses = inner.synced_losses.max(p.losses);
         {
             let mut s = self.stats.lock();
             s.syncs += 1;
@@ -478,14 +511,16 @@ impl Core {
         let _one = self.syncing.lock();
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let token = sync::token(self as *const Core as usize, n);
-        let generation = {
+        let (generation, losses) = {
             let mut inner = self.inner.lock();
+            let losses = inner.losses;
             inner.pending = Some(Pending {
                 token: token.clone(),
                 held: Vec::new(),
                 lists: None,
+                losses,
             });
-            inner.generation
+            (inner.generation, losses)
         };
         let lists = match sync::fetch(manager, &self.variables, self.timeout) {
             Ok(l) => l,
@@ -524,6 +559,10 @@ impl Core {
         let mut inner = self.inner.lock();
         if marked {
             while inner.generation == generation {
+                if inner.losses != losses {
+                    log::debug!("live: connection lost before the sync marker came back");
+                    break;
+                }
                 if self.installed.wait_until(&mut inner, deadline).timed_out() {
                     log::warn!("live: sync marker not seen; installing the sync without it");
                     break;

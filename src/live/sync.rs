@@ -3,19 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use super::apply::{merge_bridge, merge_channel, merge_member, set_variable, MemberFields};
-use super::model::{
-    Bridge, Channel, Endpoint, ExtensionState, Queue, QueueCaller, QueueMember, State,
+use super::apply::{
+    caller, extension_state, merge_bridge, merge_channel, merge_member, queue_entry, set_variable,
+    Fields,
 };
+use super::model::{Bridge, Channel, Endpoint, Queue, QueueMember, State};
 use crate::ami::actions::{
     BridgeInfo, BridgeList, CoreShowChannels, DeviceStateList, ExtensionStateList,
     PjsipShowEndpoints, QueueStatus, Status,
 };
-use crate::ami::events::{
-    BridgeInfoChannel, BridgeListItem, DeviceStateChange, EndpointList, Event, ExtensionStatus,
-    QueueEntry, QueueMember as QueueMemberItem, QueueParams, Status as StatusItem,
-};
-use crate::ami::{Action, AmiError, Manager, Message, Response};
+use crate::ami::events::{EndpointList, Event, QueueParams, Status as StatusItem, Text};
+use crate::ami::{Action, AmiError, Manager, Message, RawAction, Response};
 
 /// Sends a list action; a refusal (`Response: Error`: a module not loaded,
 /// no such bridge any more) is an empty list, anything else an error.
@@ -31,22 +29,23 @@ fn list<A: Action<Output = Response>>(
     }
 }
 
-/// Reads the items of a list called `E::NAME`, skipping the others and
-/// those that do not parse (logged).
-fn items<E: Event>(events: &[Message]) -> impl Iterator<Item = E> + '_ {
+/// The items of a list called `name`.
+fn raw_items<'a>(events: &'a [Message], name: &'a str) -> impl Iterator<Item = &'a Message> + 'a {
     events
         .iter()
-        .filter(|m| {
-            m.event_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case(E::NAME))
-        })
-        .filter_map(|m| match E::from_message(m) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                log::debug!("live: {} list item skipped: {err}", E::NAME);
-                None
-            }
-        })
+        .filter(move |m| m.event_name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// Reads the items of a list called `E::NAME`, skipping those that do not
+/// parse (logged).
+fn items<E: Event>(events: &[Message]) -> impl Iterator<Item = E> + '_ {
+    raw_items(events, E::NAME).filter_map(|m| match E::from_message(m) {
+        Ok(e) => Some(e),
+        Err(err) => {
+            log::debug!("live: {} list item skipped: {err}", E::NAME);
+            None
+        }
+    })
 }
 
 /// Asks Asterisk for everything the model holds and builds the state.
@@ -57,11 +56,14 @@ pub(crate) fn fetch(
 ) -> Result<State, AmiError> {
     let mut st = State::default();
     // Channels are required: a refusal is an error here.
-    let channels = manager.send_action_timeout(&CoreShowChannels, timeout)?;
-    for e in channels {
-        let mut ch = Channel::new(e.channel.uniqueid.clone());
-        merge_channel(&mut ch, &e.channel, variables);
-        ch.bridge = e.bridge_id.filter(|b| !b.is_empty());
+    let channels =
+        manager.send_action_timeout(&RawAction::from_action(&CoreShowChannels), timeout)?;
+    for m in raw_items(&channels.events, "CoreShowChannel") {
+        let f = Fields::read(m);
+        let Some(uid) = f.uniqueid else { continue };
+        let mut ch = Channel::new(Text::from(uid));
+        merge_channel(&mut ch, &f, m, variables);
+        ch.bridge = f.bridge_id.filter(|b| !b.is_empty()).map(Text::from);
         st.channels.insert(ch.uniqueid.clone(), ch);
     }
     if !variables.is_empty() {
@@ -74,37 +76,45 @@ pub(crate) fn fetch(
             let Some(c) = &e.channel else { continue };
             if let Some(ch) = st.channels.get_mut(&c.uniqueid) {
                 for (k, v) in &e.variables {
+                    // manager.c prints an unset variable's NULL value
+                    // with `%s`: glibc writes `(null)`.
+                    let v = if v == "(null)" { "" } else { v.as_str() };
                     set_variable(ch, variables, k, v);
                 }
             }
         }
     }
-    for e in items::<BridgeListItem>(&list(manager, &BridgeList::new(), timeout)?) {
-        let Some(s) = e.bridge else { continue };
-        let mut b = Bridge::new(s.uniqueid.clone());
-        merge_bridge(&mut b, &s);
-        let info = list(manager, &BridgeInfo::new(s.uniqueid.as_str()), timeout)?;
-        for c in items::<BridgeInfoChannel>(&info).filter_map(|c| c.channel) {
-            b.channels.insert(c.uniqueid);
+    for m in raw_items(
+        &list(manager, &BridgeList::new(), timeout)?,
+        "BridgeListItem",
+    ) {
+        let f = Fields::read(m);
+        let Some(id) = f.bridge_uniqueid else {
+            continue;
+        };
+        let mut b = Bridge::new(Text::from(id));
+        merge_bridge(&mut b, &f);
+        let info = list(manager, &BridgeInfo::new(id), timeout)?;
+        for c in raw_items(&info, "BridgeInfoChannel") {
+            if let Some(uid) = Fields::read(c).uniqueid {
+                b.channels.insert(Text::from(uid));
+            }
         }
         st.bridges.insert(b.id.clone(), b);
     }
     read_queues(&mut st, &list(manager, &QueueStatus::new(), timeout)?);
-    for e in items::<DeviceStateChange>(&list(manager, &DeviceStateList::new(), timeout)?) {
-        if let (Some(d), Some(s)) = (e.device, e.state) {
-            st.device_states.insert(d, s);
+    let devices = list(manager, &DeviceStateList::new(), timeout)?;
+    for m in raw_items(&devices, "DeviceStateChange") {
+        let f = Fields::read(m);
+        if let (Some(d), Some(s)) = (f.device, f.state) {
+            st.device_states.insert(Text::from(d), Text::from(s));
         }
     }
-    for e in items::<ExtensionStatus>(&list(manager, &ExtensionStateList::new(), timeout)?) {
-        let (Some(context), Some(exten)) = (e.context.clone(), e.exten.clone()) else {
-            continue;
-        };
-        let state = ExtensionState {
-            hint: e.hint.clone().unwrap_or_default(),
-            status: e.status().ok().flatten().unwrap_or(-1),
-            status_text: e.status_text.clone().unwrap_or_default(),
-        };
-        st.extension_states.insert((context, exten), state);
+    let hints = list(manager, &ExtensionStateList::new(), timeout)?;
+    for m in raw_items(&hints, "ExtensionStatus") {
+        if let Some((key, state)) = extension_state(&Fields::read(m)) {
+            st.extension_states.insert(key, state);
+        }
     }
     for e in items::<EndpointList>(&list(manager, &PjsipShowEndpoints::new(), timeout)?) {
         let Some(name) = e.object_name else { continue };
@@ -140,54 +150,40 @@ pub(crate) fn read_queues(st: &mut State, events: &[Message]) {
         q.weight = p.weight.unwrap_or(0);
         q.service_level = p.service_level.unwrap_or(0);
     }
-    for m in items::<QueueMemberItem>(events) {
-        let (Some(queue), Some(interface)) = (&m.queue, &m.location) else {
+    for m in raw_items(events, "QueueMember") {
+        let f = Fields::read(m);
+        let (Some(name), Some(interface)) = (f.queue, f.interface) else {
             continue;
-        };
-        let (penalty, status, paused, in_call) = (
-            m.penalty.map(|v| v.to_string()),
-            m.status().ok().flatten().map(|v| v.to_string()),
-            m.paused().ok().flatten().map(|v| v.to_string()),
-            m.in_call().ok().flatten().map(|v| v.to_string()),
-        );
-        let fields = MemberFields {
-            queue: Some(queue),
-            interface: Some(interface),
-            name: m.name.as_ref(),
-            state_interface: m.state_interface.as_ref(),
-            membership: m.membership.as_ref(),
-            penalty: penalty.as_deref(),
-            status: status.as_deref(),
-            paused: paused.as_deref(),
-            paused_reason: m.paused_reason.as_ref(),
-            in_call: in_call.as_deref(),
         };
         let mut member = QueueMember::default();
-        merge_member(&mut member, &fields);
-        st.queues
-            .entry(queue.clone())
-            .or_insert_with(|| Queue::new(queue.clone()))
+        merge_member(&mut member, &f);
+        queue_entry(st, name)
+            .0
             .members
-            .insert(interface.clone(), member);
+            .insert(Text::from(interface), member);
     }
-    for e in items::<QueueEntry>(events) {
-        let (Some(queue), Some(uniqueid)) = (e.queue, e.uniqueid) else {
+    for m in raw_items(events, "QueueEntry") {
+        let f = Fields::read(m);
+        let wait = f
+            .wait
+            .and_then(|w| w.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let joined = now.checked_sub(Duration::from_secs(wait)).unwrap_or(now);
+        let position = f.position.and_then(|p| p.trim().parse().ok()).unwrap_or(0);
+        let (Some(name), Some(mut c)) = (f.queue, caller(&f, position, joined)) else {
             continue;
         };
-        let wait = Duration::from_secs(e.wait.unwrap_or(0).max(0) as u64);
-        let caller = QueueCaller {
-            uniqueid: uniqueid.clone(),
-            channel: e.channel.unwrap_or_default(),
-            position: e.position.unwrap_or(0),
-            caller_id_num: e.caller_id_num.unwrap_or_default(),
-            caller_id_name: e.caller_id_name.unwrap_or_default(),
-            joined: now.checked_sub(wait).unwrap_or(now),
-        };
-        st.queues
-            .entry(queue.clone())
-            .or_insert_with(|| Queue::new(queue))
+        // app_queue writes an empty caller ID as `unknown` here; the
+        // channel snapshot of QueueCallerJoin as `<unknown>`.
+        for v in [&mut c.caller_id_num, &mut c.caller_id_name] {
+            if v.as_str() == "unknown" {
+                *v = Text::from("<unknown>");
+            }
+        }
+        queue_entry(st, name)
+            .0
             .callers
-            .insert(uniqueid, caller);
+            .insert(c.uniqueid.clone(), c);
     }
 }
 

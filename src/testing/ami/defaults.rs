@@ -239,7 +239,12 @@ fn core_show_channels(world: &World) -> Reply {
         m.push("Application", &c.application);
         m.push("ApplicationData", &c.data);
         m.push("Duration", "00:00:01");
-        m.push("BridgeId", "");
+        let bridge = world
+            .pbx
+            .bridges
+            .iter()
+            .find(|b| b.channels.contains(&c.name));
+        m.push("BridgeId", bridge.map_or("", |b| b.id.as_str()));
         r = r.list_event(m);
     }
     r.list_event(
@@ -507,7 +512,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", "0");
                     h.push("Cause-txt", "Unknown");
-                    r = r.delay(step).broadcast(h);
+                    r = r.delay(step).gone(&ch.name).broadcast(h);
                 } else {
                     ch.state = 5;
                     r = r.delay(step).broadcast(ch.event("Newstate"));
@@ -519,7 +524,7 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 let mut h = ch.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
-                r = r.delay(step).broadcast(h);
+                r = r.delay(step).gone(&ch.name).broadcast(h);
             }
             resp_event.push("Response", "Failure");
             resp_event.push("Channel", chan);
@@ -536,17 +541,21 @@ fn originate(action: &Message, world: &mut World) -> Reply {
                 let mut h = t.event("Hangup");
                 h.push("Cause", &cause.to_string());
                 h.push("Cause-txt", txt);
-                r = r.broadcast(h);
+                r = r.gone(&t.name).broadcast(h);
                 if !refused {
                     let mut h = ch.event("Hangup");
                     h.push("Cause", &cause.to_string());
                     h.push("Cause-txt", txt);
-                    r = r.broadcast(h);
+                    r = r.gone(&ch.name).broadcast(h);
                 }
             }
             if !is_async {
                 r = sync_answer(r, Reply::error("Originate failed"));
             }
+            // The channels exist until their Hangup (the lists show them
+            // meanwhile, as Asterisk's would).
+            world.channels.push(ch);
+            world.channels.extend(twin);
         }
         None => {
             // 600 dials two callees: the originated half hears them ring.

@@ -24,6 +24,9 @@ pub(crate) enum Step {
         fn(&str, &mut super::defaults::World) -> Vec<Message>,
         String,
     ),
+    /// The emulated channel leaves the world without events of its own
+    /// (the reply's `Hangup` for it follows).
+    Gone(String),
 }
 
 /// A scripted answer to an action: messages, events, raw bytes, pauses and
@@ -121,6 +124,13 @@ impl Reply {
     /// Closes the connection.
     pub fn close(mut self) -> Self {
         self.steps.push(Step::Close);
+        self
+    }
+
+    /// Takes the emulated channel `name` out of the world at this point of
+    /// the reply (just before the reply's `Hangup` for it).
+    pub(crate) fn gone(mut self, name: &str) -> Self {
+        self.steps.push(Step::Gone(name.to_owned()));
         self
     }
 

@@ -787,6 +787,7 @@ fn play_steps(
                 writer.lock().close();
                 return false;
             }
+            Step::Gone(name) => shared.world.lock().channels.retain(|c| c.name != name),
             Step::World(f, name) => {
                 let evs = f(&name, &mut shared.world.lock());
                 for ev in evs {
