@@ -434,6 +434,19 @@ fn run(t: &Target<'_>, rounds: u64, seed: u64) -> Report {
             compare(&live, &model_mgr, &events, &mut report, quiet);
         }
     }
+    // Leave the PBX as found: both agents of `support` unpaused (the
+    // differential check's queue scenario needs them), devices idle.
+    for agent in 1..=2 {
+        let _ = load.send_action(
+            &QueuePause::new(format!("Local/agent{agent}@agents/n"), "false").queue("support"),
+        );
+    }
+    for dev in ["alice", "bob"] {
+        let _ = load.send_action(&Setvar::new(
+            format!("DEVICE_STATE(Custom:{dev})"),
+            "NOT_INUSE",
+        ));
+    }
     report.stats = live.stats();
     report.bridges = bridges.load(Ordering::Relaxed);
     assert!(changes.load(Ordering::Relaxed) > 0, "no change callback");
