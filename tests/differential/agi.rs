@@ -20,9 +20,28 @@ pub struct AgiCall {
 }
 
 impl AgiCall {
-    /// Takes the next connection on `listener`.
+    /// Takes the next connection on `listener`; fails the scenario if none
+    /// comes within [`PATIENCE`] (Asterisk did not run the `AGI()`).
     pub fn accept(listener: &TcpListener) -> AgiCall {
-        let (stream, _) = listener.accept().expect("a FastAGI connection");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "no FastAGI connection within {PATIENCE:?}"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept a FastAGI connection: {e}"),
+            }
+        };
+        listener.set_nonblocking(false).expect("blocking listener");
+        stream.set_nonblocking(false).expect("blocking socket");
         stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
         AgiCall {
             reader: BufReader::new(stream.try_clone().expect("clone socket")),
