@@ -52,8 +52,8 @@ impl Slot {
 pub(crate) struct ReplyTx(Option<Arc<Slot>>);
 
 impl ReplyTx {
-    /// Hands `outcome` to the caller (nothing happens if it gave up); the
-    /// caller is woken with the rest of `batch`.
+    /// Hands `outcome` to the caller, who is woken with the rest of
+    /// `batch` (a caller that gave up may still take it, or never look).
     pub(crate) fn send(mut self, outcome: Outcome, batch: &mut Batch) {
         if let Some(slot) = self.0.take() {
             *slot.value.lock() = Some(outcome);
@@ -73,7 +73,12 @@ impl Drop for ReplyTx {
 }
 
 /// The waiting half, held by the calling thread.
-pub(crate) struct ReplyRx(Arc<Slot>, std::cell::Cell<bool>);
+pub(crate) struct ReplyRx {
+    slot: Arc<Slot>,
+    /// The caller gave up (timed out) before the slot was filled: a fill
+    /// after that did not count it as on its way back.
+    gave_up: std::cell::Cell<bool>,
+}
 
 /// How a wait ended.
 pub(crate) enum Waited {
@@ -95,7 +100,10 @@ pub(crate) fn slot(wakeups: &Arc<Wakeups>) -> (ReplyTx, ReplyRx) {
     });
     (
         ReplyTx(Some(slot.clone())),
-        ReplyRx(slot, std::cell::Cell::new(false)),
+        ReplyRx {
+            slot,
+            gave_up: std::cell::Cell::new(false),
+        },
     )
 }
 
@@ -103,7 +111,7 @@ impl ReplyRx {
     /// Waits until the reply, the slot's end or `timeout`.
     pub(crate) fn wait(&self, timeout: Duration) -> Waited {
         let deadline = Instant::now().checked_add(timeout);
-        let slot = &self.0;
+        let slot = &self.slot;
         loop {
             // Read before announcing the sleep: a fill after this point
             // moves the token on, and the sleep returns at once.
@@ -121,7 +129,7 @@ impl ReplyRx {
                     .compare_exchange(SLEEPING, GAVE_UP, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
-                    self.1.set(true);
+                    self.gave_up.set(true);
                     return Waited::TimedOut;
                 }
                 break;
@@ -135,17 +143,17 @@ impl ReplyRx {
     /// way back (its reply came while it waited), which the caller must
     /// then report with [`Wakeups::returned`].
     pub(crate) fn leave(&self) -> bool {
-        let state = &self.0.state;
+        let state = &self.slot.state;
         loop {
             match state.load(Ordering::SeqCst) {
-                DONE => return !self.1.get(),
+                DONE => return !self.gave_up.get(),
                 GAVE_UP => return false,
                 s => {
                     if state
                         .compare_exchange(s, GAVE_UP, Ordering::SeqCst, Ordering::SeqCst)
                         .is_ok()
                     {
-                        self.1.set(true);
+                        self.gave_up.set(true);
                         return false;
                     }
                 }
@@ -155,10 +163,10 @@ impl ReplyRx {
 
     /// What the slot holds now, without waiting.
     pub(crate) fn take(&self) -> Waited {
-        if self.0.state.load(Ordering::SeqCst) != DONE {
+        if self.slot.state.load(Ordering::SeqCst) != DONE {
             return Waited::TimedOut;
         }
-        match self.0.value.lock().take() {
+        match self.slot.value.lock().take() {
             Some(outcome) => Waited::Done(outcome),
             None => Waited::Dropped,
         }
