@@ -1051,3 +1051,45 @@ fn callers_that_give_up_never_strand_the_writes_of_others() {
     // And one more from here, after them all.
     m.send_action(&Ping).unwrap();
 }
+
+/// Callers look for fast replies and sleep through slow ones; both kinds,
+/// mixed on one manager, with looking on (the default) and off, all come
+/// back with their own replies.
+#[test]
+fn fast_and_slow_replies_mixed_reach_their_callers() {
+    for spin in [None, Some(Duration::ZERO), Some(Duration::from_millis(1))] {
+        let server = AmiServer::start().unwrap();
+        server.on_action("Slow", |a| {
+            let tag = a.get("Tag").unwrap_or_default().to_string();
+            Reply::none()
+                .delay(Duration::from_millis(20))
+                .then(Reply::success_with(&tag))
+        });
+        let mut b = Manager::builder(server.addr()).action_timeout(T);
+        if let Some(s) = spin {
+            b = b.reply_spin(s);
+        }
+        let m = b.connect().unwrap();
+        m.login("admin", "wordpass").unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for n in 0..60 {
+                        if i % 4 == 0 && n % 10 == 0 {
+                            let tag = format!("t{i}_{n}");
+                            let slow = RawAction::new("Slow").header("Tag", &tag);
+                            let r = m.send_action(&slow).unwrap();
+                            assert_eq!(r.message_text(), Some(tag.as_str()), "{spin:?}");
+                        } else {
+                            m.send_action(&Ping).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+}

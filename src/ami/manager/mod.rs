@@ -3,6 +3,7 @@
 
 mod builder;
 mod handlers;
+mod patience;
 mod reader;
 mod reply;
 mod shared;
@@ -177,6 +178,7 @@ impl Manager {
             close_timeout: Duration::from_secs(5),
             keepalive: None,
             reconnect: None,
+            reply_spin: Duration::from_micros(200),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -211,6 +213,7 @@ impl Manager {
             side_tx: Mutex::new(None),
             dispatcher_id: Mutex::new(None),
             wakeups: Default::default(),
+            patience: patience::Patience::new(cfg.reply_spin),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
         *shared.side_tx.lock() = Some(tx.clone());
@@ -366,7 +369,7 @@ impl Manager {
         let rx = Leaving(shared, rx);
         shared.submit(|conn| submit(conn, tx, Instant::now()))?;
         let rx = &rx.1;
-        let waited = match rx.wait(timeout) {
+        let waited = match rx.wait(timeout, &shared.patience) {
             // The connection times the action out (and hands a list's
             // events so far to the orphan handler); the reply may also
             // have landed just now.

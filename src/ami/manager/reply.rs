@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::patience::Patience;
 use super::wake::{Batch, Sleeper, Wakeups};
 use crate::ami::error::AmiError;
 use crate::ami::response::Response;
@@ -108,9 +109,20 @@ pub(crate) fn slot(wakeups: &Arc<Wakeups>) -> (ReplyTx, ReplyRx) {
 }
 
 impl ReplyRx {
-    /// Waits until the reply, the slot's end or `timeout`.
-    pub(crate) fn wait(&self, timeout: Duration) -> Waited {
-        let deadline = Instant::now().checked_add(timeout);
+    /// Waits until the reply, the slot's end or `timeout`: first looks
+    /// for it as long as `patience` says, then sleeps; and teaches
+    /// `patience` how long it took.
+    pub(crate) fn wait(&self, timeout: Duration, patience: &Patience) -> Waited {
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        let slot = &self.slot;
+        patience.look(|| slot.state.load(Ordering::SeqCst) == DONE);
+        let waited = self.sleep(deadline);
+        patience.learn(start.elapsed());
+        waited
+    }
+
+    fn sleep(&self, deadline: Option<Instant>) -> Waited {
         let slot = &self.slot;
         loop {
             // Read before announcing the sleep: a fill after this point
@@ -201,7 +213,7 @@ mod tests {
                     for _ in 0..200 {
                         let (filler, waiter) = slot(&wakeups);
                         tx.send(filler).expect("filler thread");
-                        match waiter.wait(Duration::from_secs(30)) {
+                        match waiter.wait(Duration::from_secs(30), &Patience::new(Duration::ZERO)) {
                             Waited::Done(Ok(_)) => {}
                             _ => panic!("no reply"),
                         }
@@ -236,7 +248,7 @@ mod tests {
         let (filler, waiter) = slot(&wakeups);
         let started = Instant::now();
         assert!(matches!(
-            waiter.wait(Duration::from_millis(50)),
+            waiter.wait(Duration::from_millis(50), &Patience::new(Duration::ZERO)),
             Waited::TimedOut
         ));
         assert!(started.elapsed() >= Duration::from_millis(50));
@@ -256,7 +268,7 @@ mod tests {
             drop(filler);
         });
         assert!(matches!(
-            waiter.wait(Duration::from_secs(30)),
+            waiter.wait(Duration::from_secs(30), &Patience::new(Duration::ZERO)),
             Waited::Dropped
         ));
         t.join().expect("dropper");

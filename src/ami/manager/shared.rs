@@ -328,6 +328,8 @@ pub(crate) struct Shared {
     pub(crate) dispatcher_id: Mutex<Option<ThreadId>>,
     /// Where callers sleep until their replies come.
     pub(crate) wakeups: std::sync::Arc<super::wake::Wakeups>,
+    /// How long callers look for their replies before they sleep.
+    pub(crate) patience: super::patience::Patience,
 }
 
 impl Shared {
