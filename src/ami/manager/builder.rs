@@ -114,7 +114,7 @@ impl ManagerBuilder {
     /// The longest a caller of [`Manager::send_action`] looks for its
     /// reply, yielding its processor between looks, before it sleeps
     /// (default 200 µs; zero: sleep at once). How long it looks is learnt:
-    /// twice the running mean of how long replies take, and not at all
+    /// four times the running mean of how long replies take, and not at all
     /// while that mean is longer than this. A sleeping caller costs its
     /// reply a wake-up, and when its processor went idle meanwhile that is
     /// an inter-processor interrupt, 25–30 µs on a virtual machine: for

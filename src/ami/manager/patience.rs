@@ -11,7 +11,7 @@
 //! could be done), and sleeps only when the reply is late.
 //!
 //! How long is learnt: the manager keeps a running mean of how long
-//! replies take, and a caller looks for twice that, at most the manager's
+//! replies take, and a caller looks for four times that, at most the manager's
 //! [`reply_spin`](super::ManagerBuilder::reply_spin); once replies
 //! typically take longer than that, callers sleep at once (a remote
 //! Asterisk, slow actions), and the looking comes back when replies are
@@ -27,6 +27,12 @@ pub(crate) struct Patience {
     /// The running mean of the waits for replies, in nanoseconds.
     typical: AtomicU64,
 }
+
+/// A caller looks for this many times the typical wait: one wait may well
+/// be several times the mean when replies come in bursts, and a look cut
+/// short costs a wake-up. Measured with 4 threads on the benchmarks' VM
+/// (medians of 5): 60.9k actions/s with two, 64.2k with four.
+const LOOK_FACTOR: u64 = 4;
 
 /// One sample moves the mean by this fraction of the gap (1/8).
 const WEIGHT_SHIFT: u32 = 3;
@@ -47,7 +53,7 @@ impl Patience {
         if self.max == 0 || typical > self.max {
             return Duration::ZERO;
         }
-        Duration::from_nanos(typical.saturating_mul(2).min(self.max))
+        Duration::from_nanos(typical.saturating_mul(LOOK_FACTOR).min(self.max))
     }
 
     /// Looks until `ready` or the budget is spent, yielding the processor
@@ -108,7 +114,7 @@ mod tests {
         }
         let b = p.budget();
         assert!(
-            b >= Duration::from_micros(38) && b <= Duration::from_micros(42),
+            b >= Duration::from_micros(76) && b <= Duration::from_micros(84),
             "{b:?}"
         );
         for _ in 0..100 {
