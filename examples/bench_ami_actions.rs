@@ -30,6 +30,8 @@ Connects to `loadgen ami-actions` on 127.0.0.1:P; T threads (default 1)
 share the connection and send N blocking Pings in all (default 30000), then
 one JSON line is printed: {\"actions\":N,\"secs\":S,\"actions_per_s\":R}.
 U sets the manager's reply_spin in microseconds (default: the manager's).
+H (default 127.0.0.1), NAME and S (default bench/bench, which loadgen
+takes) point it at a real Asterisk instead.
 
 exit status:
   0  done
@@ -38,37 +40,61 @@ exit status:
   3  no connection: cannot connect or log in";
 
 fn main() -> ExitCode {
-    let (port, threads, actions, spin) = match cli::parse("bench_ami_actions", HELP, |cli| {
-        let (mut port, mut threads, mut actions, mut spin) = (None, 1u64, 30_000u64, None);
-        while let Some(arg) = cli.next()? {
-            match arg.flag() {
-                Some("--port") => port = Some(cli.number::<u16>("--port")?),
-                Some("--threads") => threads = cli.number("--threads")?,
-                Some("--actions") => actions = cli.number("--actions")?,
-                Some("--reply-spin-us") => spin = Some(cli.number::<u64>("--reply-spin-us")?),
-                _ => return Err(arg.unexpected()),
+    let (port, threads, actions, spin, target) =
+        match cli::parse("bench_ami_actions", HELP, |cli| {
+            let (mut port, mut threads, mut actions, mut spin) = (None, 1u64, 30_000u64, None);
+            let mut target = Target {
+                host: "127.0.0.1".into(),
+                user: "bench".into(),
+                secret: "bench".into(),
+            };
+            while let Some(arg) = cli.next()? {
+                match arg.flag() {
+                    Some("--port") => port = Some(cli.number::<u16>("--port")?),
+                    Some("--threads") => threads = cli.number("--threads")?,
+                    Some("--actions") => actions = cli.number("--actions")?,
+                    Some("--reply-spin-us") => spin = Some(cli.number::<u64>("--reply-spin-us")?),
+                    Some("--host") => target.host = cli.string("--host")?,
+                    Some("--user") => target.user = cli.string("--user")?,
+                    Some("--secret") => target.secret = cli.string("--secret")?,
+                    _ => return Err(arg.unexpected()),
+                }
             }
-        }
-        let port = port.ok_or("--port P is required")?;
-        Ok((port, threads.max(1), actions, spin))
-    }) {
-        Ok(parsed) => parsed,
-        Err(code) => return code,
-    };
-    match run(port, threads, actions, spin) {
+            let port = port.ok_or("--port P is required")?;
+            Ok((port, threads.max(1), actions, spin, target))
+        }) {
+            Ok(parsed) => parsed,
+            Err(code) => return code,
+        };
+    match run(port, threads, actions, spin, &target) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.report("bench_ami_actions"),
     }
 }
 
-fn run(port: u16, threads: u64, actions: u64, spin: Option<u64>) -> Result<(), Failure> {
+/// Where to connect and how to log in.
+struct Target {
+    host: String,
+    user: String,
+    secret: String,
+}
+
+fn run(
+    port: u16,
+    threads: u64,
+    actions: u64,
+    spin: Option<u64>,
+    target: &Target,
+) -> Result<(), Failure> {
     let mut builder =
-        Manager::builder(format!("127.0.0.1:{port}")).action_timeout(Duration::from_secs(30));
+        Manager::builder(format!("{}:{port}", target.host)).action_timeout(Duration::from_secs(30));
     if let Some(us) = spin {
         builder = builder.reply_spin(Duration::from_micros(us));
     }
     let manager = builder.connect().or_exit(NO_CONNECTION)?;
-    manager.login("bench", "bench").or_exit(NO_CONNECTION)?;
+    manager
+        .login(&target.user, target.secret.as_str())
+        .or_exit(NO_CONNECTION)?;
     let per = actions / threads;
     let barrier = Arc::new(Barrier::new(threads as usize + 1));
     let handles: Vec<_> = (0..threads)
