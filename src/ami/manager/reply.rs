@@ -113,13 +113,12 @@ impl ReplyRx {
     /// for it as long as `patience` says, then sleeps; and teaches
     /// `patience` how long it took.
     pub(crate) fn wait(&self, timeout: Duration, patience: &Patience) -> Waited {
-        let start = Instant::now();
-        let deadline = start.checked_add(timeout);
+        let deadline = Instant::now().checked_add(timeout);
         let slot = &self.slot;
-        patience.look(|| slot.state.load(Ordering::SeqCst) == DONE);
-        let waited = self.sleep(deadline);
-        patience.learn(start.elapsed());
-        waited
+        patience.wait(
+            || slot.state.load(Ordering::SeqCst) == DONE,
+            || self.sleep(deadline),
+        )
     }
 
     fn sleep(&self, deadline: Option<Instant>) -> Waited {
