@@ -7,6 +7,7 @@ mod patience;
 mod reader;
 mod reply;
 mod shared;
+mod trial;
 mod wake;
 
 use std::io;

@@ -29,6 +29,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use super::trial::Rule;
+
 /// A manager's learnt patience; shared by its callers.
 pub(crate) struct Patience {
     /// The longest look, in nanoseconds; 0: never look.
@@ -39,6 +41,8 @@ pub(crate) struct Patience {
     waiting: AtomicUsize,
     /// The processors this process may run on.
     processors: usize,
+    /// Whether few callers look, or all.
+    trial: super::trial::Trial,
 }
 
 /// A caller looks for this many times the typical wait: one wait may well
@@ -57,6 +61,7 @@ impl Patience {
             typical: AtomicU64::new(max / 2),
             waiting: AtomicUsize::new(0),
             processors: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            trial: Default::default(),
         }
     }
 
@@ -78,7 +83,11 @@ impl Patience {
     pub(crate) fn wait<T>(&self, ready: impl Fn() -> bool, sleep: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let waiting = Waiting::enter(&self.waiting);
-        if waiting.count <= self.processors.saturating_sub(1).max(1) {
+        let lookers = match self.trial.rule() {
+            Rule::Few => self.processors.saturating_sub(1).max(1),
+            Rule::All => usize::MAX,
+        };
+        if waiting.count <= lookers {
             self.look(&ready);
         }
         let out = sleep();
@@ -120,6 +129,7 @@ impl Patience {
         let sample = u64::try_from(waited.as_nanos())
             .unwrap_or(u64::MAX)
             .min(self.max.saturating_mul(4));
+        self.trial.record(sample);
         // Lost updates between racing callers only blur a running mean.
         let old = self.typical.load(Ordering::Relaxed);
         let new = if sample >= old {
