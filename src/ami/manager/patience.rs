@@ -8,16 +8,13 @@
 //! its reply, yielding its processor between looks, and sleeps only when
 //! the reply is late.
 //!
-//! Who looks: only the first callers to wait, fewer than there are
-//! processors (at least one). A caller alone is the common case (a script
-//! that sends one action after another) and the one a wake-up costs most:
-//! everything else is idle. With as many callers waiting as processors,
-//! none is about to go idle, and callers that look take time from the
-//! threads that make the replies: against a real Asterisk 22 on the same
-//! 2 processors, 4 threads that all looked sent 20–35 % fewer actions
-//! than 4 that slept at once (while against the cheap replies of the load
-//! generator they sent 1.5× more: a benchmark that leaves processors idle
-//! is not what a PBX does).
+//! Who looks: under the rule [`Few`](super::trial::Rule::Few), only the
+//! first callers to wait, fewer than there are processors (at least one).
+//! A caller alone is the common case (a script that sends one action after
+//! another) and the one a wake-up costs most: everything else is idle.
+//! Under [`All`](super::trial::Rule::All), every caller. Which rule serves
+//! better depends on what makes the replies, so the manager runs a trial
+//! of the two (see [`super::trial`]).
 //!
 //! How long: the manager keeps a running mean of how long replies take,
 //! and a caller looks for four times that, at most the manager's
@@ -78,8 +75,8 @@ impl Patience {
     /// spent, yielding the processor between looks, then `sleep`s (which
     /// returns at once if the reply came), and learns how long it took.
     ///
-    /// Looks only while this caller is one of the first `processors - 1`
-    /// (at least one) waiting (see the module's documentation).
+    /// Whether this caller looks at all is the trial's rule (see the
+    /// module's documentation).
     pub(crate) fn wait<T>(&self, ready: impl Fn() -> bool, sleep: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let waiting = Waiting::enter(&self.waiting);
