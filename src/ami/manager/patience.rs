@@ -71,13 +71,19 @@ impl Patience {
         Duration::from_nanos(typical.saturating_mul(LOOK_FACTOR).min(self.max))
     }
 
-    /// One wait for a reply: looks for it until `ready` or the budget is
-    /// spent, yielding the processor between looks, then `sleep`s (which
-    /// returns at once if the reply came), and learns how long it took.
+    /// One wait for a reply: looks for it until `ready`, the budget is
+    /// spent or `deadline` (the caller's own) passes, yielding the
+    /// processor between looks, then `sleep`s (which returns at once if
+    /// the reply came), and learns how long it took.
     ///
     /// Whether this caller looks at all is the trial's rule (see the
     /// module's documentation).
-    pub(crate) fn wait<T>(&self, ready: impl Fn() -> bool, sleep: impl FnOnce() -> T) -> T {
+    pub(crate) fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        ready: impl Fn() -> bool,
+        sleep: impl FnOnce() -> T,
+    ) -> T {
         let start = Instant::now();
         let waiting = Waiting::enter(&self.waiting);
         let lookers = match self.trial.rule() {
@@ -85,7 +91,7 @@ impl Patience {
             Rule::All => usize::MAX,
         };
         if waiting.count <= lookers {
-            self.look(&ready);
+            self.look(start, deadline, &ready);
         }
         let out = sleep();
         drop(waiting);
@@ -93,23 +99,26 @@ impl Patience {
         out
     }
 
-    /// Looks until `ready` or the budget is spent, yielding the processor
-    /// between looks; answers whether it became ready.
-    fn look(&self, ready: impl Fn() -> bool) -> bool {
+    /// Looks from `start` until `ready`, the budget is spent or
+    /// `deadline`, yielding the processor between looks; answers whether
+    /// it became ready.
+    fn look(&self, start: Instant, deadline: Option<Instant>, ready: impl Fn() -> bool) -> bool {
         if ready() {
             return true;
         }
-        let budget = self.budget();
-        if budget.is_zero() {
+        let mut end = start.checked_add(self.budget()).unwrap_or(start);
+        if let Some(d) = deadline {
+            end = end.min(d);
+        }
+        if end <= start {
             return false;
         }
-        let start = Instant::now();
         loop {
             std::thread::yield_now();
             if ready() {
                 return true;
             }
-            if start.elapsed() >= budget {
+            if Instant::now() >= end {
                 return false;
             }
         }
@@ -188,7 +197,7 @@ mod tests {
             p.learn(Duration::from_secs(5));
         }
         assert_eq!(p.budget(), Duration::ZERO);
-        assert!(!p.look(|| false), "no look, no wait");
+        assert!(!p.look(Instant::now(), None, || false), "no look, no wait");
         let back = (1..=100)
             .find(|_| {
                 p.learn(Duration::from_micros(20));
@@ -203,8 +212,8 @@ mod tests {
         let p = Patience::new(Duration::ZERO);
         p.learn(Duration::from_nanos(1));
         assert_eq!(p.budget(), Duration::ZERO);
-        assert!(p.look(|| true));
-        assert!(!p.look(|| false));
+        assert!(p.look(Instant::now(), None, || true));
+        assert!(!p.look(Instant::now(), None, || false));
     }
 
     #[test]
@@ -213,7 +222,7 @@ mod tests {
         p.processors = 2;
         let p = &p;
         let alone = Instant::now();
-        p.wait(|| false, || ());
+        p.wait(None, || false, || ());
         assert!(
             alone.elapsed() >= Duration::from_millis(100),
             "alone, it looks"
@@ -223,6 +232,7 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(move || {
                 p.wait(
+                    None,
                     || false,
                     || {
                         inside_tx.send(()).expect("send");
@@ -232,7 +242,7 @@ mod tests {
             });
             inside_rx.recv().expect("first waiter inside");
             let second = Instant::now();
-            p.wait(|| false, || ());
+            p.wait(None, || false, || ());
             assert!(
                 second.elapsed() < Duration::from_millis(100),
                 "with one of 2 processors' worth waiting, the second sleeps at once"
@@ -242,13 +252,22 @@ mod tests {
     }
 
     #[test]
-    fn a_look_ends_with_its_budget() {
-        let p = Patience::new(Duration::from_millis(2));
+    fn a_look_ends_with_its_budget_or_the_callers_deadline() {
+        let p = Patience::new(Duration::from_millis(200));
         let start = Instant::now();
-        assert!(!p.look(|| false));
+        assert!(!p.look(start, None, || false));
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(1), "{took:?}");
+        assert!(took >= Duration::from_millis(100), "{took:?}");
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(2);
+        assert!(!p.look(start, Some(deadline), || false));
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_millis(100),
+            "the deadline comes first: {took:?}"
+        );
         let flips = std::sync::atomic::AtomicU32::new(0);
-        assert!(p.look(|| flips.fetch_add(1, Ordering::Relaxed) == 3));
+        let now = Instant::now();
+        assert!(p.look(now, None, || flips.fetch_add(1, Ordering::Relaxed) == 3));
     }
 }

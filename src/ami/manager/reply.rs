@@ -116,6 +116,7 @@ impl ReplyRx {
         let deadline = Instant::now().checked_add(timeout);
         let slot = &self.slot;
         patience.wait(
+            deadline,
             || slot.state.load(Ordering::SeqCst) == DONE,
             || self.sleep(deadline),
         )
