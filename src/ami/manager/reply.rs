@@ -204,16 +204,19 @@ mod tests {
     #[test]
     fn batched_fills_reach_every_caller() {
         let wakeups = Arc::new(Wakeups::default());
+        // Callers that look before they sleep, and callers that sleep.
+        let patience = Arc::new(Patience::new(Duration::from_micros(200)));
         let (tx, rx) = mpsc::channel::<ReplyTx>();
         let callers: Vec<_> = (0..70)
             .map(|_| {
                 let wakeups = wakeups.clone();
                 let tx = tx.clone();
+                let patience = patience.clone();
                 thread::spawn(move || {
                     for _ in 0..200 {
                         let (filler, waiter) = slot(&wakeups);
                         tx.send(filler).expect("filler thread");
-                        match waiter.wait(Duration::from_secs(30), &Patience::new(Duration::ZERO)) {
+                        match waiter.wait(Duration::from_secs(30), &patience) {
                             Waited::Done(Ok(_)) => {}
                             _ => panic!("no reply"),
                         }
