@@ -15,8 +15,11 @@ use super::http::{last_value, Request};
 use super::model::WsCmd;
 use super::reply::{html_error, HttpReply};
 
-/// How often an idle socket looks for frames from the client.
-const POLL: Duration = Duration::from_millis(50);
+/// How often an idle socket looks for frames from the client: a ping is
+/// answered within this (Asterisk answers at once; at 50 ms, a client
+/// whose keepalive was 50 ms saw its pings unanswered in time about one
+/// run in ten).
+const POLL: Duration = Duration::from_millis(5);
 /// Largest frame and message accepted from a client (which only sends
 /// control frames to ARI), instead of tungstenite's 16 and 64 MiB.
 const MAX_INCOMING: usize = 1024 * 1024;
