@@ -98,7 +98,7 @@ impl Trial {
         let slot = &mut s.mean[rule as usize];
         *slot = Some(match *slot {
             None => mean,
-            Some(old) => (old * 3 + mean) / 4,
+            Some(old) => old.saturating_mul(3).saturating_add(mean) / 4,
         });
         if let [Some(few), Some(all)] = s.mean {
             // A rule takes over only when its waits are 10 % shorter.
